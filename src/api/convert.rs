@@ -1,0 +1,332 @@
+//! Conversions from domain resources to `pairing.v1` messages: the only place that knows both.
+//!
+//! Proto enums declare `*_UNSPECIFIED = 0` and then the domain enum's variants in the domain's
+//! declaration order, so a variant maps to `ordinal + 1`; a test holds the two in step.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use pairing_aid_client::pb::google::r#type::{Date, Money};
+use pairing_aid_client::v1 as pb;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::domain::{self, Meta, PriceBasis};
+
+fn enum_value(ordinal: u8) -> i32 {
+    i32::from(ordinal) + 1
+}
+
+fn date(value: Option<NaiveDate>) -> Option<Date> {
+    value.map(|d| Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    })
+}
+
+fn timestamp(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+    value.map(|t| prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    })
+}
+
+fn money(value: &domain::Money) -> Money {
+    let units = value.amount.trunc();
+    let nanos = ((value.amount - units) * Decimal::from(1_000_000_000)).trunc();
+    Money {
+        currency_code: value.currency.clone(),
+        units: units.to_i64().unwrap_or(i64::MAX),
+        nanos: nanos.to_i32().unwrap_or_default(),
+    }
+}
+
+fn provenance(value: &domain::Provenance) -> pb::Provenance {
+    pb::Provenance {
+        source_title: value.source_title.clone(),
+        publisher: value.publisher.clone(),
+        publish_date: date(value.publish_date),
+        source_uri: value.source_uri.clone(),
+        quoted_passage: value.quoted_passage.clone(),
+        note: value.note.clone(),
+    }
+}
+
+fn name_or_empty(name: Option<&domain::ResourceName>) -> String {
+    name.map(ToString::to_string).unwrap_or_default()
+}
+
+struct Bookkeeping {
+    etag: String,
+    revision: i64,
+    create_time: Option<prost_types::Timestamp>,
+    update_time: Option<prost_types::Timestamp>,
+}
+
+fn bookkeeping(meta: &Meta) -> Bookkeeping {
+    Bookkeeping {
+        etag: meta.etag(),
+        revision: meta.revision,
+        create_time: timestamp(meta.create_time),
+        update_time: timestamp(meta.update_time),
+    }
+}
+
+/// The wire form of a party.
+pub fn party(value: &domain::Party) -> pb::Party {
+    let meta = bookkeeping(&value.meta);
+    pb::Party {
+        name: value.name.to_string(),
+        kind: enum_value(value.kind as u8),
+        display_name: value.display_name.clone(),
+        home_area: value.home_area.clone(),
+        etag: meta.etag,
+        revision: meta.revision,
+        create_time: meta.create_time,
+        update_time: meta.update_time,
+    }
+}
+
+/// The wire form of an area.
+pub fn area(value: &domain::Area) -> pb::Area {
+    let meta = bookkeeping(&value.meta);
+    pb::Area {
+        name: value.name.to_string(),
+        display_name: value.display_name.clone(),
+        level: enum_value(value.level as u8),
+        parent: name_or_empty(value.parent.as_ref()),
+        etag: meta.etag,
+        revision: meta.revision,
+        create_time: meta.create_time,
+        update_time: meta.update_time,
+    }
+}
+
+/// The wire form of a pairing.
+pub fn pairing(value: &domain::Pairing) -> pb::Pairing {
+    let meta = bookkeeping(&value.meta);
+    pb::Pairing {
+        name: value.name.to_string(),
+        party: value.party.to_string(),
+        area: value.area.to_string(),
+        start_year: value.start_year,
+        end_year: value.end_year,
+        fields: value.fields.iter().map(|f| enum_value(*f as u8)).collect(),
+        status: enum_value(value.status as u8),
+        provenance: Some(provenance(&value.provenance)),
+        etag: meta.etag,
+        revision: meta.revision,
+        create_time: meta.create_time,
+        update_time: meta.update_time,
+    }
+}
+
+/// The wire form of a project with its recipients, outputs and funding lines.
+pub fn project(value: &domain::Project) -> pb::Project {
+    let meta = bookkeeping(&value.meta);
+    pb::Project {
+        name: value.name.to_string(),
+        title: value.title.clone(),
+        description: value.description.clone(),
+        pairing: name_or_empty(value.pairing.as_ref()),
+        party: value.party.to_string(),
+        recipients: value
+            .recipients
+            .iter()
+            .map(|r| pb::RecipientArea {
+                area: r.area.to_string(),
+                share_percent: r.share_percent.normalize().to_string(),
+            })
+            .collect(),
+        field: enum_value(value.field as u8),
+        livelihood: value.livelihood,
+        status: enum_value(value.status as u8),
+        planned_start_date: date(value.planned_start_date),
+        planned_end_date: date(value.planned_end_date),
+        actual_start_date: date(value.actual_start_date),
+        actual_end_date: date(value.actual_end_date),
+        outputs: value
+            .outputs
+            .iter()
+            .map(|o| pb::ProjectOutput {
+                indicator: o.indicator.to_string(),
+                value: o.value.normalize().to_string(),
+            })
+            .collect(),
+        funding_lines: value
+            .funding_lines
+            .iter()
+            .map(|l| pb::FundingLine {
+                r#type: enum_value(l.funding_type as u8),
+                year: l.year,
+                date: date(l.date),
+                amount: Some(money(&l.amount)),
+                value_date: date(l.value_date),
+            })
+            .collect(),
+        data_status: enum_value(value.data_status as u8),
+        provenance: Some(provenance(&value.provenance)),
+        etag: meta.etag,
+        revision: meta.revision,
+        create_time: meta.create_time,
+        update_time: meta.update_time,
+    }
+}
+
+/// The wire form of an indicator.
+pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
+    let meta = bookkeeping(&value.meta);
+    let (price_basis, price_base_year) = match value.price_basis {
+        PriceBasis::NotApplicable => (pb::PriceBasis::Unspecified, 0),
+        PriceBasis::Nominal => (pb::PriceBasis::Nominal, 0),
+        PriceBasis::Constant(year) => (pb::PriceBasis::Constant, year),
+    };
+    pb::Indicator {
+        name: value.name.to_string(),
+        code: value.code.clone(),
+        display_name: value.display_name.clone(),
+        description: value.description.clone(),
+        unit: value.unit.clone(),
+        unit_multiplier: value.unit_multiplier,
+        frequency: enum_value(value.frequency as u8),
+        measure_kind: enum_value(value.measure_kind as u8),
+        summable: value.summable,
+        price_basis: price_basis.into(),
+        price_base_year,
+        topic: value.topic.clone(),
+        etag: meta.etag,
+        revision: meta.revision,
+        create_time: meta.create_time,
+        update_time: meta.update_time,
+    }
+}
+
+/// The wire form of an observation.
+pub fn observation(value: &domain::Observation) -> pb::Observation {
+    let meta = bookkeeping(&value.meta);
+    pb::Observation {
+        name: value.name.to_string(),
+        indicator: value.indicator.to_string(),
+        area: value.area.to_string(),
+        period: value.period.clone(),
+        value: value.value.normalize().to_string(),
+        qualifier: enum_value(value.qualifier as u8),
+        status: enum_value(value.status as u8),
+        provenance: Some(provenance(&value.provenance)),
+        etag: meta.etag,
+        revision: meta.revision,
+        create_time: meta.create_time,
+        update_time: meta.update_time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, ProjectStatus,
+        Qualifier, SupportField,
+    };
+
+    /// The proto name of `ordinal + 1` must end with the domain variant's serde name.
+    fn assert_in_step<T: serde::Serialize + Copy>(
+        variants: &[T],
+        ordinal: impl Fn(T) -> u8,
+        proto_name: impl Fn(i32) -> Option<&'static str>,
+    ) {
+        for variant in variants {
+            let domain = serde_json::to_value(variant).unwrap();
+            let domain = domain.as_str().unwrap().to_ascii_uppercase();
+            let proto = proto_name(enum_value(ordinal(*variant))).unwrap();
+            assert!(
+                proto.ends_with(&format!("_{domain}")),
+                "{proto} vs {domain}"
+            );
+        }
+    }
+
+    #[test]
+    fn domain_and_proto_enums_are_in_step() {
+        use SupportField::*;
+        assert_in_step(
+            &[
+                Economy,
+                Technology,
+                Education,
+                HealthCare,
+                Talent,
+                Housing,
+                RoadsAndTransport,
+                Water,
+                CultureAndTourism,
+                Agriculture,
+                IndustryAndEmployment,
+                SupportField::Other,
+            ],
+            |v| v as u8,
+            |i| pb::SupportField::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use PartyKind::*;
+        assert_in_step(
+            &[
+                Province,
+                Municipality,
+                CentralDepartment,
+                Enterprise,
+                PartyKind::Other,
+            ],
+            |v| v as u8,
+            |i| pb::PartyKind::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use AreaLevel::*;
+        assert_in_step(
+            &[Region, Prefecture, Division, County],
+            |v| v as u8,
+            |i| pb::AreaLevel::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use DataStatus::*;
+        assert_in_step(
+            &[Reported, Estimated, Provisional, Computed, Synthetic],
+            |v| v as u8,
+            |i| pb::DataStatus::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use Qualifier::*;
+        assert_in_step(
+            &[Exact, About, AtLeast, AtMost, MoreThan, LessThan],
+            |v| v as u8,
+            |i| pb::Qualifier::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use ProjectStatus::*;
+        assert_in_step(
+            &[Planned, InProgress, Completed, Suspended, Cancelled],
+            |v| v as u8,
+            |i| pb::ProjectStatus::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use FundingType::*;
+        assert_in_step(
+            &[Commitment, Disbursement, Expenditure],
+            |v| v as u8,
+            |i| pb::FundingType::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use Frequency::*;
+        assert_in_step(
+            &[Annual, Quarterly, Monthly, MultiYear],
+            |v| v as u8,
+            |i| pb::Frequency::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        use MeasureKind::*;
+        assert_in_step(
+            &[Stock, Flow, Count, Rate, Share, PerCapita, Ratio],
+            |v| v as u8,
+            |i| pb::MeasureKind::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+    }
+
+    #[test]
+    fn money_keeps_every_digit() {
+        let wire = money(&domain::Money {
+            currency: "CNY".into(),
+            amount: "1234567.891".parse().unwrap(),
+        });
+        assert_eq!((wire.units, wire.nanos), (1_234_567, 891_000_000));
+    }
+}

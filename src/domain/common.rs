@@ -1,0 +1,210 @@
+//! Shared attributes and the reference resources: parties, areas and pairings.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Collection, ResourceName, Violations};
+
+/// Bookkeeping the store sets on every write.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Revision of the change that last wrote the resource.
+    pub revision: i64,
+    pub create_time: Option<DateTime<Utc>>,
+    pub update_time: Option<DateTime<Utc>>,
+}
+
+impl Meta {
+    /// The entity tag clients send back to detect conflicting updates.
+    pub fn etag(&self) -> String {
+        format!("\"r{}\"", self.revision)
+    }
+}
+
+/// Where a figure or record comes from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub source_title: String,
+    pub publisher: String,
+    pub publish_date: Option<NaiveDate>,
+    pub source_uri: String,
+    pub quoted_passage: String,
+    pub note: String,
+}
+
+impl Provenance {
+    pub(super) fn validate(&self, field: &str, violations: &mut Violations) {
+        if self.source_title.trim().is_empty() {
+            violations.push(
+                format!("{field}.source_title"),
+                "every record must name its source",
+            );
+        }
+    }
+}
+
+/// How a figure or record came about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataStatus {
+    Reported,
+    Estimated,
+    Provisional,
+    Computed,
+    Synthetic,
+}
+
+/// How a source qualifies a figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Qualifier {
+    Exact,
+    About,
+    AtLeast,
+    AtMost,
+    MoreThan,
+    LessThan,
+}
+
+/// A field of support.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupportField {
+    Economy,
+    Technology,
+    Education,
+    HealthCare,
+    Talent,
+    Housing,
+    RoadsAndTransport,
+    Water,
+    CultureAndTourism,
+    Agriculture,
+    IndustryAndEmployment,
+    Other,
+}
+
+/// Kinds of assisting party.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyKind {
+    Province,
+    Municipality,
+    CentralDepartment,
+    Enterprise,
+    Other,
+}
+
+/// An assisting party.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Party {
+    pub name: ResourceName,
+    pub kind: PartyKind,
+    pub display_name: String,
+    pub home_area: String,
+    #[serde(default)]
+    pub meta: Meta,
+}
+
+impl Party {
+    /// Checks the party's own fields.
+    pub fn validate(&self) -> Violations {
+        let mut violations = Violations::default();
+        require_text(&self.display_name, "display_name", &mut violations);
+        violations
+    }
+}
+
+/// Levels of the area hierarchy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AreaLevel {
+    Region,
+    Prefecture,
+    Division,
+    County,
+}
+
+impl AreaLevel {
+    /// Depth in the hierarchy: region 0, prefecture and division 1, county 2.
+    pub fn depth(self) -> u8 {
+        match self {
+            AreaLevel::Region => 0,
+            AreaLevel::Prefecture | AreaLevel::Division => 1,
+            AreaLevel::County => 2,
+        }
+    }
+}
+
+/// A recipient area.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Area {
+    pub name: ResourceName,
+    pub display_name: String,
+    pub level: AreaLevel,
+    pub parent: Option<ResourceName>,
+    #[serde(default)]
+    pub meta: Meta,
+}
+
+impl Area {
+    /// Checks the area's own fields.
+    pub fn validate(&self) -> Violations {
+        let mut violations = Violations::default();
+        require_text(&self.display_name, "display_name", &mut violations);
+        match (&self.parent, self.level) {
+            (Some(_), AreaLevel::Region) => violations.push("parent", "a region has no parent"),
+            (None, level) if level != AreaLevel::Region => {
+                violations.push("parent", "every area below a region needs a parent")
+            }
+            (Some(parent), _) if parent.collection() != Collection::Areas => {
+                violations.push("parent", "must name an area")
+            }
+            _ => {}
+        }
+        violations
+    }
+}
+
+/// An assisting party paired with a recipient area.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pairing {
+    pub name: ResourceName,
+    pub party: ResourceName,
+    pub area: ResourceName,
+    pub start_year: i32,
+    pub end_year: Option<i32>,
+    pub fields: Vec<SupportField>,
+    pub status: DataStatus,
+    pub provenance: Provenance,
+    #[serde(default)]
+    pub meta: Meta,
+}
+
+impl Pairing {
+    /// Checks the pairing's own fields.
+    pub fn validate(&self) -> Violations {
+        let mut violations = Violations::default();
+        check_year(self.start_year, "start_year", &mut violations);
+        if let Some(end) = self.end_year {
+            check_year(end, "end_year", &mut violations);
+            if end < self.start_year {
+                violations.push("end_year", "must not be before start_year");
+            }
+        }
+        self.provenance.validate("provenance", &mut violations);
+        violations
+    }
+}
+
+pub(super) fn require_text(value: &str, field: &str, violations: &mut Violations) {
+    if value.trim().is_empty() {
+        violations.push(field, "is required");
+    }
+}
+
+pub(super) fn check_year(year: i32, field: &str, violations: &mut Violations) {
+    if !(1949..=2100).contains(&year) {
+        violations.push(field, format!("year {year} is outside 1949..=2100"));
+    }
+}

@@ -1,0 +1,22 @@
+//! The record's resources and their rules, free of wire and storage concerns.
+
+mod common;
+mod indicator;
+mod name;
+mod period;
+mod project;
+mod resource;
+mod validation;
+
+pub use common::{
+    Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
+    SupportField,
+};
+pub use indicator::{Frequency, Indicator, MeasureKind, Observation, PriceBasis};
+pub use name::{Collection, ResourceName};
+pub use period::Period;
+pub use project::{
+    FundingLine, FundingType, Money, Project, ProjectOutput, ProjectStatus, RecipientArea,
+};
+pub use resource::Resource;
+pub use validation::{Violation, Violations};

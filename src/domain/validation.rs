@@ -1,0 +1,58 @@
+//! Rule violations, reported all at once and each naming its field.
+
+use std::fmt;
+
+/// One broken rule: the field path (as in the request) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub reason: String,
+}
+
+impl Violation {
+    /// A violation of `field` for `reason`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Violation {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Every violation found in one piece of input; empty means valid.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Violations(pub Vec<Violation>);
+
+impl Violations {
+    /// Records a violation.
+    pub fn push(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.0.push(Violation::new(field, reason));
+    }
+
+    /// Records the error of `result`, if any, and returns its value.
+    pub fn check<T>(&mut self, result: Result<T, Violation>) -> Option<T> {
+        result.map_err(|v| self.0.push(v)).ok()
+    }
+
+    /// `Ok(value)` if nothing was recorded.
+    pub fn into_result<T>(self, value: T) -> Result<T, Violations> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.reason))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for Violations {}

@@ -1,0 +1,9 @@
+//! pairing-aid: the record of a regional pairing assistance programme, served over gRPC.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod query;
+pub mod seed;
+pub mod server;
+pub mod store;

@@ -1,0 +1,48 @@
+//! The read side: an in-memory model of the record, kept in step with the store, and the
+//! queries answered from it.
+
+mod fields;
+mod filter;
+mod list;
+mod model;
+mod page_token;
+mod value;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+pub use fields::Listed;
+pub use filter::{Filter, FilterError};
+pub use list::{ListError, ListQuery, Page, list};
+pub use model::ReadModel;
+
+use crate::store::Committed;
+
+/// The shared read model: many readers, one writer applying commits in revision order.
+#[derive(Clone, Default)]
+pub struct SharedModel {
+    inner: Arc<RwLock<ReadModel>>,
+}
+
+impl SharedModel {
+    /// Shares `model`.
+    pub fn new(model: ReadModel) -> Self {
+        SharedModel {
+            inner: Arc::new(RwLock::new(model)),
+        }
+    }
+
+    /// A consistent view for one query; hold it only for the query's duration.
+    pub fn read(&self) -> RwLockReadGuard<'_, ReadModel> {
+        self.inner
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies a durable commit.
+    pub fn apply(&self, committed: &Committed) {
+        self.inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .apply(committed);
+    }
+}

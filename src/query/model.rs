@@ -1,0 +1,94 @@
+//! The in-memory read model: every resource, indexed by name, at one revision.
+
+use std::collections::BTreeMap;
+
+use crate::domain::{
+    Area, Collection, Indicator, Observation, Pairing, Party, Project, Resource, ResourceName,
+};
+use crate::store::{Committed, Snapshot, Write};
+
+/// The whole record as of `revision`, answering every query.
+#[derive(Clone, Debug, Default)]
+pub struct ReadModel {
+    pub revision: i64,
+    pub parties: BTreeMap<ResourceName, Party>,
+    pub areas: BTreeMap<ResourceName, Area>,
+    pub pairings: BTreeMap<ResourceName, Pairing>,
+    pub projects: BTreeMap<ResourceName, Project>,
+    pub indicators: BTreeMap<ResourceName, Indicator>,
+    pub observations: BTreeMap<ResourceName, Observation>,
+}
+
+impl ReadModel {
+    /// Builds the model from everything the store holds.
+    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        let mut model = ReadModel {
+            revision: snapshot.revision,
+            ..ReadModel::default()
+        };
+        for resource in snapshot.resources {
+            model.put(resource);
+        }
+        model
+    }
+
+    /// Applies a commit the store has made durable.
+    pub fn apply(&mut self, committed: &Committed) {
+        for write in &committed.writes {
+            match write {
+                Write::Put(resource) => self.put(resource.clone()),
+                Write::Delete(name) => self.delete(name),
+            }
+        }
+        self.revision = self.revision.max(committed.revision);
+    }
+
+    fn put(&mut self, resource: Resource) {
+        match resource {
+            Resource::Party(r) => _ = self.parties.insert(r.name.clone(), r),
+            Resource::Area(r) => _ = self.areas.insert(r.name.clone(), r),
+            Resource::Pairing(r) => _ = self.pairings.insert(r.name.clone(), r),
+            Resource::Project(r) => _ = self.projects.insert(r.name.clone(), r),
+            Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
+            Resource::Observation(r) => _ = self.observations.insert(r.name.clone(), r),
+        }
+    }
+
+    fn delete(&mut self, name: &ResourceName) {
+        match name.collection() {
+            Collection::Parties => _ = self.parties.remove(name),
+            Collection::Areas => _ = self.areas.remove(name),
+            Collection::Pairings => _ = self.pairings.remove(name),
+            Collection::Projects => _ = self.projects.remove(name),
+            Collection::Indicators => _ = self.indicators.remove(name),
+            Collection::Observations => _ = self.observations.remove(name),
+        }
+    }
+
+    /// The area and every area enclosing it, innermost first.
+    pub fn area_and_ancestors(&self, area: &ResourceName) -> Vec<ResourceName> {
+        let mut chain = vec![area.clone()];
+        let mut current = self.areas.get(area);
+        while let Some(parent) = current.and_then(|a| a.parent.as_ref()) {
+            if chain.contains(parent) {
+                break;
+            }
+            chain.push(parent.clone());
+            current = self.areas.get(parent);
+        }
+        chain
+    }
+
+    /// How many resources of each collection the model holds, for the start-up log.
+    pub fn counts(&self) -> String {
+        format!(
+            "{} parties, {} areas, {} pairings, {} projects, {} indicators, {} observations",
+            self.parties.len(),
+            self.areas.len(),
+            self.pairings.len(),
+            self.projects.len(),
+            self.indicators.len(),
+            self.observations.len()
+        )
+    }
+}

@@ -1,0 +1,170 @@
+//! Wires the store, the read model and the gRPC services together and runs them until a signal.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codegen::http;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower_http::trace::TraceLayer;
+use tracing::{Span, info, warn};
+
+use crate::api::ReadService;
+use crate::config::Config;
+use crate::query::{ReadModel, SharedModel};
+use crate::seed;
+use crate::store::{SqliteStore, Store};
+
+/// Server stubs generated from `proto/`, over the client crate's messages.
+pub mod pb {
+    tonic::include_proto!("pairing.v1");
+
+    /// Descriptors of every `pairing.v1` file, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/pairing_descriptor.bin"));
+}
+
+use pb::area_service_server::AreaServiceServer;
+use pb::indicator_service_server::IndicatorServiceServer;
+use pb::observation_service_server::ObservationServiceServer;
+use pb::pairing_service_server::PairingServiceServer;
+use pb::party_service_server::PartyServiceServer;
+use pb::project_service_server::ProjectServiceServer;
+
+/// Every service name health reports on; "" is the server as a whole.
+const HEALTH_SERVICES: &[&str] = &[
+    "",
+    "pairing.v1.PartyService",
+    "pairing.v1.AreaService",
+    "pairing.v1.PairingService",
+    "pairing.v1.ProjectService",
+    "pairing.v1.IndicatorService",
+    "pairing.v1.ObservationService",
+];
+
+/// Runs the server until SIGTERM or SIGINT, then drains for `config.drain_timeout()`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = SqliteStore::open(&config.database)
+        .with_context(|| format!("opening database {}", config.database.display()))?;
+    let mut snapshot = store.load().await?;
+    let mut seeded = false;
+    if snapshot.resources.is_empty() && config.demo_data {
+        seed::load_demo_data(&store)
+            .await
+            .context("loading demo data")?;
+        snapshot = store.load().await?;
+        seeded = true;
+    }
+    let model = ReadModel::from_snapshot(snapshot);
+    let summary = format!(
+        "{} at revision {}{}",
+        model.counts(),
+        model.revision,
+        if seeded {
+            " (demo data loaded into the empty database)"
+        } else {
+            ""
+        }
+    );
+    let shared = SharedModel::new(model);
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    set_health(&health_reporter, ServingStatus::Serving).await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let (stop_sender, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutting down: health is NOT_SERVING, draining in-flight calls");
+        set_health(&health_reporter, ServingStatus::NotServing).await;
+        let _ = stop_sender.send(true);
+    });
+
+    let read = ReadService::new(shared);
+    let trace = TraceLayer::new_for_grpc()
+        .make_span_with(
+            |request: &http::Request<_>| tracing::info_span!("rpc", method = %request.uri().path()),
+        )
+        .on_request(())
+        .on_response(
+            |response: &http::Response<_>, latency: Duration, _: &Span| {
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map_or(tonic::Code::Ok, tonic::Code::from);
+                info!(code = ?code, latency_us = latency.as_micros() as u64, "rpc finished");
+            },
+        )
+        .on_failure(());
+    let router = Server::builder()
+        .layer(trace)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(PartyServiceServer::new(read.clone()))
+        .add_service(AreaServiceServer::new(read.clone()))
+        .add_service(PairingServiceServer::new(read.clone()))
+        .add_service(ProjectServiceServer::new(read.clone()))
+        .add_service(IndicatorServiceServer::new(read.clone()))
+        .add_service(ObservationServiceServer::new(read));
+
+    info!(%address, "pairing-aid listening on {address}; loaded {summary}");
+    let mut stopped = stop.clone();
+    let serve = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    });
+    let drain_timeout = config.drain_timeout();
+    let mut deadline_stop = stop;
+    let deadline = async move {
+        let _ = deadline_stop.wait_for(|s| *s).await;
+        tokio::time::sleep(drain_timeout).await;
+    };
+    tokio::select! {
+        result = serve => result.context("serving gRPC")?,
+        () = deadline => warn!(?drain_timeout, "drain deadline passed; closing remaining calls"),
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    for service in HEALTH_SERVICES {
+        reporter.set_service_status(*service, status).await;
+    }
+}
+
+async fn wait_for_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
