@@ -36,7 +36,7 @@ impl ReadModel {
     pub fn apply(&mut self, committed: &Committed) {
         for write in &committed.writes {
             match write {
-                Write::Put(resource) => self.put(resource.clone()),
+                Write::Put(resource) => self.put(resource.as_ref().clone()),
                 Write::Delete(name) => self.delete(name),
             }
         }

@@ -88,7 +88,10 @@ fn check(name: &impl ToString, violations: Violations) -> Result<(), SeedError> 
 
 /// Writes the demo data in one commit.
 pub async fn load_demo_data(store: &dyn Store) -> Result<i64, SeedError> {
-    let writes = demo_resources()?.into_iter().map(Write::Put).collect();
+    let writes = demo_resources()?
+        .into_iter()
+        .map(|r| Write::Put(Box::new(r)))
+        .collect();
     let committed = store
         .commit(Commit {
             subject: "seed".into(),

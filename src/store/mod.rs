@@ -18,7 +18,7 @@ pub struct Snapshot {
 /// One change within a commit.
 #[derive(Clone, Debug)]
 pub enum Write {
-    Put(Resource),
+    Put(Box<Resource>),
     Delete(ResourceName),
 }
 

@@ -1,0 +1,174 @@
+//! Starts the real `pairing-aid` binary on an ephemeral port and a temporary database.
+
+#![allow(dead_code)] // Each test binary uses a different part of this module.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use pairing_aid_client::tonic::transport::Channel;
+
+/// A running server process and the log lines it has written.
+pub struct TestServer {
+    child: Child,
+    pub address: String,
+    pub logs: Arc<Mutex<Vec<String>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on a new, empty database (so the demo data is loaded).
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut server = Self::start_on(&dir.path().join("pairing-aid.db"), &[]);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts a server on `database` with extra arguments.
+    pub fn start_on(database: &Path, extra_args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pairing-aid"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--drain-seconds",
+                "5",
+            ])
+            .arg("--database")
+            .arg(database)
+            .args(extra_args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the pairing-aid binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (address_sender, address_receiver) = mpsc::channel();
+        let collected = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = listening_address(&line) {
+                    let _ = address_sender.send(address);
+                }
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let address = match address_receiver.recv_timeout(Duration::from_secs(60)) {
+            Ok(address) => address,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not report its address; log: {:?}",
+                    logs.lock().unwrap()
+                );
+            }
+        };
+        TestServer {
+            child,
+            address,
+            logs,
+            _dir: None,
+        }
+    }
+
+    /// The URL clients connect to.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// A connected channel.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint())
+            .expect("valid endpoint")
+            .connect()
+            .await
+            .expect("server accepts connections")
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM, as Kubernetes does when it stops a pod.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait works") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub fn stop(mut self) -> ExitStatus {
+        self.terminate();
+        self.wait_exit(Duration::from_secs(20))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn listening_address(line: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let message = value.pointer("/fields/message")?.as_str()?;
+    if !message.starts_with("pairing-aid listening on") {
+        return None;
+    }
+    value
+        .pointer("/fields/address")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// A temporary directory and a database path in it that outlive one server.
+pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("pairing-aid.db")
+}
+
+/// Whether the run is CI's, where tools the tests need must be present.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The article the demo data cites, from `shared/sources` beside the checkout, if present.
+/// Under CI it must be present.
+pub fn source_article() -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/sources/xinhua-2023-09-22-pairing-assistance.txt");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(error) if in_ci() => panic!("{} is needed under CI: {error}", path.display()),
+        Err(_) => {
+            eprintln!(
+                "skipping verbatim-quote checks: {} not found",
+                path.display()
+            );
+            None
+        }
+    }
+}

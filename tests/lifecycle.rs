@@ -1,0 +1,113 @@
+//! Start-up, health, restart and graceful shutdown of the real server process.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
+use pairing_aid_client::v1::ListProjectsRequest;
+use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+async fn project_names_and_etags(server: &TestServer) -> (Vec<(String, String)>, i64) {
+    let mut client = ProjectServiceClient::new(server.channel().await);
+    let mut all = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_projects(ListProjectsRequest {
+                page_size: 1000,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        all.extend(page.projects.into_iter().map(|p| (p.name, p.etag)));
+        if page.next_page_token.is_empty() {
+            return (all, page.revision);
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+#[tokio::test]
+async fn logs_one_line_with_address_and_what_it_loaded() {
+    let server = TestServer::start();
+    let logs = server.logs.lock().unwrap().clone();
+    let line = logs
+        .iter()
+        .find(|l| l.contains("pairing-aid listening on"))
+        .expect("a listening line");
+    assert!(line.contains(&server.address));
+    assert!(line.contains("19 parties"), "{line}");
+    assert!(line.contains("demo data loaded"), "{line}");
+}
+
+#[tokio::test]
+async fn restarted_server_serves_the_same_record_without_reseeding() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_in(&dir);
+    let first = TestServer::start_on(&database, &[]);
+    let before = project_names_and_etags(&first).await;
+    assert!(first.stop().success());
+
+    let second = TestServer::start_on(&database, &[]);
+    let after = project_names_and_etags(&second).await;
+    assert_eq!(before, after);
+    let logs = second.logs.lock().unwrap().clone();
+    assert!(
+        !logs.iter().any(|l| l.contains("demo data loaded")),
+        "demo data is loaded only into an empty database"
+    );
+}
+
+#[tokio::test]
+async fn starts_empty_without_demo_data_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on(&common::database_in(&dir), &["--demo-data", "false"]);
+    let (projects, revision) = project_names_and_etags(&server).await;
+    assert!(projects.is_empty());
+    assert_eq!(revision, 0);
+}
+
+#[tokio::test]
+async fn health_is_serving_then_not_serving_on_sigterm_and_the_process_exits_cleanly() {
+    let mut server = TestServer::start();
+    let mut health = HealthClient::new(server.channel().await);
+    for service in ["", "pairing.v1.ProjectService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving, "{service:?}");
+    }
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        watch.message().await.unwrap().unwrap().status(),
+        ServingStatus::Serving
+    );
+
+    server.terminate();
+    let next = tokio::time::timeout(Duration::from_secs(10), watch.message())
+        .await
+        .expect("health changes promptly")
+        .expect("the watch stream stays open while draining");
+    assert_eq!(next.unwrap().status(), ServingStatus::NotServing);
+    drop(watch);
+    assert!(server.wait_exit(Duration::from_secs(15)).success());
+    let logs = server.logs.lock().unwrap().clone();
+    assert!(logs.iter().any(|l| l.contains("NOT_SERVING")));
+}
