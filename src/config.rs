@@ -4,7 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
+
+use crate::api::Limits;
+use crate::api::auth::Tokens;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -35,12 +39,80 @@ pub struct Config {
     #[arg(long, env = "PAIRING_AID_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
 
+    /// File of bearer tokens, one per line: `SUBJECT ROLE TOKEN` (role: read, write or admin).
+    #[arg(long, env = "PAIRING_AID_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+
+    /// Bearer tokens in the same form as the tokens file, lines separated by newlines or `;`.
+    /// Prefer the environment variable to the flag: flags show in process listings.
+    #[arg(long, env = "PAIRING_AID_TOKENS", hide_env_values = true)]
+    pub tokens: Option<String>,
+
+    /// Refuse reads without a valid token too (writes always need one).
+    #[arg(long, env = "PAIRING_AID_REQUIRE_TOKEN_FOR_READS")]
+    pub require_token_for_reads: bool,
+
+    /// Revisions of the change log to keep for watchers and "changed since" reads; 0 keeps all.
+    #[arg(long, env = "PAIRING_AID_RETAIN_REVISIONS", default_value_t = 0)]
+    pub retain_revisions: i64,
+
+    /// Largest request message accepted, in bytes.
+    #[arg(long, env = "PAIRING_AID_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Most records in one batch upsert or import batch.
+    #[arg(long, env = "PAIRING_AID_MAX_BATCH", default_value_t = 1000)]
+    pub max_batch: usize,
+
+    /// Most calls in flight at once; more are refused with RESOURCE_EXHAUSTED.
+    #[arg(
+        long,
+        env = "PAIRING_AID_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 512
+    )]
+    pub max_concurrent_requests: usize,
+
+    /// Most change streams (WatchChanges) open at once.
+    #[arg(long, env = "PAIRING_AID_MAX_WATCHERS", default_value_t = 256)]
+    pub max_watchers: usize,
+
+    /// Longest any unary call may take, in seconds, whatever deadline the client sets.
+    #[arg(
+        long,
+        env = "PAIRING_AID_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub request_timeout_seconds: u64,
+
     /// Seconds in-flight calls may take to finish after SIGTERM or SIGINT before the server exits.
     #[arg(long, env = "PAIRING_AID_DRAIN_SECONDS", default_value_t = 10)]
     pub drain_seconds: u64,
 }
 
 impl Config {
+    /// The bearer tokens from the file and the environment.
+    pub fn load_tokens(&self) -> anyhow::Result<Tokens> {
+        let mut text = String::new();
+        if let Some(path) = &self.tokens_file {
+            text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading tokens file {}", path.display()))?;
+        }
+        if let Some(tokens) = &self.tokens {
+            text.push('\n');
+            text.push_str(&tokens.replace(';', "\n"));
+        }
+        Tokens::parse(&text).map_err(anyhow::Error::msg)
+    }
+
+    /// The limits the API enforces.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_batch: self.max_batch,
+            max_revision_wait: Duration::from_secs(self.request_timeout_seconds),
+            max_watchers: self.max_watchers,
+        }
+    }
+
     /// How long to drain in-flight calls on shutdown.
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_secs(self.drain_seconds)

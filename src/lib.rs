@@ -1,6 +1,7 @@
 //! pairing-aid: the record of a regional pairing assistance programme, served over gRPC.
 
 pub mod api;
+pub mod changes;
 pub mod config;
 pub mod domain;
 pub mod query;

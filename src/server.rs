@@ -1,5 +1,6 @@
 //! Wires the store, the read model and the gRPC services together and runs them until a signal.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -13,11 +14,15 @@ use tonic_health::server::HealthReporter;
 use tower_http::trace::TraceLayer;
 use tracing::{Span, info, warn};
 
-use crate::api::ReadService;
+use crate::api::Api;
+use crate::api::auth::Authenticator;
+use crate::api::limit::ConcurrencyLimitLayer;
+use crate::changes::Ledger;
 use crate::config::Config;
 use crate::query::{ReadModel, SharedModel};
 use crate::seed;
 use crate::store::{SqliteStore, Store};
+use tonic::service::interceptor::InterceptedService;
 
 /// Server stubs generated from `proto/`, over the client crate's messages.
 pub mod pb {
@@ -34,6 +39,7 @@ use pb::observation_service_server::ObservationServiceServer;
 use pb::pairing_service_server::PairingServiceServer;
 use pb::party_service_server::PartyServiceServer;
 use pb::project_service_server::ProjectServiceServer;
+use pb::record_service_server::RecordServiceServer;
 
 /// Every service name health reports on; "" is the server as a whole.
 const HEALTH_SERVICES: &[&str] = &[
@@ -44,11 +50,14 @@ const HEALTH_SERVICES: &[&str] = &[
     "pairing.v1.ProjectService",
     "pairing.v1.IndicatorService",
     "pairing.v1.ObservationService",
+    "pairing.v1.RecordService",
 ];
 
 /// Runs the server until SIGTERM or SIGINT, then drains for `config.drain_timeout()`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&config.database)
+    let tokens = config.load_tokens()?;
+    let retained = (config.retain_revisions > 0).then_some(config.retain_revisions);
+    let store = SqliteStore::open(&config.database, retained)
         .with_context(|| format!("opening database {}", config.database.display()))?;
     let mut snapshot = store.load().await?;
     let mut seeded = false;
@@ -70,7 +79,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             ""
         }
     );
-    let shared = SharedModel::new(model);
+    let ledger = Arc::new(Ledger::new(Arc::new(store), SharedModel::new(model)));
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -96,7 +105,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = stop_sender.send(true);
     });
 
-    let read = ReadService::new(shared);
+    let api = Api::new(ledger, config.limits());
+    let authenticator = Authenticator::new(tokens, config.require_token_for_reads);
+    let max_message = config.max_message_bytes;
+    macro_rules! guarded {
+        ($server:ident) => {
+            InterceptedService::new(
+                $server::new(api.clone())
+                    .max_decoding_message_size(max_message)
+                    .max_encoding_message_size(max_message),
+                authenticator.clone(),
+            )
+        };
+    }
     let trace = TraceLayer::new_for_grpc()
         .make_span_with(
             |request: &http::Request<_>| tracing::info_span!("rpc", method = %request.uri().path()),
@@ -115,16 +136,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )
         .on_failure(());
     let router = Server::builder()
+        .timeout(Duration::from_secs(config.request_timeout_seconds))
         .layer(trace)
+        .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(PartyServiceServer::new(read.clone()))
-        .add_service(AreaServiceServer::new(read.clone()))
-        .add_service(PairingServiceServer::new(read.clone()))
-        .add_service(ProjectServiceServer::new(read.clone()))
-        .add_service(IndicatorServiceServer::new(read.clone()))
-        .add_service(ObservationServiceServer::new(read));
+        .add_service(guarded!(PartyServiceServer))
+        .add_service(guarded!(AreaServiceServer))
+        .add_service(guarded!(PairingServiceServer))
+        .add_service(guarded!(ProjectServiceServer))
+        .add_service(guarded!(IndicatorServiceServer))
+        .add_service(guarded!(ObservationServiceServer))
+        .add_service(guarded!(RecordServiceServer));
 
     info!(%address, "pairing-aid listening on {address}; loaded {summary}");
     let mut stopped = stop.clone();

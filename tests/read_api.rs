@@ -32,6 +32,7 @@ async fn all_projects(
                 page_token: page_token.clone(),
                 filter: filter.into(),
                 order_by: order_by.into(),
+                ..Default::default()
             })
             .await
             .expect("list succeeds")
@@ -78,6 +79,7 @@ async fn gets_each_kind_of_resource_by_name() {
     let party = PartyServiceClient::new(channel.clone())
         .get_party(GetPartyRequest {
             name: "parties/beijing".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -91,6 +93,7 @@ async fn gets_each_kind_of_resource_by_name() {
     let area = AreaServiceClient::new(channel.clone())
         .get_area(GetAreaRequest {
             name: "areas/shufu".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -105,6 +108,7 @@ async fn gets_each_kind_of_resource_by_name() {
     let pairing = PairingServiceClient::new(channel.clone())
         .get_pairing(GetPairingRequest {
             name: "pairings/beijing-hotan".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -120,6 +124,7 @@ async fn gets_each_kind_of_resource_by_name() {
     let project = ProjectServiceClient::new(channel.clone())
         .get_project(GetProjectRequest {
             name: "projects/beijing-hotan-2016-01".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -135,6 +140,7 @@ async fn gets_each_kind_of_resource_by_name() {
     let indicator = IndicatorServiceClient::new(channel.clone())
         .get_indicator(GetIndicatorRequest {
             name: "indicators/gdp".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -150,6 +156,7 @@ async fn gets_each_kind_of_resource_by_name() {
     let observation = ObservationServiceClient::new(channel)
         .get_observation(GetObservationRequest {
             name: "observations/assistance-funds-2013-2022".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -310,6 +317,7 @@ async fn bad_input_gets_invalid_argument_or_not_found_with_details() {
     let missing = client
         .get_project(GetProjectRequest {
             name: "projects/no-such-project".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -320,6 +328,7 @@ async fn bad_input_gets_invalid_argument_or_not_found_with_details() {
     let malformed = client
         .get_project(GetProjectRequest {
             name: "parties/beijing".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -334,6 +343,7 @@ async fn bad_input_gets_invalid_argument_or_not_found_with_details() {
             order_by: order_by.into(),
             page_size,
             page_token: page_token.into(),
+            ..Default::default()
         };
     let bad_filter = client
         .list_projects(list("year >= 2015 AND colour = RED", "", 10, ""))

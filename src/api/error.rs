@@ -1,11 +1,15 @@
-//! Errors as gRPC statuses with AIP-193 details: `ErrorInfo` always, `BadRequest` for input.
+//! Errors as gRPC statuses with AIP-193 details: `ErrorInfo` always, `BadRequest` for input,
+//! `RetryInfo` where retrying helps.
+
+use std::time::Duration;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::Violation;
+use crate::changes::WriteError;
+use crate::domain::{Violation, Violations};
 use crate::query::ListError;
-use crate::store::StoreError;
+use crate::store::{Conflict, StoreError};
 
 /// The `ErrorInfo.domain` of every error this service returns.
 pub const ERROR_DOMAIN: &str = "pairing-aid";
@@ -20,6 +24,31 @@ pub enum ApiError {
     },
     /// The named resource does not exist.
     NotFound { name: String },
+    /// A resource of that name exists already.
+    AlreadyExists { name: String },
+    /// The resource changed since the caller read it (stale etag, concurrent writer).
+    Aborted(String),
+    /// The request is valid but the record's state forbids it.
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+    },
+    /// No valid token.
+    Unauthenticated(String),
+    /// A valid token without the role the call needs.
+    PermissionDenied(String),
+    /// A limit that protects the server was reached.
+    ResourceExhausted {
+        reason: &'static str,
+        message: String,
+    },
+    /// Asked for a revision the change log no longer holds.
+    OutOfRange {
+        reason: &'static str,
+        message: String,
+    },
+    /// The call's deadline passed before the answer was ready.
+    DeadlineExceeded(String),
     /// The store cannot be reached now; retrying later may succeed.
     Unavailable { message: String },
     /// A fault of the service itself.
@@ -32,6 +61,53 @@ impl ApiError {
         ApiError::InvalidArgument {
             reason,
             violations: vec![Violation::new(field, description)],
+        }
+    }
+
+    /// Every violation, with field paths under `prefix`.
+    pub fn violations(prefix: &str, violations: Violations) -> Self {
+        ApiError::InvalidArgument {
+            reason: "INVALID_ARGUMENT",
+            violations: violations.prefixed(prefix).0,
+        }
+    }
+
+    /// A refused write; invalid ops are reported under `prefix(index)`.
+    pub fn from_write(error: WriteError, prefix: impl Fn(usize) -> String) -> Self {
+        match error {
+            WriteError::Invalid(invalid) => ApiError::InvalidArgument {
+                reason: "INVALID_ARGUMENT",
+                violations: invalid
+                    .into_iter()
+                    .flat_map(|(index, violations)| violations.prefixed(&prefix(index)).0)
+                    .collect(),
+            },
+            WriteError::NotFound(name) => ApiError::NotFound {
+                name: name.to_string(),
+            },
+            WriteError::Referenced { name, by } => ApiError::FailedPrecondition {
+                reason: "RESOURCE_IN_USE",
+                message: format!("{name} cannot be deleted while {by} refers to it"),
+            },
+            WriteError::Conflict(conflict) => conflict.into(),
+            WriteError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<Conflict> for ApiError {
+    fn from(conflict: Conflict) -> Self {
+        match conflict {
+            Conflict::Missing(name) => ApiError::NotFound {
+                name: name.to_string(),
+            },
+            Conflict::Exists(name) => ApiError::AlreadyExists {
+                name: name.to_string(),
+            },
+            stale @ Conflict::Stale { .. } => ApiError::Aborted(stale.to_string()),
+            reused @ Conflict::RequestReused(_) => {
+                ApiError::invalid("REQUEST_ID_REUSED", "request_id", reused.to_string())
+            }
         }
     }
 }
@@ -51,6 +127,7 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Unavailable(message) => ApiError::Unavailable { message },
             StoreError::Corrupt(message) => ApiError::Internal { message },
+            StoreError::Conflict(conflict) => conflict.into(),
         }
     }
 }
@@ -76,8 +153,32 @@ impl From<ApiError> for Status {
                 details.set_resource_info(collection, name, "", "");
                 (Code::NotFound, message, "RESOURCE_NOT_FOUND")
             }
+            ApiError::AlreadyExists { name } => {
+                let message = format!("{name} already exists");
+                let collection = name.split('/').next().unwrap_or_default().to_owned();
+                details.set_resource_info(collection, name, "", "");
+                (Code::AlreadyExists, message, "RESOURCE_EXISTS")
+            }
+            ApiError::Aborted(message) => (Code::Aborted, message, "ETAG_MISMATCH"),
+            ApiError::FailedPrecondition { reason, message } => {
+                (Code::FailedPrecondition, message, reason)
+            }
+            ApiError::Unauthenticated(message) => {
+                (Code::Unauthenticated, message, "UNAUTHENTICATED")
+            }
+            ApiError::PermissionDenied(message) => {
+                (Code::PermissionDenied, message, "PERMISSION_DENIED")
+            }
+            ApiError::ResourceExhausted { reason, message } => {
+                details.set_retry_info(Some(Duration::from_secs(1)));
+                (Code::ResourceExhausted, message, reason)
+            }
+            ApiError::OutOfRange { reason, message } => (Code::OutOfRange, message, reason),
+            ApiError::DeadlineExceeded(message) => {
+                (Code::DeadlineExceeded, message, "DEADLINE_EXCEEDED")
+            }
             ApiError::Unavailable { message } => {
-                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+                details.set_retry_info(Some(Duration::from_secs(1)));
                 (Code::Unavailable, message, "STORE_UNAVAILABLE")
             }
             ApiError::Internal { message } => {

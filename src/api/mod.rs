@@ -1,8 +1,179 @@
-//! The gRPC surface: request decoding, proto <-> domain mapping and errors as `Status`.
+//! The gRPC surface: authentication, request decoding, proto <-> domain mapping, and errors
+//! as `Status`.
 
+pub mod auth;
 mod convert;
 mod error;
-mod services;
+pub mod limit;
+mod records;
+mod resources;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tonic::Request;
 
 pub use error::ApiError;
-pub use services::ReadService;
+
+use crate::changes::{Ledger, WriteOp, WriteRequest};
+use crate::query::ReadModel;
+use crate::store::{Committed, RequestKey};
+use auth::Caller;
+
+/// Limits that keep one client from harming the others.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Most records in one batch upsert or import batch.
+    pub max_batch: usize,
+    /// Longest a read waits for `min_revision` when the call sets no deadline.
+    pub max_revision_wait: Duration,
+    /// Most change streams open at once.
+    pub max_watchers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch: 1000,
+            max_revision_wait: Duration::from_secs(30),
+            max_watchers: 256,
+        }
+    }
+}
+
+/// Every pairing.v1 service, sharing one ledger and read model.
+#[derive(Clone)]
+pub struct Api {
+    ledger: Arc<Ledger>,
+    limits: Limits,
+    watchers: Arc<Semaphore>,
+}
+
+impl Api {
+    /// The API over `ledger`.
+    pub fn new(ledger: Arc<Ledger>, limits: Limits) -> Self {
+        let watchers = Arc::new(Semaphore::new(limits.max_watchers));
+        Api {
+            ledger,
+            limits,
+            watchers,
+        }
+    }
+
+    /// Waits until the read model has `min_revision`, within the call's deadline.
+    async fn at_revision<T>(
+        &self,
+        request: &Request<T>,
+        min_revision: i64,
+    ) -> Result<(), ApiError> {
+        if min_revision <= 0 || self.ledger.applied_revision() >= min_revision {
+            return Ok(());
+        }
+        let wait = deadline(request)
+            .map(|d| d.saturating_sub(Duration::from_millis(20)))
+            .unwrap_or(self.limits.max_revision_wait)
+            .min(self.limits.max_revision_wait);
+        self.ledger
+            .wait_for(min_revision, wait)
+            .await
+            .map_err(|reached| {
+                ApiError::DeadlineExceeded(format!(
+                    "the service has applied revision {reached}, not yet {min_revision}"
+                ))
+            })
+    }
+
+    /// Applies the ops `build` makes from the current record, once per request id.
+    async fn write<M: prost::Message>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request_id: &str,
+        message: &M,
+        build: impl FnOnce(&ReadModel) -> Result<Vec<WriteOp>, ApiError>,
+        prefix: impl Fn(usize) -> String,
+    ) -> Result<Committed, ApiError> {
+        let request = request_key(caller, method, request_id, message)?;
+        if let Some(key) = &request
+            && let Some(earlier) = self.ledger.replay(key).await?
+        {
+            return Ok(earlier);
+        }
+        let ops = build(&self.ledger.model().read())?;
+        self.ledger
+            .write(WriteRequest {
+                subject: caller.subject.clone(),
+                ops,
+                request,
+            })
+            .await
+            .map_err(|e| ApiError::from_write(e, prefix))
+    }
+}
+
+/// The store key of a request id: scoped by caller and method, with the request's digest.
+fn request_key(
+    caller: &Caller,
+    method: &str,
+    request_id: &str,
+    message: &impl prost::Message,
+) -> Result<Option<RequestKey>, ApiError> {
+    if request_id.is_empty() {
+        return Ok(None);
+    }
+    if request_id.len() > 128 {
+        return Err(ApiError::invalid(
+            "INVALID_REQUEST_ID",
+            "request_id",
+            "must be at most 128 characters",
+        ));
+    }
+    let digest = Sha256::digest(message.encode_to_vec());
+    Ok(Some(RequestKey {
+        id: format!("{}/{method}/{request_id}", caller.subject),
+        fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),
+    }))
+}
+
+/// The deadline the client set with `grpc-timeout`, if any.
+fn deadline<T>(request: &Request<T>) -> Option<Duration> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (amount, unit) = value.split_at(value.len().checked_sub(1)?);
+    let amount: u64 = amount.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+/// The etag's revision, checked against the resource's current one.
+fn expected_revision(etag: &str, current: i64, field: &str) -> Result<i64, ApiError> {
+    if etag.is_empty() {
+        return Ok(current);
+    }
+    let revision = etag
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .strip_prefix('r')
+        .and_then(|r| r.parse::<i64>().ok())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "INVALID_ETAG",
+                field,
+                format!("{etag:?} is not an etag this service issued"),
+            )
+        })?;
+    if revision != current {
+        return Err(ApiError::Aborted(format!(
+            "etag {etag} is stale: the resource is now at revision {current}; read it again"
+        )));
+    }
+    Ok(revision)
+}

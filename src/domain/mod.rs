@@ -5,6 +5,7 @@ mod indicator;
 mod name;
 mod period;
 mod project;
+mod references;
 mod resource;
 mod validation;
 
@@ -18,5 +19,6 @@ pub use period::Period;
 pub use project::{
     FundingLine, FundingType, Money, Project, ProjectOutput, ProjectStatus, RecipientArea,
 };
+pub use references::Catalog;
 pub use resource::Resource;
 pub use validation::{Violation, Violations};

@@ -29,6 +29,18 @@ impl Resource {
         }
     }
 
+    /// The store's bookkeeping.
+    pub fn meta(&self) -> &Meta {
+        match self {
+            Resource::Party(r) => &r.meta,
+            Resource::Area(r) => &r.meta,
+            Resource::Pairing(r) => &r.meta,
+            Resource::Project(r) => &r.meta,
+            Resource::Indicator(r) => &r.meta,
+            Resource::Observation(r) => &r.meta,
+        }
+    }
+
     /// The store's bookkeeping, for the store to set on write.
     pub fn meta_mut(&mut self) -> &mut Meta {
         match self {

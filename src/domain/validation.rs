@@ -34,6 +34,26 @@ impl Violations {
         result.map_err(|v| self.0.push(v)).ok()
     }
 
+    /// The violations with `prefix.` put before each field path.
+    pub fn prefixed(self, prefix: &str) -> Self {
+        Violations(
+            self.0
+                .into_iter()
+                .map(|v| Violation::new(format!("{prefix}.{}", v.field), v.reason))
+                .collect(),
+        )
+    }
+
+    /// Adds every violation of `other`.
+    pub fn extend(&mut self, other: Violations) {
+        self.0.extend(other.0);
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// `Ok(value)` if nothing was recorded.
     pub fn into_result<T>(self, value: T) -> Result<T, Violations> {
         if self.0.is_empty() {

@@ -5,7 +5,7 @@ mod fields;
 mod filter;
 mod list;
 mod model;
-mod page_token;
+pub mod page_token;
 mod value;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -14,6 +14,8 @@ pub use fields::Listed;
 pub use filter::{Filter, FilterError};
 pub use list::{ListError, ListQuery, Page, list};
 pub use model::ReadModel;
+pub use page_token::{Cursor, fingerprint};
+pub use value::Value;
 
 use crate::store::Committed;
 

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    Area, Collection, Indicator, Observation, Pairing, Party, Project, Resource, ResourceName,
+    Area, Catalog, Collection, Indicator, Observation, Pairing, Party, Project, Resource,
+    ResourceName,
 };
 use crate::store::{Committed, Snapshot, Write};
 
@@ -90,5 +91,95 @@ impl ReadModel {
             self.indicators.len(),
             self.observations.len()
         )
+    }
+}
+
+impl Catalog for ReadModel {
+    fn contains(&self, name: &ResourceName) -> bool {
+        match name.collection() {
+            Collection::Parties => self.parties.contains_key(name),
+            Collection::Areas => self.areas.contains_key(name),
+            Collection::Pairings => self.pairings.contains_key(name),
+            Collection::Projects => self.projects.contains_key(name),
+            Collection::Indicators => self.indicators.contains_key(name),
+            Collection::Observations => self.observations.contains_key(name),
+        }
+    }
+
+    fn indicator(&self, name: &ResourceName) -> Option<&Indicator> {
+        self.indicators.get(name)
+    }
+
+    fn area(&self, name: &ResourceName) -> Option<&Area> {
+        self.areas.get(name)
+    }
+}
+
+impl ReadModel {
+    /// The revision `name` was last written at, if it exists.
+    pub fn revision_of(&self, name: &ResourceName) -> Option<i64> {
+        self.get(name).map(|r| r.meta().revision)
+    }
+
+    /// The resource of that name, if it exists.
+    pub fn get(&self, name: &ResourceName) -> Option<Resource> {
+        match name.collection() {
+            Collection::Parties => self.parties.get(name).cloned().map(Resource::Party),
+            Collection::Areas => self.areas.get(name).cloned().map(Resource::Area),
+            Collection::Pairings => self.pairings.get(name).cloned().map(Resource::Pairing),
+            Collection::Projects => self.projects.get(name).cloned().map(Resource::Project),
+            Collection::Indicators => self.indicators.get(name).cloned().map(Resource::Indicator),
+            Collection::Observations => self
+                .observations
+                .get(name)
+                .cloned()
+                .map(Resource::Observation),
+        }
+    }
+
+    /// Every resource, in collection order (referenced before referencing) and name order.
+    pub fn resources(&self, collection: Collection) -> Box<dyn Iterator<Item = Resource> + '_> {
+        match collection {
+            Collection::Parties => Box::new(self.parties.values().cloned().map(Resource::Party)),
+            Collection::Areas => Box::new(self.areas.values().cloned().map(Resource::Area)),
+            Collection::Pairings => {
+                Box::new(self.pairings.values().cloned().map(Resource::Pairing))
+            }
+            Collection::Projects => {
+                Box::new(self.projects.values().cloned().map(Resource::Project))
+            }
+            Collection::Indicators => {
+                Box::new(self.indicators.values().cloned().map(Resource::Indicator))
+            }
+            Collection::Observations => Box::new(
+                self.observations
+                    .values()
+                    .cloned()
+                    .map(Resource::Observation),
+            ),
+        }
+    }
+
+    /// The first resource that refers to `name`, if any; a referenced resource cannot be deleted.
+    pub fn first_referrer(&self, name: &ResourceName) -> Option<ResourceName> {
+        let refers = |resource: Resource| {
+            resource
+                .references()
+                .iter()
+                .any(|(_, target)| *target == name)
+                .then(|| resource.name().clone())
+        };
+        match name.collection() {
+            Collection::Projects | Collection::Observations => None,
+            Collection::Pairings => self
+                .projects
+                .values()
+                .cloned()
+                .map(Resource::Project)
+                .find_map(refers),
+            _ => Collection::ALL
+                .into_iter()
+                .find_map(|c| self.resources(c).find_map(refers)),
+        }
     }
 }

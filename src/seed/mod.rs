@@ -96,6 +96,7 @@ pub async fn load_demo_data(store: &dyn Store) -> Result<i64, SeedError> {
         .commit(Commit {
             subject: "seed".into(),
             writes,
+            ..Commit::default()
         })
         .await?;
     Ok(committed.revision)

@@ -1,8 +1,10 @@
-//! Persistence: the source of truth for the record. The only place with SQL.
+//! Persistence: the source of truth for the record and its change log. The only place with SQL.
 
 mod sqlite;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Resource, ResourceName};
 
@@ -16,25 +18,79 @@ pub struct Snapshot {
 }
 
 /// One change within a commit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Write {
     Put(Box<Resource>),
     Delete(ResourceName),
 }
 
+impl Write {
+    /// The name of the resource written.
+    pub fn name(&self) -> &ResourceName {
+        match self {
+            Write::Put(resource) => resource.name(),
+            Write::Delete(name) => name,
+        }
+    }
+}
+
+/// A condition the store checks inside the commit's transaction; if one fails nothing is written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Precondition {
+    /// The resource exists.
+    Exists(ResourceName),
+    /// The resource does not exist.
+    Absent(ResourceName),
+    /// The resource exists and was last written at this revision.
+    AtRevision(ResourceName, i64),
+}
+
+/// Identifies a request so a retry is applied once (AIP-155).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestKey {
+    /// The client's `request_id`, scoped by the caller's subject and the method.
+    pub id: String,
+    /// Digest of the request's content; a different request under the same id is refused.
+    pub fingerprint: String,
+}
+
 /// Writes applied together as one revision, or not at all.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Commit {
     /// Who asked for the writes (a token's subject, or "seed").
     pub subject: String,
     pub writes: Vec<Write>,
+    pub preconditions: Vec<Precondition>,
+    pub request: Option<RequestKey>,
 }
 
 /// What a commit wrote: its revision and the writes with their bookkeeping filled in.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Committed {
     pub revision: i64,
+    pub subject: String,
+    pub commit_time: DateTime<Utc>,
     pub writes: Vec<Write>,
+    /// True when this is the recorded result of an earlier request with the same id.
+    #[serde(skip)]
+    pub replayed: bool,
+}
+
+/// Why a commit's preconditions failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Conflict {
+    #[error("{0} does not exist")]
+    Missing(ResourceName),
+    #[error("{0} already exists")]
+    Exists(ResourceName),
+    #[error("{name} has changed since it was read (now at revision {actual}, not {expected})")]
+    Stale {
+        name: ResourceName,
+        expected: i64,
+        actual: i64,
+    },
+    #[error("request_id {0:?} was already used for a different request")]
+    RequestReused(String),
 }
 
 /// Why the store could not do what was asked.
@@ -46,6 +102,9 @@ pub enum StoreError {
     /// The database holds something this version cannot read.
     #[error("store holds unreadable data: {0}")]
     Corrupt(String),
+    /// A precondition failed; nothing was written.
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
 }
 
 /// A backend that keeps the record and its change log.
@@ -54,6 +113,17 @@ pub trait Store: Send + Sync {
     /// Reads every resource and the revision they reflect.
     async fn load(&self) -> Result<Snapshot, StoreError>;
 
-    /// Applies `commit` atomically under the next revision and makes it durable before returning.
+    /// Applies `commit` atomically under the next revision and makes it durable before
+    /// returning; a commit whose request id was seen before returns the first result instead.
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError>;
+
+    /// The recorded result of an earlier commit with this request id, if any; an error if the
+    /// id was used for a different request.
+    async fn find_request(&self, request: &RequestKey) -> Result<Option<Committed>, StoreError>;
+
+    /// Commits with a revision greater than `after`, oldest first, at most `limit` of them.
+    async fn commits_after(&self, after: i64, limit: usize) -> Result<Vec<Committed>, StoreError>;
+
+    /// The oldest revision still in the change log, if any.
+    async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;
 }

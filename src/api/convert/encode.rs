@@ -1,7 +1,4 @@
-//! Conversions from domain resources to `pairing.v1` messages: the only place that knows both.
-//!
-//! Proto enums declare `*_UNSPECIFIED = 0` and then the domain enum's variants in the domain's
-//! declaration order, so a variant maps to `ordinal + 1`; a test holds the two in step.
+//! Domain resources to `pairing.v1` messages.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use pairing_aid_client::pb::google::r#type::{Date, Money};
@@ -10,12 +7,13 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use crate::domain::{self, Meta, PriceBasis};
+use crate::store::{Committed, Write};
 
-fn enum_value(ordinal: u8) -> i32 {
+pub(super) fn enum_value(ordinal: u8) -> i32 {
     i32::from(ordinal) + 1
 }
 
-fn date(value: Option<NaiveDate>) -> Option<Date> {
+pub(super) fn date(value: Option<NaiveDate>) -> Option<Date> {
     value.map(|d| Date {
         year: d.year(),
         month: d.month() as i32,
@@ -219,107 +217,47 @@ pub fn observation(value: &domain::Observation) -> pb::Observation {
     }
 }
 
+/// Any resource as a `Record`.
+pub fn record(resource: &domain::Resource) -> pb::Record {
+    use pb::record::Resource as R;
+    let inner = match resource {
+        domain::Resource::Party(r) => R::Party(party(r)),
+        domain::Resource::Area(r) => R::Area(area(r)),
+        domain::Resource::Pairing(r) => R::Pairing(pairing(r)),
+        domain::Resource::Project(r) => R::Project(project(r)),
+        domain::Resource::Indicator(r) => R::Indicator(indicator(r)),
+        domain::Resource::Observation(r) => R::Observation(observation(r)),
+    };
+    pb::Record {
+        resource: Some(inner),
+    }
+}
+
+/// The changes of one commit, in commit order.
+pub fn changes(committed: &Committed) -> Vec<pb::Change> {
+    committed
+        .writes
+        .iter()
+        .map(|write| {
+            let (kind, record) = match write {
+                Write::Put(resource) => (pb::ChangeKind::Put, Some(record(resource))),
+                Write::Delete(_) => (pb::ChangeKind::Delete, None),
+            };
+            pb::Change {
+                revision: committed.revision,
+                name: write.name().to_string(),
+                kind: kind.into(),
+                record,
+                subject: committed.subject.clone(),
+                commit_time: timestamp(Some(committed.commit_time)),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, ProjectStatus,
-        Qualifier, SupportField,
-    };
-
-    /// The proto name of `ordinal + 1` must end with the domain variant's serde name.
-    fn assert_in_step<T: serde::Serialize + Copy>(
-        variants: &[T],
-        ordinal: impl Fn(T) -> u8,
-        proto_name: impl Fn(i32) -> Option<&'static str>,
-    ) {
-        for variant in variants {
-            let domain = serde_json::to_value(variant).unwrap();
-            let domain = domain.as_str().unwrap().to_ascii_uppercase();
-            let proto = proto_name(enum_value(ordinal(*variant))).unwrap();
-            assert!(
-                proto.ends_with(&format!("_{domain}")),
-                "{proto} vs {domain}"
-            );
-        }
-    }
-
-    #[test]
-    fn domain_and_proto_enums_are_in_step() {
-        use SupportField::*;
-        assert_in_step(
-            &[
-                Economy,
-                Technology,
-                Education,
-                HealthCare,
-                Talent,
-                Housing,
-                RoadsAndTransport,
-                Water,
-                CultureAndTourism,
-                Agriculture,
-                IndustryAndEmployment,
-                SupportField::Other,
-            ],
-            |v| v as u8,
-            |i| pb::SupportField::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use PartyKind::*;
-        assert_in_step(
-            &[
-                Province,
-                Municipality,
-                CentralDepartment,
-                Enterprise,
-                PartyKind::Other,
-            ],
-            |v| v as u8,
-            |i| pb::PartyKind::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use AreaLevel::*;
-        assert_in_step(
-            &[Region, Prefecture, Division, County],
-            |v| v as u8,
-            |i| pb::AreaLevel::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use DataStatus::*;
-        assert_in_step(
-            &[Reported, Estimated, Provisional, Computed, Synthetic],
-            |v| v as u8,
-            |i| pb::DataStatus::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use Qualifier::*;
-        assert_in_step(
-            &[Exact, About, AtLeast, AtMost, MoreThan, LessThan],
-            |v| v as u8,
-            |i| pb::Qualifier::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use ProjectStatus::*;
-        assert_in_step(
-            &[Planned, InProgress, Completed, Suspended, Cancelled],
-            |v| v as u8,
-            |i| pb::ProjectStatus::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use FundingType::*;
-        assert_in_step(
-            &[Commitment, Disbursement, Expenditure],
-            |v| v as u8,
-            |i| pb::FundingType::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use Frequency::*;
-        assert_in_step(
-            &[Annual, Quarterly, Monthly, MultiYear],
-            |v| v as u8,
-            |i| pb::Frequency::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        use MeasureKind::*;
-        assert_in_step(
-            &[Stock, Flow, Count, Rate, Share, PerCapita, Ratio],
-            |v| v as u8,
-            |i| pb::MeasureKind::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-    }
 
     #[test]
     fn money_keeps_every_digit() {

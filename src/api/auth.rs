@@ -1,0 +1,191 @@
+//! Bearer tokens: who is calling and what they may do.
+//!
+//! Tokens come from a file or an environment variable, one per line: `SUBJECT ROLE TOKEN`, with
+//! `#` comments. Only SHA-256 digests are kept; a presented token is compared against every
+//! digest in constant time, and no token is ever logged.
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tonic::{Request, Status};
+
+use super::ApiError;
+
+/// What a caller may do; each role includes the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Read everything.
+    Read,
+    /// Also write programme data: pairings, projects, observations.
+    Write,
+    /// Also write reference data: parties, areas, indicators.
+    Admin,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub subject: String,
+    pub role: Role,
+}
+
+/// The known tokens, as digests.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    entries: Vec<([u8; 32], Caller)>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tokens({} entries)", self.entries.len())
+    }
+}
+
+impl Tokens {
+    /// Parses `SUBJECT ROLE TOKEN` lines; errors name the line but never echo a token.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut entries = Vec::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let [subject, role, token] = parts[..] else {
+                return Err(format!(
+                    "token line {}: expected `SUBJECT ROLE TOKEN`",
+                    number + 1
+                ));
+            };
+            let role = match role {
+                "read" => Role::Read,
+                "write" => Role::Write,
+                "admin" => Role::Admin,
+                other => {
+                    return Err(format!(
+                        "token line {}: role {other:?} is not read, write or admin",
+                        number + 1
+                    ));
+                }
+            };
+            if token.len() < 16 {
+                return Err(format!(
+                    "token line {}: tokens must be at least 16 characters",
+                    number + 1
+                ));
+            }
+            entries.push((
+                digest(token),
+                Caller {
+                    subject: subject.to_owned(),
+                    role,
+                },
+            ));
+        }
+        Ok(Tokens { entries })
+    }
+
+    /// The caller a token belongs to, if any.
+    fn identify(&self, token: &str) -> Option<Caller> {
+        let presented = digest(token);
+        let mut found = None;
+        for (known, caller) in &self.entries {
+            if bool::from(known.ct_eq(&presented)) {
+                found = Some(caller.clone());
+            }
+        }
+        found
+    }
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Checks the `authorization` header of every call and records the caller on the request.
+#[derive(Clone, Debug)]
+pub struct Authenticator {
+    tokens: Arc<Tokens>,
+    reads_need_token: bool,
+}
+
+impl Authenticator {
+    /// Authenticates against `tokens`; anonymous reads are refused if `reads_need_token`.
+    pub fn new(tokens: Tokens, reads_need_token: bool) -> Self {
+        Authenticator {
+            tokens: Arc::new(tokens),
+            reads_need_token,
+        }
+    }
+}
+
+impl tonic::service::Interceptor for Authenticator {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let Some(header) = request.metadata().get("authorization") else {
+            if self.reads_need_token {
+                return Err(ApiError::Unauthenticated(
+                    "this server needs a bearer token for every call".into(),
+                )
+                .into());
+            }
+            return Ok(request);
+        };
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthenticated("authorization must be `Bearer <token>`".into())
+            })?;
+        let caller = self
+            .tokens
+            .identify(token.trim())
+            .ok_or_else(|| ApiError::Unauthenticated("the bearer token is not valid".into()))?;
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+/// The caller of `request` if it holds at least `role`.
+pub fn require<T>(request: &Request<T>, role: Role) -> Result<Caller, ApiError> {
+    match request.extensions().get::<Caller>() {
+        None => Err(ApiError::Unauthenticated(format!(
+            "this call needs a bearer token with the {role:?} role"
+        ))),
+        Some(caller) if caller.role < role => Err(ApiError::PermissionDenied(format!(
+            "{} has the {:?} role; this call needs {role:?}",
+            caller.subject, caller.role
+        ))),
+        Some(caller) => Ok(caller.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifies_known_tokens_only() {
+        let tokens = Tokens::parse(
+            "# programme office\nalice write 0123456789abcdef\nbob admin fedcba9876543210\n",
+        )
+        .unwrap();
+        assert_eq!(
+            tokens.identify("0123456789abcdef").unwrap().subject,
+            "alice"
+        );
+        assert_eq!(
+            tokens.identify("fedcba9876543210").unwrap().role,
+            Role::Admin
+        );
+        assert!(tokens.identify("0123456789abcdeX").is_none());
+    }
+
+    #[test]
+    fn rejects_malformed_lines_without_echoing_the_token() {
+        let error = Tokens::parse("alice owner 0123456789abcdef").unwrap_err();
+        assert!(error.contains("line 1") && !error.contains("0123456789abcdef"));
+        assert!(Tokens::parse("alice write short").is_err());
+    }
+}

@@ -1,0 +1,501 @@
+//! Bulk writes, import, export and the change feed.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use pairing_aid_client::v1 as pb;
+
+use super::auth::{Caller, Role, require};
+use super::convert::{decode, encode};
+use super::resources::page_size_or_default;
+use super::{Api, ApiError, request_key};
+use crate::changes::{Ledger, WriteError, WriteOp, WriteRequest};
+use crate::domain::{Collection, Resource, Violations};
+use crate::query::{Cursor, fingerprint, page_token};
+use crate::server::pb::record_service_server::RecordService;
+use crate::store::{Committed, Write};
+
+/// Records per chunk of an export.
+const EXPORT_CHUNK: usize = 500;
+/// Commits read from the store at a time when a watcher catches up.
+const CATCH_UP_COMMITS: usize = 100;
+
+type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+impl Api {
+    fn check_batch_size(&self, size: usize, field: &str) -> Result<(), ApiError> {
+        if size == 0 || size > self.limits.max_batch {
+            return Err(ApiError::invalid(
+                "BATCH_SIZE",
+                field,
+                format!(
+                    "a batch holds 1 to {} records, got {size}",
+                    self.limits.max_batch
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Upserts decoded resources all or none; violations are reported as `field[i]....`.
+    async fn batch_upsert<M: prost::Message>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        field: &str,
+        message: &M,
+        request_id: &str,
+        decoded: Vec<Result<Resource, Violations>>,
+    ) -> Result<Committed, ApiError> {
+        self.check_batch_size(decoded.len(), field)?;
+        self.write(
+            caller,
+            method,
+            request_id,
+            message,
+            |_| {
+                let mut violations = Violations::default();
+                let mut ops = Vec::with_capacity(decoded.len());
+                for (i, resource) in decoded.into_iter().enumerate() {
+                    match resource {
+                        Ok(resource) => ops.push(WriteOp::Upsert(resource)),
+                        Err(v) => violations.extend(v.prefixed(&format!("{field}[{i}]"))),
+                    }
+                }
+                violations
+                    .into_result(ops)
+                    .map_err(|v| ApiError::InvalidArgument {
+                        reason: "INVALID_ARGUMENT",
+                        violations: v.0,
+                    })
+            },
+            |i| format!("{field}[{i}]"),
+        )
+        .await
+    }
+}
+
+fn stored_resources(committed: &Committed) -> impl Iterator<Item = &Resource> {
+    committed.writes.iter().filter_map(|w| match w {
+        Write::Put(resource) => Some(resource.as_ref()),
+        Write::Delete(_) => None,
+    })
+}
+
+/// Commits one import batch and says how it went; rejected rows are an answer, not an error.
+async fn import_batch(
+    ledger: &Ledger,
+    caller: &Caller,
+    max_batch: usize,
+    batch: pb::ImportRecordsRequest,
+) -> Result<pb::ImportRecordsResponse, ApiError> {
+    if batch.import_id.is_empty() {
+        return Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            "import_id",
+            "is required",
+        ));
+    }
+    if batch.batch_sequence <= 0 {
+        return Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            "batch_sequence",
+            "must be 1 or more",
+        ));
+    }
+    if batch.records.is_empty() || batch.records.len() > max_batch {
+        return Err(ApiError::invalid(
+            "BATCH_SIZE",
+            "records",
+            format!(
+                "a batch holds 1 to {max_batch} records, got {}",
+                batch.records.len()
+            ),
+        ));
+    }
+    let id = format!("{}/{}", batch.import_id, batch.batch_sequence);
+    let request = request_key(caller, "ImportRecords", &id, &batch)?;
+    let mut rejected = Vec::new();
+    let mut ops = Vec::with_capacity(batch.records.len());
+    for (index, record) in batch.records.iter().enumerate() {
+        match decode::record(record) {
+            Ok(resource) if is_reference_data(&resource) && caller.role < Role::Admin => {
+                rejected.push((
+                    index,
+                    single(
+                        "resource",
+                        "parties, areas and indicators need the admin role",
+                    ),
+                ));
+            }
+            Ok(resource) => ops.push(WriteOp::Upsert(resource)),
+            Err(violations) => rejected.push((index, violations)),
+        }
+    }
+    let outcome = if rejected.is_empty() {
+        ledger
+            .write(WriteRequest {
+                subject: caller.subject.clone(),
+                ops,
+                request,
+            })
+            .await
+    } else {
+        Err(WriteError::Invalid(rejected))
+    };
+    let mut response = pb::ImportRecordsResponse {
+        batch_sequence: batch.batch_sequence,
+        ..Default::default()
+    };
+    match outcome {
+        Ok(committed) => {
+            response.revision = committed.revision;
+            response.accepted_count = committed.writes.len() as i32;
+            response.replayed = committed.replayed;
+        }
+        Err(WriteError::Invalid(invalid)) => {
+            response.violations = invalid
+                .into_iter()
+                .flat_map(|(index, violations)| {
+                    violations.0.into_iter().map(move |v| pb::RecordViolation {
+                        index: index as i32,
+                        field: v.field,
+                        description: v.reason,
+                    })
+                })
+                .collect();
+        }
+        Err(other) => return Err(ApiError::from_write(other, |i| format!("records[{i}]"))),
+    }
+    Ok(response)
+}
+
+fn single(field: &str, reason: &str) -> Violations {
+    let mut violations = Violations::default();
+    violations.push(field, reason);
+    violations
+}
+
+fn is_reference_data(resource: &Resource) -> bool {
+    matches!(
+        resource,
+        Resource::Party(_) | Resource::Area(_) | Resource::Indicator(_)
+    )
+}
+
+/// Sends every commit after `start` to `sender`: history from the store, then live commits.
+async fn feed_changes(
+    ledger: Arc<Ledger>,
+    mut live: tokio::sync::broadcast::Receiver<Arc<Committed>>,
+    start: i64,
+    sender: mpsc::Sender<Result<pb::WatchChangesResponse, Status>>,
+) {
+    let mut sent = start;
+    let send = |committed: &Committed| pb::WatchChangesResponse {
+        changes: encode::changes(committed),
+    };
+    // History first, until the store has nothing newer; then follow the live feed, going back to
+    // the store whenever the feed skips ahead (a lagging watcher) so no revision is missed.
+    loop {
+        let history = match ledger.store().commits_after(sent, CATCH_UP_COMMITS).await {
+            Ok(history) => history,
+            Err(error) => {
+                let _ = sender.send(Err(ApiError::from(error).into())).await;
+                return;
+            }
+        };
+        if history.is_empty() {
+            break;
+        }
+        for committed in history {
+            if sender.send(Ok(send(&committed))).await.is_err() {
+                return;
+            }
+            sent = committed.revision;
+        }
+    }
+    loop {
+        let committed = match live.recv().await {
+            Ok(committed) => committed,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                live = ledger.subscribe();
+                Box::pin(feed_changes(ledger, live, sent, sender)).await;
+                return;
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if committed.revision <= sent {
+            continue;
+        }
+        if committed.revision != sent + 1 {
+            let live = ledger.subscribe();
+            Box::pin(feed_changes(ledger, live, sent, sender)).await;
+            return;
+        }
+        if sender.send(Ok(send(&committed))).await.is_err() {
+            return;
+        }
+        sent = committed.revision;
+    }
+}
+
+#[tonic::async_trait]
+impl RecordService for Api {
+    async fn batch_upsert_projects(
+        &self,
+        request: Request<pb::BatchUpsertProjectsRequest>,
+    ) -> Result<Response<pb::BatchUpsertProjectsResponse>, Status> {
+        let caller = require(&request, Role::Write)?;
+        let message = request.get_ref();
+        let decoded = message
+            .projects
+            .iter()
+            .map(|p| decode::project(p).map(Resource::Project))
+            .collect();
+        let committed = self
+            .batch_upsert(
+                &caller,
+                "BatchUpsertProjects",
+                "projects",
+                message,
+                &message.request_id,
+                decoded,
+            )
+            .await?;
+        let projects = stored_resources(&committed)
+            .filter_map(|r| match r {
+                Resource::Project(p) => Some(encode::project(p)),
+                _ => None,
+            })
+            .collect();
+        Ok(Response::new(pb::BatchUpsertProjectsResponse {
+            projects,
+            revision: committed.revision,
+        }))
+    }
+
+    async fn batch_upsert_observations(
+        &self,
+        request: Request<pb::BatchUpsertObservationsRequest>,
+    ) -> Result<Response<pb::BatchUpsertObservationsResponse>, Status> {
+        let caller = require(&request, Role::Write)?;
+        let message = request.get_ref();
+        let decoded = message
+            .observations
+            .iter()
+            .map(|o| decode::observation(o).map(Resource::Observation))
+            .collect();
+        let committed = self
+            .batch_upsert(
+                &caller,
+                "BatchUpsertObservations",
+                "observations",
+                message,
+                &message.request_id,
+                decoded,
+            )
+            .await?;
+        let observations = stored_resources(&committed)
+            .filter_map(|r| match r {
+                Resource::Observation(o) => Some(encode::observation(o)),
+                _ => None,
+            })
+            .collect();
+        Ok(Response::new(pb::BatchUpsertObservationsResponse {
+            observations,
+            revision: committed.revision,
+        }))
+    }
+
+    type ImportRecordsStream = ResponseStream<pb::ImportRecordsResponse>;
+
+    async fn import_records(
+        &self,
+        request: Request<Streaming<pb::ImportRecordsRequest>>,
+    ) -> Result<Response<Self::ImportRecordsStream>, Status> {
+        let caller = require(&request, Role::Write)?;
+        let mut inbound = request.into_inner();
+        let ledger = self.ledger.clone();
+        let max_batch = self.limits.max_batch;
+        let (sender, receiver) = mpsc::channel(4);
+        tokio::spawn(async move {
+            while let Some(batch) = inbound.next().await {
+                let reply = match batch {
+                    Ok(batch) => import_batch(&ledger, &caller, max_batch, batch)
+                        .await
+                        .map_err(Status::from),
+                    Err(status) => Err(status),
+                };
+                let failed = reply.is_err();
+                if sender.send(reply).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    type ExportRecordsStream = ResponseStream<pb::ExportRecordsResponse>;
+
+    async fn export_records(
+        &self,
+        request: Request<pb::ExportRecordsRequest>,
+    ) -> Result<Response<Self::ExportRecordsStream>, Status> {
+        self.at_revision(&request, request.get_ref().min_revision)
+            .await?;
+        let mut collections = Vec::new();
+        for (i, segment) in request.get_ref().collections.iter().enumerate() {
+            let collection = Collection::from_segment(segment).ok_or_else(|| {
+                ApiError::invalid(
+                    "INVALID_ARGUMENT",
+                    &format!("collections[{i}]"),
+                    format!("{segment:?} is not a collection; expected parties, areas, pairings, projects, indicators or observations"),
+                )
+            })?;
+            collections.push(collection);
+        }
+        if collections.is_empty() {
+            collections = Collection::ALL.to_vec();
+        }
+        collections.sort_by_key(|c| Collection::ALL.iter().position(|a| a == c));
+        let (revision, names) = {
+            let model = self.ledger.model().read();
+            let names: Vec<_> = collections
+                .iter()
+                .flat_map(|c| {
+                    model
+                        .resources(*c)
+                        .map(|r| r.name().clone())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            (model.revision, names)
+        };
+        let ledger = self.ledger.clone();
+        let (sender, receiver) = mpsc::channel(2);
+        tokio::spawn(async move {
+            for chunk in names.chunks(EXPORT_CHUNK) {
+                let records = {
+                    let model = ledger.model().read();
+                    chunk
+                        .iter()
+                        .filter_map(|name| model.get(name))
+                        .map(|r| encode::record(&r))
+                        .collect()
+                };
+                if sender
+                    .send(Ok(pb::ExportRecordsResponse { records, revision }))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    type WatchChangesStream = ResponseStream<pb::WatchChangesResponse>;
+
+    async fn watch_changes(
+        &self,
+        request: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let start = request.get_ref().start_revision.max(0);
+        let permit =
+            self.watchers
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| ApiError::ResourceExhausted {
+                    reason: "TOO_MANY_WATCHERS",
+                    message: format!(
+                        "{} change streams are open, the most this server allows",
+                        self.limits.max_watchers
+                    ),
+                })?;
+        let live = self.ledger.subscribe();
+        check_retained(&self.ledger, start).await?;
+        let (sender, receiver) = mpsc::channel(16);
+        let ledger = self.ledger.clone();
+        tokio::spawn(async move {
+            feed_changes(ledger, live, start, sender).await;
+            drop(permit);
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+    }
+
+    async fn list_changes(
+        &self,
+        request: Request<pb::ListChangesRequest>,
+    ) -> Result<Response<pb::ListChangesResponse>, Status> {
+        let message = request.get_ref();
+        let page_size = page_size_or_default(message.page_size, 100)?;
+        let query = fingerprint("changes", "", "");
+        let after = if message.page_token.is_empty() {
+            message.after_revision.max(0)
+        } else {
+            let cursor = page_token::decode(&message.page_token, &query)
+                .map_err(|m| ApiError::invalid("INVALID_PAGE_TOKEN", "page_token", m))?;
+            match cursor.after.first() {
+                Some(crate::query::Value::Integer(revision)) => *revision,
+                _ => {
+                    return Err(ApiError::invalid(
+                        "INVALID_PAGE_TOKEN",
+                        "page_token",
+                        "page token is corrupt",
+                    )
+                    .into());
+                }
+            }
+        };
+        check_retained(&self.ledger, after).await?;
+        let applied = self.ledger.applied_revision();
+        let mut changes = Vec::new();
+        let mut last = after;
+        for committed in self
+            .ledger
+            .store()
+            .commits_after(after, page_size)
+            .await
+            .map_err(ApiError::from)?
+        {
+            if !changes.is_empty() && changes.len() + committed.writes.len() > page_size {
+                break;
+            }
+            changes.extend(encode::changes(&committed));
+            last = committed.revision;
+        }
+        let next_page_token = if last < applied {
+            page_token::encode(&Cursor {
+                query,
+                after: vec![crate::query::Value::Integer(last)],
+            })
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListChangesResponse {
+            changes,
+            next_page_token,
+            revision: applied,
+        }))
+    }
+}
+
+/// Refuses a start revision older than the change log still holds.
+async fn check_retained(ledger: &Ledger, after: i64) -> Result<(), ApiError> {
+    let oldest = ledger.store().oldest_revision().await?;
+    match oldest {
+        Some(oldest) if after + 1 < oldest => Err(ApiError::OutOfRange {
+            reason: "REVISION_COMPACTED",
+            message: format!(
+                "changes after revision {after} are no longer kept; the oldest revision available is {oldest}: export the record and watch from its revision"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}

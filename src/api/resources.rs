@@ -1,0 +1,334 @@
+//! Get, List, Create, Update and Delete for every collection. Each collection's five methods
+//! have the same shape, so one macro writes them; what differs is passed in.
+
+use std::collections::BTreeMap;
+
+use tonic::{Request, Response, Status};
+
+use pairing_aid_client::v1 as pb;
+
+use super::auth::{Role, require};
+use super::convert::{decode, encode};
+use super::{Api, ApiError, expected_revision};
+use crate::changes::WriteOp;
+use crate::domain::{Collection, Resource, ResourceName};
+use crate::query::{ListQuery, Listed, Page, ReadModel, list};
+use crate::server::pb as server;
+use crate::store::{Committed, Write};
+
+/// Default and largest page sizes (AIP-158).
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 1000;
+
+impl Api {
+    fn get<T: Clone>(
+        &self,
+        collection: Collection,
+        name: &str,
+        table: impl Fn(&ReadModel) -> &BTreeMap<ResourceName, T>,
+    ) -> Result<T, ApiError> {
+        let name = parse_name(collection, name, "name")?;
+        let model = self.ledger.model().read();
+        table(&model)
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| ApiError::NotFound {
+                name: name.to_string(),
+            })
+    }
+
+    fn list<T: Listed>(
+        &self,
+        page_size: i32,
+        page_token: &str,
+        filter: &str,
+        order_by: &str,
+        table: impl Fn(&ReadModel) -> &BTreeMap<ResourceName, T>,
+    ) -> Result<Page<T>, ApiError> {
+        let query = ListQuery {
+            page_size: page_size_or_default(page_size, DEFAULT_PAGE_SIZE)?,
+            page_token: page_token.to_owned(),
+            filter: filter.to_owned(),
+            order_by: order_by.to_owned(),
+        };
+        let model = self.ledger.model().read();
+        Ok(list(table(&model).values(), &model, &query)?)
+    }
+}
+
+/// `page_size` per AIP-158: 0 is the default, too large is capped, negative is an error.
+pub(super) fn page_size_or_default(page_size: i32, default: usize) -> Result<usize, ApiError> {
+    match page_size {
+        size if size < 0 => Err(ApiError::invalid(
+            "INVALID_PAGE_SIZE",
+            "page_size",
+            format!("must not be negative, got {size}"),
+        )),
+        0 => Ok(default),
+        size => Ok((size as usize).min(MAX_PAGE_SIZE)),
+    }
+}
+
+fn parse_name(collection: Collection, name: &str, field: &str) -> Result<ResourceName, ApiError> {
+    ResourceName::parse(collection, name, field).map_err(|v| ApiError::InvalidArgument {
+        reason: "INVALID_NAME",
+        violations: vec![v],
+    })
+}
+
+/// The name of a resource to create: `{collection}/{id}` from the id field, or the name as sent.
+fn name_to_create(
+    collection: Collection,
+    name: &str,
+    id: &str,
+    id_field: &str,
+) -> Result<String, ApiError> {
+    match (name.is_empty(), id.is_empty()) {
+        (true, true) => Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            id_field,
+            "is required",
+        )),
+        (_, false) => {
+            let from_id = format!("{}/{id}", collection.segment());
+            if !name.is_empty() && name != from_id {
+                return Err(ApiError::invalid(
+                    "INVALID_ARGUMENT",
+                    id_field,
+                    format!("names {from_id} but the resource is named {name}"),
+                ));
+            }
+            Ok(from_id)
+        }
+        (false, true) => Ok(name.to_owned()),
+    }
+}
+
+/// The only resource a single-resource write stored.
+fn stored(committed: &Committed) -> Result<&Resource, ApiError> {
+    match committed.writes.first() {
+        Some(Write::Put(resource)) => Ok(resource),
+        _ => Err(ApiError::Internal {
+            message: format!("revision {} holds no stored resource", committed.revision),
+        }),
+    }
+}
+
+/// Replaces the fields of `target` named by `mask` (all writable fields if empty or `*`).
+macro_rules! merge_masked {
+    ($target:ident, $source:ident, $mask:expr, [$($field:ident),+]) => {{
+        let paths: Vec<String> = $mask.map(|m| m.paths.clone()).unwrap_or_default();
+        let mut unknown = Vec::new();
+        if paths.is_empty() || paths.iter().any(|p| p == "*") {
+            $( $target.$field = $source.$field.clone(); )+
+        } else {
+            for path in &paths {
+                match path.as_str() {
+                    $( stringify!($field) => $target.$field = $source.$field.clone(), )+
+                    other => unknown.push(other.to_owned()),
+                }
+            }
+        }
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(
+                "INVALID_UPDATE_MASK",
+                "update_mask",
+                format!(
+                    "cannot update {}; writable fields are: {}",
+                    unknown.join(", "),
+                    [$(stringify!($field)),+].join(", ")
+                ),
+            ))
+        }
+    }};
+}
+
+macro_rules! resource_service {
+    (
+        $service:ident in $module:ident, $collection:ident, $variant:ident, role $role:ident,
+        $singular:ident / $plural:ident, id field $id_field:ident,
+        get $get:ident($get_request:ident) -> $get_response:ident,
+        list $list:ident($list_request:ident) -> $list_response:ident,
+        create $create:ident($create_request:ident) -> $create_response:ident,
+        update $update:ident($update_request:ident) -> $update_response:ident,
+        delete $delete:ident($delete_request:ident) -> $delete_response:ident,
+        writable [$($field:ident),+ $(,)?]
+    ) => {
+        #[tonic::async_trait]
+        impl server::$module::$service for Api {
+            async fn $get(
+                &self,
+                request: Request<pb::$get_request>,
+            ) -> Result<Response<pb::$get_response>, Status> {
+                self.at_revision(&request, request.get_ref().min_revision).await?;
+                let item = self.get(Collection::$collection, &request.get_ref().name, |m| &m.$plural)?;
+                Ok(Response::new(pb::$get_response { $singular: Some(encode::$singular(&item)) }))
+            }
+
+            async fn $list(
+                &self,
+                request: Request<pb::$list_request>,
+            ) -> Result<Response<pb::$list_response>, Status> {
+                self.at_revision(&request, request.get_ref().min_revision).await?;
+                let r = request.get_ref();
+                let page = self.list(r.page_size, &r.page_token, &r.filter, &r.order_by, |m| &m.$plural)?;
+                Ok(Response::new(pb::$list_response {
+                    $plural: page.items.iter().map(encode::$singular).collect(),
+                    next_page_token: page.next_page_token,
+                    total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
+                    revision: page.revision,
+                }))
+            }
+
+            async fn $create(
+                &self,
+                request: Request<pb::$create_request>,
+            ) -> Result<Response<pb::$create_response>, Status> {
+                let caller = require(&request, Role::$role)?;
+                let message = request.get_ref();
+                let prefix = stringify!($singular);
+                let committed = self
+                    .write(&caller, stringify!($create), &message.request_id, message, |_| {
+                        let mut incoming = message.$singular.clone().unwrap_or_default();
+                        incoming.name = name_to_create(
+                            Collection::$collection,
+                            &incoming.name,
+                            &message.$id_field,
+                            stringify!($id_field),
+                        )?;
+                        let resource = decode::$singular(&incoming).map_err(|v| ApiError::violations(prefix, v))?;
+                        Ok(vec![WriteOp::Create(Resource::$variant(resource))])
+                    }, |_| prefix.to_owned())
+                    .await?;
+                let Resource::$variant(item) = stored(&committed)? else {
+                    return Err(ApiError::Internal { message: "stored another kind".into() }.into());
+                };
+                Ok(Response::new(pb::$create_response {
+                    $singular: Some(encode::$singular(item)),
+                    revision: committed.revision,
+                }))
+            }
+
+            async fn $update(
+                &self,
+                request: Request<pb::$update_request>,
+            ) -> Result<Response<pb::$update_response>, Status> {
+                let caller = require(&request, Role::$role)?;
+                let message = request.get_ref();
+                let prefix = stringify!($singular);
+                let committed = self
+                    .write(&caller, stringify!($update), &message.request_id, message, |model| {
+                        let incoming = message
+                            .$singular
+                            .as_ref()
+                            .ok_or_else(|| ApiError::invalid("INVALID_ARGUMENT", prefix, "is required"))?;
+                        let name = parse_name(Collection::$collection, &incoming.name, concat!(stringify!($singular), ".name"))?;
+                        let current = model
+                            .$plural
+                            .get(&name)
+                            .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
+                        let expected_revision = expected_revision(
+                            &incoming.etag,
+                            current.meta.revision,
+                            concat!(stringify!($singular), ".etag"),
+                        )?;
+                        let mut merged = encode::$singular(current);
+                        merge_masked!(merged, incoming, message.update_mask.as_ref(), [$($field),+])?;
+                        let resource = decode::$singular(&merged).map_err(|v| ApiError::violations(prefix, v))?;
+                        Ok(vec![WriteOp::Replace { resource: Resource::$variant(resource), expected_revision }])
+                    }, |_| prefix.to_owned())
+                    .await?;
+                let Resource::$variant(item) = stored(&committed)? else {
+                    return Err(ApiError::Internal { message: "stored another kind".into() }.into());
+                };
+                Ok(Response::new(pb::$update_response {
+                    $singular: Some(encode::$singular(item)),
+                    revision: committed.revision,
+                }))
+            }
+
+            async fn $delete(
+                &self,
+                request: Request<pb::$delete_request>,
+            ) -> Result<Response<pb::$delete_response>, Status> {
+                let caller = require(&request, Role::$role)?;
+                let message = request.get_ref();
+                let committed = self
+                    .write(&caller, stringify!($delete), &message.request_id, message, |model| {
+                        let name = parse_name(Collection::$collection, &message.name, "name")?;
+                        let expected_revision = if message.etag.is_empty() {
+                            None
+                        } else {
+                            let current = model
+                                .$plural
+                                .get(&name)
+                                .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
+                            Some(expected_revision(&message.etag, current.meta.revision, "etag")?)
+                        };
+                        Ok(vec![WriteOp::Delete { name, expected_revision }])
+                    }, |_| String::new())
+                    .await?;
+                Ok(Response::new(pb::$delete_response { revision: committed.revision }))
+            }
+        }
+    };
+}
+
+resource_service!(PartyService in party_service_server, Parties, Party, role Admin,
+    party / parties, id field party_id,
+    get get_party(GetPartyRequest) -> GetPartyResponse,
+    list list_parties(ListPartiesRequest) -> ListPartiesResponse,
+    create create_party(CreatePartyRequest) -> CreatePartyResponse,
+    update update_party(UpdatePartyRequest) -> UpdatePartyResponse,
+    delete delete_party(DeletePartyRequest) -> DeletePartyResponse,
+    writable [kind, display_name, home_area]);
+
+resource_service!(AreaService in area_service_server, Areas, Area, role Admin,
+    area / areas, id field area_id,
+    get get_area(GetAreaRequest) -> GetAreaResponse,
+    list list_areas(ListAreasRequest) -> ListAreasResponse,
+    create create_area(CreateAreaRequest) -> CreateAreaResponse,
+    update update_area(UpdateAreaRequest) -> UpdateAreaResponse,
+    delete delete_area(DeleteAreaRequest) -> DeleteAreaResponse,
+    writable [display_name, level, parent]);
+
+resource_service!(PairingService in pairing_service_server, Pairings, Pairing, role Write,
+    pairing / pairings, id field pairing_id,
+    get get_pairing(GetPairingRequest) -> GetPairingResponse,
+    list list_pairings(ListPairingsRequest) -> ListPairingsResponse,
+    create create_pairing(CreatePairingRequest) -> CreatePairingResponse,
+    update update_pairing(UpdatePairingRequest) -> UpdatePairingResponse,
+    delete delete_pairing(DeletePairingRequest) -> DeletePairingResponse,
+    writable [party, area, start_year, end_year, fields, status, provenance]);
+
+resource_service!(ProjectService in project_service_server, Projects, Project, role Write,
+    project / projects, id field project_id,
+    get get_project(GetProjectRequest) -> GetProjectResponse,
+    list list_projects(ListProjectsRequest) -> ListProjectsResponse,
+    create create_project(CreateProjectRequest) -> CreateProjectResponse,
+    update update_project(UpdateProjectRequest) -> UpdateProjectResponse,
+    delete delete_project(DeleteProjectRequest) -> DeleteProjectResponse,
+    writable [title, description, pairing, party, recipients, field, livelihood, status,
+        planned_start_date, planned_end_date, actual_start_date, actual_end_date, outputs,
+        funding_lines, data_status, provenance]);
+
+resource_service!(IndicatorService in indicator_service_server, Indicators, Indicator, role Admin,
+    indicator / indicators, id field indicator_id,
+    get get_indicator(GetIndicatorRequest) -> GetIndicatorResponse,
+    list list_indicators(ListIndicatorsRequest) -> ListIndicatorsResponse,
+    create create_indicator(CreateIndicatorRequest) -> CreateIndicatorResponse,
+    update update_indicator(UpdateIndicatorRequest) -> UpdateIndicatorResponse,
+    delete delete_indicator(DeleteIndicatorRequest) -> DeleteIndicatorResponse,
+    writable [code, display_name, description, unit, unit_multiplier, frequency, measure_kind,
+        summable, price_basis, price_base_year, topic]);
+
+resource_service!(ObservationService in observation_service_server, Observations, Observation, role Write,
+    observation / observations, id field observation_id,
+    get get_observation(GetObservationRequest) -> GetObservationResponse,
+    list list_observations(ListObservationsRequest) -> ListObservationsResponse,
+    create create_observation(CreateObservationRequest) -> CreateObservationResponse,
+    update update_observation(UpdateObservationRequest) -> UpdateObservationResponse,
+    delete delete_observation(DeleteObservationRequest) -> DeleteObservationResponse,
+    writable [indicator, area, period, value, qualifier, status, provenance]);

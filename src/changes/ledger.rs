@@ -1,0 +1,84 @@
+//! Commits writes to the store and applies them, in revision order, to the read model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, broadcast, watch};
+
+use crate::query::SharedModel;
+use crate::store::{Commit, Committed, RequestKey, Store, StoreError};
+
+/// How many commits a slow watcher may fall behind before it re-reads from the store.
+const FEED_CAPACITY: usize = 1024;
+
+/// The single way writes reach the store and the read model.
+pub struct Ledger {
+    store: Arc<dyn Store>,
+    model: SharedModel,
+    /// Serializes commit-and-apply so the model sees commits in revision order.
+    write_lock: Mutex<()>,
+    feed: broadcast::Sender<Arc<Committed>>,
+    applied: watch::Sender<i64>,
+}
+
+impl Ledger {
+    /// A ledger over `store`, whose contents `model` already reflects.
+    pub fn new(store: Arc<dyn Store>, model: SharedModel) -> Self {
+        let revision = model.read().revision;
+        Ledger {
+            store,
+            model,
+            write_lock: Mutex::new(()),
+            feed: broadcast::channel(FEED_CAPACITY).0,
+            applied: watch::channel(revision).0,
+        }
+    }
+
+    /// The store behind the ledger, for reading the change log.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The read model the ledger keeps current.
+    pub fn model(&self) -> &SharedModel {
+        &self.model
+    }
+
+    /// Commits and applies; returns the recorded result for a request id seen before.
+    pub async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+        let _guard = self.write_lock.lock().await;
+        let committed = self.store.commit(commit).await?;
+        if !committed.replayed && !committed.writes.is_empty() {
+            self.model.apply(&committed);
+            self.applied.send_replace(committed.revision);
+            let _ = self.feed.send(Arc::new(committed.clone()));
+        }
+        Ok(committed)
+    }
+
+    /// The recorded result of an earlier request with this key, if there was one.
+    pub async fn replay(&self, request: &RequestKey) -> Result<Option<Committed>, StoreError> {
+        self.store.find_request(request).await
+    }
+
+    /// The latest revision applied to the read model.
+    pub fn applied_revision(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
+    /// Waits until the read model has applied `revision`, at most `timeout`; on time-out
+    /// returns the revision it has reached.
+    pub async fn wait_for(&self, revision: i64, timeout: Duration) -> Result<(), i64> {
+        let mut applied = self.applied.subscribe();
+        let reached = tokio::time::timeout(timeout, applied.wait_for(|r| *r >= revision)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(self.applied_revision()),
+        }
+    }
+
+    /// Live commits from now on; subscribe before reading history so nothing falls between.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.feed.subscribe()
+    }
+}

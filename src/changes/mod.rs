@@ -1,0 +1,8 @@
+//! The write path and the change log: validated commits under gap-free revisions, applied to
+//! the read model in order and fanned out to watchers.
+
+mod ledger;
+mod writes;
+
+pub use ledger::Ledger;
+pub use writes::{WriteError, WriteOp, WriteRequest};

@@ -1,0 +1,222 @@
+//! Turning requested writes into one validated, preconditioned commit.
+
+use std::collections::HashMap;
+
+use crate::domain::{Area, Catalog, Indicator, Resource, ResourceName, Violations};
+use crate::query::ReadModel;
+use crate::store::{Commit, Committed, Conflict, Precondition, RequestKey, StoreError, Write};
+
+use super::Ledger;
+
+/// One requested change.
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    /// Create a resource that must not exist yet.
+    Create(Resource),
+    /// Replace a resource that must still be at `expected_revision`.
+    Replace {
+        resource: Resource,
+        expected_revision: i64,
+    },
+    /// Create or replace, whatever is there.
+    Upsert(Resource),
+    /// Delete a resource, if given only while it is at `expected_revision`.
+    Delete {
+        name: ResourceName,
+        expected_revision: Option<i64>,
+    },
+}
+
+impl WriteOp {
+    fn name(&self) -> &ResourceName {
+        match self {
+            WriteOp::Create(r) | WriteOp::Upsert(r) | WriteOp::Replace { resource: r, .. } => {
+                r.name()
+            }
+            WriteOp::Delete { name, .. } => name,
+        }
+    }
+
+    fn resource(&self) -> Option<&Resource> {
+        match self {
+            WriteOp::Create(r) | WriteOp::Upsert(r) | WriteOp::Replace { resource: r, .. } => {
+                Some(r)
+            }
+            WriteOp::Delete { .. } => None,
+        }
+    }
+}
+
+/// Writes to commit together, all or none.
+#[derive(Clone, Debug)]
+pub struct WriteRequest {
+    pub subject: String,
+    pub ops: Vec<WriteOp>,
+    pub request: Option<RequestKey>,
+}
+
+/// Why a write was refused; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Rule violations, by position of the op in the request.
+    #[error("invalid input")]
+    Invalid(Vec<(usize, Violations)>),
+    /// A resource to delete or replace does not exist.
+    #[error("{0} does not exist")]
+    NotFound(ResourceName),
+    /// A resource cannot be deleted while another refers to it.
+    #[error("{name} is referred to by {by}")]
+    Referenced {
+        name: ResourceName,
+        by: ResourceName,
+    },
+    #[error(transparent)]
+    Conflict(Conflict),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for WriteError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(conflict) => WriteError::Conflict(conflict),
+            other => WriteError::Store(other),
+        }
+    }
+}
+
+/// The record as it will be if the batch commits: the model overlaid with the batch.
+struct Staged<'a> {
+    model: &'a ReadModel,
+    puts: HashMap<&'a ResourceName, &'a Resource>,
+    deletes: Vec<&'a ResourceName>,
+}
+
+impl Catalog for Staged<'_> {
+    fn contains(&self, name: &ResourceName) -> bool {
+        self.puts.contains_key(name) || (!self.deletes.contains(&name) && self.model.contains(name))
+    }
+
+    fn indicator(&self, name: &ResourceName) -> Option<&Indicator> {
+        match self.puts.get(name) {
+            Some(Resource::Indicator(indicator)) => Some(indicator),
+            Some(_) => None,
+            None => self.model.indicator(name),
+        }
+    }
+
+    fn area(&self, name: &ResourceName) -> Option<&Area> {
+        match self.puts.get(name) {
+            Some(Resource::Area(area)) => Some(area),
+            Some(_) => None,
+            None => self.model.area(name),
+        }
+    }
+}
+
+/// Checks every op against the record and builds the commit with its preconditions.
+fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> {
+    let staged = Staged {
+        model,
+        puts: request
+            .ops
+            .iter()
+            .filter_map(|op| op.resource().map(|r| (r.name(), r)))
+            .collect(),
+        deletes: request
+            .ops
+            .iter()
+            .filter(|op| op.resource().is_none())
+            .map(WriteOp::name)
+            .collect(),
+    };
+    let mut invalid = Vec::new();
+    let mut preconditions = Vec::new();
+    for (index, op) in request.ops.iter().enumerate() {
+        if let Some(resource) = op.resource() {
+            let violations = resource.validate(&staged);
+            if !violations.is_empty() {
+                invalid.push((index, violations));
+            }
+            for (_, target) in resource.references() {
+                if !staged.puts.contains_key(target) {
+                    preconditions.push(Precondition::Exists(target.clone()));
+                }
+            }
+        }
+        match op {
+            WriteOp::Create(resource) => {
+                preconditions.push(Precondition::Absent(resource.name().clone()))
+            }
+            WriteOp::Replace {
+                resource,
+                expected_revision,
+            } => preconditions.push(Precondition::AtRevision(
+                resource.name().clone(),
+                *expected_revision,
+            )),
+            WriteOp::Upsert(_) => {}
+            WriteOp::Delete {
+                name,
+                expected_revision,
+            } => {
+                if !model.contains(name) {
+                    return Err(WriteError::NotFound(name.clone()));
+                }
+                let referrer = model
+                    .first_referrer(name)
+                    .filter(|by| !staged.deletes.contains(&by))
+                    .or_else(|| {
+                        staged
+                            .puts
+                            .values()
+                            .find(|r| r.references().iter().any(|(_, t)| *t == name))
+                            .map(|r| r.name().clone())
+                    });
+                if let Some(by) = referrer {
+                    return Err(WriteError::Referenced {
+                        name: name.clone(),
+                        by,
+                    });
+                }
+                preconditions.push(match expected_revision {
+                    Some(revision) => Precondition::AtRevision(name.clone(), *revision),
+                    None => Precondition::Exists(name.clone()),
+                });
+            }
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(WriteError::Invalid(invalid));
+    }
+    let writes = request
+        .ops
+        .into_iter()
+        .map(|op| match op {
+            WriteOp::Create(r) | WriteOp::Upsert(r) | WriteOp::Replace { resource: r, .. } => {
+                Write::Put(Box::new(r))
+            }
+            WriteOp::Delete { name, .. } => Write::Delete(name),
+        })
+        .collect();
+    Ok(Commit {
+        subject: request.subject,
+        writes,
+        preconditions,
+        request: request.request,
+    })
+}
+
+impl Ledger {
+    /// Validates and commits `request` as one revision; a retried request returns its first
+    /// result without writing again.
+    pub async fn write(&self, request: WriteRequest) -> Result<Committed, WriteError> {
+        if let Some(key) = &request.request
+            && let Some(earlier) = self.replay(key).await?
+        {
+            return Ok(earlier);
+        }
+        let commit = plan(&self.model().read(), request)?;
+        Ok(self.commit(commit).await?)
+    }
+}
