@@ -7,7 +7,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::changes::WriteError;
-use crate::domain::{Violation, Violations};
+use crate::domain::Violation;
 use crate::query::ListError;
 use crate::store::{Conflict, StoreError};
 
@@ -61,14 +61,6 @@ impl ApiError {
         ApiError::InvalidArgument {
             reason,
             violations: vec![Violation::new(field, description)],
-        }
-    }
-
-    /// Every violation, with field paths under `prefix`.
-    pub fn violations(prefix: &str, violations: Violations) -> Self {
-        ApiError::InvalidArgument {
-            reason: "INVALID_ARGUMENT",
-            violations: violations.prefixed(prefix).0,
         }
     }
 

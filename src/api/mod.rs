@@ -18,6 +18,7 @@ use tonic::Request;
 pub use error::ApiError;
 
 use crate::changes::{Ledger, WriteOp, WriteRequest};
+use crate::domain::Violations;
 use crate::query::ReadModel;
 use crate::store::{Committed, RequestKey};
 use auth::Caller;
@@ -92,7 +93,7 @@ impl Api {
         method: &str,
         request_id: &str,
         message: &M,
-        build: impl FnOnce(&ReadModel) -> Result<Vec<WriteOp>, ApiError>,
+        build: impl FnOnce(&ReadModel) -> Result<Vec<(WriteOp, Violations)>, ApiError>,
         prefix: impl Fn(usize) -> String,
     ) -> Result<Committed, ApiError> {
         let request = request_key(caller, method, request_id, message)?;

@@ -50,30 +50,19 @@ impl Api {
         field: &str,
         message: &M,
         request_id: &str,
-        decoded: Vec<Result<Resource, Violations>>,
+        decoded: Vec<(Resource, Violations)>,
     ) -> Result<Committed, ApiError> {
         self.check_batch_size(decoded.len(), field)?;
+        let ops = decoded
+            .into_iter()
+            .map(|(r, v)| (WriteOp::Upsert(r), v))
+            .collect();
         self.write(
             caller,
             method,
             request_id,
             message,
-            |_| {
-                let mut violations = Violations::default();
-                let mut ops = Vec::with_capacity(decoded.len());
-                for (i, resource) in decoded.into_iter().enumerate() {
-                    match resource {
-                        Ok(resource) => ops.push(WriteOp::Upsert(resource)),
-                        Err(v) => violations.extend(v.prefixed(&format!("{field}[{i}]"))),
-                    }
-                }
-                violations
-                    .into_result(ops)
-                    .map_err(|v| ApiError::InvalidArgument {
-                        reason: "INVALID_ARGUMENT",
-                        violations: v.0,
-                    })
-            },
+            |_| Ok(ops),
             |i| format!("{field}[{i}]"),
         )
         .await
@@ -120,33 +109,31 @@ async fn import_batch(
     }
     let id = format!("{}/{}", batch.import_id, batch.batch_sequence);
     let request = request_key(caller, "ImportRecords", &id, &batch)?;
-    let mut rejected = Vec::new();
+    let mut empty = Vec::new();
     let mut ops = Vec::with_capacity(batch.records.len());
     for (index, record) in batch.records.iter().enumerate() {
         match decode::record(record) {
-            Ok(resource) if is_reference_data(&resource) && caller.role < Role::Admin => {
-                rejected.push((
-                    index,
-                    single(
+            Some((resource, mut violations)) => {
+                if is_reference_data(&resource) && caller.role < Role::Admin {
+                    violations.push(
                         "resource",
                         "parties, areas and indicators need the admin role",
-                    ),
-                ));
+                    );
+                }
+                ops.push((WriteOp::Upsert(resource), violations));
             }
-            Ok(resource) => ops.push(WriteOp::Upsert(resource)),
-            Err(violations) => rejected.push((index, violations)),
+            None => empty.push((index, single("resource", "a record holds one resource"))),
         }
     }
-    let outcome = if rejected.is_empty() {
-        ledger
-            .write(WriteRequest {
-                subject: caller.subject.clone(),
-                ops,
-                request,
-            })
-            .await
+    let outcome = if empty.is_empty() {
+        let request = WriteRequest {
+            subject: caller.subject.clone(),
+            ops,
+            request,
+        };
+        ledger.write(request).await
     } else {
-        Err(WriteError::Invalid(rejected))
+        Err(WriteError::Invalid(empty))
     };
     let mut response = pb::ImportRecordsResponse {
         batch_sequence: batch.batch_sequence,
@@ -255,7 +242,10 @@ impl RecordService for Api {
         let decoded = message
             .projects
             .iter()
-            .map(|p| decode::project(p).map(Resource::Project))
+            .map(|p| {
+                let (project, violations) = decode::project(p);
+                (Resource::Project(project), violations)
+            })
             .collect();
         let committed = self
             .batch_upsert(
@@ -288,7 +278,10 @@ impl RecordService for Api {
         let decoded = message
             .observations
             .iter()
-            .map(|o| decode::observation(o).map(Resource::Observation))
+            .map(|o| {
+                let (observation, violations) = decode::observation(o);
+                (Resource::Observation(observation), violations)
+            })
             .collect();
         let committed = self
             .batch_upsert(

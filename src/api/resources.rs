@@ -198,8 +198,8 @@ macro_rules! resource_service {
                             &message.$id_field,
                             stringify!($id_field),
                         )?;
-                        let resource = decode::$singular(&incoming).map_err(|v| ApiError::violations(prefix, v))?;
-                        Ok(vec![WriteOp::Create(Resource::$variant(resource))])
+                        let (resource, violations) = decode::$singular(&incoming);
+                        Ok(vec![(WriteOp::Create(Resource::$variant(resource)), violations)])
                     }, |_| prefix.to_owned())
                     .await?;
                 let Resource::$variant(item) = stored(&committed)? else {
@@ -236,8 +236,9 @@ macro_rules! resource_service {
                         )?;
                         let mut merged = encode::$singular(current);
                         merge_masked!(merged, incoming, message.update_mask.as_ref(), [$($field),+])?;
-                        let resource = decode::$singular(&merged).map_err(|v| ApiError::violations(prefix, v))?;
-                        Ok(vec![WriteOp::Replace { resource: Resource::$variant(resource), expected_revision }])
+                        let (resource, violations) = decode::$singular(&merged);
+                        let resource = Resource::$variant(resource);
+                        Ok(vec![(WriteOp::Replace { resource, expected_revision }, violations)])
                     }, |_| prefix.to_owned())
                     .await?;
                 let Resource::$variant(item) = stored(&committed)? else {
@@ -267,7 +268,7 @@ macro_rules! resource_service {
                                 .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
                             Some(expected_revision(&message.etag, current.meta.revision, "etag")?)
                         };
-                        Ok(vec![WriteOp::Delete { name, expected_revision }])
+                        Ok(vec![(WriteOp::Delete { name, expected_revision }, Default::default())])
                     }, |_| String::new())
                     .await?;
                 Ok(Response::new(pb::$delete_response { revision: committed.revision }))

@@ -51,7 +51,9 @@ impl WriteOp {
 #[derive(Clone, Debug)]
 pub struct WriteRequest {
     pub subject: String,
-    pub ops: Vec<WriteOp>,
+    /// Each op with the violations already found in its input (while decoding), which are
+    /// reported together with those validation finds.
+    pub ops: Vec<(WriteOp, Violations)>,
     pub request: Option<RequestKey>,
 }
 
@@ -116,15 +118,14 @@ impl Catalog for Staged<'_> {
 
 /// Checks every op against the record and builds the commit with its preconditions.
 fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> {
+    let (ops, known): (Vec<WriteOp>, Vec<Violations>) = request.ops.into_iter().unzip();
     let staged = Staged {
         model,
-        puts: request
-            .ops
+        puts: ops
             .iter()
             .filter_map(|op| op.resource().map(|r| (r.name(), r)))
             .collect(),
-        deletes: request
-            .ops
+        deletes: ops
             .iter()
             .filter(|op| op.resource().is_none())
             .map(WriteOp::name)
@@ -132,9 +133,15 @@ fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> 
     };
     let mut invalid = Vec::new();
     let mut preconditions = Vec::new();
-    for (index, op) in request.ops.iter().enumerate() {
+    for ((index, op), known) in ops.iter().enumerate().zip(known) {
         if let Some(resource) = op.resource() {
-            let violations = resource.validate(&staged);
+            let mut violations = known;
+            for found in resource.validate(&staged).0 {
+                // A field that failed to decode is reported once, for why it failed.
+                if !violations.0.iter().any(|v| v.field == found.field) {
+                    violations.0.push(found);
+                }
+            }
             if !violations.is_empty() {
                 invalid.push((index, violations));
             }
@@ -189,8 +196,7 @@ fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> 
     if !invalid.is_empty() {
         return Err(WriteError::Invalid(invalid));
     }
-    let writes = request
-        .ops
+    let writes = ops
         .into_iter()
         .map(|op| match op {
             WriteOp::Create(r) | WriteOp::Upsert(r) | WriteOp::Replace { resource: r, .. } => {

@@ -172,3 +172,106 @@ pub fn source_article() -> Option<String> {
         }
     }
 }
+
+/// Tokens the write tests start servers with: `(subject, role, token)`.
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
+pub const WRITE_TOKEN: &str = "write-token-0123456789";
+pub const READ_TOKEN: &str = "read-token-0123456789";
+
+/// The `--tokens` argument giving the three test tokens.
+pub fn token_args() -> [&'static str; 2] {
+    [
+        "--tokens",
+        "ops admin admin-token-0123456789;office write write-token-0123456789;analyst read read-token-0123456789",
+    ]
+}
+
+/// Adds `authorization: Bearer <token>` to every call when a token is given.
+#[derive(Clone)]
+pub struct Bearer(pub Option<String>);
+
+impl pairing_aid_client::tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: pairing_aid_client::tonic::Request<()>,
+    ) -> Result<pairing_aid_client::tonic::Request<()>, pairing_aid_client::tonic::Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel that sends `token` with every call.
+pub type Authed =
+    pairing_aid_client::tonic::service::interceptor::InterceptedService<Channel, Bearer>;
+
+impl TestServer {
+    /// A server on a fresh database with the test tokens and `extra_args`.
+    pub fn start_with_tokens(extra_args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let args: Vec<&str> = token_args()
+            .into_iter()
+            .chain(extra_args.iter().copied())
+            .collect();
+        let mut server = Self::start_on(&dir.path().join("pairing-aid.db"), &args);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A channel carrying `token` (or none).
+    pub async fn authed(&self, token: Option<&str>) -> Authed {
+        pairing_aid_client::tonic::service::interceptor::InterceptedService::new(
+            self.channel().await,
+            Bearer(token.map(str::to_owned)),
+        )
+    }
+}
+
+/// A valid project in Kashgar funded by Shanghai, with one funding line.
+pub fn project(id: &str) -> pairing_aid_client::v1::Project {
+    use pairing_aid_client::pb::google::r#type::{Date, Money};
+    use pairing_aid_client::v1::*;
+    Project {
+        name: format!("projects/{id}"),
+        title: format!("Test project {id}"),
+        description: "count=0".into(),
+        party: "parties/shanghai".into(),
+        recipients: vec![RecipientArea {
+            area: "areas/yarkant".into(),
+            share_percent: "100".into(),
+        }],
+        field: SupportField::Education.into(),
+        livelihood: true,
+        status: ProjectStatus::InProgress.into(),
+        planned_start_date: Some(Date {
+            year: 2023,
+            month: 3,
+            day: 1,
+        }),
+        funding_lines: vec![FundingLine {
+            r#type: FundingType::Commitment.into(),
+            year: 2023,
+            date: Some(Date {
+                year: 2023,
+                month: 6,
+                day: 30,
+            }),
+            amount: Some(Money {
+                currency_code: "CNY".into(),
+                units: 12_500_000,
+                nanos: 0,
+            }),
+            value_date: None,
+        }],
+        data_status: DataStatus::Estimated.into(),
+        provenance: Some(Provenance {
+            source_title: "Programme office test ledger".into(),
+            publisher: "pairing-aid tests".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

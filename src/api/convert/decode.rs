@@ -1,4 +1,8 @@
-//! `pairing.v1` messages to domain resources, reporting every malformed field at once.
+//! `pairing.v1` messages to domain resources.
+//!
+//! Decoding never stops at the first bad field: a malformed value is recorded as a violation
+//! and replaced by a placeholder, so that validation can still report every other problem of
+//! the same input in one answer.
 
 use chrono::NaiveDate;
 use pairing_aid_client::pb::google::r#type::{Date, Money};
@@ -11,6 +15,12 @@ use super::{
 };
 use crate::domain::{self, Collection, Meta, PriceBasis, ResourceName, Violations};
 
+/// A decoded resource and the fields that could not be decoded.
+pub type Decoded<T> = (T, Violations);
+
+/// The id of the placeholder name a malformed name decodes to.
+const MALFORMED: &str = "malformed-name";
+
 /// Collects violations while fields are decoded one by one.
 #[derive(Default)]
 struct Decoder {
@@ -18,13 +28,18 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn name(&mut self, collection: Collection, field: &str, value: &str) -> Option<ResourceName> {
-        if value.is_empty() {
+    /// The name, or a placeholder after recording why it is malformed.
+    fn name(&mut self, collection: Collection, field: &str, value: &str) -> ResourceName {
+        let parsed = if value.is_empty() {
             self.violations.push(field, "is required");
-            return None;
-        }
-        self.violations
-            .check(ResourceName::parse(collection, value, field))
+            None
+        } else {
+            self.violations
+                .check(ResourceName::parse(collection, value, field))
+        };
+        parsed.unwrap_or_else(|| {
+            ResourceName::new(collection, MALFORMED).expect("the placeholder id is valid")
+        })
     }
 
     fn optional_name(
@@ -32,16 +47,12 @@ impl Decoder {
         collection: Collection,
         field: &str,
         value: &str,
-    ) -> Option<Option<ResourceName>> {
-        if value.is_empty() {
-            return Some(None);
-        }
-        self.violations
-            .check(ResourceName::parse(collection, value, field))
-            .map(Some)
+    ) -> Option<ResourceName> {
+        (!value.is_empty()).then(|| self.name(collection, field, value))
     }
 
-    fn required<E: Copy>(&mut self, field: &str, raw: i32, variants: &[E]) -> Option<E> {
+    /// The enum value, or the first variant after recording why it is unset or unknown.
+    fn required<E: Copy>(&mut self, field: &str, raw: i32, variants: &[E]) -> E {
         let variant = usize::try_from(raw - 1)
             .ok()
             .and_then(|i| variants.get(i).copied());
@@ -53,24 +64,21 @@ impl Decoder {
             };
             self.violations.push(field, reason);
         }
-        variant
+        variant.unwrap_or(variants[0])
     }
 
-    fn decimal(&mut self, field: &str, text: &str) -> Option<Decimal> {
-        match text.trim().parse::<Decimal>() {
-            Ok(value) => Some(value),
-            Err(_) => {
-                self.violations.push(
-                    field,
-                    format!("{text:?} is not a decimal number such as \"12.5\""),
-                );
-                None
-            }
-        }
+    fn decimal(&mut self, field: &str, text: &str) -> Decimal {
+        text.trim().parse::<Decimal>().unwrap_or_else(|_| {
+            self.violations.push(
+                field,
+                format!("{text:?} is not a decimal number such as \"12.5\""),
+            );
+            Decimal::ZERO
+        })
     }
 
-    fn date(&mut self, field: &str, value: Option<&Date>) -> Option<Option<NaiveDate>> {
-        let Some(date) = value else { return Some(None) };
+    fn date(&mut self, field: &str, value: Option<&Date>) -> Option<NaiveDate> {
+        let date = value?;
         let parsed = u32::try_from(date.month)
             .ok()
             .zip(u32::try_from(date.day).ok())
@@ -84,297 +92,239 @@ impl Decoder {
                 ),
             );
         }
-        parsed.map(Some)
+        parsed
     }
 
-    fn money(&mut self, field: &str, value: Option<&Money>) -> Option<domain::Money> {
+    fn money(&mut self, field: &str, value: Option<&Money>) -> domain::Money {
         let Some(money) = value else {
             self.violations.push(field, "is required");
-            return None;
+            return domain::Money {
+                currency: String::new(),
+                amount: Decimal::ZERO,
+            };
         };
         let same_sign =
             money.units == 0 || money.nanos == 0 || (money.units > 0) == (money.nanos > 0);
-        if !same_sign || money.nanos.abs() >= 1_000_000_000 {
+        let amount = if same_sign && money.nanos.abs() < 1_000_000_000 {
+            Decimal::from(money.units) + Decimal::new(i64::from(money.nanos), 9)
+        } else {
             self.violations.push(
                 format!("{field}.nanos"),
                 "must be within ±999,999,999 and have the sign of units",
             );
-            return None;
-        }
-        Some(domain::Money {
+            Decimal::ZERO
+        };
+        domain::Money {
             currency: money.currency_code.clone(),
-            amount: Decimal::from(money.units) + Decimal::new(i64::from(money.nanos), 9),
-        })
+            amount,
+        }
     }
 
-    fn provenance(
-        &mut self,
-        field: &str,
-        value: Option<&pb::Provenance>,
-    ) -> Option<domain::Provenance> {
+    /// The provenance; a missing one decodes as empty, which validation then refuses.
+    fn provenance(&mut self, field: &str, value: Option<&pb::Provenance>) -> domain::Provenance {
         let Some(p) = value else {
-            self.violations
-                .push(field, "every record must name its source");
-            return None;
+            return domain::Provenance::default();
         };
-        Some(domain::Provenance {
+        domain::Provenance {
             source_title: p.source_title.clone(),
             publisher: p.publisher.clone(),
-            publish_date: self.date(&format!("{field}.publish_date"), p.publish_date.as_ref())?,
+            publish_date: self.date(&format!("{field}.publish_date"), p.publish_date.as_ref()),
             source_uri: p.source_uri.clone(),
             quoted_passage: p.quoted_passage.clone(),
             note: p.note.clone(),
-        })
-    }
-
-    fn finish<T>(self, value: Option<T>) -> Result<T, Violations> {
-        match value {
-            Some(value) if self.violations.is_empty() => Ok(value),
-            _ => Err(self.violations),
         }
     }
 }
 
 /// Decodes a party.
-pub fn party(p: &pb::Party) -> Result<domain::Party, Violations> {
+pub fn party(p: &pb::Party) -> Decoded<domain::Party> {
     let mut d = Decoder::default();
-    let name = d.name(Collection::Parties, "name", &p.name);
-    let kind = d.required("kind", p.kind, &PARTY_KINDS);
-    let value = (|| {
-        Some(domain::Party {
-            name: name?,
-            kind: kind?,
-            display_name: p.display_name.clone(),
-            home_area: p.home_area.clone(),
-            meta: Meta::default(),
-        })
-    })();
-    d.finish(value)
+    let party = domain::Party {
+        name: d.name(Collection::Parties, "name", &p.name),
+        kind: d.required("kind", p.kind, &PARTY_KINDS),
+        display_name: p.display_name.clone(),
+        home_area: p.home_area.clone(),
+        meta: Meta::default(),
+    };
+    (party, d.violations)
 }
 
 /// Decodes an area.
-pub fn area(p: &pb::Area) -> Result<domain::Area, Violations> {
+pub fn area(p: &pb::Area) -> Decoded<domain::Area> {
     let mut d = Decoder::default();
-    let name = d.name(Collection::Areas, "name", &p.name);
-    let level = d.required("level", p.level, &AREA_LEVELS);
-    let parent = d.optional_name(Collection::Areas, "parent", &p.parent);
-    let value = (|| {
-        Some(domain::Area {
-            name: name?,
-            display_name: p.display_name.clone(),
-            level: level?,
-            parent: parent?,
-            meta: Meta::default(),
-        })
-    })();
-    d.finish(value)
+    let area = domain::Area {
+        name: d.name(Collection::Areas, "name", &p.name),
+        display_name: p.display_name.clone(),
+        level: d.required("level", p.level, &AREA_LEVELS),
+        parent: d.optional_name(Collection::Areas, "parent", &p.parent),
+        meta: Meta::default(),
+    };
+    (area, d.violations)
 }
 
 /// Decodes a pairing.
-pub fn pairing(p: &pb::Pairing) -> Result<domain::Pairing, Violations> {
+pub fn pairing(p: &pb::Pairing) -> Decoded<domain::Pairing> {
     let mut d = Decoder::default();
-    let name = d.name(Collection::Pairings, "name", &p.name);
-    let party = d.name(Collection::Parties, "party", &p.party);
-    let area = d.name(Collection::Areas, "area", &p.area);
-    let fields: Vec<_> = p
-        .fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| d.required(&format!("fields[{i}]"), *f, &SUPPORT_FIELDS))
-        .collect();
-    let status = d.required("status", p.status, &DATA_STATUSES);
-    let provenance = d.provenance("provenance", p.provenance.as_ref());
-    let value = (|| {
-        Some(domain::Pairing {
-            name: name?,
-            party: party?,
-            area: area?,
-            start_year: p.start_year,
-            end_year: p.end_year,
-            fields: fields.into_iter().collect::<Option<_>>()?,
-            status: status?,
-            provenance: provenance?,
-            meta: Meta::default(),
-        })
-    })();
-    d.finish(value)
+    let pairing = domain::Pairing {
+        name: d.name(Collection::Pairings, "name", &p.name),
+        party: d.name(Collection::Parties, "party", &p.party),
+        area: d.name(Collection::Areas, "area", &p.area),
+        start_year: p.start_year,
+        end_year: p.end_year,
+        fields: p
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| d.required(&format!("fields[{i}]"), *f, &SUPPORT_FIELDS))
+            .collect(),
+        status: d.required("status", p.status, &DATA_STATUSES),
+        provenance: d.provenance("provenance", p.provenance.as_ref()),
+        meta: Meta::default(),
+    };
+    (pairing, d.violations)
 }
 
 /// Decodes a project with its recipients, outputs and funding lines.
-pub fn project(p: &pb::Project) -> Result<domain::Project, Violations> {
+pub fn project(p: &pb::Project) -> Decoded<domain::Project> {
     let mut d = Decoder::default();
-    let name = d.name(Collection::Projects, "name", &p.name);
-    let pairing = d.optional_name(Collection::Pairings, "pairing", &p.pairing);
-    let party = d.name(Collection::Parties, "party", &p.party);
-    let recipients: Vec<_> = p
-        .recipients
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let area = d.name(Collection::Areas, &format!("recipients[{i}].area"), &r.area);
-            let share = d.decimal(&format!("recipients[{i}].share_percent"), &r.share_percent);
-            Some(domain::RecipientArea {
-                area: area?,
-                share_percent: share?,
+    let project = domain::Project {
+        name: d.name(Collection::Projects, "name", &p.name),
+        title: p.title.clone(),
+        description: p.description.clone(),
+        pairing: d.optional_name(Collection::Pairings, "pairing", &p.pairing),
+        party: d.name(Collection::Parties, "party", &p.party),
+        recipients: p
+            .recipients
+            .iter()
+            .enumerate()
+            .map(|(i, r)| domain::RecipientArea {
+                area: d.name(Collection::Areas, &format!("recipients[{i}].area"), &r.area),
+                share_percent: d
+                    .decimal(&format!("recipients[{i}].share_percent"), &r.share_percent),
             })
-        })
-        .collect();
-    let field = d.required("field", p.field, &SUPPORT_FIELDS);
-    let status = d.required("status", p.status, &PROJECT_STATUSES);
-    let planned_start = d.date("planned_start_date", p.planned_start_date.as_ref());
-    let planned_end = d.date("planned_end_date", p.planned_end_date.as_ref());
-    let actual_start = d.date("actual_start_date", p.actual_start_date.as_ref());
-    let actual_end = d.date("actual_end_date", p.actual_end_date.as_ref());
-    let outputs: Vec<_> = p
-        .outputs
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let indicator = d.name(
-                Collection::Indicators,
-                &format!("outputs[{i}].indicator"),
-                &o.indicator,
-            );
-            let value = d.decimal(&format!("outputs[{i}].value"), &o.value);
-            Some(domain::ProjectOutput {
-                indicator: indicator?,
-                value: value?,
+            .collect(),
+        field: d.required("field", p.field, &SUPPORT_FIELDS),
+        livelihood: p.livelihood,
+        status: d.required("status", p.status, &PROJECT_STATUSES),
+        planned_start_date: d.date("planned_start_date", p.planned_start_date.as_ref()),
+        planned_end_date: d.date("planned_end_date", p.planned_end_date.as_ref()),
+        actual_start_date: d.date("actual_start_date", p.actual_start_date.as_ref()),
+        actual_end_date: d.date("actual_end_date", p.actual_end_date.as_ref()),
+        outputs: p
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| domain::ProjectOutput {
+                indicator: d.name(
+                    Collection::Indicators,
+                    &format!("outputs[{i}].indicator"),
+                    &o.indicator,
+                ),
+                value: d.decimal(&format!("outputs[{i}].value"), &o.value),
             })
-        })
-        .collect();
-    let funding_lines: Vec<_> = p
-        .funding_lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let field = format!("funding_lines[{i}]");
-            let funding_type = d.required(&format!("{field}.type"), l.r#type, &FUNDING_TYPES);
-            let date = d.date(&format!("{field}.date"), l.date.as_ref());
-            let amount = d.money(&format!("{field}.amount"), l.amount.as_ref());
-            let value_date = d.date(&format!("{field}.value_date"), l.value_date.as_ref());
-            Some(domain::FundingLine {
-                funding_type: funding_type?,
+            .collect(),
+        funding_lines: p
+            .funding_lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| domain::FundingLine {
+                funding_type: d.required(
+                    &format!("funding_lines[{i}].type"),
+                    l.r#type,
+                    &FUNDING_TYPES,
+                ),
                 year: l.year,
-                date: date?,
-                amount: amount?,
-                value_date: value_date?,
+                date: d.date(&format!("funding_lines[{i}].date"), l.date.as_ref()),
+                amount: d.money(&format!("funding_lines[{i}].amount"), l.amount.as_ref()),
+                value_date: d.date(
+                    &format!("funding_lines[{i}].value_date"),
+                    l.value_date.as_ref(),
+                ),
             })
-        })
-        .collect();
-    let data_status = d.required("data_status", p.data_status, &DATA_STATUSES);
-    let provenance = d.provenance("provenance", p.provenance.as_ref());
-    let value = (|| {
-        Some(domain::Project {
-            name: name?,
-            title: p.title.clone(),
-            description: p.description.clone(),
-            pairing: pairing?,
-            party: party?,
-            recipients: recipients.into_iter().collect::<Option<_>>()?,
-            field: field?,
-            livelihood: p.livelihood,
-            status: status?,
-            planned_start_date: planned_start?,
-            planned_end_date: planned_end?,
-            actual_start_date: actual_start?,
-            actual_end_date: actual_end?,
-            outputs: outputs.into_iter().collect::<Option<_>>()?,
-            funding_lines: funding_lines.into_iter().collect::<Option<_>>()?,
-            data_status: data_status?,
-            provenance: provenance?,
-            meta: Meta::default(),
-        })
-    })();
-    d.finish(value)
+            .collect(),
+        data_status: d.required("data_status", p.data_status, &DATA_STATUSES),
+        provenance: d.provenance("provenance", p.provenance.as_ref()),
+        meta: Meta::default(),
+    };
+    (project, d.violations)
 }
 
 /// Decodes an indicator.
-pub fn indicator(p: &pb::Indicator) -> Result<domain::Indicator, Violations> {
+pub fn indicator(p: &pb::Indicator) -> Decoded<domain::Indicator> {
     let mut d = Decoder::default();
-    let name = d.name(Collection::Indicators, "name", &p.name);
-    let frequency = d.required("frequency", p.frequency, &FREQUENCIES);
-    let measure_kind = d.required("measure_kind", p.measure_kind, &MEASURE_KINDS);
     let price_basis = match (pb::PriceBasis::try_from(p.price_basis), p.price_base_year) {
-        (Ok(pb::PriceBasis::Unspecified), 0) => Some(PriceBasis::NotApplicable),
-        (Ok(pb::PriceBasis::Nominal), 0) => Some(PriceBasis::Nominal),
-        (Ok(pb::PriceBasis::Constant), year) if year != 0 => Some(PriceBasis::Constant(year)),
+        (Ok(pb::PriceBasis::Unspecified), 0) => PriceBasis::NotApplicable,
+        (Ok(pb::PriceBasis::Nominal), 0) => PriceBasis::Nominal,
+        (Ok(pb::PriceBasis::Constant), year) if year != 0 => PriceBasis::Constant(year),
         (Ok(pb::PriceBasis::Constant), _) => {
             d.violations
                 .push("price_base_year", "constant prices need a base year");
-            None
+            PriceBasis::NotApplicable
         }
         (Ok(_), _) => {
             d.violations
                 .push("price_base_year", "only constant prices have a base year");
-            None
+            PriceBasis::NotApplicable
         }
         (Err(_), _) => {
             d.violations.push(
                 "price_basis",
                 format!("{} is not a known value", p.price_basis),
             );
-            None
+            PriceBasis::NotApplicable
         }
     };
-    let value = (|| {
-        Some(domain::Indicator {
-            name: name?,
-            code: p.code.clone(),
-            display_name: p.display_name.clone(),
-            description: p.description.clone(),
-            unit: p.unit.clone(),
-            unit_multiplier: p.unit_multiplier,
-            frequency: frequency?,
-            measure_kind: measure_kind?,
-            summable: p.summable,
-            price_basis: price_basis?,
-            topic: p.topic.clone(),
-            meta: Meta::default(),
-        })
-    })();
-    d.finish(value)
+    let indicator = domain::Indicator {
+        name: d.name(Collection::Indicators, "name", &p.name),
+        code: p.code.clone(),
+        display_name: p.display_name.clone(),
+        description: p.description.clone(),
+        unit: p.unit.clone(),
+        unit_multiplier: p.unit_multiplier,
+        frequency: d.required("frequency", p.frequency, &FREQUENCIES),
+        measure_kind: d.required("measure_kind", p.measure_kind, &MEASURE_KINDS),
+        summable: p.summable,
+        price_basis,
+        topic: p.topic.clone(),
+        meta: Meta::default(),
+    };
+    (indicator, d.violations)
 }
 
 /// Decodes an observation.
-pub fn observation(p: &pb::Observation) -> Result<domain::Observation, Violations> {
+pub fn observation(p: &pb::Observation) -> Decoded<domain::Observation> {
     let mut d = Decoder::default();
-    let name = d.name(Collection::Observations, "name", &p.name);
-    let indicator = d.name(Collection::Indicators, "indicator", &p.indicator);
-    let area = d.name(Collection::Areas, "area", &p.area);
-    let value = d.decimal("value", &p.value);
-    let qualifier = d.required("qualifier", p.qualifier, &QUALIFIERS);
-    let status = d.required("status", p.status, &DATA_STATUSES);
-    let provenance = d.provenance("provenance", p.provenance.as_ref());
-    let decoded = (|| {
-        Some(domain::Observation {
-            name: name?,
-            indicator: indicator?,
-            area: area?,
-            period: p.period.clone(),
-            value: value?,
-            qualifier: qualifier?,
-            status: status?,
-            provenance: provenance?,
-            meta: Meta::default(),
-        })
-    })();
-    d.finish(decoded)
+    let observation = domain::Observation {
+        name: d.name(Collection::Observations, "name", &p.name),
+        indicator: d.name(Collection::Indicators, "indicator", &p.indicator),
+        area: d.name(Collection::Areas, "area", &p.area),
+        period: p.period.clone(),
+        value: d.decimal("value", &p.value),
+        qualifier: d.required("qualifier", p.qualifier, &QUALIFIERS),
+        status: d.required("status", p.status, &DATA_STATUSES),
+        provenance: d.provenance("provenance", p.provenance.as_ref()),
+        meta: Meta::default(),
+    };
+    (observation, d.violations)
 }
 
-/// Decodes any record.
-pub fn record(p: &pb::Record) -> Result<domain::Resource, Violations> {
+/// Decodes any record; `None` when the record holds no resource.
+pub fn record(p: &pb::Record) -> Option<Decoded<domain::Resource>> {
+    use domain::Resource;
     use pb::record::Resource as R;
-    match &p.resource {
-        Some(R::Party(r)) => party(r).map(domain::Resource::Party),
-        Some(R::Area(r)) => area(r).map(domain::Resource::Area),
-        Some(R::Pairing(r)) => pairing(r).map(domain::Resource::Pairing),
-        Some(R::Project(r)) => project(r).map(domain::Resource::Project),
-        Some(R::Indicator(r)) => indicator(r).map(domain::Resource::Indicator),
-        Some(R::Observation(r)) => observation(r).map(domain::Resource::Observation),
-        None => {
-            let mut violations = Violations::default();
-            violations.push("resource", "a record holds one resource");
-            Err(violations)
-        }
-    }
+    Some(match p.resource.as_ref()? {
+        R::Party(r) => wrap(party(r), Resource::Party),
+        R::Area(r) => wrap(area(r), Resource::Area),
+        R::Pairing(r) => wrap(pairing(r), Resource::Pairing),
+        R::Project(r) => wrap(project(r), Resource::Project),
+        R::Indicator(r) => wrap(indicator(r), Resource::Indicator),
+        R::Observation(r) => wrap(observation(r), Resource::Observation),
+    })
+}
+
+fn wrap<T>(
+    (value, violations): Decoded<T>,
+    variant: fn(T) -> domain::Resource,
+) -> Decoded<domain::Resource> {
+    (variant(value), violations)
 }
