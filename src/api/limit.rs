@@ -1,6 +1,10 @@
 //! Refuses calls beyond a number in flight with RESOURCE_EXHAUSTED, at once, instead of queueing
 //! them until the server falls over. Health checks are never refused, so probes keep working
 //! under load.
+//!
+//! It also reports an oversized request as RESOURCE_EXHAUSTED with `ErrorInfo`, as the gRPC
+//! status code guide asks: tonic refuses it while decoding, before any handler runs, with a
+//! bare OUT_OF_RANGE.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -73,7 +77,7 @@ where
                 Box::pin(async move {
                     let response = response.await;
                     drop(permit);
-                    response
+                    response.map(explain_oversized)
                 })
             }
             Err(_) => {
@@ -89,4 +93,28 @@ where
             }
         }
     }
+}
+
+/// Rewrites tonic's OUT_OF_RANGE for a message over the size limit as RESOURCE_EXHAUSTED.
+fn explain_oversized(
+    response: http::Response<tonic::body::Body>,
+) -> http::Response<tonic::body::Body> {
+    let oversized = response
+        .headers()
+        .get("grpc-status")
+        .is_some_and(|s| s == "11")
+        && tonic::Status::from_header_map(response.headers())
+            .is_some_and(|s| s.message().contains("message length too large"));
+    if !oversized {
+        return response;
+    }
+    let message = tonic::Status::from_header_map(response.headers())
+        .map(|s| s.message().to_owned())
+        .unwrap_or_default();
+    let status: tonic::Status = ApiError::ResourceExhausted {
+        reason: "MESSAGE_TOO_LARGE",
+        message: format!("request message too large: {message}; send smaller batches"),
+    }
+    .into();
+    status.into_http()
 }

@@ -119,6 +119,16 @@ impl TestServer {
         }
     }
 
+    /// Kills the process with SIGKILL, as a crash or an OOM kill would, and waits for it.
+    pub fn kill_hard(&mut self) {
+        let status = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+
     /// Stops the server gracefully and waits for it.
     pub fn stop(mut self) -> ExitStatus {
         self.terminate();

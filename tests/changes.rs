@@ -1,0 +1,288 @@
+//! The change feed, incremental sync, export and the server's protective limits.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestServer, WRITE_TOKEN, project};
+use pairing_aid_client::tonic::{Code, Request};
+use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
+use pairing_aid_client::v1::record_service_client::RecordServiceClient;
+use pairing_aid_client::v1::*;
+use tonic_types::StatusExt;
+
+async fn create(server: &TestServer, id: &str) -> i64 {
+    ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+        .create_project(CreateProjectRequest {
+            project: Some(project(id)),
+            project_id: id.into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .revision
+}
+
+async fn next_revision(
+    stream: &mut pairing_aid_client::tonic::Streaming<WatchChangesResponse>,
+) -> (i64, Vec<String>) {
+    let message = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("a change arrives")
+        .unwrap()
+        .expect("the stream stays open");
+    let revision = message.changes[0].revision;
+    assert!(
+        message.changes.iter().all(|c| c.revision == revision),
+        "one commit per message"
+    );
+    (
+        revision,
+        message.changes.into_iter().map(|c| c.name).collect(),
+    )
+}
+
+#[tokio::test]
+async fn watch_resumes_across_a_reconnect_with_every_revision_exactly_once() {
+    let server = TestServer::start_with_tokens(&[]);
+    let mut watcher = RecordServiceClient::new(server.channel().await);
+    let mut stream = watcher
+        .watch_changes(WatchChangesRequest { start_revision: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let (seed, names) = next_revision(&mut stream).await;
+    assert_eq!(seed, 1, "the demo data is revision 1");
+    assert!(names.len() > 900);
+
+    let mut written = Vec::new();
+    for i in 0..5 {
+        written.push(create(&server, &format!("watched-{i}")).await);
+    }
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(next_revision(&mut stream).await.0);
+    }
+    drop(stream);
+    for i in 5..8 {
+        written.push(create(&server, &format!("watched-{i}")).await);
+    }
+    let resume_from = *seen.last().unwrap();
+    let mut stream = watcher
+        .watch_changes(WatchChangesRequest {
+            start_revision: resume_from,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    while seen.len() < written.len() {
+        seen.push(next_revision(&mut stream).await.0);
+    }
+    assert_eq!(seen, written, "in order, no gap, no duplicate");
+    assert_eq!(
+        written,
+        (2..10).collect::<Vec<i64>>(),
+        "revisions are gap-free"
+    );
+
+    let live = create(&server, "after-resume").await;
+    assert_eq!(
+        next_revision(&mut stream).await.0,
+        live,
+        "then live changes"
+    );
+}
+
+#[tokio::test]
+async fn a_revision_older_than_the_log_keeps_is_out_of_range_and_names_the_oldest() {
+    let server = TestServer::start_with_tokens(&["--retain-revisions", "2"]);
+    for i in 0..5 {
+        create(&server, &format!("compacted-{i}")).await;
+    }
+    let mut client = RecordServiceClient::new(server.channel().await);
+    let status = client
+        .watch_changes(WatchChangesRequest { start_revision: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange);
+    assert!(
+        status.message().contains("oldest revision available is 5"),
+        "{}",
+        status.message()
+    );
+    let listed = client
+        .list_changes(ListChangesRequest {
+            after_revision: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(listed.code(), Code::OutOfRange);
+    let recent = client
+        .list_changes(ListChangesRequest {
+            after_revision: 4,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(recent.changes.len(), 2);
+}
+
+#[tokio::test]
+async fn list_changes_pages_incremental_sync_and_records_who_wrote() {
+    let server = TestServer::start_with_tokens(&[]);
+    for i in 0..7 {
+        create(&server, &format!("synced-{i}")).await;
+    }
+    let mut client = RecordServiceClient::new(server.channel().await);
+    let mut changes = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_changes(ListChangesRequest {
+                after_revision: 1,
+                page_size: 3,
+                page_token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        changes.extend(page.changes);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let revisions: Vec<i64> = changes.iter().map(|c| c.revision).collect();
+    assert_eq!(revisions, (2..9).collect::<Vec<i64>>());
+    for change in &changes {
+        assert_eq!(change.subject, "office", "the write token's subject");
+        assert_eq!(change.kind(), ChangeKind::Put);
+        assert!(change.commit_time.is_some());
+    }
+}
+
+#[tokio::test]
+async fn export_streams_the_whole_record_or_the_collections_asked_for() {
+    let server = TestServer::start();
+    let mut client = RecordServiceClient::new(server.channel().await);
+    let count = |collections: Vec<String>| {
+        let mut client = client.clone();
+        async move {
+            let mut stream = client
+                .export_records(ExportRecordsRequest {
+                    collections,
+                    min_revision: 0,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let mut records = Vec::new();
+            while let Some(chunk) = stream.message().await.unwrap() {
+                assert_eq!(chunk.revision, 1);
+                records.extend(chunk.records);
+            }
+            records
+        }
+    };
+    let everything = count(vec![]).await;
+    let projects = count(vec!["projects".into()]).await;
+    let observations = count(vec!["observations".into()]).await;
+    assert!(projects.len() > 500);
+    assert_eq!(observations.len(), 11);
+    assert_eq!(
+        everything.len(),
+        projects.len() + observations.len() + 19 + 35 + 20 + 11
+    );
+    assert!(matches!(
+        everything[0].resource,
+        Some(record::Resource::Party(_)) | Some(record::Resource::Area(_))
+    ));
+
+    let unknown = client
+        .export_records(ExportRecordsRequest {
+            collections: vec!["budgets".into()],
+            min_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "collections[0]"
+    );
+}
+
+#[tokio::test]
+async fn limits_refuse_clearly_while_other_calls_are_served() {
+    let server = TestServer::start_with_tokens(&[
+        "--max-message-bytes",
+        "20000",
+        "--max-concurrent-requests",
+        "1",
+    ]);
+    let big = BatchUpsertProjectsRequest {
+        projects: (0..200).map(|i| project(&format!("big-{i}"))).collect(),
+        request_id: String::new(),
+    };
+    let too_big = RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+        .batch_upsert_projects(big)
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.code(), Code::ResourceExhausted, "{too_big:?}");
+    assert_eq!(
+        too_big.get_error_details().error_info().unwrap().reason,
+        "MESSAGE_TOO_LARGE"
+    );
+    assert!(
+        too_big.message().contains("limit is: 20000 bytes"),
+        "{}",
+        too_big.message()
+    );
+
+    // One call waits for a revision that will not come; the next is refused at once.
+    let waiting_server = server.channel().await;
+    let waiting = tokio::spawn(async move {
+        let mut request = Request::new(GetProjectRequest {
+            name: "projects/none".into(),
+            min_revision: 1_000,
+        });
+        request.set_timeout(Duration::from_secs(2));
+        ProjectServiceClient::new(waiting_server)
+            .get_project(request)
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = ProjectServiceClient::new(server.channel().await)
+        .get_project(GetProjectRequest {
+            name: "projects/none".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(refused.get_error_details().retry_info().is_some());
+    let health = tonic_health::pb::health_client::HealthClient::new(server.channel().await)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await;
+    assert!(health.is_ok(), "probes are never refused");
+    assert_eq!(
+        waiting.await.unwrap().unwrap_err().code(),
+        Code::DeadlineExceeded
+    );
+    ProjectServiceClient::new(server.channel().await)
+        .get_project(GetProjectRequest {
+            name: "projects/shanghai-kashgar-2013-01".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("served again once the slot is free");
+}
