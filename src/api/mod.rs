@@ -95,8 +95,10 @@ impl Api {
         message: &M,
         build: impl FnOnce(&ReadModel) -> Result<Vec<(WriteOp, Violations)>, ApiError>,
         prefix: impl Fn(usize) -> String,
-    ) -> Result<Committed, ApiError> {
-        let request = request_key(caller, method, request_id, message)?;
+    ) -> Result<Arc<Committed>, ApiError> {
+        let request = request_key(caller, method, request_id, |h| {
+            h.update(message.encode_to_vec())
+        })?;
         if let Some(key) = &request
             && let Some(earlier) = self.ledger.replay(key).await?
         {
@@ -115,11 +117,12 @@ impl Api {
 }
 
 /// The store key of a request id: scoped by caller and method, with the request's digest.
+/// `digest` feeds what identifies the request's content, usually its whole encoding.
 fn request_key(
     caller: &Caller,
     method: &str,
     request_id: &str,
-    message: &impl prost::Message,
+    digest: impl FnOnce(&mut Sha256),
 ) -> Result<Option<RequestKey>, ApiError> {
     if request_id.is_empty() {
         return Ok(None);
@@ -131,7 +134,9 @@ fn request_key(
             "must be at most 128 characters",
         ));
     }
-    let digest = Sha256::digest(message.encode_to_vec());
+    let mut hasher = Sha256::new();
+    digest(&mut hasher);
+    let digest = hasher.finalize();
     Ok(Some(RequestKey {
         id: format!("{}/{method}/{request_id}", caller.subject),
         fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),

@@ -45,20 +45,20 @@ impl Ledger {
     }
 
     /// Commits and applies; returns the recorded result for a request id seen before.
-    pub async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+    pub async fn commit(&self, commit: Commit) -> Result<Arc<Committed>, StoreError> {
         let _guard = self.write_lock.lock().await;
-        let committed = self.store.commit(commit).await?;
+        let committed = Arc::new(self.store.commit(commit).await?);
         if !committed.replayed && !committed.writes.is_empty() {
             self.model.apply(&committed);
             self.applied.send_replace(committed.revision);
-            let _ = self.feed.send(Arc::new(committed.clone()));
+            let _ = self.feed.send(committed.clone());
         }
         Ok(committed)
     }
 
     /// The recorded result of an earlier request with this key, if there was one.
-    pub async fn replay(&self, request: &RequestKey) -> Result<Option<Committed>, StoreError> {
-        self.store.find_request(request).await
+    pub async fn replay(&self, request: &RequestKey) -> Result<Option<Arc<Committed>>, StoreError> {
+        Ok(self.store.find_request(request).await?.map(Arc::new))
     }
 
     /// The latest revision applied to the read model.

@@ -1,6 +1,7 @@
 //! Turning requested writes into one validated, preconditioned commit.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::domain::{Area, Catalog, Indicator, Resource, ResourceName, Violations};
 use crate::query::ReadModel;
@@ -196,10 +197,18 @@ fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> 
     if !invalid.is_empty() {
         return Err(WriteError::Invalid(invalid));
     }
+    preconditions.sort();
+    preconditions.dedup();
     let writes = ops
         .into_iter()
         .map(|op| match op {
-            WriteOp::Create(r) | WriteOp::Upsert(r) | WriteOp::Replace { resource: r, .. } => {
+            WriteOp::Create(mut r)
+            | WriteOp::Upsert(mut r)
+            | WriteOp::Replace {
+                resource: mut r, ..
+            } => {
+                // Keep the first creation time; the store sets it for new resources.
+                r.meta_mut().create_time = model.meta_of(r.name()).and_then(|old| old.create_time);
                 Write::Put(Box::new(r))
             }
             WriteOp::Delete { name, .. } => Write::Delete(name),
@@ -216,7 +225,7 @@ fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> 
 impl Ledger {
     /// Validates and commits `request` as one revision; a retried request returns its first
     /// result without writing again.
-    pub async fn write(&self, request: WriteRequest) -> Result<Committed, WriteError> {
+    pub async fn write(&self, request: WriteRequest) -> Result<Arc<Committed>, WriteError> {
         if let Some(key) = &request.request
             && let Some(earlier) = self.replay(key).await?
         {

@@ -31,7 +31,7 @@ pub enum MeasureKind {
 
 /// Price basis of money values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "basis", content = "base_year")]
+#[serde(rename_all = "snake_case")]
 pub enum PriceBasis {
     NotApplicable,
     Nominal,

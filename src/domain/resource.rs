@@ -6,7 +6,7 @@ use super::{Area, Indicator, Meta, Observation, Pairing, Party, Project, Resourc
 
 /// One resource of any collection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "resource", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Resource {
     Party(Party),
     Area(Area),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    Area, Catalog, Collection, Indicator, Observation, Pairing, Party, Project, Resource,
+    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Resource,
     ResourceName,
 };
 use crate::store::{Committed, Snapshot, Write};
@@ -96,14 +96,7 @@ impl ReadModel {
 
 impl Catalog for ReadModel {
     fn contains(&self, name: &ResourceName) -> bool {
-        match name.collection() {
-            Collection::Parties => self.parties.contains_key(name),
-            Collection::Areas => self.areas.contains_key(name),
-            Collection::Pairings => self.pairings.contains_key(name),
-            Collection::Projects => self.projects.contains_key(name),
-            Collection::Indicators => self.indicators.contains_key(name),
-            Collection::Observations => self.observations.contains_key(name),
-        }
+        self.meta_of(name).is_some()
     }
 
     fn indicator(&self, name: &ResourceName) -> Option<&Indicator> {
@@ -116,9 +109,16 @@ impl Catalog for ReadModel {
 }
 
 impl ReadModel {
-    /// The revision `name` was last written at, if it exists.
-    pub fn revision_of(&self, name: &ResourceName) -> Option<i64> {
-        self.get(name).map(|r| r.meta().revision)
+    /// The bookkeeping of `name`, if it exists.
+    pub fn meta_of(&self, name: &ResourceName) -> Option<&Meta> {
+        match name.collection() {
+            Collection::Parties => self.parties.get(name).map(|r| &r.meta),
+            Collection::Areas => self.areas.get(name).map(|r| &r.meta),
+            Collection::Pairings => self.pairings.get(name).map(|r| &r.meta),
+            Collection::Projects => self.projects.get(name).map(|r| &r.meta),
+            Collection::Indicators => self.indicators.get(name).map(|r| &r.meta),
+            Collection::Observations => self.observations.get(name).map(|r| &r.meta),
+        }
     }
 
     /// The resource of that name, if it exists.

@@ -35,7 +35,7 @@ impl Write {
 }
 
 /// A condition the store checks inside the commit's transaction; if one fails nothing is written.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Precondition {
     /// The resource exists.
     Exists(ResourceName),
