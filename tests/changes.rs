@@ -191,10 +191,11 @@ async fn export_streams_the_whole_record_or_the_collections_asked_for() {
     let projects = count(vec!["projects".into()]).await;
     let observations = count(vec!["observations".into()]).await;
     assert!(projects.len() > 500);
-    assert_eq!(observations.len(), 11);
+    assert_eq!(observations.len(), 12);
+    let (parties, areas, pairings, indicators) = (19, 36, 20, 12);
     assert_eq!(
         everything.len(),
-        projects.len() + observations.len() + 19 + 35 + 20 + 11
+        projects.len() + observations.len() + parties + areas + pairings + indicators
     );
     assert!(matches!(
         everything[0].resource,

@@ -323,7 +323,7 @@ resource_service!(IndicatorService in indicator_service_server, Indicators, Indi
     update update_indicator(UpdateIndicatorRequest) -> UpdateIndicatorResponse,
     delete delete_indicator(DeleteIndicatorRequest) -> DeleteIndicatorResponse,
     writable [code, display_name, description, unit, unit_multiplier, frequency, measure_kind,
-        summable, price_basis, price_base_year, topic]);
+        summable, price_basis, price_base_year, topic, record_measure, series_role]);
 
 resource_service!(ObservationService in observation_service_server, Observations, Observation, role Write,
     observation / observations, id field observation_id,

@@ -123,15 +123,17 @@ pub enum AreaLevel {
     Prefecture,
     Division,
     County,
+    Country,
 }
 
 impl AreaLevel {
-    /// Depth in the hierarchy: region 0, prefecture and division 1, county 2.
+    /// Depth in the hierarchy: country 0, region 1, prefecture and division 2, county 3.
     pub fn depth(self) -> u8 {
         match self {
-            AreaLevel::Region => 0,
-            AreaLevel::Prefecture | AreaLevel::Division => 1,
-            AreaLevel::County => 2,
+            AreaLevel::Country => 0,
+            AreaLevel::Region => 1,
+            AreaLevel::Prefecture | AreaLevel::Division => 2,
+            AreaLevel::County => 3,
         }
     }
 }
@@ -153,8 +155,8 @@ impl Area {
         let mut violations = Violations::default();
         require_text(&self.display_name, "display_name", &mut violations);
         match (&self.parent, self.level) {
-            (Some(_), AreaLevel::Region) => violations.push("parent", "a region has no parent"),
-            (None, level) if level != AreaLevel::Region => {
+            (Some(_), AreaLevel::Country) => violations.push("parent", "a country has no parent"),
+            (None, AreaLevel::Prefecture | AreaLevel::Division | AreaLevel::County) => {
                 violations.push("parent", "every area below a region needs a parent")
             }
             (Some(parent), _) if parent.collection() != Collection::Areas => {

@@ -38,6 +38,28 @@ pub enum PriceBasis {
     Constant(i32),
 }
 
+/// How project records compute an indicator, for reconciliation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordMeasure {
+    /// Sum of expenditure lines in the indicator's unit (a currency).
+    Expenditure,
+    /// Percentage of expenditure on livelihood projects.
+    LivelihoodShare,
+    /// Sum of project outputs counted towards the indicator.
+    Outputs,
+}
+
+/// Series the service uses to convert money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesRole {
+    /// An exchange rate whose unit reads "CNY per USD".
+    ExchangeRate,
+    /// A price deflator index for CNY amounts.
+    Deflator,
+}
+
 /// A development indicator.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Indicator {
@@ -53,10 +75,23 @@ pub struct Indicator {
     pub price_basis: PriceBasis,
     pub topic: String,
     #[serde(default)]
+    pub record_measure: Option<RecordMeasure>,
+    #[serde(default)]
+    pub series_role: Option<SeriesRole>,
+    #[serde(default)]
     pub meta: Meta,
 }
 
 impl Indicator {
+    /// For an exchange rate, the currencies its unit names: `(quote, base)` for "CNY per USD",
+    /// one `base` being worth `value` of `quote`.
+    pub fn exchange_currencies(&self) -> Option<(&str, &str)> {
+        let (quote, base) = self.unit.split_once(" per ")?;
+        let is_code = |c: &str| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase());
+        (self.series_role == Some(SeriesRole::ExchangeRate) && is_code(quote) && is_code(base))
+            .then_some((quote, base))
+    }
+
     /// Checks the indicator's own fields.
     pub fn validate(&self) -> Violations {
         let mut violations = Violations::default();
@@ -74,6 +109,22 @@ impl Indicator {
             violations.push(
                 "summable",
                 "rates, shares, per-capita figures and ratios cannot be summed across areas",
+            );
+        }
+        if self.series_role == Some(SeriesRole::ExchangeRate)
+            && self.exchange_currencies().is_none()
+        {
+            violations.push(
+                "unit",
+                "an exchange rate's unit reads \"CNY per USD\": ISO codes around \"per\"",
+            );
+        }
+        if self.record_measure == Some(RecordMeasure::Expenditure)
+            && !(self.unit.len() == 3 && self.unit.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            violations.push(
+                "unit",
+                "an expenditure indicator's unit is a currency code such as \"CNY\"",
             );
         }
         if let PriceBasis::Constant(year) = self.price_basis {

@@ -13,7 +13,9 @@ pub use common::{
     Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
     SupportField,
 };
-pub use indicator::{Frequency, Indicator, MeasureKind, Observation, PriceBasis};
+pub use indicator::{
+    Frequency, Indicator, MeasureKind, Observation, PriceBasis, RecordMeasure, SeriesRole,
+};
 pub use name::{Collection, ResourceName};
 pub use period::Period;
 pub use project::{

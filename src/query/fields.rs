@@ -30,7 +30,7 @@ const PARTY_KINDS: &[&str] = &[
     "ENTERPRISE",
     "OTHER",
 ];
-const AREA_LEVELS: &[&str] = &["REGION", "PREFECTURE", "DIVISION", "COUNTY"];
+const AREA_LEVELS: &[&str] = &["REGION", "PREFECTURE", "DIVISION", "COUNTY", "COUNTRY"];
 const SUPPORT_FIELDS: &[&str] = &[
     "ECONOMY",
     "TECHNOLOGY",

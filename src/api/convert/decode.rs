@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::{
     AREA_LEVELS, DATA_STATUSES, FREQUENCIES, FUNDING_TYPES, MEASURE_KINDS, PARTY_KINDS,
-    PROJECT_STATUSES, QUALIFIERS, SUPPORT_FIELDS,
+    PROJECT_STATUSES, QUALIFIERS, RECORD_MEASURES, SERIES_ROLES, SUPPORT_FIELDS,
 };
 use crate::domain::{self, Collection, Meta, PriceBasis, ResourceName, Violations};
 
@@ -65,6 +65,11 @@ impl Decoder {
             self.violations.push(field, reason);
         }
         variant.unwrap_or(variants[0])
+    }
+
+    /// The enum value, or `None` when unset (0).
+    fn optional<E: Copy>(&mut self, field: &str, raw: i32, variants: &[E]) -> Option<E> {
+        (raw != 0).then(|| self.required(field, raw, variants))
     }
 
     fn decimal(&mut self, field: &str, text: &str) -> Decimal {
@@ -286,6 +291,8 @@ pub fn indicator(p: &pb::Indicator) -> Decoded<domain::Indicator> {
         summable: p.summable,
         price_basis,
         topic: p.topic.clone(),
+        record_measure: d.optional("record_measure", p.record_measure, &RECORD_MEASURES),
+        series_role: d.optional("series_role", p.series_role, &SERIES_ROLES),
         meta: Meta::default(),
     };
     (indicator, d.violations)

@@ -191,6 +191,8 @@ pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
         price_basis: price_basis.into(),
         price_base_year,
         topic: value.topic.clone(),
+        record_measure: value.record_measure.map_or(0, |m| enum_value(m as u8)),
+        series_role: value.series_role.map_or(0, |r| enum_value(r as u8)),
         etag: meta.etag,
         revision: meta.revision,
         create_time: meta.create_time,

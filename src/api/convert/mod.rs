@@ -10,7 +10,7 @@ pub mod encode;
 
 use crate::domain::{
     AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, ProjectStatus,
-    Qualifier, SupportField,
+    Qualifier, RecordMeasure, SeriesRole, SupportField,
 };
 
 const SUPPORT_FIELDS: [SupportField; 12] = [
@@ -34,11 +34,12 @@ const PARTY_KINDS: [PartyKind; 5] = [
     PartyKind::Enterprise,
     PartyKind::Other,
 ];
-const AREA_LEVELS: [AreaLevel; 4] = [
+const AREA_LEVELS: [AreaLevel; 5] = [
     AreaLevel::Region,
     AreaLevel::Prefecture,
     AreaLevel::Division,
     AreaLevel::County,
+    AreaLevel::Country,
 ];
 const DATA_STATUSES: [DataStatus; 5] = [
     DataStatus::Reported,
@@ -82,6 +83,13 @@ const MEASURE_KINDS: [MeasureKind; 7] = [
     MeasureKind::PerCapita,
     MeasureKind::Ratio,
 ];
+
+const RECORD_MEASURES: [RecordMeasure; 3] = [
+    RecordMeasure::Expenditure,
+    RecordMeasure::LivelihoodShare,
+    RecordMeasure::Outputs,
+];
+const SERIES_ROLES: [SeriesRole; 2] = [SeriesRole::ExchangeRate, SeriesRole::Deflator];
 
 #[cfg(test)]
 mod tests {
@@ -157,6 +165,16 @@ mod tests {
             &FREQUENCIES,
             |v| v as u8,
             |i| pb::Frequency::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        assert_in_step(
+            &RECORD_MEASURES,
+            |v| v as u8,
+            |i| pb::RecordMeasure::try_from(i).ok().map(|e| e.as_str_name()),
+        );
+        assert_in_step(
+            &SERIES_ROLES,
+            |v| v as u8,
+            |i| pb::SeriesRole::try_from(i).ok().map(|e| e.as_str_name()),
         );
         assert_in_step(
             &MEASURE_KINDS,
