@@ -33,6 +33,7 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/pairing_descriptor.bin"));
 }
 
+use pb::analytics_service_server::AnalyticsServiceServer;
 use pb::area_service_server::AreaServiceServer;
 use pb::indicator_service_server::IndicatorServiceServer;
 use pb::observation_service_server::ObservationServiceServer;
@@ -51,6 +52,7 @@ const HEALTH_SERVICES: &[&str] = &[
     "pairing.v1.IndicatorService",
     "pairing.v1.ObservationService",
     "pairing.v1.RecordService",
+    "pairing.v1.AnalyticsService",
 ];
 
 /// Runs the server until SIGTERM or SIGINT, then drains for `config.drain_timeout()`.
@@ -88,14 +90,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     set_health(&health_reporter, ServingStatus::Serving).await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    // google.rpc's error details are described too, so grpcurl prints them decoded.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let (stop_sender, stop) = watch::channel(false);
     tokio::spawn(async move {
@@ -148,7 +151,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .add_service(guarded!(ProjectServiceServer))
         .add_service(guarded!(IndicatorServiceServer))
         .add_service(guarded!(ObservationServiceServer))
-        .add_service(guarded!(RecordServiceServer));
+        .add_service(guarded!(RecordServiceServer))
+        .add_service(guarded!(AnalyticsServiceServer));
 
     info!(%address, "pairing-aid listening on {address}; loaded {summary}");
     let mut stopped = stop.clone();

@@ -1,6 +1,7 @@
 //! The gRPC surface: authentication, request decoding, proto <-> domain mapping, and errors
 //! as `Status`.
 
+mod analytics;
 pub mod auth;
 mod convert;
 mod error;

@@ -1,6 +1,7 @@
 //! The read side: an in-memory model of the record, kept in step with the store, and the
 //! queries answered from it.
 
+pub mod analytics;
 mod fields;
 mod filter;
 mod list;

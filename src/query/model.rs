@@ -1,6 +1,6 @@
 //! The in-memory read model: every resource, indexed by name, at one revision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::{
     Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Resource,
@@ -18,6 +18,8 @@ pub struct ReadModel {
     pub projects: BTreeMap<ResourceName, Project>,
     pub indicators: BTreeMap<ResourceName, Indicator>,
     pub observations: BTreeMap<ResourceName, Observation>,
+    /// Observation names by indicator, then area and period: every series in period order.
+    series: HashMap<ResourceName, BTreeMap<(ResourceName, String), ResourceName>>,
 }
 
 impl ReadModel {
@@ -51,7 +53,14 @@ impl ReadModel {
             Resource::Pairing(r) => _ = self.pairings.insert(r.name.clone(), r),
             Resource::Project(r) => _ = self.projects.insert(r.name.clone(), r),
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
-            Resource::Observation(r) => _ = self.observations.insert(r.name.clone(), r),
+            Resource::Observation(r) => {
+                self.unindex_observation(&r.name);
+                self.series
+                    .entry(r.indicator.clone())
+                    .or_default()
+                    .insert((r.area.clone(), r.period.clone()), r.name.clone());
+                self.observations.insert(r.name.clone(), r);
+            }
         }
     }
 
@@ -62,8 +71,41 @@ impl ReadModel {
             Collection::Pairings => _ = self.pairings.remove(name),
             Collection::Projects => _ = self.projects.remove(name),
             Collection::Indicators => _ = self.indicators.remove(name),
-            Collection::Observations => _ = self.observations.remove(name),
+            Collection::Observations => {
+                self.unindex_observation(name);
+                self.observations.remove(name);
+            }
         }
+    }
+
+    fn unindex_observation(&mut self, name: &ResourceName) {
+        if let Some(old) = self.observations.get(name)
+            && let Some(series) = self.series.get_mut(&old.indicator)
+        {
+            series.remove(&(old.area.clone(), old.period.clone()));
+        }
+    }
+
+    /// Every observation of `indicator`, by area and then period.
+    pub fn series_of(&self, indicator: &ResourceName) -> Vec<&Observation> {
+        self.series
+            .get(indicator)
+            .into_iter()
+            .flat_map(|series| series.values())
+            .filter_map(|name| self.observations.get(name))
+            .collect()
+    }
+
+    /// The observations of `indicator` for `area`, in period order.
+    pub fn series_for(&self, indicator: &ResourceName, area: &ResourceName) -> Vec<&Observation> {
+        let Some(series) = self.series.get(indicator) else {
+            return Vec::new();
+        };
+        series
+            .range((area.clone(), String::new())..)
+            .take_while(|((a, _), _)| a == area)
+            .filter_map(|(_, name)| self.observations.get(name))
+            .collect()
     }
 
     /// The area and every area enclosing it, innermost first.

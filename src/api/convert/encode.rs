@@ -9,7 +9,8 @@ use rust_decimal::prelude::ToPrimitive;
 use crate::domain::{self, Meta, PriceBasis};
 use crate::store::{Committed, Write};
 
-pub(super) fn enum_value(ordinal: u8) -> i32 {
+/// The proto value of the domain variant with this ordinal.
+pub fn enum_value(ordinal: u8) -> i32 {
     i32::from(ordinal) + 1
 }
 
@@ -28,7 +29,8 @@ fn timestamp(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
     })
 }
 
-fn money(value: &domain::Money) -> Money {
+/// The wire form of an exact amount.
+pub fn money(value: &domain::Money) -> Money {
     let units = value.amount.trunc();
     let nanos = ((value.amount - units) * Decimal::from(1_000_000_000)).trunc();
     Money {

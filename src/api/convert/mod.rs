@@ -34,7 +34,7 @@ const PARTY_KINDS: [PartyKind; 5] = [
     PartyKind::Enterprise,
     PartyKind::Other,
 ];
-const AREA_LEVELS: [AreaLevel; 5] = [
+pub(super) const AREA_LEVELS: [AreaLevel; 5] = [
     AreaLevel::Region,
     AreaLevel::Prefecture,
     AreaLevel::Division,
@@ -63,7 +63,7 @@ const PROJECT_STATUSES: [ProjectStatus; 5] = [
     ProjectStatus::Suspended,
     ProjectStatus::Cancelled,
 ];
-const FUNDING_TYPES: [FundingType; 3] = [
+pub(super) const FUNDING_TYPES: [FundingType; 3] = [
     FundingType::Commitment,
     FundingType::Disbursement,
     FundingType::Expenditure,

@@ -1,0 +1,192 @@
+//! Converting amounts between currencies and to constant prices with stored series.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+
+use super::AnalyticsError;
+use crate::domain::{Observation, SeriesRole};
+use crate::query::ReadModel;
+
+/// One conversion factor used, and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConversionUsed {
+    pub description: String,
+    pub year: i32,
+    pub factor: Decimal,
+    pub observation: Observation,
+}
+
+/// Finds and remembers the factors that convert CNY-or-other amounts of a year into the
+/// target currency, optionally at constant prices of a base year.
+pub struct Converter<'a> {
+    model: &'a ReadModel,
+    target: String,
+    price_base_year: Option<i32>,
+    cache: HashMap<(String, i32), Decimal>,
+    used: Vec<ConversionUsed>,
+}
+
+impl<'a> Converter<'a> {
+    /// A converter into `target` (an ISO code), at constant `price_base_year` prices if given.
+    pub fn new(model: &'a ReadModel, target: &str, price_base_year: Option<i32>) -> Self {
+        Converter {
+            model,
+            target: target.to_owned(),
+            price_base_year,
+            cache: HashMap::new(),
+            used: Vec::new(),
+        }
+    }
+
+    /// The factor that turns an amount in `currency` of `year` into the target.
+    pub fn factor(&mut self, currency: &str, year: i32) -> Result<Decimal, AnalyticsError> {
+        if let Some(factor) = self.cache.get(&(currency.to_owned(), year)) {
+            return Ok(*factor);
+        }
+        let mut factor = Decimal::ONE;
+        let mut in_cny = currency == "CNY";
+        if let Some(base_year) = self.price_base_year {
+            // Deflators are for yuan amounts: convert to CNY first, deflate, then on to the target.
+            if !in_cny {
+                factor *= self.rate(currency, "CNY", year)?;
+                in_cny = true;
+            }
+            factor *= self.deflator(year, base_year)?;
+        }
+        let from = if in_cny { "CNY" } else { currency };
+        if from != self.target {
+            factor *= self.rate(from, &self.target.clone(), year)?;
+        }
+        self.cache.insert((currency.to_owned(), year), factor);
+        Ok(factor)
+    }
+
+    /// Takes over the factors another converter used, so one report lists them all.
+    pub fn absorb(&mut self, other: Converter<'_>) {
+        self.used.extend(other.used);
+    }
+
+    /// Every factor used so far, in the order first used.
+    pub fn into_used(self) -> Vec<ConversionUsed> {
+        self.used
+    }
+
+    fn rate(&mut self, from: &str, to: &str, year: i32) -> Result<Decimal, AnalyticsError> {
+        for indicator in self.model.indicators.values() {
+            let Some((quote, base)) = indicator.exchange_currencies() else {
+                continue;
+            };
+            let inverted = match (quote == from && base == to, quote == to && base == from) {
+                (true, _) => true,
+                (_, true) => false,
+                _ => continue,
+            };
+            if let Some(observation) = covering(self.model.series_of(&indicator.name), year) {
+                if observation.value.is_zero() {
+                    continue;
+                }
+                let factor = if inverted {
+                    Decimal::ONE / observation.value
+                } else {
+                    observation.value
+                };
+                self.record(
+                    format!(
+                        "{from}->{to} at {} {}",
+                        observation.value.normalize(),
+                        indicator.unit
+                    ),
+                    year,
+                    factor,
+                    observation,
+                );
+                return Ok(factor);
+            }
+        }
+        if from != "CNY" && to != "CNY" {
+            // No direct rate: go through yuan.
+            return Ok(self.rate(from, "CNY", year)? * self.rate("CNY", to, year)?);
+        }
+        Err(AnalyticsError::MissingSeries(format!(
+            "no exchange rate converts {from} to {to} for {year}: add an observation covering {year} \
+             to an indicator with series_role EXCHANGE_RATE and unit \"{to} per {from}\" or \"{from} per {to}\""
+        )))
+    }
+
+    fn deflator(&mut self, year: i32, base_year: i32) -> Result<Decimal, AnalyticsError> {
+        let missing = |y: i32| {
+            AnalyticsError::MissingSeries(format!(
+                "no price deflator for {y}: add an annual observation to an indicator with series_role DEFLATOR"
+            ))
+        };
+        let indicator = self
+            .model
+            .indicators
+            .values()
+            .find(|i| i.series_role == Some(SeriesRole::Deflator))
+            .ok_or_else(|| missing(year))?;
+        let series = self.model.series_of(&indicator.name);
+        let at = |y: i32| {
+            series
+                .iter()
+                .find(|o| o.period == y.to_string() && !o.value.is_zero())
+                .copied()
+        };
+        let current = at(year).ok_or_else(|| missing(year))?;
+        let base = at(base_year).ok_or_else(|| missing(base_year))?;
+        let factor = base.value / current.value;
+        self.record(
+            format!(
+                "deflate {year} to {base_year} prices ({} / {})",
+                base.value.normalize(),
+                current.value.normalize()
+            ),
+            year,
+            factor,
+            current,
+        );
+        Ok(factor)
+    }
+
+    fn record(
+        &mut self,
+        description: String,
+        year: i32,
+        factor: Decimal,
+        observation: &Observation,
+    ) {
+        self.used.push(ConversionUsed {
+            description,
+            year,
+            factor,
+            observation: observation.clone(),
+        });
+    }
+}
+
+/// The observation whose period covers `year`: an annual one if there is, else a span.
+fn covering(series: Vec<&Observation>, year: i32) -> Option<&Observation> {
+    let annual = series.iter().find(|o| o.period == year.to_string());
+    annual.copied().or_else(|| {
+        series.into_iter().find(|o| {
+            o.period
+                .split_once('/')
+                .and_then(|(a, b)| Some((a.parse::<i32>().ok()?, b.parse::<i32>().ok()?)))
+                .is_some_and(|(a, b)| (a..=b).contains(&year))
+        })
+    })
+}
+
+/// The first calendar year of a period string, whatever its frequency.
+fn period_start(period: &str) -> Option<i32> {
+    period.get(..4)?.parse().ok()
+}
+
+/// The years a period string spans, for annual and multi-year periods.
+pub fn period_years(period: &str) -> Option<(i32, i32)> {
+    match period.split_once('/') {
+        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+        None => period_start(period).map(|y| (y, y)),
+    }
+}

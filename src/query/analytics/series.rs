@@ -1,0 +1,387 @@
+//! Indicator series with derived figures, latest values, roll-ups and rankings.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+
+use super::{AnalyticsError, combined_qualifier, least_certain};
+use crate::domain::{
+    AreaLevel, DataStatus, Frequency, Indicator, Observation, Period, Qualifier, ResourceName,
+};
+use crate::query::ReadModel;
+
+/// Figures derived from a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Derivation {
+    YearOnYear,
+    Cagr,
+    Index,
+    DoublingTime,
+}
+
+/// What series to read and what to derive.
+#[derive(Clone, Debug)]
+pub struct SeriesQuery {
+    pub indicator: ResourceName,
+    pub areas: Vec<ResourceName>,
+    pub start_period: Option<String>,
+    pub end_period: Option<String>,
+    pub derivations: Vec<Derivation>,
+    pub index_base_period: Option<String>,
+}
+
+/// A figure computed from observations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Derived {
+    pub derivation: Derivation,
+    pub period: String,
+    pub value: Decimal,
+    pub unit: &'static str,
+    pub inputs: Vec<ResourceName>,
+    pub qualifier: Qualifier,
+    pub input_status: DataStatus,
+}
+
+/// One area's series.
+#[derive(Clone, Debug)]
+pub struct Series {
+    pub area: ResourceName,
+    pub observations: Vec<Observation>,
+    pub derived: Vec<Derived>,
+}
+
+fn indicator<'m>(
+    model: &'m ReadModel,
+    name: &ResourceName,
+) -> Result<&'m Indicator, AnalyticsError> {
+    model
+        .indicators
+        .get(name)
+        .ok_or_else(|| AnalyticsError::NotFound(name.clone()))
+}
+
+fn check_area(model: &ReadModel, area: &ResourceName) -> Result<(), AnalyticsError> {
+    if model.areas.contains_key(area) {
+        Ok(())
+    } else {
+        Err(AnalyticsError::NotFound(area.clone()))
+    }
+}
+
+fn check_period(
+    field: &str,
+    period: &Option<String>,
+    frequency: Frequency,
+) -> Result<(), AnalyticsError> {
+    match period {
+        Some(p) => Period::parse(p, frequency)
+            .map(|_| ())
+            .map_err(|reason| AnalyticsError::invalid(field, reason)),
+        None => Ok(()),
+    }
+}
+
+/// Years as a real number, so quarters and months count as fractions of a year.
+fn fractional_year(period: Period) -> Option<f64> {
+    match period {
+        Period::Year(y) => Some(f64::from(y)),
+        Period::Quarter(y, q) => Some(f64::from(y) + f64::from(q - 1) / 4.0),
+        Period::Month(y, m) => Some(f64::from(y) + f64::from(m - 1) / 12.0),
+        Period::Years(..) => None,
+    }
+}
+
+/// The same period a year earlier.
+fn year_before(period: Period) -> Option<Period> {
+    match period {
+        Period::Year(y) => Some(Period::Year(y - 1)),
+        Period::Quarter(y, q) => Some(Period::Quarter(y - 1, q)),
+        Period::Month(y, m) => Some(Period::Month(y - 1, m)),
+        Period::Years(..) => None,
+    }
+}
+
+fn derived(
+    derivation: Derivation,
+    period: String,
+    value: f64,
+    unit: &'static str,
+    inputs: &[&Observation],
+) -> Option<Derived> {
+    Some(Derived {
+        derivation,
+        period,
+        value: Decimal::from_f64(value)?.round_dp(6),
+        unit,
+        inputs: inputs.iter().map(|o| o.name.clone()).collect(),
+        qualifier: combined_qualifier(inputs.iter().map(|o| o.qualifier)),
+        input_status: least_certain(inputs.iter().map(|o| o.status)),
+    })
+}
+
+fn derive(
+    observations: &[&Observation],
+    frequency: Frequency,
+    query: &SeriesQuery,
+) -> Result<Vec<Derived>, AnalyticsError> {
+    let parsed: Vec<(Period, &Observation)> = observations
+        .iter()
+        .filter_map(|o| Period::parse(&o.period, frequency).ok().map(|p| (p, *o)))
+        .collect();
+    let by_period: HashMap<Period, &Observation> = parsed.iter().map(|(p, o)| (*p, *o)).collect();
+    let value = |o: &Observation| o.value.to_f64();
+    let mut out = Vec::new();
+    if query.derivations.contains(&Derivation::YearOnYear) {
+        for (period, current) in &parsed {
+            let Some(previous) = year_before(*period).and_then(|p| by_period.get(&p)) else {
+                continue;
+            };
+            if let (Some(now), Some(before)) = (value(current), value(previous))
+                && before != 0.0
+            {
+                out.extend(derived(
+                    Derivation::YearOnYear,
+                    current.period.clone(),
+                    (now / before - 1.0) * 100.0,
+                    "percent",
+                    &[previous, current],
+                ));
+            }
+        }
+    }
+    let wants_growth = query
+        .derivations
+        .iter()
+        .any(|d| matches!(d, Derivation::Cagr | Derivation::DoublingTime));
+    if wants_growth
+        && let (Some((first_period, first)), Some((last_period, last))) =
+            (parsed.first(), parsed.last())
+        && let (Some(start), Some(end)) = (
+            fractional_year(*first_period),
+            fractional_year(*last_period),
+        )
+        && end > start
+        && let (Some(from), Some(to)) = (value(first), value(last))
+        && from > 0.0
+        && to > 0.0
+    {
+        let rate = (to / from).powf(1.0 / (end - start)) - 1.0;
+        let span = format!("{}/{}", first.period, last.period);
+        if query.derivations.contains(&Derivation::Cagr) {
+            out.extend(derived(
+                Derivation::Cagr,
+                span.clone(),
+                rate * 100.0,
+                "percent",
+                &[first, last],
+            ));
+        }
+        if query.derivations.contains(&Derivation::DoublingTime) && rate > 0.0 {
+            out.extend(derived(
+                Derivation::DoublingTime,
+                span,
+                2f64.ln() / (1.0 + rate).ln(),
+                "years",
+                &[first, last],
+            ));
+        }
+    }
+    if query.derivations.contains(&Derivation::Index) && !observations.is_empty() {
+        let base = match &query.index_base_period {
+            Some(period) => *observations
+                .iter()
+                .find(|o| &o.period == period)
+                .ok_or_else(|| {
+                    AnalyticsError::invalid(
+                        "index_base_period",
+                        format!("the series has no observation for {period}"),
+                    )
+                })?,
+            None => observations[0],
+        };
+        if let Some(base_value) = value(base).filter(|v| *v != 0.0) {
+            for observation in observations {
+                if let Some(v) = value(observation) {
+                    out.extend(derived(
+                        Derivation::Index,
+                        observation.period.clone(),
+                        v / base_value * 100.0,
+                        "index",
+                        &[base, observation],
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The series of `query.indicator` for each area, with the figures asked for.
+pub fn series(model: &ReadModel, query: &SeriesQuery) -> Result<Vec<Series>, AnalyticsError> {
+    let indicator = indicator(model, &query.indicator)?;
+    check_period("start_period", &query.start_period, indicator.frequency)?;
+    check_period("end_period", &query.end_period, indicator.frequency)?;
+    if query.areas.is_empty() {
+        return Err(AnalyticsError::invalid("areas", "name at least one area"));
+    }
+    query
+        .areas
+        .iter()
+        .map(|area| {
+            check_area(model, area)?;
+            let observations: Vec<&Observation> = model
+                .series_for(&query.indicator, area)
+                .into_iter()
+                .filter(|o| query.start_period.as_ref().is_none_or(|s| &o.period >= s))
+                .filter(|o| query.end_period.as_ref().is_none_or(|e| &o.period <= e))
+                .collect();
+            let derived = derive(&observations, indicator.frequency, query)?;
+            Ok(Series {
+                area: area.clone(),
+                observations: observations.into_iter().cloned().collect(),
+                derived,
+            })
+        })
+        .collect()
+}
+
+/// The latest observation of `indicator` per area (of `areas`, or every area), optionally
+/// skipping zero values.
+pub fn latest(
+    model: &ReadModel,
+    indicator_name: &ResourceName,
+    areas: &[ResourceName],
+    skip_zero: bool,
+) -> Result<Vec<Observation>, AnalyticsError> {
+    indicator(model, indicator_name)?;
+    for area in areas {
+        check_area(model, area)?;
+    }
+    let mut by_area: std::collections::BTreeMap<&ResourceName, &Observation> =
+        std::collections::BTreeMap::new();
+    for observation in model.series_of(indicator_name) {
+        if (skip_zero && observation.value.is_zero())
+            || (!areas.is_empty() && !areas.contains(&observation.area))
+        {
+            continue;
+        }
+        // Series come in period order within an area, so the last one seen is the latest.
+        by_area.insert(&observation.area, observation);
+    }
+    Ok(by_area.into_values().cloned().collect())
+}
+
+/// A value summed up the hierarchy.
+#[derive(Clone, Debug)]
+pub struct RolledUp {
+    pub area: ResourceName,
+    pub reported: Option<Decimal>,
+    pub computed: Decimal,
+    pub inputs: Vec<ResourceName>,
+    pub qualifier: Qualifier,
+    pub input_status: DataStatus,
+}
+
+/// Sums a summable indicator for `period` up to the areas at `level`. Below each area, a child
+/// with its own observation counts with it; a child without one counts with the sum of its own
+/// children; nothing is counted twice.
+pub fn roll_up(
+    model: &ReadModel,
+    indicator_name: &ResourceName,
+    period: &str,
+    level: AreaLevel,
+) -> Result<Vec<RolledUp>, AnalyticsError> {
+    let indicator = indicator(model, indicator_name)?;
+    if !indicator.summable {
+        return Err(AnalyticsError::NotSummable {
+            indicator: indicator_name.clone(),
+            kind: format!("{:?}", indicator.measure_kind).to_lowercase(),
+        });
+    }
+    Period::parse(period, indicator.frequency)
+        .map_err(|reason| AnalyticsError::invalid("period", reason))?;
+    let at_period: HashMap<&ResourceName, &Observation> = model
+        .series_of(indicator_name)
+        .into_iter()
+        .filter(|o| o.period == period)
+        .map(|o| (&o.area, o))
+        .collect();
+    let mut children: HashMap<&ResourceName, Vec<&ResourceName>> = HashMap::new();
+    for area in model.areas.values() {
+        if let Some(parent) = &area.parent {
+            children.entry(parent).or_default().push(&area.name);
+        }
+    }
+    fn below<'m>(
+        area: &ResourceName,
+        children: &HashMap<&ResourceName, Vec<&'m ResourceName>>,
+        at_period: &HashMap<&ResourceName, &'m Observation>,
+        inputs: &mut Vec<&'m Observation>,
+    ) {
+        for child in children.get(area).into_iter().flatten() {
+            match at_period.get(*child) {
+                Some(observation) => inputs.push(observation),
+                None => below(child, children, at_period, inputs),
+            }
+        }
+    }
+    let mut values = Vec::new();
+    for area in model
+        .areas
+        .values()
+        .filter(|a| a.level.depth() == level.depth())
+    {
+        let mut inputs = Vec::new();
+        below(&area.name, &children, &at_period, &mut inputs);
+        if inputs.is_empty() {
+            continue;
+        }
+        values.push(RolledUp {
+            area: area.name.clone(),
+            reported: at_period.get(&area.name).map(|o| o.value),
+            computed: inputs.iter().map(|o| o.value).sum(),
+            qualifier: combined_qualifier(inputs.iter().map(|o| o.qualifier)),
+            input_status: least_certain(inputs.iter().map(|o| o.status)),
+            inputs: inputs.iter().map(|o| o.name.clone()).collect(),
+        });
+    }
+    Ok(values)
+}
+
+/// Observations of `indicator` for `period`, highest value first (or lowest), optionally only
+/// of areas at `level`.
+pub fn rank_areas(
+    model: &ReadModel,
+    indicator_name: &ResourceName,
+    period: &str,
+    level: Option<AreaLevel>,
+    ascending: bool,
+) -> Result<Vec<Observation>, AnalyticsError> {
+    let indicator = indicator(model, indicator_name)?;
+    Period::parse(period, indicator.frequency)
+        .map_err(|reason| AnalyticsError::invalid("period", reason))?;
+    let mut ranked: Vec<Observation> = model
+        .series_of(indicator_name)
+        .into_iter()
+        .filter(|o| o.period == period)
+        .filter(|o| {
+            level.is_none_or(|l| {
+                model
+                    .areas
+                    .get(&o.area)
+                    .is_some_and(|a| a.level.depth() == l.depth())
+            })
+        })
+        .cloned()
+        .collect();
+    ranked.sort_by(|a, b| {
+        let order = if ascending {
+            a.value.cmp(&b.value)
+        } else {
+            b.value.cmp(&a.value)
+        };
+        order.then_with(|| a.area.cmp(&b.area))
+    });
+    Ok(ranked)
+}

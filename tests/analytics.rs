@@ -1,0 +1,602 @@
+//! Analysts' questions through the real client: funding summaries, currency and price basis,
+//! series with derived figures, roll-ups, rankings and reconciliation.
+
+mod common;
+
+use common::{ADMIN_TOKEN, TestServer, WRITE_TOKEN};
+use pairing_aid_client::pb::google::r#type::Money;
+use pairing_aid_client::tonic::Code;
+use pairing_aid_client::v1::analytics_service_client::AnalyticsServiceClient;
+use pairing_aid_client::v1::indicator_service_client::IndicatorServiceClient;
+use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
+use pairing_aid_client::v1::record_service_client::RecordServiceClient;
+use pairing_aid_client::v1::*;
+use rust_decimal::Decimal;
+use tonic_types::StatusExt;
+
+fn amount(money: &Option<Money>) -> Decimal {
+    let money = money.as_ref().unwrap();
+    Decimal::from(money.units) + Decimal::new(i64::from(money.nanos), 9)
+}
+
+fn reason(status: &pairing_aid_client::tonic::Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .unwrap()
+        .reason
+        .clone()
+}
+
+/// The education commitments in Kashgar, 2015-2020, per project, recomputed from ListProjects.
+async fn kashgar_education_commitments(server: &TestServer) -> Decimal {
+    let projects = ProjectServiceClient::new(server.channel().await)
+        .list_projects(ListProjectsRequest {
+            filter: r#"field = EDUCATION AND area = "areas/kashgar""#.into(),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .projects;
+    projects
+        .iter()
+        .flat_map(|p| &p.funding_lines)
+        .filter(|l| l.r#type() == FundingType::Commitment && (2015..=2020).contains(&l.year))
+        .map(|l| amount(&l.amount))
+        .sum()
+}
+
+#[tokio::test]
+async fn one_call_answers_how_much_each_province_committed_to_education_in_kashgar_and_the_livelihood_share()
+ {
+    let server = TestServer::start();
+    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let summary = analytics
+        .summarize_funding(SummarizeFundingRequest {
+            filter: r#"field = EDUCATION AND area = "areas/kashgar""#.into(),
+            group_by: vec![
+                FundingDimension::Party.into(),
+                FundingDimension::Livelihood.into(),
+            ],
+            funding_types: vec![FundingType::Commitment.into()],
+            start_year: 2015,
+            end_year: 2020,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let total = summary.total.unwrap();
+    assert_eq!(
+        amount(&total.amount),
+        kashgar_education_commitments(&server).await
+    );
+    let sum: Decimal = summary.groups.iter().map(|g| amount(&g.amount)).sum();
+    assert_eq!(sum, amount(&total.amount), "the groups add up to the total");
+    let parties: Vec<&str> = summary
+        .groups
+        .iter()
+        .map(|g| g.keys[0].display_name.as_str())
+        .collect();
+    assert!(
+        parties.contains(&"Shanghai") && parties.contains(&"Guangdong"),
+        "{parties:?}"
+    );
+    let shares: Decimal = summary
+        .groups
+        .iter()
+        .map(|g| g.share.parse::<Decimal>().unwrap())
+        .sum();
+    assert!((shares - Decimal::ONE).abs() < Decimal::new(1, 4));
+    assert!(
+        summary
+            .groups
+            .windows(2)
+            .all(|w| amount(&w[0].amount) >= amount(&w[1].amount)),
+        "largest first"
+    );
+
+    let top = analytics
+        .summarize_funding(SummarizeFundingRequest {
+            group_by: vec![FundingDimension::Area.into()],
+            area_level: AreaLevel::County.into(),
+            top_n: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(top.groups.len(), 4);
+    assert!(top.groups[3].other && top.groups[3].keys.is_empty());
+    let sum: Decimal = top.groups.iter().map(|g| amount(&g.amount)).sum();
+    assert_eq!(sum, amount(&top.total.unwrap().amount));
+}
+
+#[tokio::test]
+async fn amounts_convert_to_dollars_with_the_rate_they_name() {
+    let server = TestServer::start();
+    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let ask = |currency: &str| SummarizeFundingRequest {
+        currency_code: currency.into(),
+        start_year: 2013,
+        end_year: 2022,
+        ..Default::default()
+    };
+    let yuan = analytics
+        .summarize_funding(ask(""))
+        .await
+        .unwrap()
+        .into_inner();
+    let dollars = analytics
+        .summarize_funding(ask("USD"))
+        .await
+        .unwrap()
+        .into_inner();
+    let yuan_total = amount(&yuan.total.unwrap().amount);
+    let dollar_total = dollars.total.as_ref().unwrap();
+    assert_eq!(dollar_total.amount.as_ref().unwrap().currency_code, "USD");
+    let implied = yuan_total / amount(&dollar_total.amount);
+    assert!(
+        (implied - "7.172996".parse::<Decimal>().unwrap()).abs() < Decimal::new(1, 4),
+        "{implied}"
+    );
+    assert!(yuan.conversions.is_empty(), "no conversion for yuan");
+    let conversion = &dollars.conversions[0];
+    assert_eq!(
+        conversion.observation,
+        "observations/cny-per-usd-implied-2013-2022"
+    );
+    assert_eq!(conversion.status(), DataStatus::Computed);
+    assert!(
+        conversion
+            .provenance
+            .as_ref()
+            .unwrap()
+            .quoted_passage
+            .contains("23.7 billion U.S. dollars")
+    );
+
+    let no_rate = analytics.summarize_funding(ask("EUR")).await.unwrap_err();
+    assert_eq!(
+        (no_rate.code(), reason(&no_rate)),
+        (Code::FailedPrecondition, "MISSING_SERIES".into())
+    );
+}
+
+#[tokio::test]
+async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
+    let server = TestServer::start_with_tokens(&[]);
+    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let ask = SummarizeFundingRequest {
+        price_base_year: 2015,
+        start_year: 2015,
+        end_year: 2016,
+        ..Default::default()
+    };
+    let missing = analytics.summarize_funding(ask.clone()).await.unwrap_err();
+    assert_eq!(reason(&missing), "MISSING_SERIES");
+
+    IndicatorServiceClient::new(server.authed(Some(ADMIN_TOKEN)).await)
+        .create_indicator(CreateIndicatorRequest {
+            indicator: Some(Indicator {
+                code: "DEFLATOR_TEST".into(),
+                display_name: "Test deflator".into(),
+                unit: "index".into(),
+                frequency: Frequency::Annual.into(),
+                measure_kind: MeasureKind::Ratio.into(),
+                series_role: SeriesRole::Deflator.into(),
+                ..Default::default()
+            }),
+            indicator_id: "deflator-test".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let point = |year: &str, value: &str| Observation {
+        name: format!("observations/deflator-test-{year}"),
+        indicator: "indicators/deflator-test".into(),
+        area: "areas/china".into(),
+        period: year.into(),
+        value: value.into(),
+        qualifier: Qualifier::Exact.into(),
+        status: DataStatus::Estimated.into(),
+        provenance: Some(Provenance {
+            source_title: "Test series, not a real deflator".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+        .batch_upsert_observations(BatchUpsertObservationsRequest {
+            observations: vec![point("2015", "100"), point("2016", "125")],
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let by_year = |summary: &SummarizeFundingResponse, year: &str| {
+        summary
+            .groups
+            .iter()
+            .find(|g| g.keys[0].value == year)
+            .map(|g| amount(&g.amount))
+            .unwrap()
+    };
+    let grouped = SummarizeFundingRequest {
+        group_by: vec![FundingDimension::Year.into()],
+        ..ask.clone()
+    };
+    let nominal = analytics
+        .summarize_funding(SummarizeFundingRequest {
+            price_base_year: 0,
+            ..grouped.clone()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let constant = analytics
+        .summarize_funding(grouped)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_year(&constant, "2015"), by_year(&nominal, "2015"));
+    let expected = by_year(&nominal, "2016") * Decimal::new(8, 1);
+    assert!(
+        (by_year(&constant, "2016") - expected).abs() < Decimal::ONE,
+        "2016 deflated by 100/125"
+    );
+    assert!(
+        constant
+            .conversions
+            .iter()
+            .any(|c| c.observation == "observations/deflator-test-2016" && c.factor == "0.8")
+    );
+}
+
+async fn add_gdp(server: &TestServer, area: &str, values: &[(&str, &str)], status: DataStatus) {
+    let observations = values
+        .iter()
+        .map(|(year, value)| Observation {
+            name: format!(
+                "observations/gdp-{}-{year}",
+                area.trim_start_matches("areas/")
+            ),
+            indicator: "indicators/gdp".into(),
+            area: area.into(),
+            period: (*year).into(),
+            value: (*value).into(),
+            qualifier: Qualifier::Exact.into(),
+            status: status.into(),
+            provenance: Some(Provenance {
+                source_title: "Test figures, not reported".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+        .batch_upsert_observations(BatchUpsertObservationsRequest {
+            observations,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn series_derive_growth_index_and_doubling_time_labelled_computed() {
+    let server = TestServer::start_with_tokens(&[]);
+    add_gdp(
+        &server,
+        "areas/kashgar",
+        &[
+            ("2018", "0.100"),
+            ("2019", "0.110"),
+            ("2020", "0.121"),
+            ("2021", "0.1331"),
+        ],
+        DataStatus::Estimated,
+    )
+    .await;
+    add_gdp(
+        &server,
+        "areas/hotan",
+        &[("2018", "0.050"), ("2021", "0.060")],
+        DataStatus::Reported,
+    )
+    .await;
+    let response = AnalyticsServiceClient::new(server.channel().await)
+        .get_indicator_series(GetIndicatorSeriesRequest {
+            indicator: "indicators/gdp".into(),
+            areas: vec!["areas/kashgar".into(), "areas/hotan".into()],
+            start_period: "2018".into(),
+            derivations: vec![
+                Derivation::YearOnYear.into(),
+                Derivation::Cagr.into(),
+                Derivation::Index.into(),
+                Derivation::DoublingTime.into(),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.series.len(), 2, "side by side");
+    let kashgar = &response.series[0];
+    assert_eq!(kashgar.observations.len(), 4);
+    let find = |d: Derivation, period: &str| {
+        kashgar
+            .derived
+            .iter()
+            .find(|f| f.derivation() == d && f.period == period)
+            .unwrap_or_else(|| panic!("{d:?} {period}"))
+    };
+    let yoy = find(Derivation::YearOnYear, "2019");
+    assert_eq!(yoy.value, "10");
+    assert_eq!(
+        yoy.inputs,
+        vec![
+            "observations/gdp-kashgar-2018",
+            "observations/gdp-kashgar-2019"
+        ]
+    );
+    assert_eq!(
+        (yoy.status(), yoy.input_status()),
+        (DataStatus::Computed, DataStatus::Estimated)
+    );
+    assert_eq!(find(Derivation::Cagr, "2018/2021").value, "10");
+    assert_eq!(find(Derivation::Index, "2021").value, "133.1");
+    let doubling: f64 = find(Derivation::DoublingTime, "2018/2021")
+        .value
+        .parse()
+        .unwrap();
+    assert!((doubling - 7.2725).abs() < 0.001, "{doubling}");
+
+    let hotan = &response.series[1];
+    assert!(
+        hotan
+            .derived
+            .iter()
+            .all(|f| f.derivation() != Derivation::YearOnYear),
+        "no consecutive years"
+    );
+    assert_eq!(
+        hotan
+            .derived
+            .iter()
+            .find(|f| f.derivation() == Derivation::Cagr)
+            .unwrap()
+            .input_status(),
+        DataStatus::Reported
+    );
+
+    let bad = AnalyticsServiceClient::new(server.channel().await)
+        .get_indicator_series(GetIndicatorSeriesRequest {
+            indicator: "indicators/gdp".into(),
+            areas: vec!["areas/kashgar".into()],
+            start_period: "2018Q1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        bad.get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations[0]
+            .field,
+        "start_period"
+    );
+}
+
+#[tokio::test]
+async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
+    let server = TestServer::start_with_tokens(&[]);
+    add_gdp(
+        &server,
+        "areas/shufu",
+        &[("2022", "0.02")],
+        DataStatus::Estimated,
+    )
+    .await;
+    add_gdp(
+        &server,
+        "areas/shule",
+        &[("2022", "0.03")],
+        DataStatus::Estimated,
+    )
+    .await;
+    add_gdp(
+        &server,
+        "areas/hotan",
+        &[("2022", "0.07"), ("2021", "0")],
+        DataStatus::Estimated,
+    )
+    .await;
+    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let rolled = analytics
+        .roll_up_indicator(RollUpIndicatorRequest {
+            indicator: "indicators/gdp".into(),
+            period: "2022".into(),
+            level: AreaLevel::Prefecture.into(),
+            min_revision: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let kashgar = rolled
+        .values
+        .iter()
+        .find(|v| v.area == "areas/kashgar")
+        .unwrap();
+    assert_eq!(kashgar.computed_value, "0.05");
+    assert_eq!(kashgar.inputs.len(), 2);
+    let region = analytics
+        .roll_up_indicator(RollUpIndicatorRequest {
+            indicator: "indicators/gdp".into(),
+            period: "2022".into(),
+            level: AreaLevel::Region.into(),
+            min_revision: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let xinjiang = region
+        .values
+        .iter()
+        .find(|v| v.area == "areas/xinjiang")
+        .unwrap();
+    assert_eq!(
+        xinjiang.reported_value, "1.7",
+        "the region's own reported figure beside the sum"
+    );
+    assert_eq!(
+        xinjiang.computed_value, "0.12",
+        "counties once, via Kashgar, plus Hotan"
+    );
+
+    let refused = analytics
+        .roll_up_indicator(RollUpIndicatorRequest {
+            indicator: "indicators/gdp-average-growth".into(),
+            period: "2013/2022".into(),
+            level: AreaLevel::Region.into(),
+            min_revision: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused)),
+        (Code::InvalidArgument, "NOT_SUMMABLE".into())
+    );
+
+    let ranked = analytics
+        .rank_areas(RankAreasRequest {
+            indicator: "indicators/gdp".into(),
+            period: "2022".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let order: Vec<&str> = ranked
+        .observations
+        .iter()
+        .map(|o| o.area.as_str())
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            "areas/xinjiang",
+            "areas/hotan",
+            "areas/shule",
+            "areas/shufu"
+        ]
+    );
+
+    let latest = analytics
+        .get_latest_observations(GetLatestObservationsRequest {
+            indicator: "indicators/gdp".into(),
+            areas: vec!["areas/hotan".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(latest.observations[0].period, "2022");
+}
+
+#[tokio::test]
+async fn reported_aggregates_stand_beside_figures_computed_from_the_records() {
+    let server = TestServer::start();
+    let report = AnalyticsServiceClient::new(server.channel().await)
+        .reconcile_reported_figures(ReconcileReportedFiguresRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let get = |name: &str| {
+        report
+            .reconciliations
+            .iter()
+            .find(|r| r.reported.as_ref().unwrap().name == name)
+            .unwrap_or_else(|| panic!("{name} reconciled"))
+    };
+    let funds = get("observations/assistance-funds-2013-2022");
+    let reported = funds.reported.as_ref().unwrap();
+    assert_eq!(
+        (reported.value.as_str(), reported.qualifier()),
+        ("170", Qualifier::About)
+    );
+    assert!(
+        reported
+            .provenance
+            .as_ref()
+            .unwrap()
+            .quoted_passage
+            .contains("about 170 billion yuan")
+    );
+    let computed: Decimal = funds.computed_value.parse().unwrap();
+    assert!(funds.qualifier_satisfied, "about 170 vs {computed}");
+    assert_eq!(
+        funds.difference.parse::<Decimal>().unwrap(),
+        computed - Decimal::from(170)
+    );
+    assert_eq!(
+        funds.input_status(),
+        DataStatus::Synthetic,
+        "computed from synthetic records, and says so"
+    );
+
+    let schools = get("observations/schools-built-2013-2022");
+    assert_eq!(
+        schools.reported.as_ref().unwrap().qualifier(),
+        Qualifier::MoreThan
+    );
+    assert!(schools.computed_value.parse::<Decimal>().unwrap() > Decimal::from(2100));
+    assert!(schools.qualifier_satisfied);
+    assert!(get("observations/livelihood-share-2013-2022").qualifier_satisfied);
+    assert!(get("observations/assistance-funds-usd-2013-2022").qualifier_satisfied);
+    assert!(
+        report
+            .reconciliations
+            .iter()
+            .all(|r| r.reported.as_ref().unwrap().name != "observations/gdp-xinjiang-2022"),
+        "GDP is not computable from projects"
+    );
+
+    let tight = AnalyticsServiceClient::new(server.channel().await)
+        .reconcile_reported_figures(ReconcileReportedFiguresRequest {
+            filter: r#"indicator = "indicators/assistance-funds""#.into(),
+            about_tolerance_percent: "0.1".into(),
+            min_revision: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(tight.reconciliations.len(), 1);
+    assert!(
+        !tight.reconciliations[0].qualifier_satisfied,
+        "within 0.1 percent of 170 it is not"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_summary_filter_names_its_position() {
+    let server = TestServer::start();
+    let error = AnalyticsServiceClient::new(server.channel().await)
+        .summarize_funding(SummarizeFundingRequest {
+            filter: "year >= 2015 AND".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&error), "INVALID_FILTER");
+    let details = error.get_error_details();
+    let violation = &details.bad_request().unwrap().field_violations[0];
+    assert_eq!(violation.field, "filter");
+    assert!(
+        violation.description.contains("position 17"),
+        "{}",
+        violation.description
+    );
+}
