@@ -154,40 +154,62 @@ fn prepare_batch(
     })
 }
 
-/// Commits one prepared batch and says how it went; rejected rows are an answer, not an error.
-async fn commit_batch(
+/// Batches committed together at most, sharing one fsync.
+const GROUP_BATCHES: usize = 8;
+
+/// Commits prepared batches as one group (each its own revision) and says how each went, in
+/// order; rejected rows are an answer, not an error.
+async fn commit_batches(
     ledger: &Ledger,
-    batch: PreparedBatch,
-) -> Result<pb::ImportRecordsResponse, ApiError> {
-    let outcome = match batch.write {
-        Ok(request) => ledger.write(request).await,
-        Err(rejected) => Err(WriteError::Invalid(rejected)),
-    };
-    let mut response = pb::ImportRecordsResponse {
-        batch_sequence: batch.sequence,
-        ..Default::default()
-    };
-    match outcome {
-        Ok(committed) => {
-            response.revision = committed.revision;
-            response.accepted_count = committed.writes.len() as i32;
-            response.replayed = committed.replayed;
+    batches: Vec<PreparedBatch>,
+) -> Result<Vec<pb::ImportRecordsResponse>, ApiError> {
+    let mut sequences = Vec::with_capacity(batches.len());
+    let mut outcomes: Vec<Option<Result<Arc<Committed>, WriteError>>> =
+        Vec::with_capacity(batches.len());
+    let mut requests = Vec::new();
+    for batch in batches {
+        sequences.push(batch.sequence);
+        match batch.write {
+            Ok(request) => {
+                requests.push(request);
+                outcomes.push(None);
+            }
+            Err(rejected) => outcomes.push(Some(Err(WriteError::Invalid(rejected)))),
         }
-        Err(WriteError::Invalid(invalid)) => {
-            response.violations = invalid
-                .into_iter()
-                .flat_map(|(index, violations)| {
-                    violations.0.into_iter().map(move |v| pb::RecordViolation {
-                        index: index as i32,
-                        field: v.field,
-                        description: v.reason,
-                    })
-                })
-                .collect();
-        }
-        Err(other) => return Err(ApiError::from_write(other, |i| format!("records[{i}]"))),
     }
-    Ok(response)
+    let mut written = ledger.write_group(requests).await.into_iter();
+    let mut responses = Vec::with_capacity(sequences.len());
+    for (sequence, outcome) in sequences.into_iter().zip(outcomes) {
+        let outcome = outcome
+            .or_else(|| written.next())
+            .expect("a result per batch");
+        let mut response = pb::ImportRecordsResponse {
+            batch_sequence: sequence,
+            ..Default::default()
+        };
+        match outcome {
+            Ok(committed) => {
+                response.revision = committed.revision;
+                response.accepted_count = committed.writes.len() as i32;
+                response.replayed = committed.replayed;
+            }
+            Err(WriteError::Invalid(invalid)) => {
+                response.violations = invalid
+                    .into_iter()
+                    .flat_map(|(index, violations)| {
+                        violations.0.into_iter().map(move |v| pb::RecordViolation {
+                            index: index as i32,
+                            field: v.field,
+                            description: v.reason,
+                        })
+                    })
+                    .collect();
+            }
+            Err(other) => return Err(ApiError::from_write(other, |i| format!("records[{i}]"))),
+        }
+        responses.push(response);
+    }
+    Ok(responses)
 }
 
 fn record_name(record: &pb::Record) -> &str {
@@ -356,8 +378,10 @@ impl RecordService for Api {
         let mut inbound = request.into_inner();
         let ledger = self.ledger.clone();
         let max_batch = self.limits.max_batch;
-        // Two stages: batch k + 1 is received and decoded while batch k commits.
-        let (prepared_sender, mut prepared) = mpsc::channel::<Result<PreparedBatch, Status>>(2);
+        // Two stages: batches are received and decoded while earlier ones commit, and the
+        // batches that are ready when a commit starts go together, sharing one fsync.
+        let (prepared_sender, mut prepared) =
+            mpsc::channel::<Result<PreparedBatch, Status>>(GROUP_BATCHES);
         tokio::spawn(async move {
             while let Some(batch) = inbound.next().await {
                 let batch =
@@ -368,15 +392,31 @@ impl RecordService for Api {
                 }
             }
         });
-        let (sender, receiver) = mpsc::channel(4);
+        let (sender, receiver) = mpsc::channel(2 * GROUP_BATCHES);
         tokio::spawn(async move {
-            while let Some(batch) = prepared.recv().await {
-                let reply = match batch {
-                    Ok(batch) => commit_batch(&ledger, batch).await.map_err(Status::from),
-                    Err(status) => Err(status),
+            while let Some(first) = prepared.recv().await {
+                let mut group = vec![first];
+                while group.len() < GROUP_BATCHES
+                    && let Ok(next) = prepared.try_recv()
+                {
+                    group.push(next);
+                }
+                // A malformed message ends the stream after the batches before it.
+                let failure = group.iter().position(Result::is_err);
+                let failed = failure.map(|i| group.split_off(i).remove(0).err().expect("an error"));
+                let batches: Vec<PreparedBatch> =
+                    group.into_iter().map(|b| b.expect("checked")).collect();
+                let replies = match commit_batches(&ledger, batches).await {
+                    Ok(responses) => responses.into_iter().map(Ok).collect(),
+                    Err(error) => vec![Err(Status::from(error))],
                 };
-                let failed = reply.is_err();
-                if sender.send(reply).await.is_err() || failed {
+                let stop = replies.iter().any(Result::is_err) || failed.is_some();
+                for reply in replies.into_iter().chain(failed.map(Err)) {
+                    if sender.send(reply).await.is_err() {
+                        return;
+                    }
+                }
+                if stop {
                     return;
                 }
             }

@@ -15,8 +15,8 @@ const FEED_CAPACITY: usize = 1024;
 pub struct Ledger {
     store: Arc<dyn Store>,
     model: SharedModel,
-    /// Serializes commit-and-apply so the model sees commits in revision order.
-    write_lock: Mutex<()>,
+    /// Serializes plan-commit-apply so the model sees commits in revision order.
+    pub(super) write_lock: Mutex<()>,
     feed: broadcast::Sender<Arc<Committed>>,
     applied: watch::Sender<i64>,
 }
@@ -44,16 +44,24 @@ impl Ledger {
         &self.model
     }
 
-    /// Commits and applies; returns the recorded result for a request id seen before.
-    pub async fn commit(&self, commit: Commit) -> Result<Arc<Committed>, StoreError> {
-        let _guard = self.write_lock.lock().await;
-        let committed = Arc::new(self.store.commit(commit).await?);
-        if !committed.replayed && !committed.writes.is_empty() {
-            self.model.apply(&committed);
-            self.applied.send_replace(committed.revision);
-            let _ = self.feed.send(committed.clone());
-        }
-        Ok(committed)
+    /// Commits a group and applies each commit in order; the caller holds `write_lock`.
+    pub(super) async fn commit_planned(
+        &self,
+        commits: Vec<Commit>,
+    ) -> Result<Vec<Result<Arc<Committed>, StoreError>>, StoreError> {
+        let outcomes = self.store.commit_group(commits).await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|outcome| {
+                let committed = Arc::new(outcome?);
+                if !committed.replayed && !committed.writes.is_empty() {
+                    self.model.apply(&committed);
+                    self.applied.send_replace(committed.revision);
+                    let _ = self.feed.send(committed.clone());
+                }
+                Ok(committed)
+            })
+            .collect())
     }
 
     /// The recorded result of an earlier request with this key, if there was one.

@@ -1,6 +1,6 @@
 //! Turning requested writes into one validated, preconditioned commit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::domain::{Area, Catalog, Indicator, Resource, ResourceName, Violations};
@@ -88,22 +88,56 @@ impl From<StoreError> for WriteError {
     }
 }
 
-/// The record as it will be if the batch commits: the model overlaid with the batch.
+/// The record as it will be: the model overlaid with writes not yet applied to it, later
+/// writes winning.
 struct Staged<'a> {
     model: &'a ReadModel,
     puts: HashMap<&'a ResourceName, &'a Resource>,
-    deletes: Vec<&'a ResourceName>,
+    deletes: HashSet<&'a ResourceName>,
+}
+
+impl<'a> Staged<'a> {
+    fn new(model: &'a ReadModel) -> Self {
+        Staged {
+            model,
+            puts: HashMap::new(),
+            deletes: HashSet::new(),
+        }
+    }
+
+    fn put(&mut self, resource: &'a Resource) {
+        self.deletes.remove(resource.name());
+        self.puts.insert(resource.name(), resource);
+    }
+
+    fn delete(&mut self, name: &'a ResourceName) {
+        self.puts.remove(name);
+        self.deletes.insert(name);
+    }
+
+    /// The model with the writes of commits planned earlier in the same group.
+    fn after(model: &'a ReadModel, earlier: &[&'a Commit]) -> Self {
+        let mut staged = Staged::new(model);
+        for write in earlier.iter().flat_map(|c| &c.writes) {
+            match write {
+                Write::Put(resource) => staged.put(resource),
+                Write::Delete(name) => staged.delete(name),
+            }
+        }
+        staged
+    }
 }
 
 impl Catalog for Staged<'_> {
     fn contains(&self, name: &ResourceName) -> bool {
-        self.puts.contains_key(name) || (!self.deletes.contains(&name) && self.model.contains(name))
+        self.puts.contains_key(name) || (!self.deletes.contains(name) && self.model.contains(name))
     }
 
     fn indicator(&self, name: &ResourceName) -> Option<&Indicator> {
         match self.puts.get(name) {
             Some(Resource::Indicator(indicator)) => Some(indicator),
             Some(_) => None,
+            None if self.deletes.contains(name) => None,
             None => self.model.indicator(name),
         }
     }
@@ -112,26 +146,32 @@ impl Catalog for Staged<'_> {
         match self.puts.get(name) {
             Some(Resource::Area(area)) => Some(area),
             Some(_) => None,
+            None if self.deletes.contains(name) => None,
             None => self.model.area(name),
         }
     }
 }
 
-/// Checks every op against the record and builds the commit with its preconditions.
-fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> {
+/// Checks every op against the record, as left by the `earlier` commits of the same group,
+/// and builds the commit with its preconditions.
+fn plan(
+    model: &ReadModel,
+    earlier: &[&Commit],
+    request: WriteRequest,
+) -> Result<Commit, WriteError> {
     let (ops, known): (Vec<WriteOp>, Vec<Violations>) = request.ops.into_iter().unzip();
-    let staged = Staged {
-        model,
-        puts: ops
-            .iter()
-            .filter_map(|op| op.resource().map(|r| (r.name(), r)))
-            .collect(),
-        deletes: ops
-            .iter()
-            .filter(|op| op.resource().is_none())
-            .map(WriteOp::name)
-            .collect(),
-    };
+    let before = Staged::after(model, earlier);
+    let mut staged = Staged::after(model, earlier);
+    for op in &ops {
+        match op.resource() {
+            Some(resource) => staged.put(resource),
+            None => staged.delete(op.name()),
+        }
+    }
+    let own_puts: HashSet<&ResourceName> = ops
+        .iter()
+        .filter_map(|op| op.resource().map(Resource::name))
+        .collect();
     let mut invalid = Vec::new();
     let mut preconditions = Vec::new();
     for ((index, op), known) in ops.iter().enumerate().zip(known) {
@@ -147,7 +187,7 @@ fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> 
                 invalid.push((index, violations));
             }
             for (_, target) in resource.references() {
-                if !staged.puts.contains_key(target) {
+                if !own_puts.contains(target) {
                     preconditions.push(Precondition::Exists(target.clone()));
                 }
             }
@@ -168,12 +208,12 @@ fn plan(model: &ReadModel, request: WriteRequest) -> Result<Commit, WriteError> 
                 name,
                 expected_revision,
             } => {
-                if !model.contains(name) {
+                if !before.contains(name) {
                     return Err(WriteError::NotFound(name.clone()));
                 }
                 let referrer = model
                     .first_referrer(name)
-                    .filter(|by| !staged.deletes.contains(&by))
+                    .filter(|by| !staged.deletes.contains(by))
                     .or_else(|| {
                         staged
                             .puts
@@ -226,12 +266,66 @@ impl Ledger {
     /// Validates and commits `request` as one revision; a retried request returns its first
     /// result without writing again.
     pub async fn write(&self, request: WriteRequest) -> Result<Arc<Committed>, WriteError> {
-        if let Some(key) = &request.request
-            && let Some(earlier) = self.replay(key).await?
-        {
-            return Ok(earlier);
+        self.write_group(vec![request])
+            .await
+            .pop()
+            .expect("one result per request")
+    }
+
+    /// Validates and commits each request under its own revision, in order, made durable
+    /// together: a later request sees the writes of earlier ones. Each succeeds or fails alone.
+    pub async fn write_group(
+        &self,
+        requests: Vec<WriteRequest>,
+    ) -> Vec<Result<Arc<Committed>, WriteError>> {
+        let mut results: Vec<Option<Result<Arc<Committed>, WriteError>>> =
+            Vec::with_capacity(requests.len());
+        let mut pending = Vec::new();
+        for request in requests {
+            let replayed = match &request.request {
+                Some(key) => self.replay(key).await.map_err(WriteError::from).transpose(),
+                None => None,
+            };
+            if replayed.is_none() {
+                pending.push((results.len(), request));
+            }
+            results.push(replayed);
         }
-        let commit = plan(&self.model().read(), request)?;
-        Ok(self.commit(commit).await?)
+        // Planning, committing and applying under one lock: the model planned against is
+        // exactly the store's state before the group.
+        let _guard = self.write_lock.lock().await;
+        let mut planned: Vec<(usize, Commit)> = Vec::new();
+        {
+            let model = self.model().read();
+            for (index, request) in pending {
+                let earlier: Vec<&Commit> = planned.iter().map(|(_, c)| c).collect();
+                match plan(&model, &earlier, request) {
+                    Ok(commit) => planned.push((index, commit)),
+                    Err(error) => results[index] = Some(Err(error)),
+                }
+            }
+        }
+        let (indexes, commits): (Vec<usize>, Vec<Commit>) = planned.into_iter().unzip();
+        if !commits.is_empty() {
+            match self.commit_planned(commits).await {
+                Ok(outcomes) => {
+                    for (index, outcome) in indexes.into_iter().zip(outcomes) {
+                        results[index] = Some(outcome.map_err(WriteError::from));
+                    }
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    for index in indexes {
+                        results[index] = Some(Err(WriteError::Store(StoreError::Unavailable(
+                            message.clone(),
+                        ))));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every request has a result"))
+            .collect()
     }
 }

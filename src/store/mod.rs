@@ -115,7 +115,20 @@ pub trait Store: Send + Sync {
 
     /// Applies `commit` atomically under the next revision and makes it durable before
     /// returning; a commit whose request id was seen before returns the first result instead.
-    async fn commit(&self, commit: Commit) -> Result<Committed, StoreError>;
+    async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+        self.commit_group(vec![commit])
+            .await?
+            .pop()
+            .expect("one result per commit")
+    }
+
+    /// Applies each commit, in order, under the next revisions, made durable together before
+    /// returning: one fsync for many commits. Each succeeds or fails on its own; the outer error
+    /// means none was applied.
+    async fn commit_group(
+        &self,
+        commits: Vec<Commit>,
+    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError>;
 
     /// The recorded result of an earlier commit with this request id, if any; an error if the
     /// id was used for a different request.

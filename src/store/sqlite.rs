@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Commit, Committed, Conflict, Precondition, RequestKey, Snapshot, Store, StoreError, Write,
@@ -136,7 +136,7 @@ fn corrupt(context: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{context}: {error}"))
 }
 
-fn latest_revision(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+fn latest_revision(tx: &Connection) -> Result<i64, StoreError> {
     tx.query_row(
         "SELECT COALESCE(MAX(position), 0) >> 24 FROM changes",
         [],
@@ -146,7 +146,7 @@ fn latest_revision(tx: &Transaction<'_>) -> Result<i64, StoreError> {
 }
 
 /// The revision a stored resource was last written at, if it exists.
-fn current(tx: &Transaction<'_>, name: &ResourceName) -> Result<Option<i64>, StoreError> {
+fn current(tx: &Connection, name: &ResourceName) -> Result<Option<i64>, StoreError> {
     tx.prepare_cached("SELECT position >> 24 FROM resources WHERE name = ?1")
         .and_then(|mut select| {
             select
@@ -156,7 +156,7 @@ fn current(tx: &Transaction<'_>, name: &ResourceName) -> Result<Option<i64>, Sto
         .map_err(unavailable)
 }
 
-fn check(tx: &Transaction<'_>, precondition: &Precondition) -> Result<(), StoreError> {
+fn check(tx: &Connection, precondition: &Precondition) -> Result<(), StoreError> {
     let conflict = match precondition {
         Precondition::Exists(name) => current(tx, name)?
             .is_none()
@@ -177,7 +177,7 @@ fn check(tx: &Transaction<'_>, precondition: &Precondition) -> Result<(), StoreE
     conflict.map_or(Ok(()), |c| Err(c.into()))
 }
 
-fn apply(tx: &Transaction<'_>, commit: Commit, revision: i64) -> Result<Committed, StoreError> {
+fn apply(tx: &Connection, commit: Commit, revision: i64) -> Result<Committed, StoreError> {
     let now = Utc::now();
     let commit_time = now.to_rfc3339();
     let mut written = Vec::with_capacity(commit.writes.len());
@@ -278,21 +278,15 @@ fn recorded_result(
     Ok(Some(committed))
 }
 
-fn commit_in(
-    connection: &mut Connection,
-    commit: Commit,
-    retained_revisions: Option<i64>,
-) -> Result<Committed, StoreError> {
-    let tx = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(unavailable)?;
+/// Applies one commit as `revision`, or returns the recorded result of its request id.
+fn commit_one(tx: &Connection, commit: Commit, revision: i64) -> Result<Committed, StoreError> {
     if let Some(request) = &commit.request
-        && let Some(committed) = recorded_result(&tx, request)?
+        && let Some(committed) = recorded_result(tx, request)?
     {
         return Ok(committed);
     }
     for precondition in &commit.preconditions {
-        check(&tx, precondition)?;
+        check(tx, precondition)?;
     }
     if commit.writes.len() >= 1 << SEQ_BITS {
         return Err(StoreError::Unavailable(format!(
@@ -300,10 +294,9 @@ fn commit_in(
             (1 << SEQ_BITS) - 1
         )));
     }
-    let latest = latest_revision(&tx)?;
     if commit.writes.is_empty() {
         return Ok(Committed {
-            revision: latest,
+            revision: revision - 1,
             subject: commit.subject,
             commit_time: Utc::now(),
             writes: Vec::new(),
@@ -311,7 +304,7 @@ fn commit_in(
         });
     }
     let request = commit.request.clone();
-    let committed = apply(&tx, commit, latest + 1)?;
+    let committed = apply(tx, commit, revision)?;
     if let Some(request) = request {
         tx.execute(
             "INSERT INTO requests (request_id, fingerprint, revision, subject, commit_time)
@@ -326,15 +319,47 @@ fn commit_in(
         )
         .map_err(unavailable)?;
     }
-    if let Some(retained) = retained_revisions {
-        compact(&tx, committed.revision - retained)?;
-    }
-    tx.commit().map_err(unavailable)?;
     Ok(committed)
 }
 
+/// Commits several commits in one transaction, one fsync, each under its own revision and
+/// savepoint: a commit whose preconditions fail is rolled back alone.
+fn commit_group(
+    connection: &mut Connection,
+    commits: Vec<Commit>,
+    retained_revisions: Option<i64>,
+) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+    let mut tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(unavailable)?;
+    let mut latest = latest_revision(&tx)?;
+    let mut results = Vec::with_capacity(commits.len());
+    for commit in commits {
+        let savepoint = tx.savepoint().map_err(unavailable)?;
+        match commit_one(&savepoint, commit, latest + 1) {
+            Ok(committed) => {
+                savepoint.commit().map_err(unavailable)?;
+                if !committed.replayed && !committed.writes.is_empty() {
+                    latest = committed.revision;
+                }
+                results.push(Ok(committed));
+            }
+            Err(conflict @ StoreError::Conflict(_)) => {
+                drop(savepoint);
+                results.push(Err(conflict));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if let Some(retained) = retained_revisions {
+        compact(&tx, latest - retained)?;
+    }
+    tx.commit().map_err(unavailable)?;
+    Ok(results)
+}
+
 /// Drops changes up to `through` that no resource points at, and records the new floor.
-fn compact(tx: &Transaction<'_>, through: i64) -> Result<(), StoreError> {
+fn compact(tx: &Connection, through: i64) -> Result<(), StoreError> {
     let floor: i64 = tx
         .query_row(
             "SELECT COALESCE((SELECT revision FROM log_floor WHERE id = 1), 1)",
@@ -459,9 +484,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+    async fn commit_group(
+        &self,
+        commits: Vec<Commit>,
+    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
         let retained = self.retained_revisions;
-        self.with_connection(move |connection| commit_in(connection, commit, retained))
+        self.with_connection(move |connection| commit_group(connection, commits, retained))
             .await
     }
 
