@@ -1,5 +1,6 @@
 //! Persistence: the source of truth for the record and its change log. The only place with SQL.
 
+mod log;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -105,6 +106,45 @@ pub enum StoreError {
     /// A precondition failed; nothing was written.
     #[error(transparent)]
     Conflict(#[from] Conflict),
+}
+
+/// The recorded result of a request seen before, rebuilt with `commits` (the commit at its
+/// revision) and marked replayed; an error if the same id came with another request.
+fn replayed(
+    request: &RequestKey,
+    fingerprint: &str,
+    revision: i64,
+    subject: String,
+    commit_time: &str,
+    commits: impl FnOnce() -> Result<Vec<Committed>, StoreError>,
+) -> Result<Committed, StoreError> {
+    if fingerprint != request.fingerprint {
+        return Err(Conflict::RequestReused(request.id.clone()).into());
+    }
+    let mut committed = match commits()?.pop() {
+        Some(committed) => committed,
+        // The log no longer holds that revision: the result without its writes.
+        None => Committed {
+            revision,
+            subject,
+            commit_time: log::parse_time(commit_time)?,
+            writes: Vec::new(),
+            replayed: false,
+        },
+    };
+    committed.replayed = true;
+    Ok(committed)
+}
+
+/// The result of a commit that writes nothing: the current revision, no new one.
+fn empty_commit(commit: Commit, latest: i64) -> Committed {
+    Committed {
+        revision: latest,
+        subject: commit.subject,
+        commit_time: Utc::now(),
+        writes: Vec::new(),
+        replayed: false,
+    }
 }
 
 /// A backend that keeps the record and its change log.

@@ -1,21 +1,21 @@
 //! The embedded SQLite store: one file, write-ahead log, fsync on every commit.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{
-    Commit, Committed, Conflict, Precondition, RequestKey, Snapshot, Store, StoreError, Write,
+use super::log::{
+    ChangeRow, check_preconditions, commit_rows, decode, first_position, group_commits,
+    precondition_names,
 };
-use crate::domain::{Resource, ResourceName};
+use super::{Commit, Committed, RequestKey, Snapshot, Store, StoreError};
+use crate::domain::ResourceName;
 
 /// Schema versions in order; each runs once, in its own transaction.
 ///
-/// A change's `position` is `revision << 24 | seq`: one integer key orders the log, so each
-/// write costs one insert into `changes` and one into `resources`, as a bare bulk load would.
 /// A resource's current body lives once, in the change that wrote it; `resources` points at
 /// that change. Compaction drops old changes but never one a resource still points at.
 const MIGRATIONS: &[&str] = &[r#"
@@ -44,19 +44,6 @@ const MIGRATIONS: &[&str] = &[r#"
         revision INTEGER NOT NULL
     );
 "#];
-
-/// Bits of a change's position that hold its place within its commit (the SQL below writes
-/// `>> 24` for the same shift).
-const SEQ_BITS: u32 = 24;
-
-fn position(revision: i64, seq: usize) -> i64 {
-    (revision << SEQ_BITS) | seq as i64
-}
-
-/// The first position of `revision`.
-fn first_position(revision: i64) -> i64 {
-    revision << SEQ_BITS
-}
 
 /// A store in one SQLite file.
 #[derive(Clone)]
@@ -132,10 +119,6 @@ fn unavailable(error: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
-fn corrupt(context: &str, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{context}: {error}"))
-}
-
 fn latest_revision(tx: &Connection) -> Result<i64, StoreError> {
     tx.query_row(
         "SELECT COALESCE(MAX(position), 0) >> 24 FROM changes",
@@ -145,104 +128,25 @@ fn latest_revision(tx: &Connection) -> Result<i64, StoreError> {
     .map_err(unavailable)
 }
 
-/// The revision a stored resource was last written at, if it exists.
-fn current(tx: &Connection, name: &ResourceName) -> Result<Option<i64>, StoreError> {
-    tx.prepare_cached("SELECT position >> 24 FROM resources WHERE name = ?1")
-        .and_then(|mut select| {
-            select
-                .query_row([name.as_str()], |row| row.get(0))
-                .optional()
-        })
-        .map_err(unavailable)
-}
-
-fn check(tx: &Connection, precondition: &Precondition) -> Result<(), StoreError> {
-    let conflict = match precondition {
-        Precondition::Exists(name) => current(tx, name)?
-            .is_none()
-            .then(|| Conflict::Missing(name.clone())),
-        Precondition::Absent(name) => current(tx, name)?
-            .is_some()
-            .then(|| Conflict::Exists(name.clone())),
-        Precondition::AtRevision(name, expected) => match current(tx, name)? {
-            None => Some(Conflict::Missing(name.clone())),
-            Some(actual) if actual != *expected => Some(Conflict::Stale {
-                name: name.clone(),
-                expected: *expected,
-                actual,
-            }),
-            Some(_) => None,
-        },
-    };
-    conflict.map_or(Ok(()), |c| Err(c.into()))
-}
-
-fn apply(tx: &Connection, commit: Commit, revision: i64) -> Result<Committed, StoreError> {
-    let now = Utc::now();
-    let commit_time = now.to_rfc3339();
-    let mut written = Vec::with_capacity(commit.writes.len());
-    let mut insert_change = tx
-        .prepare_cached(
-            "INSERT INTO changes (position, name, operation, subject, commit_time, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
+/// The revisions the named resources were last written at, for those that exist.
+fn current_revisions<'a>(
+    tx: &Connection,
+    names: impl IntoIterator<Item = &'a ResourceName>,
+) -> Result<HashMap<ResourceName, i64>, StoreError> {
+    let mut select = tx
+        .prepare_cached("SELECT position >> 24 FROM resources WHERE name = ?1")
         .map_err(unavailable)?;
-    let mut point = tx
-        .prepare_cached(
-            "INSERT INTO resources (name, collection, position) VALUES (?1, ?2, ?3)
-             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
-        )
-        .map_err(unavailable)?;
-    let mut remove = tx
-        .prepare_cached("DELETE FROM resources WHERE name = ?1")
-        .map_err(unavailable)?;
-    for (seq, write) in commit.writes.into_iter().enumerate() {
-        let name = write.name().clone();
-        let operation = if matches!(write, Write::Put(_)) {
-            "put"
-        } else {
-            "delete"
-        };
-        let (write, body) = match write {
-            Write::Put(mut resource) => {
-                let meta = resource.meta_mut();
-                meta.revision = revision;
-                meta.update_time = Some(now);
-                meta.create_time = meta.create_time.or(Some(now));
-                let body = encode(&resource)?;
-                point
-                    .execute(params![
-                        name.as_str(),
-                        name.collection().segment(),
-                        position(revision, seq)
-                    ])
-                    .map_err(unavailable)?;
-                (Write::Put(resource), Some(body))
-            }
-            Write::Delete(name) => {
-                remove.execute([name.as_str()]).map_err(unavailable)?;
-                (Write::Delete(name), None)
-            }
-        };
-        insert_change
-            .execute(params![
-                position(revision, seq),
-                name.as_str(),
-                operation,
-                commit.subject,
-                commit_time,
-                body
-            ])
+    let mut current = HashMap::new();
+    for name in names {
+        let revision: Option<i64> = select
+            .query_row([name.as_str()], |row| row.get(0))
+            .optional()
             .map_err(unavailable)?;
-        written.push(write);
+        if let Some(revision) = revision {
+            current.insert(name.clone(), revision);
+        }
     }
-    Ok(Committed {
-        revision,
-        subject: commit.subject,
-        commit_time: now,
-        writes: written,
-        replayed: false,
-    })
+    Ok(current)
 }
 
 /// The result recorded for `request`, rebuilt from the change log and marked as replayed; its
@@ -262,20 +166,15 @@ fn recorded_result(
     let Some((fingerprint, revision, subject, commit_time)) = earlier else {
         return Ok(None);
     };
-    if fingerprint != request.fingerprint {
-        return Err(Conflict::RequestReused(request.id.clone()).into());
-    }
-    let mut committed = commits_between(connection, revision - 1, revision)?
-        .pop()
-        .unwrap_or(Committed {
-            revision,
-            subject,
-            commit_time: commit_time.parse().map_err(|e| corrupt("commit time", e))?,
-            writes: Vec::new(),
-            replayed: false,
-        });
-    committed.replayed = true;
-    Ok(Some(committed))
+    super::replayed(
+        request,
+        &fingerprint,
+        revision,
+        subject,
+        &commit_time,
+        || commits_between(connection, revision - 1, revision),
+    )
+    .map(Some)
 }
 
 /// Applies one commit as `revision`, or returns the recorded result of its request id.
@@ -285,26 +184,48 @@ fn commit_one(tx: &Connection, commit: Commit, revision: i64) -> Result<Committe
     {
         return Ok(committed);
     }
-    for precondition in &commit.preconditions {
-        check(tx, precondition)?;
-    }
-    if commit.writes.len() >= 1 << SEQ_BITS {
-        return Err(StoreError::Unavailable(format!(
-            "a commit holds at most {} writes",
-            (1 << SEQ_BITS) - 1
-        )));
-    }
+    let current = current_revisions(tx, precondition_names(&commit.preconditions))?;
+    check_preconditions(&commit.preconditions, &current)?;
     if commit.writes.is_empty() {
-        return Ok(Committed {
-            revision: revision - 1,
-            subject: commit.subject,
-            commit_time: Utc::now(),
-            writes: Vec::new(),
-            replayed: false,
-        });
+        return Ok(super::empty_commit(commit, revision - 1));
     }
     let request = commit.request.clone();
-    let committed = apply(tx, commit, revision)?;
+    let rows = commit_rows(commit, revision)?;
+    let mut insert_change = tx
+        .prepare_cached(
+            "INSERT INTO changes (position, name, operation, subject, commit_time, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(unavailable)?;
+    for change in &rows.changes {
+        insert_change
+            .execute(params![
+                change.position,
+                change.name,
+                change.operation,
+                rows.committed.subject,
+                rows.commit_time,
+                change.body
+            ])
+            .map_err(unavailable)?;
+    }
+    let mut point = tx
+        .prepare_cached(
+            "INSERT INTO resources (name, collection, position) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+        )
+        .map_err(unavailable)?;
+    for (name, collection, position) in &rows.pointers {
+        point
+            .execute(params![name, collection, position])
+            .map_err(unavailable)?;
+    }
+    let mut remove = tx
+        .prepare_cached("DELETE FROM resources WHERE name = ?1")
+        .map_err(unavailable)?;
+    for name in &rows.removed {
+        remove.execute([name]).map_err(unavailable)?;
+    }
     if let Some(request) = request {
         tx.execute(
             "INSERT INTO requests (request_id, fingerprint, revision, subject, commit_time)
@@ -312,14 +233,14 @@ fn commit_one(tx: &Connection, commit: Commit, revision: i64) -> Result<Committe
             params![
                 request.id,
                 request.fingerprint,
-                committed.revision,
-                committed.subject,
-                committed.commit_time.to_rfc3339()
+                revision,
+                rows.committed.subject,
+                rows.commit_time
             ],
         )
         .map_err(unavailable)?;
     }
-    Ok(committed)
+    Ok(rows.committed)
 }
 
 /// Commits several commits in one transaction, one fsync, each under its own revision and
@@ -418,41 +339,6 @@ fn commits_between(
     group_commits(rows)
 }
 
-type ChangeRow = (i64, String, String, String, Option<Vec<u8>>);
-
-/// A resource as stored: postcard, a compact binary serde format, several times faster to
-/// write and read than JSON on the import and start-up paths.
-fn encode(resource: &Resource) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(resource).map_err(|e| corrupt("encoding", e))
-}
-
-fn decode(name: &str, body: &[u8]) -> Result<Resource, StoreError> {
-    postcard::from_bytes(body).map_err(|e| corrupt(name, e))
-}
-
-fn group_commits(rows: Vec<ChangeRow>) -> Result<Vec<Committed>, StoreError> {
-    let mut commits: Vec<Committed> = Vec::new();
-    for (revision, name, subject, commit_time, body) in rows {
-        let write = match body {
-            Some(body) => Write::Put(Box::new(decode(&name, &body)?)),
-            None => {
-                Write::Delete(ResourceName::try_from(name.clone()).map_err(|e| corrupt(&name, e))?)
-            }
-        };
-        match commits.last_mut() {
-            Some(last) if last.revision == revision => last.writes.push(write),
-            _ => commits.push(Committed {
-                revision,
-                subject,
-                commit_time: commit_time.parse().map_err(|e| corrupt("commit time", e))?,
-                writes: vec![write],
-                replayed: false,
-            }),
-        }
-    }
-    Ok(commits)
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn load(&self) -> Result<Snapshot, StoreError> {
@@ -500,8 +386,8 @@ impl Store for SqliteStore {
     }
 
     async fn commits_after(&self, after: i64, limit: usize) -> Result<Vec<Committed>, StoreError> {
+        // Revisions are gap-free, so the next `limit` commits are the next `limit` revisions.
         self.with_connection(move |connection| {
-            // Revisions are gap-free, so the next `limit` commits are the next `limit` revisions.
             commits_between(connection, after, after + limit as i64)
         })
         .await
