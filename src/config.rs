@@ -27,9 +27,15 @@ pub struct Config {
     #[arg(long, env = "PAIRING_AID_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
-    /// SQLite database file; created and migrated on first start.
-    #[arg(long, env = "PAIRING_AID_DATABASE", default_value = "pairing-aid.db")]
-    pub database: PathBuf,
+    /// Where the record lives: a SQLite file (created and migrated on first start) or a
+    /// `postgres://user:password@host/database` URL shared by several replicas.
+    #[arg(
+        long,
+        env = "PAIRING_AID_DATABASE",
+        default_value = "pairing-aid.db",
+        hide_env_values = true
+    )]
+    pub database: String,
 
     /// Load the demo data (reported figures and synthetic projects) when the database is empty.
     #[arg(long, env = "PAIRING_AID_DEMO_DATA", default_value_t = true, action = clap::ArgAction::Set)]

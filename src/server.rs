@@ -1,5 +1,6 @@
 //! Wires the store, the read model and the gRPC services together and runs them until a signal.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use crate::changes::Ledger;
 use crate::config::Config;
 use crate::query::{ReadModel, SharedModel};
 use crate::seed;
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresStore, SqliteStore, Store};
 use tonic::service::interceptor::InterceptedService;
 
 /// Server stubs generated from `proto/`, over the client crate's messages.
@@ -59,12 +60,13 @@ const HEALTH_SERVICES: &[&str] = &[
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let tokens = config.load_tokens()?;
     let retained = (config.retain_revisions > 0).then_some(config.retain_revisions);
-    let store = SqliteStore::open(&config.database, retained)
-        .with_context(|| format!("opening database {}", config.database.display()))?;
+    let store = open_store(&config.database, retained)
+        .await
+        .with_context(|| format!("opening database {}", redacted(&config.database)))?;
     let mut snapshot = store.load().await?;
     let mut seeded = false;
     if snapshot.resources.is_empty() && config.demo_data {
-        seed::load_demo_data(&store)
+        seed::load_demo_data(store.as_ref())
             .await
             .context("loading demo data")?;
         snapshot = store.load().await?;
@@ -81,7 +83,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             ""
         }
     );
-    let ledger = Arc::new(Ledger::new(Arc::new(store), SharedModel::new(model)));
+    let ledger = Arc::new(Ledger::new(store, SharedModel::new(model)));
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -101,11 +103,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let (stop_sender, stop) = watch::channel(false);
+    tokio::spawn(follow_store(
+        ledger.clone(),
+        health_reporter.clone(),
+        stop.clone(),
+    ));
     tokio::spawn(async move {
         wait_for_signal().await;
         info!("shutting down: health is NOT_SERVING, draining in-flight calls");
-        set_health(&health_reporter, ServingStatus::NotServing).await;
         let _ = stop_sender.send(true);
+        set_health(&health_reporter, ServingStatus::NotServing).await;
     });
 
     let api = Api::new(ledger, config.limits());
@@ -171,6 +178,75 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Opens the store `database` names: a `postgres://` URL or a SQLite file path.
+async fn open_store(database: &str, retained: Option<i64>) -> anyhow::Result<Arc<dyn Store>> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(database, retained).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::open(Path::new(database), retained)?))
+    }
+}
+
+/// The database location without a password, for logs.
+fn redacted(database: &str) -> String {
+    match (database.find("://"), database.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &database[..scheme], &database[at + 1..])
+        }
+        _ => database.to_owned(),
+    }
+}
+
+/// Keeps health in step with the store and, for a store shared by replicas, applies commits
+/// made elsewhere: on each announcement and at least every second, so a missed announcement
+/// only delays a change. Stops when the server shuts down.
+async fn follow_store(
+    ledger: Arc<Ledger>,
+    health: HealthReporter,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut announcements = ledger.store().change_notifications();
+    let mut serving = true;
+    loop {
+        let announced = async {
+            match announcements.as_mut() {
+                Some(receiver) => {
+                    let _ = receiver.changed().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.changed() => return,
+            () = announced => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let healthy = match ledger.store().ping().await {
+            Ok(()) if announcements.is_some() => ledger.catch_up().await,
+            other => other,
+        };
+        match (healthy, serving) {
+            (Err(error), true) => {
+                warn!(%error, "store unreachable: health is NOT_SERVING until it answers again");
+                set_health(&health, ServingStatus::NotServing).await;
+                serving = false;
+            }
+            (Ok(()), false) => {
+                info!(
+                    revision = ledger.applied_revision(),
+                    "store answers again and the read model has caught up: SERVING"
+                );
+                set_health(&health, ServingStatus::Serving).await;
+                serving = true;
+            }
+            _ => {}
+        }
+    }
 }
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {

@@ -10,6 +10,8 @@ use crate::store::{Commit, Committed, RequestKey, Store, StoreError};
 
 /// How many commits a slow watcher may fall behind before it re-reads from the store.
 const FEED_CAPACITY: usize = 1024;
+/// Commits read from the store at a time while catching up.
+const CATCH_UP_BATCH: i64 = 100;
 
 /// The single way writes reach the store and the read model.
 pub struct Ledger {
@@ -19,6 +21,9 @@ pub struct Ledger {
     pub(super) write_lock: Mutex<()>,
     feed: broadcast::Sender<Arc<Committed>>,
     applied: watch::Sender<i64>,
+    /// Whether other processes write to the same store, so the model must catch up before
+    /// planning.
+    shared: bool,
 }
 
 impl Ledger {
@@ -26,11 +31,12 @@ impl Ledger {
     pub fn new(store: Arc<dyn Store>, model: SharedModel) -> Self {
         let revision = model.read().revision;
         Ledger {
-            store,
             model,
             write_lock: Mutex::new(()),
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: watch::channel(revision).0,
+            shared: store.change_notifications().is_some(),
+            store,
         }
     }
 
@@ -50,18 +56,72 @@ impl Ledger {
         commits: Vec<Commit>,
     ) -> Result<Vec<Result<Arc<Committed>, StoreError>>, StoreError> {
         let outcomes = self.store.commit_group(commits).await?;
-        Ok(outcomes
-            .into_iter()
-            .map(|outcome| {
-                let committed = Arc::new(outcome?);
-                if !committed.replayed && !committed.writes.is_empty() {
-                    self.model.apply(&committed);
-                    self.applied.send_replace(committed.revision);
-                    let _ = self.feed.send(committed.clone());
+        let mut results = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            let committed = match outcome {
+                Ok(committed) => Arc::new(committed),
+                Err(error) => {
+                    results.push(Err(error));
+                    continue;
                 }
-                Ok(committed)
-            })
-            .collect())
+            };
+            if !committed.replayed && !committed.writes.is_empty() {
+                // Another replica may have committed since this one last caught up: apply
+                // its commits first, so the model sees every revision in order.
+                if committed.revision > self.applied_revision() + 1 {
+                    self.catch_up_to(committed.revision - 1).await?;
+                }
+                self.publish(committed.clone());
+            }
+            results.push(Ok(committed));
+        }
+        Ok(results)
+    }
+
+    fn publish(&self, committed: Arc<Committed>) {
+        self.model.apply(&committed);
+        self.applied.send_replace(committed.revision);
+        let _ = self.feed.send(committed);
+    }
+
+    /// Applies every commit the store has that the model lacks, up to `through`; the caller
+    /// holds `write_lock`.
+    pub(super) async fn catch_up_to(&self, through: i64) -> Result<(), StoreError> {
+        loop {
+            let applied = self.applied_revision();
+            if applied >= through {
+                return Ok(());
+            }
+            let oldest = self.store.oldest_revision().await?.unwrap_or(1);
+            if applied + 1 < oldest {
+                // The log no longer reaches back this far: start over from the store's state.
+                let snapshot = self.store.load().await?;
+                let revision = snapshot.revision;
+                self.model
+                    .replace(crate::query::ReadModel::from_snapshot(snapshot));
+                self.applied.send_replace(revision);
+                continue;
+            }
+            let limit = usize::try_from((through - applied).min(CATCH_UP_BATCH)).unwrap_or(1);
+            let commits = self.store.commits_after(applied, limit).await?;
+            if commits.is_empty() {
+                return Ok(());
+            }
+            for committed in commits {
+                self.publish(Arc::new(committed));
+            }
+        }
+    }
+
+    /// Whether other processes write to the same store.
+    pub(super) fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// Applies every commit made elsewhere (by another replica) that the model lacks.
+    pub async fn catch_up(&self) -> Result<(), StoreError> {
+        let _guard = self.write_lock.lock().await;
+        self.catch_up_to(i64::MAX).await
     }
 
     /// The recorded result of an earlier request with this key, if there was one.

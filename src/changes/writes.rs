@@ -294,6 +294,21 @@ impl Ledger {
         // Planning, committing and applying under one lock: the model planned against is
         // exactly the store's state before the group.
         let _guard = self.write_lock.lock().await;
+        // Plan against everything committed so far, also by other replicas.
+        if self.is_shared()
+            && let Err(error) = self.catch_up_to(i64::MAX).await
+        {
+            let message = error.to_string();
+            for (index, _) in &pending {
+                results[*index] = Some(Err(WriteError::Store(StoreError::Unavailable(
+                    message.clone(),
+                ))));
+            }
+            return results
+                .into_iter()
+                .map(|r| r.expect("every request has a result"))
+                .collect();
+        }
         let mut planned: Vec<(usize, Commit)> = Vec::new();
         {
             let model = self.model().read();

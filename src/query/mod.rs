@@ -41,6 +41,14 @@ impl SharedModel {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Replaces the whole model, after reloading it from the store.
+    pub fn replace(&self, model: ReadModel) {
+        *self
+            .inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = model;
+    }
+
     /// Applies a durable commit.
     pub fn apply(&self, committed: &Committed) {
         self.inner

@@ -6,7 +6,7 @@ mod synthetic;
 use serde::Deserialize;
 
 use crate::domain::{Area, Indicator, Observation, Party, Resource, Violations};
-use crate::store::{Commit, Store, StoreError, Write};
+use crate::store::{Commit, RequestKey, Store, StoreError, Write};
 
 /// The reference areas and parties.
 const REFERENCE: &str = include_str!("../../data/seed/reference.json");
@@ -96,6 +96,11 @@ pub async fn load_demo_data(store: &dyn Store) -> Result<i64, SeedError> {
         .commit(Commit {
             subject: "seed".into(),
             writes,
+            // Replicas starting together on an empty shared database seed it once.
+            request: Some(RequestKey {
+                id: "seed/demo-data".into(),
+                fingerprint: "demo-data-v1".into(),
+            }),
             ..Commit::default()
         })
         .await?;

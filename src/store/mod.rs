@@ -1,6 +1,7 @@
 //! Persistence: the source of truth for the record and its change log. The only place with SQL.
 
 mod log;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Resource, ResourceName};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Everything the store holds, as of one revision.
@@ -179,4 +181,15 @@ pub trait Store: Send + Sync {
 
     /// The oldest revision still in the change log, if any.
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;
+
+    /// Whether the database answers now.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Announcements of commits other processes made (the latest revision announced), for
+    /// backends shared by several replicas; `None` when this process is the only writer.
+    fn change_notifications(&self) -> Option<tokio::sync::watch::Receiver<i64>> {
+        None
+    }
 }

@@ -1,0 +1,456 @@
+//! The PostgreSQL store, for several replicas on one database.
+//!
+//! Commits take a transaction-scoped advisory lock, so revisions stay gap-free and ordered
+//! whichever replica writes; each commit notifies `pairing_changes`, and replicas follow the
+//! log by revision, so a missed notification only delays a change, never loses it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::StreamExt as _;
+use tokio::sync::watch;
+use tokio_postgres::{AsyncMessage, NoTls, Transaction};
+
+use super::log::{
+    ChangeRow, check_preconditions, commit_rows, decode, first_position, group_commits,
+    precondition_names,
+};
+use super::{Commit, Committed, RequestKey, Snapshot, Store, StoreError};
+use crate::domain::ResourceName;
+
+/// Schema versions in order; the same tables as the SQLite store.
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE changes (
+        position    BIGINT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        operation   TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        commit_time TEXT NOT NULL,
+        body        BYTEA
+    );
+    CREATE TABLE resources (
+        name       TEXT PRIMARY KEY,
+        collection TEXT NOT NULL,
+        position   BIGINT NOT NULL
+    );
+    CREATE TABLE requests (
+        request_id  TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        revision    BIGINT NOT NULL,
+        subject     TEXT NOT NULL,
+        commit_time TEXT NOT NULL
+    );
+    CREATE TABLE log_floor (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        revision BIGINT NOT NULL
+    );
+"#];
+
+/// Advisory lock keys: one serializes commits, one migrations.
+const WRITE_LOCK: i64 = 0x7061_6972_0001;
+const MIGRATION_LOCK: i64 = 0x7061_6972_0002;
+/// The channel commits are announced on.
+const CHANNEL: &str = "pairing_changes";
+
+/// A store in one PostgreSQL database.
+pub struct PostgresStore {
+    pool: Pool,
+    retained_revisions: Option<i64>,
+    notifications: watch::Receiver<i64>,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("PostgreSQL: {error}"))
+}
+
+impl PostgresStore {
+    /// Connects to `url`, brings the schema up to date (safely, if replicas start together)
+    /// and starts listening for commits made elsewhere.
+    pub async fn connect(url: &str, retained_revisions: Option<i64>) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(unavailable)?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(8)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(5)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .build()
+            .map_err(unavailable)?;
+        migrate(&pool).await?;
+        let (sender, notifications) = watch::channel(0);
+        tokio::spawn(listen(config, sender));
+        Ok(PostgresStore {
+            pool,
+            retained_revisions,
+            notifications,
+        })
+    }
+}
+
+async fn migrate(pool: &Pool) -> Result<(), StoreError> {
+    let mut client = pool.get().await.map_err(unavailable)?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(unavailable)?;
+    let result = async {
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
+            )
+            .await
+            .map_err(unavailable)?;
+        for (index, script) in MIGRATIONS.iter().enumerate() {
+            let version = index as i32 + 1;
+            let tx = client.transaction().await.map_err(unavailable)?;
+            let applied = tx
+                .query_opt(
+                    "SELECT version FROM schema_migrations WHERE version = $1",
+                    &[&version],
+                )
+                .await
+                .map_err(unavailable)?;
+            if applied.is_none() {
+                tx.batch_execute(script).await.map_err(unavailable)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)",
+                    &[&version],
+                )
+                .await
+                .map_err(unavailable)?;
+            }
+            tx.commit().await.map_err(unavailable)?;
+        }
+        Ok(())
+    }
+    .await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(unavailable)?;
+    result
+}
+
+/// Keeps a LISTEN connection open, reconnecting after failures, and bumps `sender` on every
+/// notification and every reconnect (after which the follower must catch up anyway).
+async fn listen(config: tokio_postgres::Config, sender: watch::Sender<i64>) {
+    loop {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+            let (messages_sender, mut messages) = tokio::sync::mpsc::unbounded_channel();
+            let driver = tokio::spawn(async move {
+                let mut stream =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(Ok(message)) = stream.next().await {
+                    if messages_sender.send(message).is_err() {
+                        break;
+                    }
+                }
+            });
+            if client
+                .batch_execute(&format!("LISTEN {CHANNEL}"))
+                .await
+                .is_ok()
+            {
+                sender.send_modify(|_| {});
+                while let Some(message) = messages.recv().await {
+                    if let AsyncMessage::Notification(notification) = message {
+                        let revision = notification.payload().parse().unwrap_or_default();
+                        sender.send_modify(|latest| *latest = (*latest).max(revision));
+                    }
+                }
+            }
+            driver.abort();
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn latest_revision(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    let row = tx
+        .query_one("SELECT COALESCE(MAX(position), 0) >> 24 FROM changes", &[])
+        .await
+        .map_err(unavailable)?;
+    Ok(row.get(0))
+}
+
+async fn current_revisions(
+    tx: &Transaction<'_>,
+    names: Vec<&ResourceName>,
+) -> Result<HashMap<ResourceName, i64>, StoreError> {
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let texts: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    let rows = tx
+        .query(
+            "SELECT name, position >> 24 FROM resources WHERE name = ANY($1)",
+            &[&texts],
+        )
+        .await
+        .map_err(unavailable)?;
+    rows.iter()
+        .map(|row| {
+            let name: String = row.get(0);
+            let name = ResourceName::try_from(name).map_err(StoreError::Corrupt)?;
+            Ok((name, row.get(1)))
+        })
+        .collect()
+}
+
+async fn commits_between(
+    tx: &impl tokio_postgres::GenericClient,
+    after: i64,
+    through: i64,
+) -> Result<Vec<Committed>, StoreError> {
+    let rows = tx
+        .query(
+            "SELECT position >> 24, name, subject, commit_time, body FROM changes
+             WHERE position >= $1 AND position < $2 ORDER BY position",
+            &[&first_position(after + 1), &first_position(through + 1)],
+        )
+        .await
+        .map_err(unavailable)?;
+    group_commits(
+        rows.iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect::<Vec<ChangeRow>>(),
+    )
+}
+
+async fn recorded_result(
+    tx: &impl tokio_postgres::GenericClient,
+    request: &RequestKey,
+) -> Result<Option<Committed>, StoreError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT fingerprint, revision, subject, commit_time FROM requests WHERE request_id = $1",
+            &[&request.id],
+        )
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(None);
+    };
+    let (fingerprint, revision, subject, commit_time): (String, i64, String, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    let commits = commits_between(tx, revision - 1, revision).await;
+    super::replayed(
+        request,
+        &fingerprint,
+        revision,
+        subject,
+        &commit_time,
+        || commits,
+    )
+    .map(Some)
+}
+
+async fn commit_one(
+    tx: &Transaction<'_>,
+    commit: Commit,
+    revision: i64,
+) -> Result<Committed, StoreError> {
+    if let Some(request) = &commit.request
+        && let Some(committed) = recorded_result(tx, request).await?
+    {
+        return Ok(committed);
+    }
+    let current = current_revisions(tx, precondition_names(&commit.preconditions)).await?;
+    check_preconditions(&commit.preconditions, &current)?;
+    if commit.writes.is_empty() {
+        return Ok(super::empty_commit(commit, revision - 1));
+    }
+    let request = commit.request.clone();
+    let rows = commit_rows(commit, revision)?;
+    let positions: Vec<i64> = rows.changes.iter().map(|c| c.position).collect();
+    let names: Vec<&str> = rows.changes.iter().map(|c| c.name.as_str()).collect();
+    let operations: Vec<&str> = rows.changes.iter().map(|c| c.operation).collect();
+    let bodies: Vec<Option<&[u8]>> = rows.changes.iter().map(|c| c.body.as_deref()).collect();
+    tx.execute(
+        "INSERT INTO changes (position, name, operation, subject, commit_time, body)
+         SELECT p, n, o, $4, $5, b FROM UNNEST($1::bigint[], $2::text[], $3::text[], $6::bytea[]) AS t(p, n, o, b)",
+        &[&positions, &names, &operations, &rows.committed.subject, &rows.commit_time, &bodies],
+    )
+    .await
+    .map_err(unavailable)?;
+    if !rows.pointers.is_empty() {
+        let names: Vec<&str> = rows.pointers.iter().map(|p| p.0.as_str()).collect();
+        let collections: Vec<&str> = rows.pointers.iter().map(|p| p.1).collect();
+        let positions: Vec<i64> = rows.pointers.iter().map(|p| p.2).collect();
+        tx.execute(
+            "INSERT INTO resources (name, collection, position)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])
+             ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position",
+            &[&names, &collections, &positions],
+        )
+        .await
+        .map_err(unavailable)?;
+    }
+    if !rows.removed.is_empty() {
+        tx.execute(
+            "DELETE FROM resources WHERE name = ANY($1)",
+            &[&rows.removed],
+        )
+        .await
+        .map_err(unavailable)?;
+    }
+    if let Some(request) = request {
+        tx.execute(
+            "INSERT INTO requests (request_id, fingerprint, revision, subject, commit_time)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &request.id,
+                &request.fingerprint,
+                &revision,
+                &rows.committed.subject,
+                &rows.commit_time,
+            ],
+        )
+        .await
+        .map_err(unavailable)?;
+    }
+    Ok(rows.committed)
+}
+
+async fn compact(tx: &Transaction<'_>, through: i64) -> Result<(), StoreError> {
+    let floor: i64 = tx
+        .query_one(
+            "SELECT COALESCE((SELECT revision FROM log_floor WHERE id = 1), 1)",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?
+        .get(0);
+    if through < floor {
+        return Ok(());
+    }
+    tx.execute(
+        "DELETE FROM changes c WHERE position >= $1 AND position < $2 AND NOT EXISTS (
+             SELECT 1 FROM resources r WHERE r.name = c.name AND r.position = c.position)",
+        &[&first_position(floor), &first_position(through + 1)],
+    )
+    .await
+    .map_err(unavailable)?;
+    tx.execute(
+        "INSERT INTO log_floor (id, revision) VALUES (1, $1)
+         ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision",
+        &[&(through + 1)],
+    )
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(unavailable)?;
+        let revision = latest_revision(&tx).await?;
+        let rows = tx
+            .query(
+                "SELECT r.name, c.body FROM resources r JOIN changes c ON c.position = r.position ORDER BY r.name",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        let resources = rows
+            .iter()
+            .map(|row| decode(row.get(0), row.get(1)))
+            .collect::<Result<_, _>>()?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(Snapshot {
+            revision,
+            resources,
+        })
+    }
+
+    async fn commit_group(
+        &self,
+        commits: Vec<Commit>,
+    ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let mut tx = client.transaction().await.map_err(unavailable)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .await
+            .map_err(unavailable)?;
+        let mut latest = latest_revision(&tx).await?;
+        let mut results = Vec::with_capacity(commits.len());
+        for commit in commits {
+            let savepoint = tx.savepoint("commit").await.map_err(unavailable)?;
+            match commit_one(&savepoint, commit, latest + 1).await {
+                Ok(committed) => {
+                    savepoint.commit().await.map_err(unavailable)?;
+                    if !committed.replayed && !committed.writes.is_empty() {
+                        latest = committed.revision;
+                    }
+                    results.push(Ok(committed));
+                }
+                Err(conflict @ StoreError::Conflict(_)) => {
+                    savepoint.rollback().await.map_err(unavailable)?;
+                    results.push(Err(conflict));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        if let Some(retained) = self.retained_revisions {
+            compact(&tx, latest - retained).await?;
+        }
+        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &latest.to_string()])
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(results)
+    }
+
+    async fn find_request(&self, request: &RequestKey) -> Result<Option<Committed>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        recorded_result(&**client, request).await
+    }
+
+    async fn commits_after(&self, after: i64, limit: usize) -> Result<Vec<Committed>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        commits_between(&**client, after, after + limit as i64).await
+    }
+
+    async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_one(
+                "SELECT COALESCE((SELECT revision FROM log_floor WHERE id = 1),
+                                 (SELECT MIN(position) >> 24 FROM changes))",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(row.get(0))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        client.simple_query("SELECT 1").await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn change_notifications(&self) -> Option<watch::Receiver<i64>> {
+        Some(self.notifications.clone())
+    }
+}
