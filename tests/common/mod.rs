@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+pub mod postgres;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -22,13 +24,13 @@ impl TestServer {
     /// Starts a server on a new, empty database (so the demo data is loaded).
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mut server = Self::start_on(&dir.path().join("pairing-aid.db"), &[]);
+        let mut server = Self::start_on(dir.path().join("pairing-aid.db"), &[]);
         server._dir = Some(dir);
         server
     }
 
     /// Starts a server on `database` with extra arguments.
-    pub fn start_on(database: &Path, extra_args: &[&str]) -> Self {
+    pub fn start_on(database: impl AsRef<std::ffi::OsStr>, extra_args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pairing-aid"))
             .args([
                 "--listen",
@@ -39,7 +41,7 @@ impl TestServer {
                 "5",
             ])
             .arg("--database")
-            .arg(database)
+            .arg(database.as_ref())
             .args(extra_args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -226,7 +228,7 @@ impl TestServer {
             .into_iter()
             .chain(extra_args.iter().copied())
             .collect();
-        let mut server = Self::start_on(&dir.path().join("pairing-aid.db"), &args);
+        let mut server = Self::start_on(dir.path().join("pairing-aid.db"), &args);
         server._dir = Some(dir);
         server
     }
