@@ -67,7 +67,7 @@ async fn restarted_server_serves_the_same_record_without_reseeding() {
 #[tokio::test]
 async fn starts_empty_without_demo_data_when_asked() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_on(&common::database_in(&dir), &["--demo-data", "false"]);
+    let server = TestServer::start_on(common::database_in(&dir), &["--demo-data", "false"]);
     let (projects, revision) = project_names_and_etags(&server).await;
     assert!(projects.is_empty());
     assert_eq!(revision, 0);
