@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codegen::http;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::trace::TraceLayer;
@@ -162,8 +162,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .add_service(guarded!(AnalyticsServiceServer));
 
     info!(%address, "pairing-aid listening on {address}; loaded {summary}");
+    // Small responses go out at once, not after the peer's delayed acknowledgement.
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)));
     let mut stopped = stop.clone();
-    let serve = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+    let serve = router.serve_with_incoming_shutdown(incoming, async move {
         let _ = stopped.wait_for(|s| *s).await;
     });
     let drain_timeout = config.drain_timeout();
