@@ -90,6 +90,27 @@ pub struct Config {
     )]
     pub request_timeout_seconds: u64,
 
+    /// Address for Prometheus metrics over HTTP (`GET /metrics`); port 0 picks a free port.
+    #[arg(
+        long,
+        env = "PAIRING_AID_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
+    pub metrics_listen: SocketAddr,
+
+    /// PEM certificate chain for TLS on the gRPC port; with --tls-key, the port speaks TLS only.
+    #[arg(long, env = "PAIRING_AID_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "PAIRING_AID_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM CA certificates; when set, clients must present a certificate signed by one
+    /// (mutual TLS).
+    #[arg(long, env = "PAIRING_AID_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
     /// Seconds in-flight calls may take to finish after SIGTERM or SIGINT before the server exits.
     #[arg(long, env = "PAIRING_AID_DRAIN_SECONDS", default_value_t = 10)]
     pub drain_seconds: u64,
@@ -108,6 +129,23 @@ impl Config {
             text.push_str(&tokens.replace(';', "\n"));
         }
         Tokens::parse(&text).map_err(anyhow::Error::msg)
+    }
+
+    /// The TLS settings of the gRPC port, if TLS is on.
+    pub fn tls(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let read = |path: &PathBuf| {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        };
+        let mut tls = tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(read(cert)?, read(key)?),
+        );
+        if let Some(ca) = &self.tls_client_ca {
+            tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+        }
+        Ok(Some(tls))
     }
 
     /// The limits the API enforces.

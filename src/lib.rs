@@ -8,3 +8,4 @@ pub mod query;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod telemetry;

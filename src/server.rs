@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::query::{ReadModel, SharedModel};
 use crate::seed;
 use crate::store::{PostgresStore, SqliteStore, Store};
+use crate::telemetry;
 use tonic::service::interceptor::InterceptedService;
 
 /// Server stubs generated from `proto/`, over the client crate's messages.
@@ -89,6 +90,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
+    let metrics_listener = telemetry::bind_metrics(config.metrics_listen)
+        .await
+        .with_context(|| format!("binding metrics port {}", config.metrics_listen))?;
+    let metrics_address = metrics_listener.local_addr()?;
+    tokio::spawn(telemetry::serve_metrics(metrics_listener));
+    let tls = config.tls()?;
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     set_health(&health_reporter, ServingStatus::Serving).await;
@@ -129,9 +136,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         };
     }
     let trace = TraceLayer::new_for_grpc()
-        .make_span_with(
-            |request: &http::Request<_>| tracing::info_span!("rpc", method = %request.uri().path()),
-        )
+        .make_span_with(|request: &http::Request<_>| {
+            let (trace_id, span_id) = telemetry::trace_ids(request.headers());
+            tracing::info_span!("rpc", method = %request.uri().path(), %trace_id, %span_id)
+        })
         .on_request(())
         .on_response(
             |response: &http::Response<_>, latency: Duration, _: &Span| {
@@ -145,9 +153,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             },
         )
         .on_failure(());
-    let router = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = tls.clone() {
+        builder = builder.tls_config(tls).context("configuring TLS")?;
+    }
+    let router = builder
         .timeout(Duration::from_secs(config.request_timeout_seconds))
         .layer(trace)
+        .layer(telemetry::MetricsLayer)
         .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -161,7 +174,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .add_service(guarded!(RecordServiceServer))
         .add_service(guarded!(AnalyticsServiceServer));
 
-    info!(%address, "pairing-aid listening on {address}; loaded {summary}");
+    let scheme = match (&tls, &config.tls_client_ca) {
+        (None, _) => "plaintext",
+        (Some(_), None) => "TLS",
+        (Some(_), Some(_)) => "mutual TLS",
+    };
+    info!(%address, %metrics_address, "pairing-aid listening on {address} ({scheme}), metrics on http://{metrics_address}/metrics; loaded {summary}");
     // Small responses go out at once, not after the peer's delayed acknowledgement.
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
@@ -234,6 +252,10 @@ async fn follow_store(
             Ok(()) if announcements.is_some() => ledger.catch_up().await,
             other => other,
         };
+        if let Some(receiver) = &announcements {
+            let lag = (*receiver.borrow() - ledger.applied_revision()).max(0);
+            telemetry::metrics().replica_lag.set(lag);
+        }
         match (healthy, serving) {
             (Err(error), true) => {
                 warn!(%error, "store unreachable: health is NOT_SERVING until it answers again");

@@ -187,13 +187,20 @@ async fn commit_batches(
             batch_sequence: sequence,
             ..Default::default()
         };
+        let rows = crate::telemetry::metrics();
         match outcome {
             Ok(committed) => {
                 response.revision = committed.revision;
                 response.accepted_count = committed.writes.len() as i32;
                 response.replayed = committed.replayed;
+                rows.import_rows
+                    .with_label_values(&["accepted"])
+                    .inc_by(committed.writes.len() as u64);
             }
             Err(WriteError::Invalid(invalid)) => {
+                rows.import_rows
+                    .with_label_values(&["rejected"])
+                    .inc_by(invalid.len() as u64);
                 response.violations = invalid
                     .into_iter()
                     .flat_map(|(index, violations)| {

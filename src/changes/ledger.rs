@@ -7,6 +7,7 @@ use tokio::sync::{Mutex, broadcast, watch};
 
 use crate::query::SharedModel;
 use crate::store::{Commit, Committed, RequestKey, Store, StoreError};
+use crate::telemetry;
 
 /// How many commits a slow watcher may fall behind before it re-reads from the store.
 const FEED_CAPACITY: usize = 1024;
@@ -30,6 +31,7 @@ impl Ledger {
     /// A ledger over `store`, whose contents `model` already reflects.
     pub fn new(store: Arc<dyn Store>, model: SharedModel) -> Self {
         let revision = model.read().revision;
+        telemetry::metrics().read_model_revision.set(revision);
         Ledger {
             model,
             write_lock: Mutex::new(()),
@@ -55,7 +57,11 @@ impl Ledger {
         &self,
         commits: Vec<Commit>,
     ) -> Result<Vec<Result<Arc<Committed>, StoreError>>, StoreError> {
+        let started = std::time::Instant::now();
         let outcomes = self.store.commit_group(commits).await?;
+        telemetry::metrics()
+            .store_commit_duration
+            .observe(started.elapsed().as_secs_f64());
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             let committed = match outcome {
@@ -80,6 +86,9 @@ impl Ledger {
 
     fn publish(&self, committed: Arc<Committed>) {
         self.model.apply(&committed);
+        telemetry::metrics()
+            .read_model_revision
+            .set(committed.revision);
         self.applied.send_replace(committed.revision);
         let _ = self.feed.send(committed);
     }

@@ -16,6 +16,7 @@ use pairing_aid_client::tonic::transport::Channel;
 pub struct TestServer {
     child: Child,
     pub address: String,
+    pub metrics_address: String,
     pub logs: Arc<Mutex<Vec<String>>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -31,19 +32,23 @@ impl TestServer {
 
     /// Starts a server on `database` with extra arguments.
     pub fn start_on(database: impl AsRef<std::ffi::OsStr>, extra_args: &[&str]) -> Self {
+        let mut args: Vec<std::ffi::OsString> =
+            ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]
+                .into_iter()
+                .chain(["--log-format", "json", "--drain-seconds", "5", "--database"])
+                .map(Into::into)
+                .collect();
+        args.push(database.as_ref().to_owned());
+        args.extend(extra_args.iter().map(Into::into));
+        Self::spawn(&args, &[("RUST_LOG", "info")])
+    }
+
+    /// Starts the binary with exactly these arguments and environment; they must include a
+    /// JSON log format, so the listening line can be read.
+    pub fn spawn(args: &[std::ffi::OsString], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pairing-aid"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--drain-seconds",
-                "5",
-            ])
-            .arg("--database")
-            .arg(database.as_ref())
-            .args(extra_args)
-            .env("RUST_LOG", "info")
+            .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -54,28 +59,50 @@ impl TestServer {
         let collected = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(address) = listening_address(&line) {
-                    let _ = address_sender.send(address);
+                if let Some(addresses) = listening_addresses(&line) {
+                    let _ = address_sender.send(addresses);
                 }
                 collected.lock().unwrap().push(line);
             }
         });
-        let address = match address_receiver.recv_timeout(Duration::from_secs(60)) {
-            Ok(address) => address,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "server did not report its address; log: {:?}",
-                    logs.lock().unwrap()
-                );
-            }
-        };
+        let (address, metrics_address) =
+            match address_receiver.recv_timeout(Duration::from_secs(60)) {
+                Ok(addresses) => addresses,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "server did not report its address; log: {:?}",
+                        logs.lock().unwrap()
+                    );
+                }
+            };
         TestServer {
             child,
             address,
+            metrics_address,
             logs,
             _dir: None,
         }
+    }
+
+    /// The metrics exposition, fetched as Prometheus would.
+    pub fn scrape_metrics(&self) -> String {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(&self.metrics_address).expect("metrics port answers");
+        write!(
+            stream,
+            "GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n",
+            self.metrics_address
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"),
+            "{response}"
+        );
+        response
     }
 
     /// The URL clients connect to.
@@ -145,16 +172,19 @@ impl Drop for TestServer {
     }
 }
 
-fn listening_address(line: &str) -> Option<String> {
+fn listening_addresses(line: &str) -> Option<(String, String)> {
     let value: serde_json::Value = serde_json::from_str(line).ok()?;
     let message = value.pointer("/fields/message")?.as_str()?;
     if !message.starts_with("pairing-aid listening on") {
         return None;
     }
-    value
-        .pointer("/fields/address")?
-        .as_str()
-        .map(str::to_owned)
+    let field = |name: &str| {
+        value
+            .pointer(&format!("/fields/{name}"))?
+            .as_str()
+            .map(str::to_owned)
+    };
+    Some((field("address")?, field("metrics_address")?))
 }
 
 /// A temporary directory and a database path in it that outlive one server.

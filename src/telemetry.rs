@@ -1,0 +1,247 @@
+//! What operators see: Prometheus metrics on their own HTTP port, and trace ids on every
+//! request's log lines.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+use tokio::net::TcpListener;
+use tonic::codegen::http;
+use tower::{Layer, Service};
+
+/// Every metric the service exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Calls by method and gRPC status code.
+    pub rpc_requests: IntCounterVec,
+    /// Time to the response headers, by method.
+    pub rpc_duration: HistogramVec,
+    /// The latest revision the read model has applied.
+    pub read_model_revision: IntGauge,
+    /// Revisions announced by the shared store that this replica has not applied yet.
+    pub replica_lag: IntGauge,
+    /// Time to commit a group of writes to the store.
+    pub store_commit_duration: Histogram,
+    /// Imported records, accepted or rejected.
+    pub import_rows: IntCounterVec,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        // Process metrics keep their conventional unprefixed names; ours start pairing_aid_.
+        let registry = Registry::new();
+        let rpc_requests = IntCounterVec::new(
+            Opts::new(
+                "pairing_aid_rpc_requests_total",
+                "gRPC calls by method and status code",
+            ),
+            &["method", "code"],
+        )
+        .expect("valid metric");
+        let rpc_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "pairing_aid_rpc_duration_seconds",
+                "time to the response headers, by method",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                5.0,
+            ]),
+            &["method"],
+        )
+        .expect("valid metric");
+        let read_model_revision = IntGauge::new(
+            "pairing_aid_read_model_revision",
+            "latest revision applied to the read model",
+        )
+        .expect("valid metric");
+        let replica_lag = IntGauge::new(
+            "pairing_aid_replica_lag_revisions",
+            "revisions announced by the shared store and not yet applied here",
+        )
+        .expect("valid metric");
+        let store_commit_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "pairing_aid_store_commit_duration_seconds",
+                "time to commit a group of writes, fsync included",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+        )
+        .expect("valid metric");
+        let import_rows = IntCounterVec::new(
+            Opts::new(
+                "pairing_aid_import_rows_total",
+                "records received by ImportRecords, by outcome",
+            ),
+            &["outcome"],
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(rpc_duration.clone()),
+            Box::new(read_model_revision.clone()),
+            Box::new(replica_lag.clone()),
+            Box::new(store_commit_duration.clone()),
+            Box::new(import_rows.clone()),
+            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+        ] {
+            registry
+                .register(collector)
+                .expect("each metric registered once");
+        }
+        Metrics {
+            registry,
+            rpc_requests,
+            rpc_duration,
+            read_model_revision,
+            replica_lag,
+            store_commit_duration,
+            import_rows,
+        }
+    }
+
+    /// The metrics in Prometheus text format.
+    pub fn render(&self) -> Vec<u8> {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding does not fail");
+        buffer
+    }
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+/// Serves `GET /metrics` (and nothing else) on `listener` until the process ends.
+pub async fn serve_metrics(listener: TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(
+                |request: http::Request<hyper::body::Incoming>| async move {
+                    let response = if request.uri().path() == "/metrics" {
+                        http::Response::builder()
+                            .header("content-type", "text/plain; version=0.0.4")
+                            .body(Full::new(Bytes::from(metrics().render())))
+                    } else {
+                        http::Response::builder()
+                            .status(404)
+                            .body(Full::new(Bytes::from_static(b"see /metrics\n")))
+                    };
+                    Ok::<_, Infallible>(response.expect("a valid response"))
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Binds the metrics port.
+pub async fn bind_metrics(address: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(address).await
+}
+
+/// Counts every call and times it to its response headers, by method and status code.
+#[derive(Clone, Default)]
+pub struct MetricsLayer;
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = RecordMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RecordMetrics { inner }
+    }
+}
+
+/// The service [`MetricsLayer`] makes.
+#[derive(Clone)]
+pub struct RecordMetrics<S> {
+    inner: S,
+}
+
+impl<S, B, R> Service<http::Request<B>> for RecordMetrics<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let started = Instant::now();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await;
+            let code = match &response {
+                Ok(response) => response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map_or(tonic::Code::Ok, tonic::Code::from),
+                Err(_) => tonic::Code::Internal,
+            };
+            let metrics = metrics();
+            metrics
+                .rpc_requests
+                .with_label_values(&[&method, &format!("{code:?}")])
+                .inc();
+            metrics
+                .rpc_duration
+                .with_label_values(&[&method])
+                .observe(started.elapsed().as_secs_f64());
+            response
+        })
+    }
+}
+
+/// The trace id of a request: from a W3C `traceparent` header when the caller sent one, else
+/// a new one; and a new span id.
+pub fn trace_ids(headers: &http::HeaderMap) -> (String, String) {
+    let from_caller = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split('-').nth(1))
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned);
+    let trace_id = from_caller.unwrap_or_else(|| format!("{:016x}{:016x}", random(), random()));
+    (trace_id, format!("{:016x}", random()))
+}
+
+/// 64 random bits from the standard library's per-process random hash keys and the clock.
+fn random() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
