@@ -21,7 +21,7 @@ pub enum LogFormat {
 
 /// pairing-aid: the record of a pairing assistance programme, served over gRPC.
 #[derive(Clone, Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about = None, args_override_self = true)]
 pub struct Config {
     /// Address and port to serve gRPC on; port 0 picks a free port.
     #[arg(long, env = "PAIRING_AID_LISTEN", default_value = "127.0.0.1:50051")]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::http;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
@@ -130,7 +131,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             InterceptedService::new(
                 $server::new(api.clone())
                     .max_decoding_message_size(max_message)
-                    .max_encoding_message_size(max_message),
+                    .max_encoding_message_size(max_message)
+                    .accept_compressed(CompressionEncoding::Gzip)
+                    .send_compressed(CompressionEncoding::Gzip),
                 authenticator.clone(),
             )
         };

@@ -1,5 +1,32 @@
-//! Client for the pairing-aid gRPC service: the generated `pairing.v1` messages and stubs, and a
-//! small connection wrapper.
+//! Client for the pairing-aid gRPC service.
+//!
+//! [`Client`] wraps the generated stubs with what every caller needs: bearer token, default
+//! deadline, TLS, compression, several endpoints, retries of UNAVAILABLE with backoff,
+//! listings as streams, resumable imports and watches, and a typed [`Error`] with the server's
+//! field violations. The generated messages and stubs are in [`v1`].
+//!
+//! ```no_run
+//! use futures_util::TryStreamExt;
+//! use pairing_aid_client::{Client, v1};
+//!
+//! # async fn run() -> Result<(), pairing_aid_client::Error> {
+//! let client = Client::builder()
+//!     .endpoint("http://127.0.0.1:50051")
+//!     .token("office-token-0123456789")
+//!     .connect()
+//!     .await?;
+//! let education: Vec<v1::Project> = client
+//!     .list_projects(v1::ListProjectsRequest {
+//!         filter: r#"field = EDUCATION AND area = "areas/kashgar""#.into(),
+//!         ..Default::default()
+//!     })
+//!     .items()
+//!     .try_collect()
+//!     .await?;
+//! println!("{} education projects in Kashgar", education.len());
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod pb {
     //! Messages and client stubs generated from `proto/`.
@@ -21,5 +48,15 @@ pub mod pb {
     }
 }
 
+mod client;
+mod error;
+mod retry;
+
+pub use client::{
+    CallSettings, Client, ClientBuilder, ImportProgress, ItemStream, Listing, RejectedRecord,
+    Transport,
+};
+pub use error::{Error, FieldViolation};
 pub use pb::pairing::v1;
+pub use retry::RetryPolicy;
 pub use tonic;

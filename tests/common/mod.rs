@@ -59,10 +59,12 @@ impl TestServer {
         let collected = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addresses) = listening_addresses(&line) {
+                let addresses = listening_addresses(&line);
+                // Keep the line before announcing it, so a test that has the address has it.
+                collected.lock().unwrap().push(line);
+                if let Some(addresses) = addresses {
                     let _ = address_sender.send(addresses);
                 }
-                collected.lock().unwrap().push(line);
             }
         });
         let (address, metrics_address) =
