@@ -6,6 +6,7 @@ use tonic::{Request, Response, Status};
 use pairing_aid_client::v1 as pb;
 
 use super::convert::{AREA_LEVELS, FUNDING_TYPES, encode};
+use super::resources::parse_name;
 use super::{Api, ApiError};
 use crate::domain::{self, AreaLevel, Collection, ResourceName};
 use crate::query::ReadModel;
@@ -38,13 +39,6 @@ impl From<AnalyticsError> for ApiError {
     }
 }
 
-fn name(collection: Collection, value: &str, field: &str) -> Result<ResourceName, ApiError> {
-    ResourceName::parse(collection, value, field).map_err(|v| ApiError::InvalidArgument {
-        reason: "INVALID_NAME",
-        violations: vec![v],
-    })
-}
-
 fn names(
     collection: Collection,
     values: &[String],
@@ -53,7 +47,7 @@ fn names(
     values
         .iter()
         .enumerate()
-        .map(|(i, v)| name(collection, v, &format!("{field}[{i}]")))
+        .map(|(i, v)| parse_name(collection, v, &format!("{field}[{i}]")))
         .collect()
 }
 
@@ -348,7 +342,7 @@ impl AnalyticsService for Api {
             .await?;
         let r = request.get_ref();
         let query = SeriesQuery {
-            indicator: name(Collection::Indicators, &r.indicator, "indicator")?,
+            indicator: parse_name(Collection::Indicators, &r.indicator, "indicator")?,
             areas: names(Collection::Areas, &r.areas, "areas")?,
             start_period: optional_text(&r.start_period),
             end_period: optional_text(&r.end_period),
@@ -382,7 +376,7 @@ impl AnalyticsService for Api {
         self.at_revision(&request, request.get_ref().min_revision)
             .await?;
         let r = request.get_ref();
-        let indicator = name(Collection::Indicators, &r.indicator, "indicator")?;
+        let indicator = parse_name(Collection::Indicators, &r.indicator, "indicator")?;
         let areas = names(Collection::Areas, &r.areas, "areas")?;
         let model = self.ledger.model().read();
         let latest = crate::query::analytics::latest(&model, &indicator, &areas, r.skip_zero)
@@ -400,7 +394,7 @@ impl AnalyticsService for Api {
         self.at_revision(&request, request.get_ref().min_revision)
             .await?;
         let r = request.get_ref();
-        let indicator = name(Collection::Indicators, &r.indicator, "indicator")?;
+        let indicator = parse_name(Collection::Indicators, &r.indicator, "indicator")?;
         let level = area_level(r.level, "level")?
             .ok_or_else(|| ApiError::invalid("INVALID_ARGUMENT", "level", "is required"))?;
         let model = self.ledger.model().read();
@@ -429,7 +423,7 @@ impl AnalyticsService for Api {
         self.at_revision(&request, request.get_ref().min_revision)
             .await?;
         let r = request.get_ref();
-        let indicator = name(Collection::Indicators, &r.indicator, "indicator")?;
+        let indicator = parse_name(Collection::Indicators, &r.indicator, "indicator")?;
         let level = area_level(r.level, "level")?;
         let model = self.ledger.model().read();
         let ranked =

@@ -69,7 +69,12 @@ pub(super) fn page_size_or_default(page_size: i32, default: usize) -> Result<usi
     }
 }
 
-fn parse_name(collection: Collection, name: &str, field: &str) -> Result<ResourceName, ApiError> {
+/// Parses a request's resource name, reporting the field on failure.
+pub(super) fn parse_name(
+    collection: Collection,
+    name: &str,
+    field: &str,
+) -> Result<ResourceName, ApiError> {
     ResourceName::parse(collection, name, field).map_err(|v| ApiError::InvalidArgument {
         reason: "INVALID_NAME",
         violations: vec![v],

@@ -56,6 +56,16 @@ impl Period {
         parsed.map_err(|reason| format!("period {text:?} does not match {expected}: {reason}"))
     }
 
+    /// The first and last calendar years a period written in any frequency touches, without
+    /// knowing the frequency: "2020Q1" is 2020 to 2020, "2013/2022" is 2013 to 2022.
+    pub fn years_of(text: &str) -> Option<(i32, i32)> {
+        let year = |s: &str| s.get(..4)?.parse::<i32>().ok();
+        match text.split_once('/') {
+            Some((first, last)) => Some((year(first)?, year(last)?)),
+            None => year(text).map(|y| (y, y)),
+        }
+    }
+
     /// The first calendar year the period touches.
     pub fn first_year(self) -> i32 {
         match self {
@@ -91,6 +101,13 @@ mod tests {
         ] {
             assert_eq!(Period::parse(text, frequency).unwrap().to_string(), text);
         }
+    }
+
+    #[test]
+    fn reads_the_years_of_any_period() {
+        assert_eq!(Period::years_of("2020Q3"), Some((2020, 2020)));
+        assert_eq!(Period::years_of("2013/2022"), Some((2013, 2022)));
+        assert_eq!(Period::years_of("20"), None);
     }
 
     #[test]

@@ -298,16 +298,12 @@ impl Listed for Observation {
             1 => name(&self.indicator),
             2 => name(&self.area),
             3 => text(&self.period),
-            4 => first_year(&self.period)
-                .map(Value::Integer)
+            4 => crate::domain::Period::years_of(&self.period)
+                .map(|(first, _)| Value::Integer(first.into()))
                 .into_iter()
                 .collect(),
             5 => ordinal(self.qualifier as u16),
             _ => ordinal(self.status as u16),
         }
     }
-}
-
-fn first_year(period: &str) -> Option<i64> {
-    period.get(..4)?.parse().ok()
 }

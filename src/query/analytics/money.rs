@@ -177,16 +177,3 @@ fn covering(series: Vec<&Observation>, year: i32) -> Option<&Observation> {
         })
     })
 }
-
-/// The first calendar year of a period string, whatever its frequency.
-fn period_start(period: &str) -> Option<i32> {
-    period.get(..4)?.parse().ok()
-}
-
-/// The years a period string spans, for annual and multi-year periods.
-pub fn period_years(period: &str) -> Option<(i32, i32)> {
-    match period.split_once('/') {
-        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
-        None => period_start(period).map(|y| (y, y)),
-    }
-}

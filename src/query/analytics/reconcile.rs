@@ -2,10 +2,10 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::money::{ConversionUsed, Converter, period_years};
+use super::money::{ConversionUsed, Converter};
 use super::{AnalyticsError, least_certain};
 use crate::domain::{
-    DataStatus, FundingType, Indicator, Observation, Project, Qualifier, RecordMeasure,
+    DataStatus, FundingType, Indicator, Observation, Period, Project, Qualifier, RecordMeasure,
     ResourceName,
 };
 use crate::query::{Filter, Listed, ReadModel};
@@ -134,7 +134,7 @@ fn compute(
     measure: RecordMeasure,
     converter: &mut Converter<'_>,
 ) -> Result<Option<(Decimal, String, DataStatus)>, AnalyticsError> {
-    let Some(years) = period_years(&observation.period) else {
+    let Some(years) = Period::years_of(&observation.period) else {
         return Ok(None);
     };
     let scale =
