@@ -41,6 +41,15 @@ pub struct Config {
     #[arg(long, env = "PAIRING_AID_DEMO_DATA", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo_data: bool,
 
+    /// For benchmarks: with the demo data, also generate this many synthetic projects.
+    #[arg(long, env = "PAIRING_AID_SYNTHETIC_PROJECTS", default_value_t = 0)]
+    pub synthetic_projects: usize,
+
+    /// For benchmarks: with the demo data, also generate about this many synthetic
+    /// observations (in 30-year series).
+    #[arg(long, env = "PAIRING_AID_SYNTHETIC_OBSERVATIONS", default_value_t = 0)]
+    pub synthetic_observations: usize,
+
     /// Log format; the level comes from RUST_LOG (default `info`).
     #[arg(long, env = "PAIRING_AID_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,

@@ -71,6 +71,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         seed::load_demo_data(store.as_ref())
             .await
             .context("loading demo data")?;
+        if config.synthetic_projects + config.synthetic_observations > 0 {
+            seed::load_scaled_data(
+                store.as_ref(),
+                config.synthetic_projects,
+                config.synthetic_observations,
+            )
+            .await
+            .context("generating the synthetic benchmark record")?;
+        }
         snapshot = store.load().await?;
         seeded = true;
     }

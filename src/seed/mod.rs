@@ -1,6 +1,7 @@
 //! Demo data: the figures reported by the cited article, the reference areas and parties, and a
 //! deterministic synthetic set of pairings and projects calibrated to the reported aggregates.
 
+mod scale;
 mod synthetic;
 
 use serde::Deserialize;
@@ -105,4 +106,23 @@ pub async fn load_demo_data(store: &dyn Store) -> Result<i64, SeedError> {
         })
         .await?;
     Ok(committed.revision)
+}
+
+/// Adds a synthetic record of `projects` projects and about `observations` observations to
+/// the demo data, for benchmarks at scale.
+pub async fn load_scaled_data(
+    store: &dyn Store,
+    projects: usize,
+    observations: usize,
+) -> Result<(), SeedError> {
+    let reference: Reference = serde_json::from_str(REFERENCE)?;
+    scale::load(
+        store,
+        &reference.parties,
+        &reference.areas,
+        projects,
+        observations,
+    )
+    .await?;
+    Ok(())
 }

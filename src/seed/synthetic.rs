@@ -62,7 +62,7 @@ const PAIRINGS: &[(&str, &str, &[&str])] = &[
 ];
 
 /// Fields with their relative weight and whether they serve people's livelihood.
-const FIELDS: &[(SupportField, u64, bool, &str)] = &[
+pub(super) const FIELDS: &[(SupportField, u64, bool, &str)] = &[
     (SupportField::Housing, 22, true, "safe housing"),
     (
         SupportField::Education,
@@ -113,7 +113,7 @@ pub struct Synthetic {
 }
 
 /// SplitMix64: a tiny generator whose sequence never changes between versions or platforms.
-struct SplitMix(u64);
+pub(super) struct SplitMix(pub(super) u64);
 
 impl SplitMix {
     fn next(&mut self) -> u64 {
@@ -124,12 +124,12 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, bound: u64) -> u64 {
+    pub(super) fn below(&mut self, bound: u64) -> u64 {
         self.next() % bound
     }
 }
 
-fn synthetic_provenance() -> Provenance {
+pub(super) fn synthetic_provenance() -> Provenance {
     Provenance {
         source_title: "pairing-aid synthetic demo data".into(),
         publisher: "pairing-aid".into(),
