@@ -46,7 +46,7 @@ impl TestServer {
     /// Starts the binary with exactly these arguments and environment; they must include a
     /// JSON log format, so the listening line can be read.
     pub fn spawn(args: &[std::ffi::OsString], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pairing-aid"))
+        let mut child = Command::new(server_binary())
             .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
@@ -172,6 +172,23 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The server binary: this package's, or beside `pairctl` when the tests are pairctl's.
+fn server_binary() -> PathBuf {
+    if let Some(path) = option_env!("CARGO_BIN_EXE_pairing-aid") {
+        return path.into();
+    }
+    let Some(pairctl) = option_env!("CARGO_BIN_EXE_pairctl") else {
+        panic!("these helpers serve the tests of the server and of pairctl only");
+    };
+    let server = Path::new(pairctl).with_file_name("pairing-aid");
+    assert!(
+        server.exists(),
+        "{} is missing: run the tests from the workspace root",
+        server.display()
+    );
+    server
 }
 
 fn listening_addresses(line: &str) -> Option<(String, String)> {

@@ -1,0 +1,174 @@
+//! The real pairctl binary against a real server: a round trip of import, list, summary and
+//! export, bad input reported by line, and exit codes.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{TestServer, WRITE_TOKEN};
+
+fn pairctl(server: &TestServer, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pairctl"))
+        .args(args)
+        .env("PAIRCTL_SERVER", server.endpoint())
+        .env("PAIRCTL_TOKEN", WRITE_TOKEN)
+        .output()
+        .expect("pairctl runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const OBSERVATIONS_CSV: &str = "\
+kind,name,indicator,area,period,value,qualifier,status,source_title
+observation,observations/gdp-kashgar-2021,indicators/gdp,areas/kashgar,2021,0.12,exact,estimated,Test figures
+observation,observations/gdp-kashgar-2022,indicators/gdp,areas/kashgar,2022,0.13,about,estimated,Test figures
+";
+
+#[test]
+fn import_list_summary_and_export_round_trip() {
+    let server = TestServer::start_with_tokens(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("gdp.csv");
+    std::fs::write(&csv, OBSERVATIONS_CSV).unwrap();
+    let imported = pairctl(&server, &["import", csv.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    assert!(text(&imported.stdout).contains("2 records accepted, 0 rejected"));
+
+    let listed = pairctl(
+        &server,
+        &[
+            "observations",
+            "list",
+            "--filter",
+            r#"area = "areas/kashgar""#,
+            "-o",
+            "csv",
+        ],
+    );
+    assert!(listed.status.success());
+    let listed = text(&listed.stdout);
+    assert!(
+        listed.starts_with("name,indicator,area,period,value"),
+        "{listed}"
+    );
+    assert!(listed.contains(
+        "observations/gdp-kashgar-2022,indicators/gdp,areas/kashgar,2022,0.13,about,estimated"
+    ));
+
+    let summary = pairctl(
+        &server,
+        &[
+            "funding",
+            "summary",
+            "--by",
+            "party,field",
+            "--from",
+            "2015",
+            "--to",
+            "2020",
+            "--top",
+            "3",
+            "-o",
+            "json",
+        ],
+    );
+    assert!(summary.status.success(), "{}", text(&summary.stderr));
+    let rows: serde_json::Value = serde_json::from_str(&text(&summary.stdout)).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 5, "three groups, other, total");
+    assert_eq!(rows[4]["party"], "(total)");
+
+    // Export, re-import into an empty server, export again: the same record.
+    let first = dir.path().join("first.ndjson");
+    assert!(
+        pairctl(&server, &["export", first.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let empty = TestServer::start_on(
+        dir.path().join("copy.db"),
+        &[common::token_args().as_slice(), &["--demo-data", "true"]].concat(),
+    );
+    let reimported = pairctl(
+        &empty,
+        &["import", first.to_str().unwrap(), "--batch-size", "200"],
+    );
+    assert!(reimported.status.success(), "{}", text(&reimported.stderr));
+    let second = dir.path().join("second.ndjson");
+    assert!(
+        pairctl(&empty, &["export", second.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&first).unwrap(),
+        std::fs::read_to_string(&second).unwrap()
+    );
+}
+
+#[test]
+fn bad_input_files_are_reported_by_line_with_a_non_zero_exit() {
+    let server = TestServer::start_with_tokens(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.ndjson");
+    std::fs::write(
+        &file,
+        [
+            r#"{"kind":"observation","name":"observations/ok-1","indicator":"indicators/gdp","area":"areas/hotan","period":"2021","value":"0.05","qualifier":"exact","status":"estimated","source_title":"Test"}"#,
+            r#"{"kind":"observation","name":"observations/bad-number","indicator":"indicators/gdp","area":"areas/hotan","period":"2022","value":"lots","qualifier":"exact","status":"estimated","source_title":"Test"}"#,
+            r#"{"kind":"observation","name":"observations/bad-ref","indicator":"indicators/nothing","area":"areas/hotan","period":"2022","value":"1","qualifier":"exact","status":"estimated","source_title":"Test"}"#,
+            r#"{"kind":"budget","name":"x"}"#,
+            r#"{"kind":"observation","name":"observations/ok-2","indicator":"indicators/gdp","area":"areas/hotan","period":"2020","value":"0.04","qualifier":"exact","status":"estimated","source_title":"Test"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let output = pairctl(
+        &server,
+        &["import", file.to_str().unwrap(), "--batch-size", "2"],
+    );
+    assert_eq!(output.status.code(), Some(3), "rejections exit 3");
+    let errors = text(&output.stderr);
+    assert!(errors.contains("line 2: value:"), "{errors}");
+    assert!(
+        errors.contains("line 3: indicator: indicators/nothing does not exist"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("line 4: unknown variant `budget`"),
+        "{errors}"
+    );
+    assert!(text(&output.stdout).contains("rejected"));
+
+    let missing = pairctl(&server, &["projects", "get", "projects/none"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let line = text(&missing.stderr);
+    assert_eq!(line.lines().count(), 1, "one readable line: {line}");
+    assert!(
+        line.starts_with("error: NotFound (RESOURCE_NOT_FOUND)"),
+        "{line}"
+    );
+
+    let bad_filter = pairctl(&server, &["projects", "list", "--filter", "colour = RED"]);
+    assert_eq!(bad_filter.status.code(), Some(1));
+    assert!(text(&bad_filter.stderr).contains("filter: at position 1: unknown field `colour`"));
+
+    let usage = Command::new(env!("CARGO_BIN_EXE_pairctl"))
+        .args(["projects", "frobnicate"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    let help = Command::new(env!("CARGO_BIN_EXE_pairctl"))
+        .args(["funding", "summary", "--help"])
+        .output()
+        .unwrap();
+    assert!(text(&help.stdout).contains("Example:"));
+    let completion = Command::new(env!("CARGO_BIN_EXE_pairctl"))
+        .args(["completion", "bash"])
+        .output()
+        .unwrap();
+    assert!(text(&completion.stdout).contains("pairctl"));
+}
