@@ -501,7 +501,7 @@ mod tests {
     use super::*;
 
     const COLORS: &[&str] = &["RED", "GREEN"];
-    static FIELDS: [FieldSpec; 4] = [
+    pub(super) static FIELDS: [FieldSpec; 4] = [
         FieldSpec::one("title", FieldType::Text),
         FieldSpec::one("year", FieldType::Integer),
         FieldSpec::one(
@@ -582,5 +582,76 @@ mod tests {
         let deep = format!("{}year = 1{}", "(".repeat(40), ")".repeat(40));
         let err = Filter::parse(&deep, &FIELDS).unwrap_err();
         assert!(err.message.contains("nests deeper"));
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    const ALPHABET: &[&str] = &[
+        "year",
+        "title",
+        "color",
+        "tag",
+        "=",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        ":",
+        "AND",
+        "OR",
+        "NOT",
+        "-",
+        "(",
+        ")",
+        "\"",
+        "'",
+        "\\",
+        "*",
+        " ",
+        "2015",
+        "-3",
+        "1.5.",
+        "RED",
+        "COLOR_GREEN",
+        "true",
+        "é",
+        "\u{0}",
+        "💥",
+        "_x",
+    ];
+
+    /// Random filters built from tokens and raw characters never panic, and every error
+    /// points inside the text.
+    #[test]
+    fn never_panics_and_errors_point_inside_the_filter() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for _ in 0..50_000 {
+            let length = next(12);
+            let text: String = (0..length)
+                .map(|_| ALPHABET[next(ALPHABET.len())])
+                .collect::<Vec<_>>()
+                .join(if next(2) == 0 { " " } else { "" });
+            match Filter::parse(&text, &tests::FIELDS) {
+                Ok(filter) => {
+                    let _ = filter.matches(&|_| vec![Value::Integer(2016), Value::text("x")]);
+                }
+                Err(error) => {
+                    assert!(
+                        error.position >= 1 && error.position <= text.chars().count() + 1,
+                        "{text:?}: {error}"
+                    );
+                }
+            }
+        }
     }
 }

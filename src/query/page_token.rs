@@ -102,3 +102,40 @@ mod tests {
         assert!(decode("not a token!", &query).is_err());
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Random and mutated tokens are refused with a message, never a panic.
+    #[test]
+    fn random_and_mutated_tokens_are_refused_cleanly() {
+        let query = fingerprint("projects", "", "");
+        let valid = encode(&Cursor {
+            query: query.clone(),
+            after: vec![Value::text("projects/a")],
+        });
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let mut bytes = valid.clone().into_bytes();
+            match round % 3 {
+                0 => {
+                    let at = next() as usize % bytes.len();
+                    bytes[at] = b"AZaz09-_=+/!"[next() as usize % 12];
+                }
+                1 => bytes.truncate(next() as usize % bytes.len()),
+                _ => bytes = (0..next() % 64).map(|_| (next() % 256) as u8).collect(),
+            }
+            let token = String::from_utf8_lossy(&bytes);
+            if token != valid {
+                assert!(decode(&token, &query).is_err(), "{token:?}");
+            }
+        }
+    }
+}
