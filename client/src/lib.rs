@@ -59,4 +59,4 @@ pub use client::{
 pub use error::{Error, FieldViolation};
 pub use pb::pairing::v1;
 pub use retry::RetryPolicy;
-pub use tonic;
+pub use {prost_types, tonic};

@@ -143,6 +143,27 @@ enum ResourceCommand {
     /// Get one by name.
     #[command(after_help = "Example:\n  pairctl areas get areas/kashgar")]
     Get { name: String },
+    /// Create one from a file holding one flat record (projects and observations).
+    #[command(
+        after_help = "Example:\n  pairctl projects create --file project.json --token \"$TOKEN\""
+    )]
+    Create {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Replace the fields named by --mask (all if none) from a file holding one flat record.
+    #[command(
+        after_help = "Example:\n  pairctl projects update --file project.json --mask title,status"
+    )]
+    Update {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, value_delimiter = ',')]
+        mask: Vec<String>,
+        /// Update only if unchanged since this etag was read.
+        #[arg(long, default_value = "")]
+        etag: String,
+    },
     /// Delete one by name.
     #[command(
         after_help = "Example:\n  pairctl projects delete projects/old-project --token \"$TOKEN\""
@@ -277,6 +298,19 @@ macro_rules! resource {
                     })
                     .await?;
                 show(response.into_inner().$field, $format)
+            }
+            ResourceCommand::Create { file } => {
+                write_one(&$client, &file, None, stringify!($field), $format).await
+            }
+            ResourceCommand::Update { file, mask, etag } => {
+                write_one(
+                    &$client,
+                    &file,
+                    Some((mask, etag)),
+                    stringify!($field),
+                    $format,
+                )
+                .await
             }
             ResourceCommand::Delete { name, etag } => {
                 let request = v1::$delete_request {
@@ -637,6 +671,112 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Completion { .. } => unreachable!("handled before connecting"),
     }
+}
+
+/// Creates or updates the one project or observation `file` holds.
+async fn write_one(
+    client: &Client,
+    file: &std::path::Path,
+    update: Option<(Vec<String>, String)>,
+    kind: &str,
+    format: Format,
+) -> Result<(), Failure> {
+    let csv_format = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let mut lines = flat::read(file, csv_format).map_err(Failure::Usage)?;
+    if lines.len() != 1 {
+        return Err(Failure::Usage(format!(
+            "{} must hold exactly one record",
+            file.display()
+        )));
+    }
+    let (line, record) = lines.remove(0);
+    let record = record.map_err(|reason| Failure::Usage(format!("line {line}: {reason}")))?;
+    let mask = update.as_ref().map(|(paths, _)| update_mask(paths));
+    let etag = update
+        .as_ref()
+        .map(|(_, etag)| etag.clone())
+        .unwrap_or_default();
+    use v1::record::Resource;
+    match (record.resource, kind) {
+        (Some(Resource::Project(mut project)), "project") => {
+            project.etag = etag;
+            let stored = match mask {
+                None => {
+                    let request = v1::CreateProjectRequest {
+                        project: Some(project),
+                        ..Default::default()
+                    };
+                    client
+                        .projects()
+                        .create_project(request)
+                        .await?
+                        .into_inner()
+                        .project
+                }
+                Some(update_mask) => {
+                    let request = v1::UpdateProjectRequest {
+                        project: Some(project),
+                        update_mask,
+                        request_id: String::new(),
+                    };
+                    client
+                        .projects()
+                        .update_project(request)
+                        .await?
+                        .into_inner()
+                        .project
+                }
+            };
+            show(stored, format)
+        }
+        (Some(Resource::Observation(mut observation)), "observation") => {
+            observation.etag = etag;
+            let stored = match mask {
+                None => {
+                    let request = v1::CreateObservationRequest {
+                        observation: Some(observation),
+                        ..Default::default()
+                    };
+                    client
+                        .observations()
+                        .create_observation(request)
+                        .await?
+                        .into_inner()
+                        .observation
+                }
+                Some(update_mask) => {
+                    let request = v1::UpdateObservationRequest {
+                        observation: Some(observation),
+                        update_mask,
+                        request_id: String::new(),
+                    };
+                    client
+                        .observations()
+                        .update_observation(request)
+                        .await?
+                        .into_inner()
+                        .observation
+                }
+            };
+            show(stored, format)
+        }
+        (_, "project" | "observation") => Err(Failure::Usage(format!(
+            "{} holds no {kind}",
+            file.display()
+        ))),
+        _ => Err(Failure::Usage(format!(
+            "pairctl creates and updates projects and observations; write {kind} records through the API"
+        ))),
+    }
+}
+
+/// The update mask for `paths`; an empty one means every writable field.
+fn update_mask(paths: &[String]) -> Option<pairing_aid_client::prost_types::FieldMask> {
+    Some(pairing_aid_client::prost_types::FieldMask {
+        paths: paths.to_vec(),
+    })
 }
 
 async fn import(

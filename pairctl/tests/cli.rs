@@ -110,6 +110,61 @@ fn import_list_summary_and_export_round_trip() {
 }
 
 #[test]
+fn create_and_update_a_project_from_a_file() {
+    let server = TestServer::start_with_tokens(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("project.json");
+    let project = |title: &str| {
+        format!(
+            r#"{{"kind":"project","name":"projects/cli-made","title":"{title}","party":"parties/hunan","areas":"areas/turpan","field":"water","livelihood":true,"status":"planned","data_status":"estimated","funding":"commitment:2024:2500000.50:CNY","source_title":"Programme office ledger"}}"#
+        )
+    };
+    std::fs::write(&file, project("Turpan canal lining")).unwrap();
+    let created = pairctl(
+        &server,
+        &[
+            "projects",
+            "create",
+            "--file",
+            file.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("Turpan canal lining"));
+
+    std::fs::write(&file, project("Turpan canal lining, phase 2")).unwrap();
+    let updated = pairctl(
+        &server,
+        &[
+            "projects",
+            "update",
+            "--file",
+            file.to_str().unwrap(),
+            "--mask",
+            "title",
+        ],
+    );
+    assert!(updated.status.success(), "{}", text(&updated.stderr));
+    let got = pairctl(
+        &server,
+        &["projects", "get", "projects/cli-made", "-o", "csv"],
+    );
+    assert!(text(&got.stdout).contains("Turpan canal lining, phase 2"));
+
+    let parties = pairctl(
+        &server,
+        &["parties", "create", "--file", file.to_str().unwrap()],
+    );
+    assert_eq!(
+        parties.status.code(),
+        Some(2),
+        "parties are written through the API"
+    );
+}
+
+#[test]
 fn bad_input_files_are_reported_by_line_with_a_non_zero_exit() {
     let server = TestServer::start_with_tokens(&[]);
     let dir = tempfile::tempdir().unwrap();
