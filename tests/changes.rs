@@ -136,25 +136,7 @@ async fn list_changes_pages_incremental_sync_and_records_who_wrote() {
     for i in 0..7 {
         create(&server, &format!("synced-{i}")).await;
     }
-    let mut client = RecordServiceClient::new(server.channel().await);
-    let mut changes = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = client
-            .list_changes(ListChangesRequest {
-                after_revision: 1,
-                page_size: 3,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        changes.extend(page.changes);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
-    }
+    let changes = common::all_changes(&server, 1, 3).await;
     let revisions: Vec<i64> = changes.iter().map(|c| c.revision).collect();
     assert_eq!(revisions, (2..9).collect::<Vec<i64>>());
     for change in &changes {

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::{TestServer, WRITE_TOKEN, project};
 use pairing_aid_client::tonic::Streaming;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 use pairing_aid_client::v1::record_service_client::RecordServiceClient;
 use pairing_aid_client::v1::*;
 use tokio::sync::mpsc;
@@ -58,26 +57,11 @@ impl Import {
 }
 
 async fn project_names(server: &TestServer) -> HashSet<String> {
-    let mut client = ProjectServiceClient::new(server.channel().await);
-    let mut names = HashSet::new();
-    let mut page_token = String::new();
-    loop {
-        let page = client
-            .list_projects(ListProjectsRequest {
-                filter: r#"name = "projects/imported-*""#.into(),
-                page_size: 1000,
-                page_token,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        names.extend(page.projects.into_iter().map(|p| p.name));
-        if page.next_page_token.is_empty() {
-            return names;
-        }
-        page_token = page.next_page_token;
-    }
+    common::all_projects(server, r#"name = "projects/imported-*""#)
+        .await
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 fn batch_names(sequence: i64) -> HashSet<String> {
@@ -170,25 +154,7 @@ async fn an_import_killed_mid_way_keeps_every_acknowledged_batch_and_resumes_wit
     assert_eq!(names.len(), 8 * BATCH);
 
     // Every batch is one revision, and the log has no gaps.
-    let mut changes = Vec::new();
-    let mut page_token = String::new();
-    let mut client = RecordServiceClient::new(server.channel().await);
-    loop {
-        let page = client
-            .list_changes(ListChangesRequest {
-                after_revision: 1,
-                page_size: 1000,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        changes.extend(page.changes);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
-    }
+    let changes = common::all_changes(&server, 1, 1000).await;
     let mut revisions: Vec<i64> = changes.iter().map(|c| c.revision).collect();
     revisions.dedup();
     assert_eq!(revisions, (2..10).collect::<Vec<i64>>());

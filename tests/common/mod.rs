@@ -336,3 +336,51 @@ pub fn project(id: &str) -> pairing_aid_client::v1::Project {
         ..Default::default()
     }
 }
+
+/// Every change after `after`, read through ListChanges in pages of `page_size`.
+pub async fn all_changes(
+    server: &TestServer,
+    after: i64,
+    page_size: i32,
+) -> Vec<pairing_aid_client::v1::Change> {
+    use pairing_aid_client::v1::ListChangesRequest;
+    use pairing_aid_client::v1::record_service_client::RecordServiceClient;
+    let mut client = RecordServiceClient::new(server.channel().await);
+    let mut changes = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = ListChangesRequest {
+            after_revision: after,
+            page_size,
+            page_token,
+        };
+        let page = client.list_changes(request).await.unwrap().into_inner();
+        changes.extend(page.changes);
+        if page.next_page_token.is_empty() {
+            return changes;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Every project matching `filter`, through the client crate's listing stream.
+pub async fn all_projects(
+    server: &TestServer,
+    filter: &str,
+) -> Vec<pairing_aid_client::v1::Project> {
+    use futures_util::TryStreamExt;
+    let client = pairing_aid_client::Client::connect(server.endpoint())
+        .await
+        .unwrap();
+    let request = pairing_aid_client::v1::ListProjectsRequest {
+        filter: filter.into(),
+        page_size: 1000,
+        ..Default::default()
+    };
+    client
+        .list_projects(request)
+        .items()
+        .try_collect()
+        .await
+        .unwrap()
+}
