@@ -100,7 +100,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
-    let metrics_listener = telemetry::bind_metrics(config.metrics_listen)
+    let metrics_listener = TcpListener::bind(config.metrics_listen)
         .await
         .with_context(|| format!("binding metrics port {}", config.metrics_listen))?;
     let metrics_address = metrics_listener.local_addr()?;
@@ -155,12 +155,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .on_request(())
         .on_response(
             |response: &http::Response<_>, latency: Duration, _: &Span| {
-                let code = response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map_or(tonic::Code::Ok, tonic::Code::from);
+                let code = telemetry::grpc_code(response.headers());
                 info!(code = ?code, latency_us = latency.as_micros() as u64, "rpc finished");
             },
         )

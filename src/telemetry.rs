@@ -4,7 +4,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
@@ -157,9 +156,14 @@ pub async fn serve_metrics(listener: TcpListener) {
     }
 }
 
-/// Binds the metrics port.
-pub async fn bind_metrics(address: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(address).await
+/// The status code of a response as far as its headers tell: a status sent in the headers
+/// (a failed call), else OK (a successful one sends its status in the trailers).
+pub fn grpc_code(headers: &http::HeaderMap) -> tonic::Code {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from)
 }
 
 /// Counts every call and times it to its response headers, by method and status code.
@@ -200,12 +204,7 @@ where
         Box::pin(async move {
             let response = response.await;
             let code = match &response {
-                Ok(response) => response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map_or(tonic::Code::Ok, tonic::Code::from),
+                Ok(response) => grpc_code(response.headers()),
                 Err(_) => tonic::Code::Internal,
             };
             let metrics = metrics();

@@ -99,18 +99,15 @@ where
 fn explain_oversized(
     response: http::Response<tonic::body::Body>,
 ) -> http::Response<tonic::body::Body> {
-    let oversized = response
-        .headers()
-        .get("grpc-status")
-        .is_some_and(|s| s == "11")
-        && tonic::Status::from_header_map(response.headers())
-            .is_some_and(|s| s.message().contains("message length too large"));
-    if !oversized {
-        return response;
-    }
-    let message = tonic::Status::from_header_map(response.headers())
-        .map(|s| s.message().to_owned())
-        .unwrap_or_default();
+    let message = match tonic::Status::from_header_map(response.headers()) {
+        Some(status)
+            if status.code() == tonic::Code::OutOfRange
+                && status.message().contains("message length too large") =>
+        {
+            status.message().to_owned()
+        }
+        _ => return response,
+    };
     let status: tonic::Status = ApiError::ResourceExhausted {
         reason: "MESSAGE_TOO_LARGE",
         message: format!("request message too large: {message}; send smaller batches"),
