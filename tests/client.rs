@@ -126,6 +126,72 @@ async fn imports_report_progress_and_rejected_rows_by_position() {
 }
 
 #[tokio::test]
+async fn a_streamed_import_survives_a_server_crash_and_applies_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_in(&dir);
+    let mut server = Some(TestServer::start_on(&database, &common::token_args()));
+    let address = server.as_ref().unwrap().address.clone();
+    let client = Client::builder()
+        .endpoint(server.as_ref().unwrap().endpoint())
+        .token(WRITE_TOKEN)
+        .retry(pairing_aid_client::RetryPolicy {
+            max_attempts: 50,
+            ..Default::default()
+        })
+        .connect()
+        .await
+        .unwrap();
+    // Records arrive over a channel, as from another service; none is held before it is sent.
+    let (sender, receiver) = tokio::sync::mpsc::channel(10);
+    tokio::spawn(async move {
+        for i in 0..2_000 {
+            let record = v1::Record {
+                resource: Some(v1::record::Resource::Project(project(&format!(
+                    "streamed-{i:04}"
+                )))),
+            };
+            if sender.send(record).await.is_err() {
+                return;
+            }
+        }
+    });
+    let records = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|record| (record, receiver))
+    });
+    let report = client
+        .import_stream("streamed", records, 50, |progress| {
+            if progress.batches == 5 {
+                // Crash the server mid-import and bring it back on the same address.
+                let mut crashed = server.take().unwrap();
+                crashed.kill_hard();
+                server = Some(TestServer::start_on(
+                    &database,
+                    &[common::token_args().as_slice(), &["--listen", &address]].concat(),
+                ));
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!((report.accepted, report.rejected.len()), (2_000, 0));
+    assert_eq!(report.batches, 40, "each batch acknowledged once");
+    let server = server.unwrap();
+    let changes = common::all_changes(&server, 0, 1000).await;
+    let streamed = changes
+        .iter()
+        .filter(|c| c.name.starts_with("projects/streamed-"))
+        .count();
+    assert_eq!(streamed, 2_000, "no batch applied twice");
+    let stored = common::all_projects(&server, "").await;
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|p| p.name.starts_with("projects/streamed-"))
+            .count(),
+        2_000
+    );
+}
+
+#[tokio::test]
 async fn watch_resumes_after_the_server_restarts_without_losing_or_repeating_changes() {
     let dir = tempfile::tempdir().unwrap();
     let database = common::database_in(&dir);

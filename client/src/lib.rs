@@ -48,6 +48,20 @@ pub mod pb {
     }
 }
 
+/// The encoded `FileDescriptorSet` of `pairing.v1` and the types it uses, for tools that
+/// work with the messages by reflection (protobuf JSON, dynamic clients).
+///
+/// ```
+/// use prost::Message;
+/// let set = pairing_aid_client::prost_types::FileDescriptorSet::decode(
+///     pairing_aid_client::FILE_DESCRIPTOR_SET,
+/// )
+/// .unwrap();
+/// assert!(set.file.iter().any(|f| f.package() == "pairing.v1"));
+/// ```
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/pairing_v1_descriptor.bin"));
+
 mod client;
 mod error;
 mod retry;
@@ -58,5 +72,5 @@ pub use client::{
 };
 pub use error::{Error, FieldViolation};
 pub use pb::pairing::v1;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, new_request_id};
 pub use {prost_types, tonic};

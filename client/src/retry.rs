@@ -70,12 +70,29 @@ impl RetryPolicy {
     }
 }
 
-/// A fraction in [0, 1) from the standard library's random hash keys.
-fn jitter_fraction() -> f64 {
+/// 64 random bits from the standard library's random hash keys.
+fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(0);
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+    hasher.finish()
+}
+
+/// A fraction in [0, 1).
+fn jitter_fraction() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A fresh random `request_id` (128 bits, hex) for a write, so that the write can be retried
+/// and is still applied once.
+///
+/// ```
+/// let id = pairing_aid_client::new_request_id();
+/// assert_eq!(id.len(), 32);
+/// assert_ne!(id, pairing_aid_client::new_request_id());
+/// ```
+pub fn new_request_id() -> String {
+    format!("{:016x}{:016x}", random_u64(), random_u64())
 }
 
 #[cfg(test)]

@@ -1,16 +1,19 @@
-//! The flat record format `import` reads and `export` writes: one object per NDJSON line or
-//! CSV row, with a `kind` of `project` or `observation`. Lists fit in one column:
+//! The files `import` reads. A line of NDJSON is a record in protobuf JSON, as `export`
+//! writes it (`{"project": {...}}`, every kind and field), or a flat record. A flat record is
+//! one object per NDJSON line or CSV row with a `kind` of `project` or `observation`, for
+//! spreadsheets and scripts; it has no dates or outputs. Lists fit in one column:
 //! `areas` is `areas/a=60;areas/b=40` (share percent, default 100) and `funding` is
 //! `commitment:2016:1250000:CNY;expenditure:2017:500000.50:CNY`.
 
 use pairing_aid_client::pb::google::r#type::Money;
 use pairing_aid_client::v1;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::Value;
 
-use crate::rows::short;
+use crate::resources::Message;
 
 /// One record of an import or export file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FlatRecord {
     Project(FlatProject),
@@ -18,7 +21,7 @@ pub enum FlatRecord {
 }
 
 /// A project in one row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct FlatProject {
     pub name: String,
     pub title: String,
@@ -42,7 +45,7 @@ pub struct FlatProject {
 }
 
 /// An observation in one row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct FlatObservation {
     pub name: String,
     pub indicator: String,
@@ -180,76 +183,46 @@ impl FlatRecord {
             resource: Some(resource),
         })
     }
-
-    /// The flat form of a project or an observation; `None` for other kinds.
-    pub fn from_record(record: &v1::Record) -> Option<FlatRecord> {
-        use v1::record::Resource;
-        match record.resource.as_ref()? {
-            Resource::Observation(o) => {
-                let provenance = o.provenance.clone().unwrap_or_default();
-                Some(FlatRecord::Observation(FlatObservation {
-                    name: o.name.clone(),
-                    indicator: o.indicator.clone(),
-                    area: o.area.clone(),
-                    period: o.period.clone(),
-                    value: o.value.clone(),
-                    qualifier: short(o.qualifier().as_str_name(), "QUALIFIER_"),
-                    status: short(o.status().as_str_name(), "DATA_STATUS_"),
-                    source_title: provenance.source_title,
-                    publisher: provenance.publisher,
-                    quoted_passage: provenance.quoted_passage,
-                    note: provenance.note,
-                }))
-            }
-            Resource::Project(p) => {
-                let provenance = p.provenance.clone().unwrap_or_default();
-                Some(FlatRecord::Project(FlatProject {
-                    name: p.name.clone(),
-                    title: p.title.clone(),
-                    description: p.description.clone(),
-                    party: p.party.clone(),
-                    pairing: p.pairing.clone(),
-                    areas: p
-                        .recipients
-                        .iter()
-                        .map(|r| format!("{}={}", r.area, r.share_percent))
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    field: short(p.field().as_str_name(), "SUPPORT_FIELD_"),
-                    livelihood: p.livelihood,
-                    status: short(p.status().as_str_name(), "PROJECT_STATUS_"),
-                    data_status: short(p.data_status().as_str_name(), "DATA_STATUS_"),
-                    funding: p
-                        .funding_lines
-                        .iter()
-                        .map(|l| {
-                            let amount = crate::rows::money(&l.amount);
-                            let (amount, currency) =
-                                amount.split_once(' ').unwrap_or((&amount, ""));
-                            format!(
-                                "{}:{}:{amount}:{currency}",
-                                short(l.r#type().as_str_name(), "FUNDING_TYPE_"),
-                                l.year
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    source_title: provenance.source_title,
-                    publisher: provenance.publisher,
-                    note: provenance.note,
-                }))
-            }
-            _ => None,
-        }
-    }
 }
 
 /// A line of an import file: its number and the record, or why the line could not be read.
 pub type Line = (usize, Result<v1::Record, String>);
 
-/// Reads a file of flat records, line by line.
+/// Whether a JSON object is a flat record rather than a record in protobuf JSON.
+pub fn is_flat(value: &Value) -> bool {
+    // A party in protobuf JSON has a `kind` too, but with an enum value of its own.
+    value
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| !kind.starts_with("PARTY_KIND_"))
+}
+
+/// The record a flat JSON object describes, or what is wrong with it.
+pub fn from_value(value: Value) -> Result<v1::Record, String> {
+    serde_json::from_value::<FlatRecord>(value)
+        .map_err(|e| e.to_string())
+        .and_then(FlatRecord::into_record)
+}
+
+/// One NDJSON line: a flat record, or a record in protobuf JSON (`{"area": {...}}`), as
+/// `export` writes them.
+fn parse_json_line(line: &str) -> Result<v1::Record, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    if is_flat(&value) {
+        from_value(value)
+    } else {
+        v1::Record::from_json(value)
+    }
+}
+
+/// Reads a file of records, line by line.
 pub fn read(path: &std::path::Path, csv_format: bool) -> Result<Vec<Line>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(&text, csv_format)
+}
+
+/// Parses CSV rows of flat records, or NDJSON lines of flat records or protobuf JSON records.
+pub fn parse(text: &str, csv_format: bool) -> Result<Vec<Line>, String> {
     if csv_format {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let headers = reader.headers().map_err(|e| e.to_string())?.clone();
@@ -286,11 +259,6 @@ pub fn read(path: &std::path::Path, csv_format: bool) -> Result<Vec<Line>, Strin
         .lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            let record = serde_json::from_str::<FlatRecord>(line)
-                .map_err(|e| e.to_string())
-                .and_then(FlatRecord::into_record);
-            (i + 1, record)
-        })
+        .map(|(i, line)| (i + 1, parse_json_line(line)))
         .collect())
 }

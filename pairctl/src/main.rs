@@ -2,6 +2,7 @@
 
 mod flat;
 mod output;
+mod resources;
 mod rows;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use futures_util::TryStreamExt;
 use pairing_aid_client::{Client, Error, v1};
 
 use output::{Format, print};
+use resources::{Message, Resource};
 use rows::Row;
 
 /// Read, write and analyse the pairing-aid record.
@@ -104,7 +106,8 @@ enum Command {
         #[arg(long, default_value = "")]
         filter: String,
     },
-    /// Import projects and observations from a CSV or NDJSON file (by extension or --format).
+    /// Import records from NDJSON (protobuf JSON records as `export` writes, or flat records)
+    /// or CSV (flat records), by extension or --format. Reference data needs an admin token.
     #[command(after_help = "Example:\n  pairctl import projects.ndjson --token \"$TOKEN\"")]
     Import {
         file: PathBuf,
@@ -114,7 +117,8 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
     },
-    /// Export projects and observations to an NDJSON file that `import` reads back.
+    /// Export every record, one protobuf JSON record per line, to a file that `import` reads
+    /// back into an empty server.
     #[command(after_help = "Example:\n  pairctl export record.ndjson")]
     Export { file: PathBuf },
     /// Print changes as they are committed.
@@ -143,17 +147,19 @@ enum ResourceCommand {
     /// Get one by name.
     #[command(after_help = "Example:\n  pairctl areas get areas/kashgar")]
     Get { name: String },
-    /// Create one from a file holding one flat record (projects and observations).
+    /// Create one from a file (`-` for standard input) holding it in protobuf JSON, as `get -o
+    /// json` prints it; projects and observations may also be one flat record, as `import` reads.
     #[command(
-        after_help = "Example:\n  pairctl projects create --file project.json --token \"$TOKEN\""
+        after_help = "Example:\n  echo '{\"name\":\"areas/new\",\"displayName\":\"New County\",\"level\":\"AREA_LEVEL_COUNTY\",\"parent\":\"areas/kashgar\"}' \\\n    | pairctl areas create --file - --token \"$TOKEN\""
     )]
     Create {
         #[arg(long)]
         file: PathBuf,
     },
-    /// Replace the fields named by --mask (all if none) from a file holding one flat record.
+    /// Replace the fields named by --mask (all if none) from a file read as `create` reads it.
+    /// The etag in the file (or --etag) makes the update fail if the resource changed since.
     #[command(
-        after_help = "Example:\n  pairctl projects update --file project.json --mask title,status"
+        after_help = "Example:\n  pairctl projects get projects/p1 -o json > p1.json\n  # edit p1.json\n  pairctl projects update --file p1.json --mask title,status"
     )]
     Update {
         #[arg(long)]
@@ -252,11 +258,16 @@ impl From<pairing_aid_client::tonic::Status> for Failure {
     }
 }
 
-async fn list<T: Row + Send + 'static>(
+async fn list<T: Resource + Send + 'static>(
     listing: pairing_aid_client::Listing<T>,
     format: Format,
 ) -> Result<(), Failure> {
     let items: Vec<T> = listing.items().try_collect().await?;
+    if format == Format::Json {
+        return print_json(&serde_json::Value::Array(
+            items.iter().map(Message::to_json).collect(),
+        ));
+    }
     print(
         format,
         T::columns(),
@@ -265,18 +276,58 @@ async fn list<T: Row + Send + 'static>(
     .map_err(Failure::Usage)
 }
 
-fn show<T: Row>(item: Option<T>, format: Format) -> Result<(), Failure> {
-    print(
-        format,
-        T::columns(),
-        &item.iter().map(Row::cells).collect::<Vec<_>>(),
-    )
-    .map_err(Failure::Usage)
+/// Prints one resource; as JSON, the whole resource in protobuf JSON, which `update --file`
+/// reads back.
+fn show<T: Resource>(item: Option<T>, format: Format) -> Result<(), Failure> {
+    match (&item, format) {
+        (Some(item), Format::Json) => print_json(&item.to_json()),
+        _ => print(
+            format,
+            T::columns(),
+            &item.iter().map(Row::cells).collect::<Vec<_>>(),
+        )
+        .map_err(Failure::Usage),
+    }
+}
+
+fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Usage(e.to_string()))?;
+    output::write_stdout(&format!("{text}\n")).map_err(Failure::Usage)
+}
+
+/// Runs a write with a fresh `request_id` under the client's retry policy, so a write retried
+/// after a lost connection is applied once.
+async fn write<Request, Response, Call, Fut>(
+    client: &Client,
+    mut request: Request,
+    set_request_id: impl FnOnce(&mut Request, String),
+    call: Call,
+) -> Result<Response, Failure>
+where
+    Request: Clone,
+    Call: Fn(Client, Request) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<
+                pairing_aid_client::tonic::Response<Response>,
+                pairing_aid_client::tonic::Status,
+            >,
+        >,
+{
+    set_request_id(&mut request, pairing_aid_client::new_request_id());
+    let response = client
+        .retrying(|| {
+            let call = call(client.clone(), request.clone());
+            async move { call.await.map_err(Error::from) }
+        })
+        .await?;
+    Ok(response.into_inner())
 }
 
 macro_rules! resource {
-    ($client:expr, $command:expr, $format:expr, $stub:ident, $list:ident, $list_request:ident,
-     $get:ident, $get_request:ident, $field:ident, $delete:ident, $delete_request:ident) => {
+    ($client:expr, $command:expr, $format:expr, $kind:ident: $stub:ident, $field:ident,
+     $list:ident($list_request:ident), $get:ident($get_request:ident),
+     $create:ident($create_request:ident), $update:ident($update_request:ident),
+     $delete:ident($delete_request:ident)) => {
         match $command {
             ResourceCommand::List { filter, order_by } => {
                 list(
@@ -290,27 +341,51 @@ macro_rules! resource {
                 .await
             }
             ResourceCommand::Get { name } => {
+                let request = v1::$get_request {
+                    name,
+                    ..Default::default()
+                };
                 let response = $client
-                    .$stub()
-                    .$get(v1::$get_request {
-                        name,
-                        ..Default::default()
+                    .retrying(|| {
+                        let mut stub = $client.$stub();
+                        let request = request.clone();
+                        async move { stub.$get(request).await.map_err(Error::from) }
                     })
                     .await?;
                 show(response.into_inner().$field, $format)
             }
             ResourceCommand::Create { file } => {
-                write_one(&$client, &file, None, stringify!($field), $format).await
+                let request = v1::$create_request {
+                    $field: Some(read_resource::<v1::$kind>(&file)?),
+                    ..Default::default()
+                };
+                let response = write(
+                    &$client,
+                    request,
+                    |r, id| r.request_id = id,
+                    |client, r| async move { client.$stub().$create(r).await },
+                )
+                .await?;
+                show(response.$field, $format)
             }
             ResourceCommand::Update { file, mask, etag } => {
-                write_one(
+                let mut resource = read_resource::<v1::$kind>(&file)?;
+                if !etag.is_empty() {
+                    resource.set_etag(etag);
+                }
+                let request = v1::$update_request {
+                    $field: Some(resource),
+                    update_mask: Some(pairing_aid_client::prost_types::FieldMask { paths: mask }),
+                    request_id: String::new(),
+                };
+                let response = write(
                     &$client,
-                    &file,
-                    Some((mask, etag)),
-                    stringify!($field),
-                    $format,
+                    request,
+                    |r, id| r.request_id = id,
+                    |client, r| async move { client.$stub().$update(r).await },
                 )
-                .await
+                .await?;
+                show(response.$field, $format)
             }
             ResourceCommand::Delete { name, etag } => {
                 let request = v1::$delete_request {
@@ -318,13 +393,14 @@ macro_rules! resource {
                     etag,
                     request_id: String::new(),
                 };
-                let revision = $client
-                    .$stub()
-                    .$delete(request)
-                    .await?
-                    .into_inner()
-                    .revision;
-                eprintln!("deleted at revision {revision}");
+                let response = write(
+                    &$client,
+                    request,
+                    |r, id| r.request_id = id,
+                    |client, r| async move { client.$stub().$delete(r).await },
+                )
+                .await?;
+                eprintln!("deleted at revision {}", response.revision);
                 Ok(())
             }
         }
@@ -349,82 +425,40 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let client = builder.connect().await?;
     match cli.command {
         Command::Parties { command: c } => resource!(
-            client,
-            c,
-            format,
-            parties,
-            list_parties,
-            ListPartiesRequest,
-            get_party,
-            GetPartyRequest,
-            party,
-            delete_party,
-            DeletePartyRequest
+            client, c, format, Party: parties, party,
+            list_parties(ListPartiesRequest), get_party(GetPartyRequest),
+            create_party(CreatePartyRequest), update_party(UpdatePartyRequest),
+            delete_party(DeletePartyRequest)
         ),
         Command::Areas { command: c } => resource!(
-            client,
-            c,
-            format,
-            areas,
-            list_areas,
-            ListAreasRequest,
-            get_area,
-            GetAreaRequest,
-            area,
-            delete_area,
-            DeleteAreaRequest
+            client, c, format, Area: areas, area,
+            list_areas(ListAreasRequest), get_area(GetAreaRequest),
+            create_area(CreateAreaRequest), update_area(UpdateAreaRequest),
+            delete_area(DeleteAreaRequest)
         ),
         Command::Pairings { command: c } => resource!(
-            client,
-            c,
-            format,
-            pairings,
-            list_pairings,
-            ListPairingsRequest,
-            get_pairing,
-            GetPairingRequest,
-            pairing,
-            delete_pairing,
-            DeletePairingRequest
+            client, c, format, Pairing: pairings, pairing,
+            list_pairings(ListPairingsRequest), get_pairing(GetPairingRequest),
+            create_pairing(CreatePairingRequest), update_pairing(UpdatePairingRequest),
+            delete_pairing(DeletePairingRequest)
         ),
         Command::Projects { command: c } => resource!(
-            client,
-            c,
-            format,
-            projects,
-            list_projects,
-            ListProjectsRequest,
-            get_project,
-            GetProjectRequest,
-            project,
-            delete_project,
-            DeleteProjectRequest
+            client, c, format, Project: projects, project,
+            list_projects(ListProjectsRequest), get_project(GetProjectRequest),
+            create_project(CreateProjectRequest), update_project(UpdateProjectRequest),
+            delete_project(DeleteProjectRequest)
         ),
         Command::Indicators { command: c } => resource!(
-            client,
-            c,
-            format,
-            indicators,
-            list_indicators,
-            ListIndicatorsRequest,
-            get_indicator,
-            GetIndicatorRequest,
-            indicator,
-            delete_indicator,
-            DeleteIndicatorRequest
+            client, c, format, Indicator: indicators, indicator,
+            list_indicators(ListIndicatorsRequest), get_indicator(GetIndicatorRequest),
+            create_indicator(CreateIndicatorRequest), update_indicator(UpdateIndicatorRequest),
+            delete_indicator(DeleteIndicatorRequest)
         ),
         Command::Observations { command: c } => resource!(
-            client,
-            c,
-            format,
-            observations,
-            list_observations,
-            ListObservationsRequest,
-            get_observation,
-            GetObservationRequest,
-            observation,
-            delete_observation,
-            DeleteObservationRequest
+            client, c, format, Observation: observations, observation,
+            list_observations(ListObservationsRequest), get_observation(GetObservationRequest),
+            create_observation(CreateObservationRequest), update_observation(UpdateObservationRequest),
+            delete_observation(DeleteObservationRequest)
         ),
         Command::Funding {
             command:
@@ -626,36 +660,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             format: file_format,
             batch_size,
         } => import(&client, &file, file_format, batch_size).await,
-        Command::Export { file } => {
-            let mut stream = client
-                .records()
-                .export_records(v1::ExportRecordsRequest {
-                    collections: vec!["projects".into(), "observations".into()],
-                    min_revision: 0,
-                })
-                .await?
-                .into_inner();
-            let mut out = String::new();
-            let mut count = 0;
-            while let Some(chunk) = stream.message().await? {
-                for record in chunk
-                    .records
-                    .iter()
-                    .filter_map(flat::FlatRecord::from_record)
-                {
-                    out.push_str(
-                        &serde_json::to_string(&record)
-                            .map_err(|e| Failure::Usage(e.to_string()))?,
-                    );
-                    out.push('\n');
-                    count += 1;
-                }
-            }
-            std::fs::write(&file, out)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
-            eprintln!("exported {count} records to {}", file.display());
-            Ok(())
-        }
+        Command::Export { file } => export(&client, &file).await,
         Command::Watch { from } => {
             let mut changes = client.watch(from);
             while let Some(change) = changes.try_next().await? {
@@ -673,109 +678,106 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Creates or updates the one project or observation `file` holds.
-async fn write_one(
-    client: &Client,
-    file: &std::path::Path,
-    update: Option<(Vec<String>, String)>,
-    kind: &str,
-    format: Format,
-) -> Result<(), Failure> {
+/// Writes every record as protobuf JSON, one per line, in an order `import` can take into an
+/// empty server: what is referred to before what refers to it.
+async fn export(client: &Client, file: &std::path::Path) -> Result<(), Failure> {
+    use v1::record::Resource as R;
+    let collections = [
+        "areas",
+        "parties",
+        "pairings",
+        "indicators",
+        "projects",
+        "observations",
+    ];
+    let mut stream = client
+        .records()
+        .export_records(v1::ExportRecordsRequest {
+            collections: collections.map(String::from).to_vec(),
+            min_revision: 0,
+        })
+        .await?
+        .into_inner();
+    let mut records = Vec::new();
+    while let Some(chunk) = stream.message().await? {
+        records.extend(chunk.records);
+    }
+    let parents: std::collections::HashMap<String, String> = records
+        .iter()
+        .filter_map(|r| match &r.resource {
+            Some(R::Area(area)) => Some((area.name.clone(), area.parent.clone())),
+            _ => None,
+        })
+        .collect();
+    let order = |record: &v1::Record| match &record.resource {
+        Some(R::Area(area)) => {
+            let depth = std::iter::successors(Some(&area.parent), |name| parents.get(*name))
+                .take_while(|name| !name.is_empty())
+                .take(parents.len())
+                .count();
+            (0, depth)
+        }
+        Some(R::Party(_)) => (1, 0),
+        Some(R::Pairing(_)) => (2, 0),
+        Some(R::Indicator(_)) => (3, 0),
+        Some(R::Project(_)) => (4, 0),
+        Some(R::Observation(_)) | None => (5, 0),
+    };
+    // A stable sort keeps each collection in name order.
+    records.sort_by_cached_key(order);
+    let mut out = String::new();
+    for record in &records {
+        out.push_str(&record.to_json().to_string());
+        out.push('\n');
+    }
+    std::fs::write(file, out).map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
+    eprintln!("exported {} records to {}", records.len(), file.display());
+    Ok(())
+}
+
+/// The one resource `file` (`-` for standard input) holds: the resource in protobuf JSON, as
+/// `get -o json` prints it, or for projects and observations a flat record (an NDJSON line or a
+/// one-row CSV file, as `import` reads them).
+fn read_resource<R: Resource>(file: &std::path::Path) -> Result<R, Failure> {
+    let source = file.display();
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| Failure::Usage(format!("{source}: {e}")))?;
     let csv_format = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let mut lines = flat::read(file, csv_format).map_err(Failure::Usage)?;
-    if lines.len() != 1 {
-        return Err(Failure::Usage(format!(
-            "{} must hold exactly one record",
-            file.display()
-        )));
-    }
-    let (line, record) = lines.remove(0);
-    let record = record.map_err(|reason| Failure::Usage(format!("line {line}: {reason}")))?;
-    let mask = update.as_ref().map(|(paths, _)| update_mask(paths));
-    let etag = update
-        .as_ref()
-        .map(|(_, etag)| etag.clone())
-        .unwrap_or_default();
-    use v1::record::Resource;
-    match (record.resource, kind) {
-        (Some(Resource::Project(mut project)), "project") => {
-            project.etag = etag;
-            let stored = match mask {
-                None => {
-                    let request = v1::CreateProjectRequest {
-                        project: Some(project),
-                        ..Default::default()
-                    };
-                    client
-                        .projects()
-                        .create_project(request)
-                        .await?
-                        .into_inner()
-                        .project
-                }
-                Some(update_mask) => {
-                    let request = v1::UpdateProjectRequest {
-                        project: Some(project),
-                        update_mask,
-                        request_id: String::new(),
-                    };
-                    client
-                        .projects()
-                        .update_project(request)
-                        .await?
-                        .into_inner()
-                        .project
-                }
-            };
-            show(stored, format)
+    let resource = if csv_format {
+        let mut lines = flat::parse(&text, true).map_err(Failure::Usage)?;
+        if lines.len() != 1 {
+            return Err(Failure::Usage(format!(
+                "{source} must hold exactly one record"
+            )));
         }
-        (Some(Resource::Observation(mut observation)), "observation") => {
-            observation.etag = etag;
-            let stored = match mask {
-                None => {
-                    let request = v1::CreateObservationRequest {
-                        observation: Some(observation),
-                        ..Default::default()
-                    };
-                    client
-                        .observations()
-                        .create_observation(request)
-                        .await?
-                        .into_inner()
-                        .observation
-                }
-                Some(update_mask) => {
-                    let request = v1::UpdateObservationRequest {
-                        observation: Some(observation),
-                        update_mask,
-                        request_id: String::new(),
-                    };
-                    client
-                        .observations()
-                        .update_observation(request)
-                        .await?
-                        .into_inner()
-                        .observation
-                }
-            };
-            show(stored, format)
+        let (line, record) = lines.remove(0);
+        record
+            .map_err(|reason| Failure::Usage(format!("{source}: line {line}: {reason}")))?
+            .resource
+    } else {
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Failure::Usage(format!("{source}: {e}")))?;
+        if flat::is_flat(&value) {
+            flat::from_value(value)
+                .map_err(|reason| Failure::Usage(format!("{source}: {reason}")))?
+                .resource
+        } else {
+            let resource = R::from_json(value)
+                .map_err(|reason| Failure::Usage(format!("{source}: {reason}")))?;
+            return Ok(resource);
         }
-        (_, "project" | "observation") => Err(Failure::Usage(format!(
-            "{} holds no {kind}",
-            file.display()
-        ))),
-        _ => Err(Failure::Usage(format!(
-            "pairctl creates and updates projects and observations; write {kind} records through the API"
-        ))),
-    }
-}
-
-/// The update mask for `paths`; an empty one means every writable field.
-fn update_mask(paths: &[String]) -> Option<pairing_aid_client::prost_types::FieldMask> {
-    Some(pairing_aid_client::prost_types::FieldMask {
-        paths: paths.to_vec(),
+    };
+    resource.and_then(R::from_record).ok_or_else(|| {
+        Failure::Usage(format!(
+            "{source} holds a flat record of another kind than {}",
+            R::FULL_NAME
+        ))
     })
 }
 

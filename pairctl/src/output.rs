@@ -14,10 +14,13 @@ pub enum Format {
     Csv,
 }
 
-/// Prints `rows` under `columns` in `format`. A closed pipe (`pairctl ... | head`) ends the
-/// output quietly.
+/// Prints `rows` under `columns` in `format`.
 pub fn print(format: Format, columns: &[&str], rows: &[Vec<String>]) -> Result<(), String> {
-    let text = render(format, columns, rows)?;
+    write_stdout(&render(format, columns, rows)?)
+}
+
+/// Writes `text` to standard output; a closed pipe (`pairctl ... | head`) ends it quietly.
+pub fn write_stdout(text: &str) -> Result<(), String> {
     match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(error.to_string()),
         _ => Ok(()),

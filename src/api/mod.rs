@@ -73,8 +73,10 @@ impl Api {
         if min_revision <= 0 || self.ledger.applied_revision() >= min_revision {
             return Ok(());
         }
+        // Answer before tonic's own timer for the deadline fires: that one reports CANCELLED,
+        // and a busy server starts this wait a little after the call arrived.
         let wait = deadline(request)
-            .map(|d| d.saturating_sub(Duration::from_millis(20)))
+            .map(|d| d.saturating_sub((d / 20).max(Duration::from_millis(50))))
             .unwrap_or(self.limits.max_revision_wait)
             .min(self.limits.max_revision_wait);
         self.ledger
