@@ -155,8 +155,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .on_request(())
         .on_response(
             |response: &http::Response<_>, latency: Duration, _: &Span| {
+                // A line for every successful call would cost more than the call; metrics
+                // count those, and RUST_LOG=debug shows them.
                 let code = telemetry::grpc_code(response.headers());
-                info!(code = ?code, latency_us = latency.as_micros() as u64, "rpc finished");
+                let latency_us = latency.as_micros() as u64;
+                if code == tonic::Code::Ok {
+                    tracing::debug!(?code, latency_us, "rpc finished");
+                } else {
+                    info!(?code, latency_us, "rpc finished");
+                }
             },
         )
         .on_failure(());

@@ -286,15 +286,19 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
 async fn json_logs_carry_trace_and_span_ids_and_honour_traceparent() {
     let server = TestServer::start();
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let mut request = Request::new(ListAreasRequest::default());
+    // Failed calls are logged at info (successful ones at debug only).
+    let mut request = Request::new(pairing_aid_client::v1::GetAreaRequest {
+        name: "areas/atlantis".into(),
+        ..Default::default()
+    });
     request.metadata_mut().insert(
         "traceparent",
         format!("00-{trace}-00f067aa0ba902b7-01").parse().unwrap(),
     );
     pairing_aid_client::v1::area_service_client::AreaServiceClient::new(server.channel().await)
-        .list_areas(request)
+        .get_area(request)
         .await
-        .unwrap();
+        .unwrap_err();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let logs = server.logs.lock().unwrap().clone();
     let line = logs
@@ -304,7 +308,8 @@ async fn json_logs_carry_trace_and_span_ids_and_honour_traceparent() {
     let value: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_eq!(value["span"]["trace_id"], trace);
     assert_eq!(value["span"]["span_id"].as_str().unwrap().len(), 16);
-    assert_eq!(value["span"]["method"], "/pairing.v1.AreaService/ListAreas");
+    assert_eq!(value["span"]["method"], "/pairing.v1.AreaService/GetArea");
+    assert_eq!(value["fields"]["code"], "NotFound");
 }
 
 struct Pki {

@@ -118,6 +118,10 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(message) => ApiError::Unavailable { message },
+            StoreError::Full(message) => ApiError::ResourceExhausted {
+                reason: "STORE_FULL",
+                message: format!("the store's disk is full; nothing was written: {message}"),
+            },
             StoreError::Corrupt(message) => ApiError::Internal { message },
             StoreError::Conflict(conflict) => conflict.into(),
         }

@@ -277,7 +277,12 @@ async fn feed_changes(
         }
     }
     loop {
-        let committed = match live.recv().await {
+        // A watcher that went away frees its place now, not at the next commit.
+        let received = tokio::select! {
+            () = sender.closed() => return,
+            received = live.recv() => received,
+        };
+        let committed = match received {
             Ok(committed) => committed,
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                 live = ledger.subscribe();

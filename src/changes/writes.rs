@@ -298,11 +298,8 @@ impl Ledger {
         if self.is_shared()
             && let Err(error) = self.catch_up_to(i64::MAX).await
         {
-            let message = error.to_string();
             for (index, _) in &pending {
-                results[*index] = Some(Err(WriteError::Store(StoreError::Unavailable(
-                    message.clone(),
-                ))));
+                results[*index] = Some(Err(WriteError::Store(error.for_each_request())));
             }
             return results
                 .into_iter()
@@ -329,11 +326,8 @@ impl Ledger {
                     }
                 }
                 Err(error) => {
-                    let message = error.to_string();
                     for index in indexes {
-                        results[index] = Some(Err(WriteError::Store(StoreError::Unavailable(
-                            message.clone(),
-                        ))));
+                        results[index] = Some(Err(WriteError::Store(error.for_each_request())));
                     }
                 }
             }

@@ -102,12 +102,26 @@ pub enum StoreError {
     /// The database cannot be reached or written now; retrying later may help.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk is full; nothing was written. Writes fit again once there is room.
+    #[error("the store's disk is full: {0}")]
+    Full(String),
     /// The database holds something this version cannot read.
     #[error("store holds unreadable data: {0}")]
     Corrupt(String),
     /// A precondition failed; nothing was written.
     #[error(transparent)]
     Conflict(#[from] Conflict),
+}
+
+impl StoreError {
+    /// The same failure for each of several requests that failed together.
+    pub fn for_each_request(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable(message) => StoreError::Unavailable(message.clone()),
+            StoreError::Full(message) => StoreError::Full(message.clone()),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 /// The recorded result of a request seen before, rebuilt with `commits` (the commit at its

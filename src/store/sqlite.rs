@@ -55,14 +55,21 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// A database on a read-only file system is opened read-only: reads are served and every
+    /// write fails as UNAVAILABLE.
     pub fn open(path: &Path, retained_revisions: Option<i64>) -> Result<Self, StoreError> {
-        let mut connection = Connection::open(path).map_err(unavailable)?;
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
-            )
-            .map_err(unavailable)?;
-        migrate(&mut connection)?;
+        let connection = if path.exists() && is_read_only(path) {
+            open_read_only(path)?
+        } else {
+            let mut connection = Connection::open(path).map_err(unavailable)?;
+            connection
+                .execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+                )
+                .map_err(unavailable)?;
+            migrate(&mut connection)?;
+            connection
+        };
         Ok(SqliteStore {
             connection: Arc::new(Mutex::new(connection)),
             retained_revisions,
@@ -115,8 +122,60 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+fn is_read_only(path: &Path) -> bool {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .is_err_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            )
+        })
+}
+
+/// Opens a database that cannot be written. SQLite then ignores the write-ahead log, so a log
+/// still holding commits (after a crash) would hide them: that case is refused.
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(StoreError::Unavailable(format!(
+            "{} is read-only and its write-ahead log holds commits not yet in the main file; \
+             open it writable once to fold them in",
+            path.display()
+        )));
+    }
+    let uri = format!("file:{}?immutable=1", path.display());
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let connection = Connection::open_with_flags(uri, flags).map_err(unavailable)?;
+    let version: i64 = connection
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    if version != MIGRATIONS.len() as i64 {
+        return Err(StoreError::Unavailable(format!(
+            "{} is read-only and its schema is at version {version}, not {}",
+            path.display(),
+            MIGRATIONS.len()
+        )));
+    }
+    tracing::warn!(path = %path.display(), "the database is read-only: serving reads, refusing writes");
+    Ok(connection)
+}
+
 fn unavailable(error: rusqlite::Error) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+    use rusqlite::ErrorCode;
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => StoreError::Full(error.to_string()),
+        Some(ErrorCode::ReadOnly) => {
+            StoreError::Unavailable(format!("the database is read-only: {error}"))
+        }
+        _ => StoreError::Unavailable(error.to_string()),
+    }
 }
 
 fn latest_revision(tx: &Connection) -> Result<i64, StoreError> {

@@ -150,6 +150,11 @@ impl TestServer {
         }
     }
 
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|exited| exited.is_none())
+    }
+
     /// Kills the process with SIGKILL, as a crash or an OOM kill would, and waits for it.
     pub fn kill_hard(&mut self) {
         let status = Command::new("kill")

@@ -7,6 +7,8 @@
 
 pub mod decode;
 pub mod encode;
+#[cfg(test)]
+mod fuzz;
 
 use crate::domain::{
     AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, ProjectStatus,

@@ -1,0 +1,361 @@
+//! pairing-load: load, soak and comparison runs against pairing-aid, built on the client crate.
+
+mod driver;
+mod echo;
+mod servers;
+mod workload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use driver::{Measured, Pace, Run, drive};
+use workload::{Target, Workload};
+
+/// Load, soak and comparison runs against pairing-aid.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs one workload against a running server and prints throughput and latency.
+    #[command(
+        after_help = "Example:\n  pairing-load run --endpoint http://127.0.0.1:50051 --workload reads --connections 2 --concurrency 32 --duration 30s"
+    )]
+    Run {
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        endpoint: String,
+        /// Bearer token (writes need a write token).
+        #[arg(long, env = "PAIRING_LOAD_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[arg(long, value_enum, default_value_t = Workload::Get)]
+        workload: Workload,
+        #[command(flatten)]
+        shape: Shape,
+        /// Calls a second instead of a closed loop.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Print an interval line this often.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        report_every: Option<Duration>,
+        /// Also print the resident memory of this process (the server's pid) each interval.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Bytes each echo call sends and gets back.
+        #[arg(long, default_value_t = 32)]
+        echo_payload_bytes: usize,
+    },
+    /// Serves the trivial echo service the comparison measures against.
+    EchoServer {
+        #[arg(long, default_value = "127.0.0.1:50061")]
+        listen: std::net::SocketAddr,
+    },
+    /// Starts pairing-aid (demo data) and the echo service, and measures GetProject against
+    /// Echo the same way, in alternating rounds.
+    #[command(
+        after_help = "Example:\n  cargo build --release --workspace\n  target/release/pairing-load compare --duration 10s --rounds 3"
+    )]
+    Compare {
+        /// The pairing-aid binary; by default the one beside this binary.
+        #[arg(long)]
+        server_binary: Option<PathBuf>,
+        #[command(flatten)]
+        shape: Shape,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Exit non-zero if GetProject reaches less than this share of the small echo's
+        /// throughput.
+        #[arg(long)]
+        require_ratio: Option<f64>,
+    },
+    /// Starts pairing-aid, finds the mixed workload's maximum throughput, then runs at half of
+    /// it and checks errors, memory growth after warm-up and the steadiness of p99.
+    #[command(
+        after_help = "Example:\n  target/release/pairing-load soak --duration 10m --warmup 60s"
+    )]
+    Soak {
+        #[arg(long)]
+        server_binary: Option<PathBuf>,
+        #[command(flatten)]
+        shape: Shape,
+        /// How long to measure the maximum.
+        #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+        measure: Duration,
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        report_every: Duration,
+    },
+}
+
+/// Connections, callers and timing shared by the commands.
+#[derive(Args, Clone)]
+struct Shape {
+    /// HTTP/2 connections.
+    #[arg(long, default_value_t = 2)]
+    connections: usize,
+    /// Callers in a closed loop (the most calls in flight at a fixed rate).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Measured time, after warm-up.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Unmeasured time first.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+}
+
+impl Shape {
+    fn closed_loop(&self, workload: Workload) -> Run {
+        Run {
+            workload,
+            connections: self.connections,
+            pace: Pace::ClosedLoop {
+                concurrency: self.concurrency,
+            },
+            warmup: self.warmup,
+            duration: self.duration,
+            report_every: None,
+        }
+    }
+}
+
+const SOAK_TOKEN: &str = "soak-write-token-0123456789";
+
+fn mebibytes(bytes: Option<u64>) -> String {
+    bytes.map_or("?".into(), |b| format!("{:.1}MiB", b as f64 / 1048576.0))
+}
+
+async fn measure(
+    endpoint: &str,
+    token: Option<&str>,
+    run: &Run,
+    echo_payload_bytes: usize,
+) -> Result<Measured, String> {
+    let target = Arc::new(
+        Target::connect(
+            endpoint,
+            token,
+            run.workload,
+            run.connections,
+            echo_payload_bytes,
+        )
+        .await?,
+    );
+    Ok(drive(target, run, |_| {}).await)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn compare(
+    server_binary: Option<PathBuf>,
+    shape: Shape,
+    rounds: usize,
+    require_ratio: Option<f64>,
+) -> Result<bool, String> {
+    let echo = servers::start_echo()?;
+    let server =
+        servers::start_pairing_aid(&servers::server_binary(server_binary.as_deref()), &[])?;
+    let response_bytes = Target::connect(&server.endpoint, None, Workload::Get, 1, 0)
+        .await?
+        .mean_get_response_bytes()
+        .await?;
+    // Echo is measured twice: with a small payload (what the framework costs per call), and
+    // with the bytes of a GetProject response each way (the same bytes on the wire as Get).
+    let payloads = [("echo 32 B", 32), ("echo same bytes", response_bytes)];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); payloads.len() + 1];
+    for round in 1..=rounds.max(1) {
+        let mut measured = Vec::new();
+        for (label, bytes) in payloads {
+            let run = shape.closed_loop(Workload::Echo);
+            measured.push((label, measure(&echo.endpoint, None, &run, bytes).await?));
+        }
+        let run = shape.closed_loop(Workload::Get);
+        measured.push(("get", measure(&server.endpoint, None, &run, 0).await?));
+        for (i, (label, figures)) in measured.iter().enumerate() {
+            println!("round {round} {label:<16} {}", figures.summary());
+            if figures.error_count() > 0 {
+                return Err("calls failed during the comparison".into());
+            }
+            rates[i].push(figures.throughput());
+        }
+    }
+    let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    let get_rate = medians[payloads.len()];
+    println!(
+        "median throughput: GetProject {get_rate:.0}/s (responses of {response_bytes} B); connections={}, concurrency={}, server rss {}",
+        shape.connections,
+        shape.concurrency,
+        mebibytes(servers::resident_bytes(server.pid()))
+    );
+    for ((label, _), rate) in payloads.iter().zip(&medians) {
+        println!(
+            "  {label:<16} {rate:.0}/s: GetProject reaches {:.2} of it",
+            get_rate / rate
+        );
+    }
+    let ratio = get_rate / medians[0];
+    Ok(require_ratio.is_none_or(|required| ratio >= required))
+}
+
+async fn soak(
+    server_binary: Option<PathBuf>,
+    shape: Shape,
+    measure_for: Duration,
+    report_every: Duration,
+) -> Result<bool, String> {
+    let tokens = format!("soak write {SOAK_TOKEN}");
+    let server = servers::start_pairing_aid(
+        &servers::server_binary(server_binary.as_deref()),
+        &["--tokens".into(), tokens],
+    )?;
+    let maximum = measure(
+        &server.endpoint,
+        Some(SOAK_TOKEN),
+        &Run {
+            duration: measure_for,
+            ..shape.closed_loop(Workload::Mixed)
+        },
+        0,
+    )
+    .await?;
+    let rate = maximum.throughput() / 2.0;
+    println!("maximum (mixed, closed loop): {}", maximum.summary());
+    println!(
+        "soaking at {rate:.0} calls/s for {:?} after {:?} warm-up",
+        shape.duration, shape.warmup
+    );
+    let target = Arc::new(
+        Target::connect(
+            &server.endpoint,
+            Some(SOAK_TOKEN),
+            Workload::Mixed,
+            shape.connections,
+            0,
+        )
+        .await?,
+    );
+    let run = Run {
+        workload: Workload::Mixed,
+        connections: shape.connections,
+        pace: Pace::FixedRate {
+            rate,
+            max_in_flight: shape.concurrency.max(1) * 8,
+        },
+        warmup: shape.warmup,
+        duration: shape.duration,
+        report_every: Some(report_every),
+    };
+    let pid = server.pid();
+    let after_warmup = servers::resident_bytes(pid);
+    let mut p99s = Vec::new();
+    let mut last_rss = after_warmup;
+    let total = drive(target, &run, |interval| {
+        last_rss = servers::resident_bytes(pid);
+        p99s.push(interval.quantile_ms(0.99));
+        println!(
+            "interval: {} rss={}",
+            interval.summary(),
+            mebibytes(last_rss)
+        );
+    })
+    .await;
+    println!("soak: {}", total.summary());
+    let growth = match (after_warmup, last_rss) {
+        (Some(first), Some(last)) => (last as f64 - first as f64) / first as f64 * 100.0,
+        _ => f64::NAN,
+    };
+    let typical_p99 = median(p99s.clone());
+    let worst_p99 = p99s.iter().copied().fold(0.0, f64::max);
+    println!(
+        "verdict: errors {} (want 0); rss {} -> {} = {growth:+.1}% (want < 5%); interval p99 median {typical_p99:.3}ms, worst {worst_p99:.3}ms (want worst <= 2x median)",
+        total.error_count(),
+        mebibytes(after_warmup),
+        mebibytes(last_rss),
+    );
+    Ok(total.error_count() == 0 && growth < 5.0 && worst_p99 <= 2.0 * typical_p99)
+}
+
+async fn run(cli: Cli) -> Result<bool, String> {
+    match cli.command {
+        Command::Run {
+            endpoint,
+            token,
+            workload,
+            shape,
+            rate,
+            report_every,
+            pid,
+            echo_payload_bytes,
+        } => {
+            let target = Arc::new(
+                Target::connect(
+                    &endpoint,
+                    token.as_deref(),
+                    workload,
+                    shape.connections,
+                    echo_payload_bytes,
+                )
+                .await?,
+            );
+            let pace = match rate {
+                Some(rate) => Pace::FixedRate {
+                    rate,
+                    max_in_flight: shape.concurrency,
+                },
+                None => Pace::ClosedLoop {
+                    concurrency: shape.concurrency,
+                },
+            };
+            let run = Run {
+                pace,
+                report_every,
+                ..shape.closed_loop(workload)
+            };
+            let total = drive(target, &run, |interval| {
+                let rss = pid.map(|pid| mebibytes(servers::resident_bytes(pid)));
+                println!(
+                    "interval: {} rss={}",
+                    interval.summary(),
+                    rss.unwrap_or_default()
+                );
+            })
+            .await;
+            println!("{workload:?}: {}", total.summary());
+            Ok(total.error_count() == 0)
+        }
+        Command::EchoServer { listen } => echo::serve(listen).await.map(|()| true),
+        Command::Compare {
+            server_binary,
+            shape,
+            rounds,
+            require_ratio,
+        } => compare(server_binary, shape, rounds, require_ratio).await,
+        Command::Soak {
+            server_binary,
+            shape,
+            measure,
+            report_every,
+        } => soak(server_binary, shape, measure, report_every).await,
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

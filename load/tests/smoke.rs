@@ -1,0 +1,69 @@
+//! The load tool end to end, briefly: a comparison and a soak against the real server binary
+//! built in the same workspace. The full-length runs and their figures are in
+//! docs/RELIABILITY.md.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn server_binary() -> PathBuf {
+    let load = PathBuf::from(env!("CARGO_BIN_EXE_pairing-load"));
+    let server = load.with_file_name("pairing-aid");
+    assert!(
+        server.exists(),
+        "{} is missing: run the workspace's tests (cargo test) so it is built",
+        server.display()
+    );
+    server
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_pairing-load"))
+        .args(args)
+        .arg("--server-binary")
+        .arg(server_binary())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
+#[test]
+fn compare_measures_get_project_against_echo() {
+    let (code, text) = run(&[
+        "compare",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--rounds",
+        "1",
+        "--concurrency",
+        "4",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    for line in ["round 1 echo 32 B", "round 1 get", "GetProject reaches"] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    assert!(!text.contains("errors=1"), "{text}");
+}
+
+#[test]
+fn soak_reports_errors_memory_and_p99() {
+    let (code, text) = run(&[
+        "soak",
+        "--measure",
+        "1s",
+        "--warmup",
+        "1s",
+        "--duration",
+        "3s",
+        "--report-every",
+        "1s",
+        "--concurrency",
+        "4",
+    ]);
+    assert!(matches!(code, Some(0 | 1)), "the soak ran: {text}");
+    assert!(text.contains("verdict: errors 0 (want 0)"), "{text}");
+    assert_eq!(text.matches("interval:").count(), 3, "{text}");
+}
