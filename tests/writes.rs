@@ -429,6 +429,62 @@ async fn concurrent_writers_on_one_project_lose_no_update() {
 }
 
 #[tokio::test]
+async fn updates_without_an_etag_are_never_aborted_and_keep_each_others_fields() {
+    let server = TestServer::start_with_tokens(&[]);
+    let channel = server.authed(Some(WRITE_TOKEN)).await;
+    ProjectServiceClient::new(channel.clone())
+        .create_project(create("unconditional", ""))
+        .await
+        .unwrap();
+    let update = |field: &'static str, value: String| {
+        let mut client = ProjectServiceClient::new(channel.clone());
+        let mut project = Project {
+            name: "projects/unconditional".into(),
+            ..Default::default()
+        };
+        match field {
+            "title" => project.title = value,
+            _ => project.description = value,
+        }
+        async move {
+            client
+                .update_project(UpdateProjectRequest {
+                    project: Some(project),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec![field.into()],
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+        }
+    };
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let field = if i % 2 == 0 { "title" } else { "description" };
+        tasks.push(tokio::spawn(update(field, format!("{field} {i}"))));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("no ABORTED without an etag");
+    }
+    let last = ProjectServiceClient::new(channel)
+        .get_project(GetProjectRequest {
+            name: "projects/unconditional".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap();
+    assert!(last.title.starts_with("title "), "{}", last.title);
+    assert!(
+        last.description.starts_with("description "),
+        "{}",
+        last.description
+    );
+}
+
+#[tokio::test]
 async fn batch_upserts_are_all_or_nothing() {
     let server = TestServer::start_with_tokens(&[]);
     let mut records = RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await);

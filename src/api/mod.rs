@@ -18,7 +18,7 @@ use tonic::Request;
 
 pub use error::ApiError;
 
-use crate::changes::{Ledger, WriteOp, WriteRequest};
+use crate::changes::{Edit, Ledger, WriteRequest};
 use crate::domain::Violations;
 use crate::query::ReadModel;
 use crate::store::{Committed, RequestKey};
@@ -96,7 +96,7 @@ impl Api {
         method: &str,
         request_id: &str,
         message: &M,
-        build: impl FnOnce(&ReadModel) -> Result<Vec<(WriteOp, Violations)>, ApiError>,
+        build: impl FnOnce(&ReadModel) -> Result<Vec<(Edit, Violations)>, ApiError>,
         prefix: impl Fn(usize) -> String,
     ) -> Result<Arc<Committed>, ApiError> {
         let request = request_key(caller, method, request_id, |h| {

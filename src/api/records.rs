@@ -56,7 +56,7 @@ impl Api {
         self.check_batch_size(decoded.len(), field)?;
         let ops = decoded
             .into_iter()
-            .map(|(r, v)| (WriteOp::Upsert(r), v))
+            .map(|(r, v)| (WriteOp::Upsert(r).into(), v))
             .collect();
         self.write(
             caller,
@@ -134,7 +134,7 @@ fn prepare_batch(
                         "parties, areas and indicators need the admin role",
                     );
                 }
-                ops.push((WriteOp::Upsert(resource), violations));
+                ops.push((WriteOp::Upsert(resource).into(), violations));
             }
             None => empty.push((index, single("resource", "a record holds one resource"))),
         }

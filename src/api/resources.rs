@@ -10,7 +10,7 @@ use pairing_aid_client::v1 as pb;
 use super::auth::{Role, require};
 use super::convert::{decode, encode};
 use super::{Api, ApiError, expected_revision};
-use crate::changes::WriteOp;
+use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
 use crate::query::{ListQuery, Listed, Page, ReadModel, list};
 use crate::server::pb as server;
@@ -204,7 +204,7 @@ macro_rules! resource_service {
                             stringify!($id_field),
                         )?;
                         let (resource, violations) = decode::$singular(&incoming);
-                        Ok(vec![(WriteOp::Create(Resource::$variant(resource)), violations)])
+                        Ok(vec![(WriteOp::Create(Resource::$variant(resource)).into(), violations)])
                     }, |_| prefix.to_owned())
                     .await?;
                 let Resource::$variant(item) = stored(&committed)? else {
@@ -241,9 +241,25 @@ macro_rules! resource_service {
                         )?;
                         let mut merged = encode::$singular(current);
                         merge_masked!(merged, incoming, message.update_mask.as_ref(), [$($field),+])?;
+                        if incoming.etag.is_empty() {
+                            // No etag: the fields go into whatever version is current when the
+                            // write commits, so a concurrent write neither aborts nor is lost.
+                            let (incoming, mask) = (incoming.clone(), message.update_mask.clone());
+                            let rebase = move |current: &Resource| {
+                                let mut merged = match current {
+                                    Resource::$variant(current) => encode::$singular(current),
+                                    _ => merged,
+                                };
+                                // The mask merged cleanly above; it names the same fields.
+                                let _ = merge_masked!(merged, incoming, mask.as_ref(), [$($field),+]);
+                                let (resource, violations) = decode::$singular(&merged);
+                                (Resource::$variant(resource), violations)
+                            };
+                            return Ok(vec![(Edit::Rebase { name, rebase: Box::new(rebase) }, Default::default())]);
+                        }
                         let (resource, violations) = decode::$singular(&merged);
                         let resource = Resource::$variant(resource);
-                        Ok(vec![(WriteOp::Replace { resource, expected_revision }, violations)])
+                        Ok(vec![(WriteOp::Replace { resource, expected_revision }.into(), violations)])
                     }, |_| prefix.to_owned())
                     .await?;
                 let Resource::$variant(item) = stored(&committed)? else {
@@ -273,7 +289,7 @@ macro_rules! resource_service {
                                 .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
                             Some(expected_revision(&message.etag, current.meta.revision, "etag")?)
                         };
-                        Ok(vec![(WriteOp::Delete { name, expected_revision }, Default::default())])
+                        Ok(vec![(WriteOp::Delete { name, expected_revision }.into(), Default::default())])
                     }, |_| String::new())
                     .await?;
                 Ok(Response::new(pb::$delete_response { revision: committed.revision }))

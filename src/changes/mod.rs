@@ -5,4 +5,4 @@ mod ledger;
 mod writes;
 
 pub use ledger::Ledger;
-pub use writes::{WriteError, WriteOp, WriteRequest};
+pub use writes::{Edit, WriteError, WriteOp, WriteRequest};

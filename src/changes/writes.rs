@@ -9,8 +9,11 @@ use crate::store::{Commit, Committed, Conflict, Precondition, RequestKey, StoreE
 
 use super::Ledger;
 
+/// Makes a resource's new version from the version current when the write is planned, with
+/// the problems found in the input.
+pub type Rebase = Box<dyn FnOnce(&Resource) -> (Resource, Violations) + Send>;
+
 /// One requested change.
-#[derive(Clone, Debug)]
 pub enum WriteOp {
     /// Create a resource that must not exist yet.
     Create(Resource),
@@ -26,6 +29,23 @@ pub enum WriteOp {
         name: ResourceName,
         expected_revision: Option<i64>,
     },
+}
+
+/// One requested change: a write ready to plan, or a new version made from the current one.
+pub enum Edit {
+    Write(Box<WriteOp>),
+    /// Replace a resource with what `rebase` makes of the version current at planning, under
+    /// the write lock: an update without an etag, which no concurrent write makes stale.
+    Rebase {
+        name: ResourceName,
+        rebase: Rebase,
+    },
+}
+
+impl From<WriteOp> for Edit {
+    fn from(op: WriteOp) -> Self {
+        Edit::Write(Box::new(op))
+    }
 }
 
 impl WriteOp {
@@ -49,12 +69,11 @@ impl WriteOp {
 }
 
 /// Writes to commit together, all or none.
-#[derive(Clone, Debug)]
 pub struct WriteRequest {
     pub subject: String,
     /// Each op with the violations already found in its input (while decoding), which are
     /// reported together with those validation finds.
-    pub ops: Vec<(WriteOp, Violations)>,
+    pub ops: Vec<(Edit, Violations)>,
     pub request: Option<RequestKey>,
 }
 
@@ -116,6 +135,15 @@ impl<'a> Staged<'a> {
     }
 
     /// The model with the writes of commits planned earlier in the same group.
+    /// The resource as earlier commits of the group leave it.
+    fn get(&self, name: &ResourceName) -> Option<Resource> {
+        match self.puts.get(name) {
+            Some(resource) => Some((*resource).clone()),
+            None if self.deletes.contains(name) => None,
+            None => self.model.get(name),
+        }
+    }
+
     fn after(model: &'a ReadModel, earlier: &[&'a Commit]) -> Self {
         let mut staged = Staged::new(model);
         for write in earlier.iter().flat_map(|c| &c.writes) {
@@ -159,8 +187,27 @@ fn plan(
     earlier: &[&Commit],
     request: WriteRequest,
 ) -> Result<Commit, WriteError> {
-    let (ops, known): (Vec<WriteOp>, Vec<Violations>) = request.ops.into_iter().unzip();
     let before = Staged::after(model, earlier);
+    let mut rebased = Vec::with_capacity(request.ops.len());
+    for (op, known) in request.ops {
+        rebased.push(match op {
+            Edit::Rebase { name, rebase } => {
+                let current = before
+                    .get(&name)
+                    .ok_or_else(|| WriteError::NotFound(name.clone()))?;
+                let expected_revision = current.meta().revision;
+                let (resource, mut violations) = rebase(&current);
+                violations.extend(known);
+                let op = WriteOp::Replace {
+                    resource,
+                    expected_revision,
+                };
+                (op, violations)
+            }
+            Edit::Write(op) => (*op, known),
+        });
+    }
+    let (ops, known): (Vec<WriteOp>, Vec<Violations>) = rebased.into_iter().unzip();
     let mut staged = Staged::after(model, earlier);
     for op in &ops {
         match op.resource() {
