@@ -210,7 +210,7 @@ where
             let metrics = metrics();
             metrics
                 .rpc_requests
-                .with_label_values(&[&method, &format!("{code:?}")])
+                .with_label_values(&[method.as_str(), code_label(code)])
                 .inc();
             metrics
                 .rpc_duration
@@ -218,6 +218,30 @@ where
                 .observe(started.elapsed().as_secs_f64());
             response
         })
+    }
+}
+
+/// The `code` label of a status: its name as tonic's `Debug` spells it, without formatting.
+fn code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "Ok",
+        Cancelled => "Cancelled",
+        Unknown => "Unknown",
+        InvalidArgument => "InvalidArgument",
+        DeadlineExceeded => "DeadlineExceeded",
+        NotFound => "NotFound",
+        AlreadyExists => "AlreadyExists",
+        PermissionDenied => "PermissionDenied",
+        ResourceExhausted => "ResourceExhausted",
+        FailedPrecondition => "FailedPrecondition",
+        Aborted => "Aborted",
+        OutOfRange => "OutOfRange",
+        Unimplemented => "Unimplemented",
+        Internal => "Internal",
+        Unavailable => "Unavailable",
+        DataLoss => "DataLoss",
+        Unauthenticated => "Unauthenticated",
     }
 }
 
@@ -234,13 +258,27 @@ pub fn trace_ids(headers: &http::HeaderMap) -> (String, String) {
     (trace_id, format!("{:016x}", random()))
 }
 
-/// 64 random bits from the standard library's per-process random hash keys and the clock.
+/// 64 random bits: a per-thread xorshift generator seeded from the standard library's random
+/// hash keys and the clock; ids need to be unique, not unpredictable.
 fn random() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos()),
+            );
+            hasher.finish() | 1
+        });
+    }
+    STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        x
+    })
 }

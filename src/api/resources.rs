@@ -21,17 +21,19 @@ const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
 
 impl Api {
-    fn get<T: Clone>(
+    /// The resource named `name`, encoded for the wire straight from the read model.
+    fn get<T, Encoded>(
         &self,
         collection: Collection,
         name: &str,
         table: impl Fn(&ReadModel) -> &BTreeMap<ResourceName, T>,
-    ) -> Result<T, ApiError> {
+        encode: impl Fn(&T) -> Encoded,
+    ) -> Result<Encoded, ApiError> {
         let name = parse_name(collection, name, "name")?;
         let model = self.ledger.model().read();
         table(&model)
             .get(&name)
-            .cloned()
+            .map(encode)
             .ok_or_else(|| ApiError::NotFound {
                 name: name.to_string(),
             })
@@ -168,8 +170,8 @@ macro_rules! resource_service {
                 request: Request<pb::$get_request>,
             ) -> Result<Response<pb::$get_response>, Status> {
                 self.at_revision(&request, request.get_ref().min_revision).await?;
-                let item = self.get(Collection::$collection, &request.get_ref().name, |m| &m.$plural)?;
-                Ok(Response::new(pb::$get_response { $singular: Some(encode::$singular(&item)) }))
+                let item = self.get(Collection::$collection, &request.get_ref().name, |m| &m.$plural, encode::$singular)?;
+                Ok(Response::new(pb::$get_response { $singular: Some(item) }))
             }
 
             async fn $list(
