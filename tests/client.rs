@@ -207,29 +207,21 @@ async fn watch_resumes_after_the_server_restarts_without_losing_or_repeating_cha
         .connect()
         .await
         .unwrap();
-    // Writes carry a request id, so retrying them across the restart is safe.
+    // The client gives each write a request id, so retrying it across the restart is safe.
     let create = |id: String| {
         let client = client.clone();
         async move {
             let request = v1::CreateProjectRequest {
                 project: Some(project(&id)),
-                request_id: format!("create-{id}"),
+                request_id: String::new(),
                 project_id: id,
             };
             client
-                .retrying(|| {
-                    let mut projects = client.projects();
-                    let request = request.clone();
-                    async move {
-                        projects
-                            .create_project(request)
-                            .await
-                            .map_err(pairing_aid_client::Error::from)
-                    }
+                .write(request, |client, request| async move {
+                    client.projects().create_project(request).await
                 })
                 .await
                 .unwrap()
-                .into_inner()
                 .revision
         }
     };

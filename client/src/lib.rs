@@ -67,8 +67,8 @@ mod error;
 mod retry;
 
 pub use client::{
-    CallSettings, Client, ClientBuilder, ImportProgress, ItemStream, Listing, RejectedRecord,
-    Transport,
+    CallSettings, Client, ClientBuilder, Idempotent, ImportProgress, ItemStream, Listing,
+    RejectedRecord, Transport,
 };
 pub use error::{Error, FieldViolation};
 pub use pb::pairing::v1;

@@ -295,34 +295,6 @@ fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
     output::write_stdout(&format!("{text}\n")).map_err(Failure::Usage)
 }
 
-/// Runs a write with a fresh `request_id` under the client's retry policy, so a write retried
-/// after a lost connection is applied once.
-async fn write<Request, Response, Call, Fut>(
-    client: &Client,
-    mut request: Request,
-    set_request_id: impl FnOnce(&mut Request, String),
-    call: Call,
-) -> Result<Response, Failure>
-where
-    Request: Clone,
-    Call: Fn(Client, Request) -> Fut,
-    Fut: std::future::Future<
-            Output = Result<
-                pairing_aid_client::tonic::Response<Response>,
-                pairing_aid_client::tonic::Status,
-            >,
-        >,
-{
-    set_request_id(&mut request, pairing_aid_client::new_request_id());
-    let response = client
-        .retrying(|| {
-            let call = call(client.clone(), request.clone());
-            async move { call.await.map_err(Error::from) }
-        })
-        .await?;
-    Ok(response.into_inner())
-}
-
 macro_rules! resource {
     ($client:expr, $command:expr, $format:expr, $kind:ident: $stub:ident, $field:ident,
      $list:ident($list_request:ident), $get:ident($get_request:ident),
@@ -359,13 +331,11 @@ macro_rules! resource {
                     $field: Some(read_resource::<v1::$kind>(&file)?),
                     ..Default::default()
                 };
-                let response = write(
-                    &$client,
-                    request,
-                    |r, id| r.request_id = id,
-                    |client, r| async move { client.$stub().$create(r).await },
-                )
-                .await?;
+                let response = $client
+                    .write(request, |client, r| async move {
+                        client.$stub().$create(r).await
+                    })
+                    .await?;
                 show(response.$field, $format)
             }
             ResourceCommand::Update { file, mask, etag } => {
@@ -378,13 +348,11 @@ macro_rules! resource {
                     update_mask: Some(pairing_aid_client::prost_types::FieldMask { paths: mask }),
                     request_id: String::new(),
                 };
-                let response = write(
-                    &$client,
-                    request,
-                    |r, id| r.request_id = id,
-                    |client, r| async move { client.$stub().$update(r).await },
-                )
-                .await?;
+                let response = $client
+                    .write(request, |client, r| async move {
+                        client.$stub().$update(r).await
+                    })
+                    .await?;
                 show(response.$field, $format)
             }
             ResourceCommand::Delete { name, etag } => {
@@ -393,13 +361,11 @@ macro_rules! resource {
                     etag,
                     request_id: String::new(),
                 };
-                let response = write(
-                    &$client,
-                    request,
-                    |r, id| r.request_id = id,
-                    |client, r| async move { client.$stub().$delete(r).await },
-                )
-                .await?;
+                let response = $client
+                    .write(request, |client, r| async move {
+                        client.$stub().$delete(r).await
+                    })
+                    .await?;
                 eprintln!("deleted at revision {}", response.revision);
                 Ok(())
             }
