@@ -45,36 +45,51 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Assisting parties.
+    #[command(after_help = "Example:\n  pairctl parties list -o csv")]
     Parties {
         #[command(subcommand)]
         command: ResourceCommand,
     },
     /// Recipient areas.
+    #[command(after_help = "Example:\n  pairctl areas list --filter 'level = PREFECTURE'")]
     Areas {
         #[command(subcommand)]
         command: ResourceCommand,
     },
     /// Pairings of parties with areas.
+    #[command(
+        after_help = "Example:\n  pairctl pairings list --filter 'party = \"parties/beijing\"'"
+    )]
     Pairings {
         #[command(subcommand)]
         command: ResourceCommand,
     },
     /// Projects and their funding.
+    #[command(
+        after_help = "Example:\n  pairctl projects get projects/shanghai-kashgar-2013-01 -o json"
+    )]
     Projects {
         #[command(subcommand)]
         command: ResourceCommand,
     },
     /// Indicators.
+    #[command(after_help = "Example:\n  pairctl indicators list")]
     Indicators {
         #[command(subcommand)]
         command: ResourceCommand,
     },
     /// Observations of indicators.
+    #[command(
+        after_help = "Example:\n  pairctl observations list --filter 'indicator = \"indicators/gdp\"' -o csv"
+    )]
     Observations {
         #[command(subcommand)]
         command: ResourceCommand,
     },
     /// Funding summaries.
+    #[command(
+        after_help = "Example:\n  pairctl funding summary --by party,field --from 2015 --to 2020"
+    )]
     Funding {
         #[command(subcommand)]
         command: FundingCommand,
@@ -129,6 +144,7 @@ enum Command {
         from: i64,
     },
     /// Print a shell completion script.
+    #[command(after_help = "Example:\n  pairctl completion bash > /etc/bash_completion.d/pairctl")]
     Completion { shell: clap_complete::Shell },
 }
 

@@ -322,11 +322,33 @@ fn bad_input_files_are_reported_by_line_with_a_non_zero_exit() {
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
-    let help = Command::new(env!("CARGO_BIN_EXE_pairctl"))
-        .args(["funding", "summary", "--help"])
-        .output()
-        .unwrap();
-    assert!(text(&help.stdout).contains("Example:"));
+    for command in [
+        &["parties"][..],
+        &["areas", "list"],
+        &["pairings", "get"],
+        &["projects", "create"],
+        &["indicators", "update"],
+        &["observations", "delete"],
+        &["funding", "summary"],
+        &["series"],
+        &["reconcile"],
+        &["import"],
+        &["export"],
+        &["watch"],
+        &["completion"],
+    ] {
+        let help = Command::new(env!("CARGO_BIN_EXE_pairctl"))
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = text(&help.stdout);
+        let example = help.split("Example:").nth(1).unwrap_or_default();
+        assert!(
+            example.contains("pairctl "),
+            "{command:?} --help shows an example"
+        );
+    }
     let completion = Command::new(env!("CARGO_BIN_EXE_pairctl"))
         .args(["completion", "bash"])
         .output()
