@@ -20,6 +20,20 @@ async fn writer(server: &TestServer) -> Client {
         .unwrap()
 }
 
+/// A writer that keeps retrying long enough to outlast a server restart.
+async fn patient_writer(server: &TestServer) -> Client {
+    Client::builder()
+        .endpoint(server.endpoint())
+        .token(WRITE_TOKEN)
+        .retry(pairing_aid_client::RetryPolicy {
+            max_attempts: 50,
+            ..Default::default()
+        })
+        .connect()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn listings_stream_every_item_across_pages() {
     let server = TestServer::start();
@@ -131,16 +145,7 @@ async fn a_streamed_import_survives_a_server_crash_and_applies_every_record_once
     let database = common::database_in(&dir);
     let mut server = Some(TestServer::start_on(&database, &common::token_args()));
     let address = server.as_ref().unwrap().address.clone();
-    let client = Client::builder()
-        .endpoint(server.as_ref().unwrap().endpoint())
-        .token(WRITE_TOKEN)
-        .retry(pairing_aid_client::RetryPolicy {
-            max_attempts: 50,
-            ..Default::default()
-        })
-        .connect()
-        .await
-        .unwrap();
+    let client = patient_writer(server.as_ref().unwrap()).await;
     // Records arrive over a channel, as from another service; none is held before it is sent.
     let (sender, receiver) = tokio::sync::mpsc::channel(10);
     tokio::spawn(async move {
@@ -197,16 +202,7 @@ async fn watch_resumes_after_the_server_restarts_without_losing_or_repeating_cha
     let database = common::database_in(&dir);
     let mut server = TestServer::start_on(&database, &common::token_args());
     let address = server.address.clone();
-    let client = Client::builder()
-        .endpoint(server.endpoint())
-        .token(WRITE_TOKEN)
-        .retry(pairing_aid_client::RetryPolicy {
-            max_attempts: 50,
-            ..Default::default()
-        })
-        .connect()
-        .await
-        .unwrap();
+    let client = patient_writer(&server).await;
     // The client gives each write a request id, so retrying it across the restart is safe.
     let create = |id: String| {
         let client = client.clone();

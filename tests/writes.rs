@@ -44,6 +44,20 @@ fn create(id: &str, request_id: &str) -> CreateProjectRequest {
     }
 }
 
+/// The project as the server now holds it.
+async fn stored_project(channel: common::Authed, name: &str) -> Project {
+    ProjectServiceClient::new(channel)
+        .get_project(GetProjectRequest {
+            name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap()
+}
+
 async fn latest_revision(server: &TestServer) -> i64 {
     RecordServiceClient::new(server.channel().await)
         .list_changes(ListChangesRequest {
@@ -411,16 +425,7 @@ async fn concurrent_writers_on_one_project_lose_no_update() {
     for task in tasks {
         aborted += task.await.unwrap();
     }
-    let last = ProjectServiceClient::new(channel)
-        .get_project(GetProjectRequest {
-            name: "projects/contended".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .project
-        .unwrap();
+    let last = stored_project(channel, "projects/contended").await;
     assert_eq!(
         last.description,
         format!("count={}", writers * increments),
@@ -466,16 +471,7 @@ async fn updates_without_an_etag_are_never_aborted_and_keep_each_others_fields()
     for task in tasks {
         task.await.unwrap().expect("no ABORTED without an etag");
     }
-    let last = ProjectServiceClient::new(channel)
-        .get_project(GetProjectRequest {
-            name: "projects/unconditional".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .project
-        .unwrap();
+    let last = stored_project(channel, "projects/unconditional").await;
     assert!(last.title.starts_with("title "), "{}", last.title);
     assert!(
         last.description.starts_with("description "),
