@@ -1,17 +1,26 @@
-//! Analytics latency at scale, end to end through the gRPC client on loopback, and the
+//! Analytics latency at scale, end to end through the gRPC client on loopback, beside DuckDB
+//! and SQLite answering the same questions on the same record in the same run, and the
 //! server's resident memory with that record.
 //!
 //! `cargo bench --bench analytics` (size: `PAIRING_AID_BENCH_PROJECTS`, default 100000, and
-//! `PAIRING_AID_BENCH_OBSERVATIONS`, default 1000000).
+//! `PAIRING_AID_BENCH_OBSERVATIONS`, default 1000000; the baselines need Python's `duckdb`).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::process::Command;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
+use pairing_aid::domain::Resource;
 use pairing_aid_client::v1::analytics_service_client::AnalyticsServiceClient;
 use pairing_aid_client::v1::*;
+use rust_decimal::Decimal;
 
 fn size(variable: &str, default: usize) -> usize {
     std::env::var(variable)
@@ -51,10 +60,120 @@ fn resident_mib(pid: u32) -> f64 {
     kib / 1024.0
 }
 
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn snake<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Writes the record the server will load (demo data and the scaled record) as CSV files for
+/// the baselines.
+fn write_csv(directory: &Path, projects: usize, observations: usize) {
+    let open = |name: &str, header: &str| {
+        let mut file = BufWriter::new(File::create(directory.join(name)).unwrap());
+        writeln!(file, "{header}").unwrap();
+        file
+    };
+    let mut project_file = open("projects.csv", "name,title,party,field");
+    let mut line_file = open("lines.csv", "project,funding_type,year,amount");
+    let mut observation_file = open("observations.csv", "indicator,area,period,value");
+    let mut write = |resource: Resource| match resource {
+        Resource::Project(p) => {
+            writeln!(
+                project_file,
+                "{},{},{},{}",
+                p.name,
+                quoted(&p.title),
+                p.party,
+                snake(&p.field)
+            )
+            .unwrap();
+            for line in &p.funding_lines {
+                let amount = line.amount.amount.round_dp_with_strategy(
+                    2,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                );
+                writeln!(
+                    line_file,
+                    "{},{},{},{amount}",
+                    p.name,
+                    snake(&line.funding_type),
+                    line.year
+                )
+                .unwrap();
+            }
+        }
+        Resource::Observation(o) => {
+            writeln!(
+                observation_file,
+                "{},{},{},{}",
+                o.indicator, o.area, o.period, o.value
+            )
+            .unwrap();
+        }
+        _ => {}
+    };
+    pairing_aid::seed::demo_resources()
+        .unwrap()
+        .into_iter()
+        .for_each(&mut write);
+    pairing_aid::seed::each_scaled_resource(projects, observations, &mut write).unwrap();
+}
+
+/// What one engine measured for one question.
+struct Baseline {
+    p50: f64,
+    p99: f64,
+    total: String,
+}
+
+/// Runs `sql_baselines.py` on the CSV files: engine -> question -> figures.
+fn baselines(directory: &Path) -> HashMap<(String, String), Baseline> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/sql_baselines.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(directory)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the DuckDB and SQLite baselines failed (pip install duckdb==2.0.0?): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            let text = |key: &str| row[key].as_str().unwrap().to_owned();
+            (
+                (text("engine"), text("question")),
+                Baseline {
+                    p50: row["p50_ms"].as_f64().unwrap(),
+                    p99: row["p99_ms"].as_f64().unwrap(),
+                    total: text("total"),
+                },
+            )
+        })
+        .collect()
+}
+
+fn amount(group: &FundingGroup) -> Decimal {
+    let money = group.amount.as_ref().unwrap();
+    (Decimal::from(money.units) + Decimal::new(money.nanos.into(), 9)).normalize()
+}
+
 fn main() {
     let projects = size("PAIRING_AID_BENCH_PROJECTS", 100_000);
     let observations = size("PAIRING_AID_BENCH_OBSERVATIONS", 1_000_000);
     let dir = tempfile::tempdir().unwrap();
+    write_csv(dir.path(), projects, observations);
     let loading = Instant::now();
     let server = TestServer::start_on(
         common::database_in(&dir),
@@ -67,32 +186,62 @@ fn main() {
     );
     let load_seconds = loading.elapsed().as_secs_f64();
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut rows = Vec::new();
+    let mut totals = HashMap::new();
     runtime.block_on(async {
-        let client = AnalyticsServiceClient::new(server.channel().await).max_decoding_message_size(64 << 20);
-        let summary = |filter: &str| SummarizeFundingRequest {
+        let client =
+            AnalyticsServiceClient::new(server.channel().await).max_decoding_message_size(64 << 20);
+        let summary = |filter: &str, group_by: &[FundingDimension]| SummarizeFundingRequest {
             filter: filter.into(),
-            group_by: vec![FundingDimension::Party.into(), FundingDimension::Field.into()],
+            group_by: group_by.iter().map(|d| (*d).into()).collect(),
             start_year: 2015,
             end_year: 2020,
             ..Default::default()
         };
-        let grouped = time(50, || {
-            let mut client = client.clone();
-            let request = summary("");
-            async move {
-                client.summarize_funding(request).await.unwrap();
-            }
-        })
-        .await;
-        let substring = time(20, || {
-            let mut client = client.clone();
-            let request = summary(r#"title:"water""#);
-            async move {
-                client.summarize_funding(request).await.unwrap();
-            }
-        })
-        .await;
-        let series = time(200, || {
+        let questions = [
+            (
+                "summary",
+                "funding summary, party x field, 2015-2020",
+                "",
+                &[FundingDimension::Party, FundingDimension::Field][..],
+                500,
+            ),
+            (
+                "summary_title",
+                "same with title:\"water\" (no pre-aggregate covers it)",
+                r#"title:"water""#,
+                &[FundingDimension::Party, FundingDimension::Field][..],
+                20,
+            ),
+            (
+                "summary_area",
+                "funding summary, prefecture x year, 2015-2020",
+                "",
+                &[FundingDimension::Area, FundingDimension::Year][..],
+                100,
+            ),
+        ];
+        for (key, label, filter, group_by, iterations) in questions {
+            let mut request = summary(filter, group_by);
+            request.area_level = AreaLevel::Prefecture.into();
+            let answer = client
+                .clone()
+                .summarize_funding(request.clone())
+                .await
+                .unwrap()
+                .into_inner();
+            totals.insert(key, amount(answer.total.as_ref().unwrap()));
+            let figures = time(iterations, || {
+                let mut client = client.clone();
+                let request = request.clone();
+                async move {
+                    client.summarize_funding(request).await.unwrap();
+                }
+            })
+            .await;
+            rows.push((key, label, figures));
+        }
+        let series = time(500, || {
             let mut client = client.clone();
             async move {
                 let request = GetIndicatorSeriesRequest {
@@ -106,17 +255,52 @@ fn main() {
                     ],
                     ..Default::default()
                 };
-                let response = client.get_indicator_series(request).await.unwrap().into_inner();
+                let response = client
+                    .get_indicator_series(request)
+                    .await
+                    .unwrap()
+                    .into_inner();
                 assert_eq!(response.series[0].observations.len(), 30);
             }
         })
         .await;
-        println!("record: {projects} projects ({} funding lines), about {observations} observations; load {load_seconds:.1} s", projects * 5);
-        println!("| query | p50 | p99 |");
-        println!("|---|---|---|");
-        println!("| funding summary, party x field, 2015-2020 | {:.2} ms | {:.2} ms |", grouped.0, grouped.1);
-        println!("| same with title:\"water\" | {:.2} ms | {:.2} ms |", substring.0, substring.1);
-        println!("| series of 30 periods with yoy, cagr, index, doubling | {:.3} ms | {:.3} ms |", series.0, series.1);
-        println!("| server resident memory | {:.0} MiB | |", resident_mib(server.pid()));
+        rows.push((
+            "series",
+            "series of 30 periods with yoy, cagr, index, doubling",
+            series,
+        ));
     });
+    let resident = resident_mib(server.pid());
+    drop(server);
+    let baselines = baselines(dir.path());
+    for ((engine, question), baseline) in &baselines {
+        if let Some(total) = totals.get(question.as_str()) {
+            assert_eq!(
+                Decimal::from_str(&baseline.total).unwrap().normalize(),
+                *total,
+                "{engine} and the server disagree on {question}"
+            );
+        }
+    }
+    let cell = |engine: &str, question: &str| {
+        baselines
+            .get(&(engine.to_owned(), question.to_owned()))
+            .map_or("-".to_owned(), |b| format!("{:.2} / {:.2}", b.p50, b.p99))
+    };
+    println!(
+        "record: {projects} projects ({} funding lines), about {observations} observations; load {load_seconds:.1} s",
+        projects * 5
+    );
+    println!(
+        "| question (p50 / p99, ms) | pairing-aid over gRPC | DuckDB in process | SQLite in process |"
+    );
+    println!("|---|---|---|---|");
+    for (key, label, (p50, p99)) in rows {
+        println!(
+            "| {label} | {p50:.3} / {p99:.3} | {} | {} |",
+            cell("duckdb", key),
+            cell("sqlite", key)
+        );
+    }
+    println!("| server resident memory | {resident:.0} MiB | | |");
 }

@@ -18,6 +18,8 @@ pub enum Workload {
     Writes,
     /// 90 % of the read mix and 10 % writes: what the soak runs.
     Mixed,
+    /// SummarizeFunding by party and field over 2015-2020: the analytics benchmark's question.
+    Summary,
     /// The echo service's only call.
     Echo,
 }
@@ -149,6 +151,7 @@ impl Target {
                     Workload::Writes => update(client, project, rng).await,
                     Workload::Mixed if roll < 10 => update(client, project, rng).await,
                     Workload::Reads | Workload::Mixed => read(client, project, rng).await,
+                    Workload::Summary => summarize(client).await,
                     Workload::Get | Workload::Echo => get(client, project).await,
                 };
                 result.map_err(|s| s.code())
@@ -176,23 +179,25 @@ async fn read(client: &Client, name: String, rng: &mut Rng) -> Result<(), tonic:
             };
             client.projects().list_projects(request).await.map(drop)
         }
-        _ => {
-            let request = v1::SummarizeFundingRequest {
-                group_by: vec![
-                    v1::FundingDimension::Party.into(),
-                    v1::FundingDimension::Field.into(),
-                ],
-                start_year: 2015,
-                end_year: 2020,
-                ..Default::default()
-            };
-            client
-                .analytics()
-                .summarize_funding(request)
-                .await
-                .map(drop)
-        }
+        _ => summarize(client).await,
     }
+}
+
+async fn summarize(client: &Client) -> Result<(), tonic::Status> {
+    let request = v1::SummarizeFundingRequest {
+        group_by: vec![
+            v1::FundingDimension::Party.into(),
+            v1::FundingDimension::Field.into(),
+        ],
+        start_year: 2015,
+        end_year: 2020,
+        ..Default::default()
+    };
+    client
+        .analytics()
+        .summarize_funding(request)
+        .await
+        .map(drop)
 }
 
 async fn update(client: &Client, name: String, rng: &mut Rng) -> Result<(), tonic::Status> {

@@ -95,6 +95,18 @@ impl Filter {
     pub fn matches(&self, values: &impl Fn(usize) -> Vec<Value>) -> bool {
         self.expr.as_ref().is_none_or(|expr| evaluate(expr, values))
     }
+
+    /// Whether the filter reads field `field` (an index into the collection's field list).
+    pub fn reads(&self, field: usize) -> bool {
+        fn reads(expr: &Expr, field: usize) -> bool {
+            match expr {
+                Expr::And(parts) | Expr::Or(parts) => parts.iter().any(|p| reads(p, field)),
+                Expr::Not(inner) => reads(inner, field),
+                Expr::Compare { field: f, .. } => *f == field,
+            }
+        }
+        self.expr.as_ref().is_some_and(|expr| reads(expr, field))
+    }
 }
 
 fn evaluate(expr: &Expr, values: &impl Fn(usize) -> Vec<Value>) -> bool {
@@ -119,7 +131,7 @@ fn evaluate(expr: &Expr, values: &impl Fn(usize) -> Vec<Value>) -> bool {
 fn compare(actual: &Value, operator: Operator, expected: &Value) -> bool {
     if let (Value::Text(actual), Value::Text(pattern)) = (actual, expected) {
         match operator {
-            Operator::Has => return actual.to_lowercase().contains(&pattern.to_lowercase()),
+            Operator::Has => return contains_ignoring_case(actual, pattern),
             Operator::Equal => return wildcard_match(actual, pattern),
             _ => {}
         }
@@ -133,6 +145,20 @@ fn compare(actual: &Value, operator: Operator, expected: &Value) -> bool {
         Operator::LessOrEqual => actual <= expected,
         Operator::Greater => actual > expected,
         Operator::GreaterOrEqual => actual >= expected,
+    }
+}
+
+/// Whether `text` contains `part`, ignoring case; allocation-free for ASCII, which a scan of
+/// every project's title meets on each row.
+fn contains_ignoring_case(text: &str, part: &str) -> bool {
+    if text.is_ascii() && part.is_ascii() {
+        let (text, part) = (text.as_bytes(), part.as_bytes());
+        part.is_empty()
+            || text
+                .windows(part.len())
+                .any(|w| w.eq_ignore_ascii_case(part))
+    } else {
+        text.to_lowercase().contains(&part.to_lowercase())
     }
 }
 

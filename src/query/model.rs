@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::analytics::FundingCube;
 use crate::domain::{
     Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Resource,
     ResourceName,
@@ -20,6 +21,8 @@ pub struct ReadModel {
     pub observations: BTreeMap<ResourceName, Observation>,
     /// Observation names by indicator, then area and period: every series in period order.
     series: HashMap<ResourceName, BTreeMap<(ResourceName, String), ResourceName>>,
+    /// The projects' funding, pre-aggregated for summaries.
+    funding: FundingCube,
 }
 
 impl ReadModel {
@@ -51,7 +54,12 @@ impl ReadModel {
             Resource::Party(r) => _ = self.parties.insert(r.name.clone(), r),
             Resource::Area(r) => _ = self.areas.insert(r.name.clone(), r),
             Resource::Pairing(r) => _ = self.pairings.insert(r.name.clone(), r),
-            Resource::Project(r) => _ = self.projects.insert(r.name.clone(), r),
+            Resource::Project(r) => {
+                self.funding.add(&r);
+                if let Some(old) = self.projects.insert(r.name.clone(), r) {
+                    self.funding.remove(&old);
+                }
+            }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
             Resource::Observation(r) => {
                 self.unindex_observation(&r.name);
@@ -69,7 +77,11 @@ impl ReadModel {
             Collection::Parties => _ = self.parties.remove(name),
             Collection::Areas => _ = self.areas.remove(name),
             Collection::Pairings => _ = self.pairings.remove(name),
-            Collection::Projects => _ = self.projects.remove(name),
+            Collection::Projects => {
+                if let Some(old) = self.projects.remove(name) {
+                    self.funding.remove(&old);
+                }
+            }
             Collection::Indicators => _ = self.indicators.remove(name),
             Collection::Observations => {
                 self.unindex_observation(name);
@@ -106,6 +118,11 @@ impl ReadModel {
             .take_while(|((a, _), _)| a == area)
             .filter_map(|(_, name)| self.observations.get(name))
             .collect()
+    }
+
+    /// The projects' funding, pre-aggregated for summaries.
+    pub fn funding_cube(&self) -> &FundingCube {
+        &self.funding
     }
 
     /// The area and every area enclosing it, innermost first.

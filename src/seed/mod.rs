@@ -126,3 +126,15 @@ pub async fn load_scaled_data(
     .await?;
     Ok(())
 }
+
+/// Calls `visit` with every resource of the synthetic record `load_scaled_data` writes with the
+/// same sizes, in the same order: for comparing other engines on the very same data.
+pub fn each_scaled_resource(
+    projects: usize,
+    observations: usize,
+    visit: impl FnMut(Resource),
+) -> Result<(), SeedError> {
+    let reference: Reference = serde_json::from_str(REFERENCE)?;
+    scale::resources(&reference.parties, &reference.areas, projects, observations).for_each(visit);
+    Ok(())
+}

@@ -107,8 +107,29 @@ fn observation(series: usize, year: i32, areas: &[Area], rng: &mut SplitMix) -> 
     })
 }
 
-/// Writes `projects` projects and about `observations` observations (whole 30-year series)
-/// beside the demo data, in commits of 50,000.
+/// The scaled record in write order: its indicators, then `projects` projects, then about
+/// `observations` observations in whole 30-year series. The same sizes give the same record.
+pub fn resources<'a>(
+    parties: &'a [Party],
+    areas: &'a [Area],
+    projects: usize,
+    observations: usize,
+) -> impl Iterator<Item = Resource> + 'a {
+    let mut rng = SplitMix(0x5343_414c_4544);
+    let series = observations.div_ceil(SERIES_YEARS as usize);
+    let indicators = series.div_ceil(areas.len().max(1));
+    let items = (0..projects)
+        .map(|i| (i, None))
+        .chain((0..series).flat_map(|s| (0..SERIES_YEARS).map(move |y| (s, Some(1993 + y)))));
+    (0..indicators)
+        .map(indicator)
+        .chain(items.map(move |(index, year)| match year {
+            None => project(index, parties, areas, &mut rng),
+            Some(year) => observation(index, year, areas, &mut rng),
+        }))
+}
+
+/// Writes the scaled record beside the demo data, in commits of 50,000.
 pub async fn load(
     store: &dyn Store,
     parties: &[Party],
@@ -116,10 +137,6 @@ pub async fn load(
     projects: usize,
     observations: usize,
 ) -> Result<(), StoreError> {
-    let mut rng = SplitMix(0x5343_414c_4544);
-    let series = observations.div_ceil(SERIES_YEARS as usize);
-    let indicators = series.div_ceil(areas.len().max(1));
-    let mut pending: Vec<Resource> = (0..indicators).map(indicator).collect();
     let commit = |writes: Vec<Resource>| Commit {
         subject: "seed".into(),
         writes: writes
@@ -128,14 +145,9 @@ pub async fn load(
             .collect(),
         ..Commit::default()
     };
-    let resources = (0..projects)
-        .map(|i| (i, None))
-        .chain((0..series).flat_map(|s| (0..SERIES_YEARS).map(move |y| (s, Some(1993 + y)))));
-    for (index, year) in resources {
-        pending.push(match year {
-            None => project(index, parties, areas, &mut rng),
-            Some(year) => observation(index, year, areas, &mut rng),
-        });
+    let mut pending = Vec::with_capacity(CHUNK);
+    for resource in resources(parties, areas, projects, observations) {
+        pending.push(resource);
         if pending.len() == CHUNK {
             store.commit(commit(std::mem::take(&mut pending))).await?;
         }

@@ -67,17 +67,16 @@ impl TestServer {
                 }
             }
         });
-        let (address, metrics_address) =
-            match address_receiver.recv_timeout(Duration::from_secs(60)) {
-                Ok(addresses) => addresses,
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!(
-                        "server did not report its address; log: {:?}",
-                        logs.lock().unwrap()
-                    );
-                }
-            };
+        let (address, metrics_address) = match address_receiver.recv_timeout(start_timeout()) {
+            Ok(addresses) => addresses,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not report its address; log: {:?}",
+                    logs.lock().unwrap()
+                );
+            }
+        };
         TestServer {
             child,
             address,
@@ -180,6 +179,16 @@ impl Drop for TestServer {
 }
 
 /// The server binary: this package's, or beside `pairctl` when the tests are pairctl's.
+/// How long a server may take to load its record and listen: a minute, or
+/// `PAIRING_AID_START_TIMEOUT_SECONDS` for benchmarks that load millions of records.
+fn start_timeout() -> Duration {
+    let seconds = std::env::var("PAIRING_AID_START_TIMEOUT_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(seconds)
+}
+
 fn server_binary() -> PathBuf {
     if let Some(path) = option_env!("CARGO_BIN_EXE_pairing-aid") {
         return path.into();

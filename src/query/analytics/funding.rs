@@ -2,13 +2,16 @@
 //!
 //! Every line is converted and rounded to the cent once, then split across recipient areas by
 //! largest remainder, so the parts of a line add up to the line and the groups of a summary add
-//! up to its total, to the cent.
+//! up to its total, to the cent. A summary is added up from the pre-aggregated classes of the
+//! funding cube when they can answer it (see `cube`), and from the projects otherwise; both
+//! give the same figures.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use super::AnalyticsError;
+use super::cube::{ClassTable, FundingCube, cents, rounded};
 use super::money::{ConversionUsed, Converter};
 use crate::domain::{AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField};
 use crate::query::{Filter, Listed, ReadModel};
@@ -24,6 +27,9 @@ pub enum Dimension {
     Year,
     FundingType,
 }
+
+/// How many dimensions there are: a summary groups by each at most once.
+const DIMENSIONS: usize = 7;
 
 /// One value of one dimension.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,6 +61,14 @@ pub struct FundingQuery {
     pub top_n: Option<usize>,
 }
 
+impl FundingQuery {
+    fn counts(&self, year: i32, funding_type: FundingType) -> bool {
+        self.start_year.is_none_or(|y| year >= y)
+            && self.end_year.is_none_or(|y| year <= y)
+            && self.funding_types.contains(&funding_type)
+    }
+}
+
 /// The funding of one group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupTotal {
@@ -75,35 +89,87 @@ pub struct Summary {
     pub conversions: Vec<ConversionUsed>,
 }
 
+/// A group's key as numbers standing for its values within one summary.
+type Compact = [u32; DIMENSIONS];
+
 #[derive(Default)]
 struct Accumulator {
-    amount: Decimal,
+    cents: i128,
     lines: u64,
     projects: u64,
-    last_project: Option<usize>,
+    /// The project or class last added: one adds its projects to a group once.
+    last_source: Option<usize>,
 }
 
 impl Accumulator {
-    fn add(&mut self, amount: Decimal, project: usize) {
-        self.amount += amount;
-        self.lines += 1;
-        if self.last_project != Some(project) {
-            self.projects += 1;
-            self.last_project = Some(project);
+    fn add(&mut self, part: Part) {
+        self.cents += part.cents;
+        self.lines += part.lines;
+        if self.last_source != Some(part.source) {
+            self.projects += part.projects;
+            self.last_source = Some(part.source);
         }
     }
 
-    fn into_total(self, keys: Vec<GroupKey>, other: bool) -> GroupTotal {
-        GroupTotal {
+    fn into_total(self, keys: Vec<GroupKey>, other: bool) -> Result<GroupTotal, AnalyticsError> {
+        let amount = Decimal::try_from_i128_with_scale(self.cents, 2).map_err(|_| {
+            AnalyticsError::invalid(
+                "filter",
+                "the sum is too large to represent; narrow the question",
+            )
+        })?;
+        Ok(GroupTotal {
             keys,
             other,
-            amount: self.amount,
+            amount,
             projects: self.projects,
             lines: self.lines,
             share: Decimal::ZERO,
-        }
+        })
     }
 }
+
+/// The groups of a summary as they fill up.
+#[derive(Default)]
+struct Groups {
+    index: HashMap<Compact, usize>,
+    totals: Vec<(Vec<GroupKey>, Accumulator)>,
+    /// The group added to last: a class's or project's lines often fall in one group in a
+    /// row, and comparing keys is cheaper than hashing them.
+    last: Option<(Compact, usize)>,
+}
+
+impl Groups {
+    fn add(&mut self, key: &Compact, keys: &dyn Fn() -> Vec<GroupKey>, part: Part) {
+        let at = match self.last {
+            Some((last, at)) if last == *key => at,
+            _ => {
+                let next = self.totals.len();
+                let at = *self.index.entry(*key).or_insert(next);
+                if at == next {
+                    self.totals.push((keys(), Accumulator::default()));
+                }
+                self.last = Some((*key, at));
+                at
+            }
+        };
+        self.totals[at].1.add(part);
+    }
+}
+
+/// Money of one group from one project (or class of projects) and one line.
+#[derive(Clone, Copy)]
+struct Part {
+    cents: i128,
+    lines: u64,
+    /// The project's or class's index: parts of one source count its projects once per group.
+    source: usize,
+    projects: u64,
+}
+
+/// Receives each part with its group's compact key and a builder of the group's keys (called
+/// only for a group's first part).
+type Visit<'v> = &'v mut dyn FnMut(&Compact, &dyn Fn() -> Vec<GroupKey>, Part);
 
 /// The area a recipient counts towards at `level`: its ancestor at that level, or the
 /// recipient itself when it sits above the level.
@@ -121,7 +187,7 @@ fn area_at_level(model: &ReadModel, area: &ResourceName, level: AreaLevel) -> Re
 }
 
 /// Splits `amount` (in cents) by percentage shares so the parts add up to it exactly.
-fn split_by_shares(amount: Decimal, shares: &[Decimal]) -> Vec<Decimal> {
+pub(super) fn split_by_shares(amount: Decimal, shares: &[Decimal]) -> Vec<Decimal> {
     let cent = Decimal::new(1, 2);
     let raw: Vec<Decimal> = shares
         .iter()
@@ -129,7 +195,7 @@ fn split_by_shares(amount: Decimal, shares: &[Decimal]) -> Vec<Decimal> {
         .collect();
     let mut parts: Vec<Decimal> = raw
         .iter()
-        .map(|r| r.round_dp_with_strategy(2, RoundingStrategy::ToZero))
+        .map(|r| r.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero))
         .collect();
     let mut order: Vec<usize> = (0..parts.len()).collect();
     order.sort_by(|a, b| (raw[*b] - parts[*b]).cmp(&(raw[*a] - parts[*a])));
@@ -144,66 +210,90 @@ fn split_by_shares(amount: Decimal, shares: &[Decimal]) -> Vec<Decimal> {
     parts
 }
 
-/// Calls `visit(keys, amount, project index)` for every part of every line the query counts,
-/// and returns the total of the lines.
-fn each_part(
-    model: &ReadModel,
-    query: &FundingQuery,
-    filter: &Filter,
-    converter: &mut Converter<'_>,
-    mut visit: impl FnMut(Vec<GroupKey>, Decimal, usize),
-) -> Result<Accumulator, AnalyticsError> {
-    let by_area = query.group_by.contains(&Dimension::Area);
-    let mut total = Accumulator::default();
-    for (index, project) in model.projects.values().enumerate() {
-        if !filter.matches(&|field| project.values(field, model)) {
-            continue;
-        }
-        let recipients: Vec<(ResourceName, Decimal)> = if by_area {
-            project
-                .recipients
-                .iter()
-                .map(|r| {
-                    (
-                        area_at_level(model, &r.area, query.area_level),
-                        r.share_percent,
-                    )
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        for line in &project.funding_lines {
-            let in_years = query.start_year.is_none_or(|y| line.year >= y)
-                && query.end_year.is_none_or(|y| line.year <= y);
-            if !in_years || !query.funding_types.contains(&line.funding_type) {
-                continue;
-            }
-            let rate_year = line
-                .value_date
-                .map_or(line.year, |d| chrono::Datelike::year(&d));
-            let factor = converter.factor(&line.amount.currency, rate_year)?;
-            let amount = (line.amount.amount * factor)
-                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-            total.add(amount, index);
-            let key_for = |area: Option<&ResourceName>| -> Vec<GroupKey> {
-                query
-                    .group_by
-                    .iter()
-                    .map(|d| key(*d, project, line.year, line.funding_type, area))
-                    .collect()
-            };
-            if by_area {
-                let shares: Vec<Decimal> = recipients.iter().map(|(_, s)| *s).collect();
-                for ((area, _), part) in recipients.iter().zip(split_by_shares(amount, &shares)) {
-                    visit(key_for(Some(area)), part, index);
-                }
-            } else {
-                visit(key_for(None), amount, index);
-            }
+/// Numbers for names within one summary, and the area each recipient counts towards.
+struct Names<'m> {
+    model: &'m ReadModel,
+    level: AreaLevel,
+    ids: HashMap<ResourceName, u32>,
+    at_level: HashMap<&'m ResourceName, (u32, ResourceName)>,
+}
+
+impl<'m> Names<'m> {
+    fn new(model: &'m ReadModel, level: AreaLevel) -> Self {
+        Names {
+            model,
+            level,
+            ids: HashMap::default(),
+            at_level: HashMap::default(),
         }
     }
-    Ok(total)
+
+    fn id(&mut self, name: &ResourceName) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(name.clone(), id);
+        id
+    }
+
+    /// The number and name of the area `recipient` counts towards.
+    fn area(&mut self, recipient: &'m ResourceName) -> (u32, ResourceName) {
+        if let Some(found) = self.at_level.get(recipient) {
+            return found.clone();
+        }
+        let area = area_at_level(self.model, recipient, self.level);
+        let found = (self.id(&area), area);
+        self.at_level.insert(recipient, found.clone());
+        found
+    }
+}
+
+/// Where each dimension of a query sits in its compact key.
+struct Layout<'q> {
+    group_by: &'q [Dimension],
+}
+
+impl Layout<'_> {
+    fn set(&self, key: &mut Compact, dimension: Dimension, value: u32) {
+        if let Some(at) = self.group_by.iter().position(|d| *d == dimension) {
+            key[at] = value;
+        }
+    }
+
+    fn by_area(&self) -> bool {
+        self.group_by.contains(&Dimension::Area)
+    }
+
+    /// The key with the project's own dimensions filled in.
+    fn project(&self, project: &Project, names: &mut Names<'_>) -> Compact {
+        let mut key = [0; DIMENSIONS];
+        if self.group_by.contains(&Dimension::Party) {
+            self.set(&mut key, Dimension::Party, names.id(&project.party));
+        }
+        self.set(&mut key, Dimension::Field, project.field as u32);
+        self.set(&mut key, Dimension::Livelihood, project.livelihood as u32);
+        self.set(&mut key, Dimension::ProjectStatus, project.status as u32);
+        key
+    }
+
+    fn line(&self, key: &mut Compact, year: i32, funding_type: FundingType) {
+        self.set(key, Dimension::Year, year as u32);
+        self.set(key, Dimension::FundingType, funding_type as u32);
+    }
+
+    fn keys(
+        &self,
+        project: &Project,
+        year: i32,
+        funding_type: FundingType,
+        area: Option<&ResourceName>,
+    ) -> Vec<GroupKey> {
+        self.group_by
+            .iter()
+            .map(|d| key(*d, project, year, funding_type, area))
+            .collect()
+    }
 }
 
 fn key(
@@ -226,44 +316,202 @@ fn key(
     }
 }
 
+/// Where a summary's parts come from.
+enum Source<'m> {
+    /// Every project, filtered and converted line by line.
+    Projects,
+    /// The cube's classes: the filter reads only what classes share, no amount needs converting.
+    Classes(&'m ClassTable),
+}
+
+/// Fields of a project that its class does not share.
+const UNSHARED_FIELDS: [&str; 3] = ["name", "title", "description"];
+
+impl<'m> Source<'m> {
+    fn choose(cube: &'m FundingCube, query: &FundingQuery, filter: &Filter) -> Self {
+        let reads = |field: &str| {
+            Project::FIELDS
+                .iter()
+                .position(|f| f.name == field)
+                .is_some_and(|i| filter.reads(i))
+        };
+        if query.price_base_year.is_some()
+            || !cube.all_in(&query.currency)
+            || UNSHARED_FIELDS.into_iter().any(reads)
+        {
+            Source::Projects
+        } else if query.group_by.contains(&Dimension::Area) || reads("area") {
+            Source::Classes(&cube.by_recipient)
+        } else {
+            Source::Classes(&cube.lumped)
+        }
+    }
+
+    /// Calls `visit` with every part the query counts and returns the total of the lines.
+    fn parts(
+        &self,
+        model: &'m ReadModel,
+        query: &FundingQuery,
+        filter: &Filter,
+        converter: &mut Converter<'_>,
+        visit: Visit<'_>,
+    ) -> Result<Accumulator, AnalyticsError> {
+        let layout = Layout {
+            group_by: &query.group_by,
+        };
+        let mut names = Names::new(model, query.area_level);
+        let mut total = Accumulator::default();
+        match self {
+            Source::Projects => {
+                for (index, project) in model.projects.values().enumerate() {
+                    if !filter.matches(&|field| project.values(field, model)) {
+                        continue;
+                    }
+                    let mut key = layout.project(project, &mut names);
+                    let areas = recipient_areas(&layout, project, &mut names);
+                    let shares: Vec<Decimal> =
+                        project.recipients.iter().map(|r| r.share_percent).collect();
+                    for line in &project.funding_lines {
+                        if !query.counts(line.year, line.funding_type) {
+                            continue;
+                        }
+                        let rate_year = line
+                            .value_date
+                            .map_or(line.year, |d| chrono::Datelike::year(&d));
+                        let factor = converter.factor(&line.amount.currency, rate_year)?;
+                        let amount = rounded(line.amount.amount * factor);
+                        let whole = Part {
+                            cents: cents(amount),
+                            lines: 1,
+                            source: index,
+                            projects: 1,
+                        };
+                        total.add(whole);
+                        layout.line(&mut key, line.year, line.funding_type);
+                        let keys_for = |area: Option<&ResourceName>| {
+                            layout.keys(project, line.year, line.funding_type, area)
+                        };
+                        if layout.by_area() {
+                            let parts = split_by_shares(amount, &shares);
+                            for ((id, area), part) in areas.iter().zip(parts) {
+                                layout.set(&mut key, Dimension::Area, *id);
+                                let part = Part {
+                                    cents: cents(part),
+                                    ..whole
+                                };
+                                visit(&key, &|| keys_for(Some(area)), part);
+                            }
+                        } else {
+                            visit(&key, &|| keys_for(None), whole);
+                        }
+                    }
+                }
+            }
+            Source::Classes(table) => {
+                for (index, class) in table.classes.iter().enumerate() {
+                    let project = &class.representative;
+                    if class.projects == 0 || !filter.matches(&|field| project.values(field, model))
+                    {
+                        continue;
+                    }
+                    let mut key = layout.project(project, &mut names);
+                    let areas = recipient_areas(&layout, project, &mut names);
+                    for (i, shape) in class.lines.iter().enumerate() {
+                        if !query.counts(shape.year, shape.funding_type) {
+                            continue;
+                        }
+                        let whole = Part {
+                            cents: class.cents[i],
+                            lines: class.projects,
+                            source: index,
+                            projects: class.projects,
+                        };
+                        total.add(whole);
+                        layout.line(&mut key, shape.year, shape.funding_type);
+                        let keys_for = |area: Option<&ResourceName>| {
+                            layout.keys(project, shape.year, shape.funding_type, area)
+                        };
+                        if layout.by_area() {
+                            for (r, (id, area)) in areas.iter().enumerate() {
+                                layout.set(&mut key, Dimension::Area, *id);
+                                let part = Part {
+                                    cents: class.part_cents[i * areas.len() + r],
+                                    ..whole
+                                };
+                                visit(&key, &|| keys_for(Some(area)), part);
+                            }
+                        } else {
+                            visit(&key, &|| keys_for(None), whole);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// The areas a project's recipients count towards, when the query groups by area.
+fn recipient_areas<'m>(
+    layout: &Layout<'_>,
+    project: &'m Project,
+    names: &mut Names<'m>,
+) -> Vec<(u32, ResourceName)> {
+    if !layout.by_area() {
+        return Vec::new();
+    }
+    project
+        .recipients
+        .iter()
+        .map(|r| names.area(&r.area))
+        .collect()
+}
+
 /// Sums funding as `query` asks.
 pub fn summarize(model: &ReadModel, query: &FundingQuery) -> Result<Summary, AnalyticsError> {
     let filter = Filter::parse(&query.filter, Project::FIELDS)?;
+    let source = Source::choose(model.funding_cube(), query, &filter);
+    summarize_from(model, query, &filter, source)
+}
+
+fn summarize_from(
+    model: &ReadModel,
+    query: &FundingQuery,
+    filter: &Filter,
+    source: Source<'_>,
+) -> Result<Summary, AnalyticsError> {
     let mut converter = Converter::new(model, &query.currency, query.price_base_year);
-    let mut groups: HashMap<Vec<GroupKey>, Accumulator> = HashMap::new();
-    let total = each_part(
+    let mut groups = Groups::default();
+    let total = source.parts(
         model,
         query,
-        &filter,
+        filter,
         &mut converter,
-        |keys, amount, project| {
-            groups.entry(keys).or_default().add(amount, project);
-        },
+        &mut |key, keys, part| groups.add(key, keys, part),
     )?;
-    let mut groups: Vec<GroupTotal> = groups
+    let mut groups = groups
+        .index
         .into_iter()
-        .map(|(keys, acc)| acc.into_total(keys, false))
-        .collect();
-    groups.sort_by(|a, b| b.amount.cmp(&a.amount).then_with(|| a.keys.cmp(&b.keys)));
+        .map(|(compact, at)| {
+            let (keys, acc) = std::mem::take(&mut groups.totals[at]);
+            Ok((compact, acc.into_total(keys, false)?))
+        })
+        .collect::<Result<Vec<_>, AnalyticsError>>()?;
+    groups.sort_by(|(_, a), (_, b)| b.amount.cmp(&a.amount).then_with(|| a.keys.cmp(&b.keys)));
 
     if let Some(top) = query.top_n.filter(|n| groups.len() > *n) {
-        let rest: HashSet<Vec<GroupKey>> = groups[top..].iter().map(|g| g.keys.clone()).collect();
+        let rest: HashSet<Compact> = groups[top..].iter().map(|(compact, _)| *compact).collect();
         let mut other = Accumulator::default();
-        each_part(
-            model,
-            query,
-            &filter,
-            &mut converter,
-            |keys, amount, project| {
-                if rest.contains(&keys) {
-                    other.add(amount, project);
-                }
-            },
-        )?;
+        source.parts(model, query, filter, &mut converter, &mut |key, _, part| {
+            if rest.contains(key) {
+                other.add(part);
+            }
+        })?;
         groups.truncate(top);
-        groups.push(other.into_total(Vec::new(), true));
+        groups.push(([0; DIMENSIONS], other.into_total(Vec::new(), true)?));
     }
-    let mut total = total.into_total(Vec::new(), false);
+    let mut groups: Vec<GroupTotal> = groups.into_iter().map(|(_, group)| group).collect();
+    let mut total = total.into_total(Vec::new(), false)?;
     let sum = total.amount;
     for group in groups.iter_mut() {
         group.share = if sum.is_zero() {
@@ -290,7 +538,7 @@ mod tests {
     use crate::domain::{
         Area, Collection, DataStatus, FundingLine, Money, Provenance, RecipientArea, Resource,
     };
-    use crate::store::Snapshot;
+    use crate::store::{Committed, Snapshot, Write};
 
     /// A small deterministic generator, so failures reproduce.
     struct Rng(u64);
@@ -451,6 +699,114 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Replaces every third project with one in another field and with a larger first line,
+    /// and deletes every fifth: what the cube must follow.
+    fn edit(model: &mut ReadModel, round: i64) {
+        let mut writes = Vec::new();
+        for (i, project) in model.projects.values().enumerate() {
+            if i % 5 == 4 {
+                writes.push(Write::Delete(project.name.clone()));
+            } else if i % 3 == round as usize % 3 {
+                let mut changed = project.clone();
+                changed.field = SupportField::Technology;
+                changed.funding_lines[0].amount.amount += Decimal::new(12_345, 3);
+                writes.push(Write::Put(Box::new(Resource::Project(changed))));
+            }
+        }
+        model.apply(&Committed {
+            revision: round + 2,
+            subject: "test".into(),
+            commit_time: chrono::Utc::now(),
+            writes,
+            replayed: false,
+        });
+    }
+
+    #[test]
+    fn the_cube_answers_as_the_projects_do_through_edits() {
+        let cases: [(&[Dimension], &str); 6] = [
+            (&[Dimension::Party, Dimension::Field], ""),
+            (&[Dimension::Area], "party = \"parties/x\""),
+            (
+                &[Dimension::Area, Dimension::Year],
+                "area = \"areas/pref-a\"",
+            ),
+            (
+                &[Dimension::Field, Dimension::FundingType],
+                "area = \"areas/b2\" OR livelihood = true",
+            ),
+            (
+                &[Dimension::Livelihood, Dimension::Year],
+                "year >= 2016 AND NOT field = WATER",
+            ),
+            (&[], ""),
+        ];
+        for seed in 0..40 {
+            let mut model = random_model(seed);
+            for round in 0..3 {
+                for (group_by, filter_text) in cases {
+                    for (level, top_n) in
+                        [(AreaLevel::County, None), (AreaLevel::Prefecture, Some(2))]
+                    {
+                        let query = FundingQuery {
+                            filter: filter_text.into(),
+                            group_by: group_by.to_vec(),
+                            area_level: level,
+                            funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
+                            start_year: Some(2014),
+                            end_year: Some(2021),
+                            currency: "CNY".into(),
+                            price_base_year: None,
+                            top_n,
+                        };
+                        let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
+                        let source = Source::choose(model.funding_cube(), &query, &filter);
+                        assert!(matches!(source, Source::Classes(_)), "{filter_text}");
+                        let classes = summarize_from(&model, &query, &filter, source).unwrap();
+                        let projects =
+                            summarize_from(&model, &query, &filter, Source::Projects).unwrap();
+                        let case = format!(
+                            "seed {seed}, round {round}, {group_by:?}, {filter_text:?}, {level:?}"
+                        );
+                        assert_eq!(classes.groups, projects.groups, "{case}");
+                        assert_eq!(classes.total, projects.total, "{case}");
+                    }
+                }
+                edit(&mut model, round);
+            }
+        }
+    }
+
+    #[test]
+    fn text_filters_and_conversions_are_answered_from_the_projects() {
+        let model = random_model(7);
+        let query = |filter: &str, currency: &str, price_base_year| FundingQuery {
+            filter: filter.into(),
+            group_by: vec![Dimension::Party],
+            area_level: AreaLevel::County,
+            funding_types: vec![FundingType::Commitment],
+            start_year: None,
+            end_year: None,
+            currency: currency.into(),
+            price_base_year,
+            top_n: None,
+        };
+        for (filter, currency, base) in [
+            ("title:\"project 1\"", "CNY", None),
+            ("name = \"projects/p1\"", "CNY", None),
+            ("", "USD", None),
+            ("", "CNY", Some(2015)),
+        ] {
+            let query = query(filter, currency, base);
+            let parsed = Filter::parse(filter, Project::FIELDS).unwrap();
+            let source = Source::choose(model.funding_cube(), &query, &parsed);
+            assert!(
+                matches!(source, Source::Projects),
+                "{filter} {currency} {base:?}"
+            );
         }
     }
 }

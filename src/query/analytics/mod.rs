@@ -2,11 +2,13 @@
 //! series with derived figures, roll-ups, rankings and reconciliation of reported aggregates.
 //! Every computed figure says what it was computed from and how certain its inputs were.
 
+mod cube;
 mod funding;
 mod money;
 mod reconcile;
 mod series;
 
+pub use cube::FundingCube;
 pub use funding::{Dimension, FundingQuery, GroupKey, GroupTotal, Summary, summarize};
 pub use money::ConversionUsed;
 pub use reconcile::{Reconciliation, ReconciliationReport, reconcile};

@@ -23,7 +23,8 @@ pub struct Converter<'a> {
     model: &'a ReadModel,
     target: String,
     price_base_year: Option<i32>,
-    cache: HashMap<(String, i32), Decimal>,
+    /// Factors by currency, then year: looked up once per funding line, without allocating.
+    cache: HashMap<String, HashMap<i32, Decimal>>,
     used: Vec<ConversionUsed>,
 }
 
@@ -41,7 +42,7 @@ impl<'a> Converter<'a> {
 
     /// The factor that turns an amount in `currency` of `year` into the target.
     pub fn factor(&mut self, currency: &str, year: i32) -> Result<Decimal, AnalyticsError> {
-        if let Some(factor) = self.cache.get(&(currency.to_owned(), year)) {
+        if let Some(factor) = self.cache.get(currency).and_then(|years| years.get(&year)) {
             return Ok(*factor);
         }
         let mut factor = Decimal::ONE;
@@ -58,7 +59,10 @@ impl<'a> Converter<'a> {
         if from != self.target {
             factor *= self.rate(from, &self.target.clone(), year)?;
         }
-        self.cache.insert((currency.to_owned(), year), factor);
+        self.cache
+            .entry(currency.to_owned())
+            .or_default()
+            .insert(year, factor);
         Ok(factor)
     }
 
