@@ -5,6 +5,7 @@ use crate::domain::{
 };
 
 use super::ReadModel;
+use super::filter::Row;
 use super::value::{FieldSpec, FieldType, Value};
 
 /// A resource that listings can filter and order.
@@ -19,6 +20,27 @@ pub trait Listed: Clone {
 
     /// Values of the field `Self::FIELDS[field]`; empty when unset.
     fn values(&self, field: usize, model: &ReadModel) -> Vec<Value>;
+
+    /// The field's one text value without copying it, for the fields that have one.
+    fn text(&self, _field: usize) -> Option<&str> {
+        None
+    }
+}
+
+/// A resource as a filter reads it.
+pub struct ItemRow<'a, T> {
+    pub item: &'a T,
+    pub model: &'a ReadModel,
+}
+
+impl<T: Listed> Row for ItemRow<'_, T> {
+    fn values(&self, field: usize) -> Vec<Value> {
+        self.item.values(field, self.model)
+    }
+
+    fn text(&self, field: usize) -> Option<&str> {
+        self.item.text(field)
+    }
 }
 
 // Enum value lists follow the declaration order of the domain enums, so `variant as u16`
@@ -206,6 +228,16 @@ impl Listed for Project {
 
     fn resource_name(&self) -> &ResourceName {
         &self.name
+    }
+
+    fn text(&self, field: usize) -> Option<&str> {
+        match field {
+            0 => Some(self.name.as_str()),
+            1 => Some(&self.title),
+            2 => Some(&self.description),
+            3 => Some(self.party.as_str()),
+            _ => None,
+        }
     }
 
     fn values(&self, field: usize, model: &ReadModel) -> Vec<Value> {

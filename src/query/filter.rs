@@ -91,9 +91,9 @@ impl Filter {
         Ok(Filter { expr: Some(expr) })
     }
 
-    /// Whether an item matches; `values(i)` gives the item's values of field `i`.
-    pub fn matches(&self, values: &impl Fn(usize) -> Vec<Value>) -> bool {
-        self.expr.as_ref().is_none_or(|expr| evaluate(expr, values))
+    /// Whether an item matches.
+    pub fn matches(&self, row: &impl Row) -> bool {
+        self.expr.as_ref().is_none_or(|expr| evaluate(expr, row))
     }
 
     /// Whether the filter reads field `field` (an index into the collection's field list).
@@ -109,17 +109,44 @@ impl Filter {
     }
 }
 
-fn evaluate(expr: &Expr, values: &impl Fn(usize) -> Vec<Value>) -> bool {
+/// What a filter reads of one item.
+pub trait Row {
+    /// The values of field `field` (an index into the collection's field list); empty when
+    /// unset.
+    fn values(&self, field: usize) -> Vec<Value>;
+
+    /// The field's one text value, read without copying, for fields that have exactly one:
+    /// a filter on titles reads every project's title.
+    fn text(&self, _field: usize) -> Option<&str> {
+        None
+    }
+}
+
+impl<F: Fn(usize) -> Vec<Value>> Row for F {
+    fn values(&self, field: usize) -> Vec<Value> {
+        self(field)
+    }
+}
+
+fn evaluate(expr: &Expr, row: &impl Row) -> bool {
     match expr {
-        Expr::And(parts) => parts.iter().all(|p| evaluate(p, values)),
-        Expr::Or(parts) => parts.iter().any(|p| evaluate(p, values)),
-        Expr::Not(inner) => !evaluate(inner, values),
+        Expr::And(parts) => parts.iter().all(|p| evaluate(p, row)),
+        Expr::Or(parts) => parts.iter().any(|p| evaluate(p, row)),
+        Expr::Not(inner) => !evaluate(inner, row),
         Expr::Compare {
             field,
             operator,
             value,
         } => {
-            let actual = values(*field);
+            if let (Value::Text(expected), Some(actual)) = (value, row.text(*field)) {
+                match operator {
+                    Operator::Has => return contains_ignoring_case(actual, expected),
+                    Operator::Equal => return wildcard_match(actual, expected),
+                    Operator::NotEqual => return !wildcard_match(actual, expected),
+                    _ => {}
+                }
+            }
+            let actual = row.values(*field);
             match operator {
                 Operator::NotEqual => !actual.iter().any(|a| compare(a, Operator::Equal, value)),
                 op => actual.iter().any(|a| compare(a, *op, value)),
@@ -153,10 +180,22 @@ fn compare(actual: &Value, operator: Operator, expected: &Value) -> bool {
 fn contains_ignoring_case(text: &str, part: &str) -> bool {
     if text.is_ascii() && part.is_ascii() {
         let (text, part) = (text.as_bytes(), part.as_bytes());
-        part.is_empty()
-            || text
-                .windows(part.len())
-                .any(|w| w.eq_ignore_ascii_case(part))
+        let Some(first) = part.first() else {
+            return true;
+        };
+        let Some(last_start) = text.len().checked_sub(part.len()) else {
+            return false;
+        };
+        let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+        let mut from = 0;
+        while let Some(offset) = memchr::memchr2(lower, upper, &text[from..=last_start]) {
+            let at = from + offset;
+            if text[at..at + part.len()].eq_ignore_ascii_case(part) {
+                return true;
+            }
+            from = at + 1;
+        }
+        false
     } else {
         text.to_lowercase().contains(&part.to_lowercase())
     }
@@ -553,6 +592,48 @@ mod tests {
 
     fn matches(filter: &str, item: &impl Fn(usize) -> Vec<Value>) -> bool {
         Filter::parse(filter, &FIELDS).unwrap().matches(item)
+    }
+
+    /// An item whose title a filter reads without copying, as projects' titles are read.
+    struct TitledRow<F>(String, F);
+
+    impl<F: Fn(usize) -> Vec<Value>> Row for TitledRow<F> {
+        fn values(&self, field: usize) -> Vec<Value> {
+            (self.1)(field)
+        }
+
+        fn text(&self, field: usize) -> Option<&str> {
+            (field == 0).then_some(self.0.as_str())
+        }
+    }
+
+    #[test]
+    fn titles_read_in_place_match_as_copied_ones_do() {
+        for title in ["New School", "Tap WATER supply", "Ürümqi clinic", "", "wat"] {
+            let copied = item(title, 2016, 0, &[]);
+            let in_place = TitledRow(title.to_owned(), item(title, 2016, 0, &[]));
+            for filter in [
+                "title:\"water\"",
+                "title:\"WATER S\"",
+                "title:\"ürümqi\"",
+                "title:\"\"",
+                "title = \"New*\"",
+                "title != \"*School\"",
+                "NOT title:\"school\" AND year = 2016",
+            ] {
+                let parsed = Filter::parse(filter, &FIELDS).unwrap();
+                assert_eq!(
+                    parsed.matches(&in_place),
+                    parsed.matches(&copied),
+                    "{title:?} {filter}"
+                );
+            }
+        }
+        assert!(matches(
+            "title:\"WATER s\"",
+            &item("Tap water supply", 0, 0, &[])
+        ));
+        assert!(!matches("title:\"waters\"", &item("Tap water", 0, 0, &[])));
     }
 
     #[test]

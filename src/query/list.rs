@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 
 use super::ReadModel;
-use super::fields::Listed;
+use super::fields::{ItemRow, Listed};
 use super::filter::{Filter, FilterError};
 use super::page_token::{self, Cursor};
 use super::value::Value;
@@ -134,7 +134,7 @@ pub fn list<'a, T: Listed + 'a>(
     let mut total_size = 0;
     let mut remaining: Vec<(Vec<Value>, &T)> = Vec::new();
     for item in items {
-        if !filter.matches(&|field| item.values(field, model)) {
+        if !filter.matches(&ItemRow { item, model }) {
             continue;
         }
         total_size += 1;

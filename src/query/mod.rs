@@ -11,8 +11,8 @@ mod value;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-pub use fields::Listed;
-pub use filter::{Filter, FilterError};
+pub use fields::{ItemRow, Listed};
+pub use filter::{Filter, FilterError, Row};
 pub use list::{ListError, ListQuery, Page, list};
 pub use model::ReadModel;
 pub use page_token::{Cursor, fingerprint};

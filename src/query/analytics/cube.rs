@@ -8,10 +8,12 @@
 //! fields and whose amounts need no conversion adds up classes instead of projects, so its cost
 //! follows how varied the record is, not how many projects it holds. Two tables: one keeps
 //! recipients apart, for questions about areas; one lumps them, so the rest scan fewer classes.
-
-use foldhash::HashMap;
+//!
+//! A table keeps its classes' numbers in flat arrays, in class order, and names as numbers, so
+//! a summary reads memory front to back and hashes nothing per class.
 
 use chrono::Datelike;
+use foldhash::HashMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::funding::split_by_shares;
@@ -21,12 +23,12 @@ use crate::domain::{
 
 /// What a class's projects share about one funding line.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LineShape {
-    pub year: i32,
-    pub funding_type: FundingType,
-    pub currency: String,
+struct LineShape {
+    year: i32,
+    funding_type: FundingType,
+    currency: String,
     /// The year whose exchange rate and deflator apply: of the value date if there is one.
-    pub rate_year: i32,
+    rate_year: i32,
 }
 
 impl LineShape {
@@ -54,46 +56,71 @@ struct ClassKey {
     lines: Vec<LineShape>,
 }
 
-/// Projects that every summary without a text filter treats alike.
+/// A line of a class as a summary reads it.
+#[derive(Clone, Copy, Debug)]
+pub struct Line {
+    pub year: i32,
+    pub funding_type: FundingType,
+    /// The members' amounts rounded to the cent, summed.
+    pub cents: i128,
+}
+
+/// One class: its count and where its lines, recipients and parts sit in the flat arrays.
 #[derive(Clone, Debug)]
-pub struct ProjectClass {
-    /// The first member with its text, outputs and amounts left out: filters and group keys
-    /// read it as they would read any member.
-    pub representative: Project,
-    /// The line shapes in order; every member has exactly these lines.
-    pub lines: Vec<LineShape>,
+pub struct Class {
     pub projects: u64,
-    /// Per line, the members' amounts rounded to the cent, summed.
-    pub cents: Vec<i128>,
-    /// Per line and recipient (line-major), the members' parts summed; empty when the table
-    /// lumps recipients.
-    pub part_cents: Vec<i128>,
+    /// The party's number in the cube's names.
+    pub party: u32,
+    pub field: SupportField,
+    pub livelihood: bool,
+    pub status: ProjectStatus,
+    first_line: usize,
+    line_count: usize,
+    first_recipient: usize,
+    recipient_count: usize,
+    first_part: usize,
 }
 
 /// The classes of one table.
 #[derive(Clone, Debug, Default)]
 pub struct ClassTable {
     index: HashMap<ClassKey, usize>,
-    pub classes: Vec<ProjectClass>,
-}
-
-/// A decimal with at most two places, in cents.
-pub fn cents(amount: Decimal) -> i128 {
-    let scale = amount.scale();
-    if scale <= 2 {
-        amount.mantissa() * 10i128.pow(2 - scale)
-    } else {
-        amount.mantissa() / 10i128.pow(scale - 2)
-    }
-}
-
-/// An amount as a summary counts it when no conversion applies: rounded to the cent.
-pub fn rounded(amount: Decimal) -> Decimal {
-    amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    pub classes: Vec<Class>,
+    /// Per class, its first member with text, outputs and amounts left out: filters and group
+    /// keys read it as they would read any member.
+    pub representatives: Vec<Project>,
+    lines: Vec<Line>,
+    /// Recipient areas' numbers in the cube's names.
+    recipients: Vec<u32>,
+    /// Per class, per line and recipient (line-major), the members' parts summed.
+    parts: Vec<i128>,
 }
 
 impl ClassTable {
-    fn apply(&mut self, project: &Project, with_recipients: bool, sign: i128) {
+    /// The class's lines.
+    pub fn lines(&self, class: &Class) -> &[Line] {
+        &self.lines[class.first_line..class.first_line + class.line_count]
+    }
+
+    /// The class's recipient areas, as numbers in the cube's names; empty when the table
+    /// lumps recipients.
+    pub fn recipients(&self, class: &Class) -> &[u32] {
+        &self.recipients[class.first_recipient..class.first_recipient + class.recipient_count]
+    }
+
+    /// The recipients' parts of the class's `line`-th line.
+    pub fn parts(&self, class: &Class, line: usize) -> &[i128] {
+        let start = class.first_part + line * class.recipient_count;
+        &self.parts[start..start + class.recipient_count]
+    }
+
+    fn apply(
+        &mut self,
+        project: &Project,
+        with_recipients: bool,
+        sign: i128,
+        names: &mut NameTable,
+    ) {
         let mut lines: Vec<(LineShape, Decimal)> = project
             .funding_lines
             .iter()
@@ -121,54 +148,92 @@ impl ClassTable {
         let shares: Vec<Decimal> = key.recipients.iter().map(|(_, share)| *share).collect();
         let slot = match self.index.get(&key) {
             Some(slot) => *slot,
-            None => {
-                let slot = self.classes.len();
-                self.classes.push(ProjectClass {
-                    representative: representative(project, with_recipients, &key.lines),
-                    lines: key.lines.clone(),
-                    projects: 0,
-                    cents: vec![0; lines.len()],
-                    part_cents: vec![0; lines.len() * shares.len()],
-                });
-                self.index.insert(key, slot);
-                slot
-            }
+            None => self.open(key, project, names),
         };
         let class = &mut self.classes[slot];
         class.projects = class.projects.saturating_add_signed(sign as i64);
+        let class = class.clone();
         for (i, (_, amount)) in lines.iter().enumerate() {
-            class.cents[i] += sign * cents(*amount);
+            self.lines[class.first_line + i].cents += sign * cents(*amount);
             if !shares.is_empty() {
+                let start = class.first_part + i * shares.len();
                 for (r, part) in split_by_shares(*amount, &shares).into_iter().enumerate() {
-                    class.part_cents[i * shares.len() + r] += sign * cents(part);
+                    self.parts[start + r] += sign * cents(part);
                 }
             }
         }
     }
+
+    /// Adds an empty class for `key`, whose first member is `project`.
+    fn open(&mut self, key: ClassKey, project: &Project, names: &mut NameTable) -> usize {
+        let slot = self.classes.len();
+        self.classes.push(Class {
+            projects: 0,
+            party: names.id(&key.party),
+            field: key.field,
+            livelihood: key.livelihood,
+            status: key.status,
+            first_line: self.lines.len(),
+            line_count: key.lines.len(),
+            first_recipient: self.recipients.len(),
+            recipient_count: key.recipients.len(),
+            first_part: self.parts.len(),
+        });
+        self.lines.extend(key.lines.iter().map(|shape| Line {
+            year: shape.year,
+            funding_type: shape.funding_type,
+            cents: 0,
+        }));
+        self.recipients
+            .extend(key.recipients.iter().map(|(area, _)| names.id(area)));
+        self.parts.extend(std::iter::repeat_n(
+            0,
+            key.lines.len() * key.recipients.len(),
+        ));
+        self.representatives.push(representative(project, &key));
+        self.index.insert(key, slot);
+        slot
+    }
+}
+
+/// A decimal with at most two places, in cents.
+pub fn cents(amount: Decimal) -> i128 {
+    let scale = amount.scale();
+    if scale <= 2 {
+        amount.mantissa() * 10i128.pow(2 - scale)
+    } else {
+        amount.mantissa() / 10i128.pow(scale - 2)
+    }
+}
+
+/// An amount as a summary counts it when no conversion applies: rounded to the cent.
+pub fn rounded(amount: Decimal) -> Decimal {
+    amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
 /// The project as its class sees it: what filters and groupings read, and nothing else.
-fn representative(project: &Project, with_recipients: bool, lines: &[LineShape]) -> Project {
+fn representative(project: &Project, key: &ClassKey) -> Project {
     Project {
         name: project.name.clone(),
         title: String::new(),
         description: String::new(),
-        pairing: project.pairing.clone(),
-        party: project.party.clone(),
-        recipients: if with_recipients {
-            project.recipients.clone()
-        } else {
+        pairing: key.pairing.clone(),
+        party: key.party.clone(),
+        recipients: if key.recipients.is_empty() {
             Vec::new()
+        } else {
+            project.recipients.clone()
         },
-        field: project.field,
-        livelihood: project.livelihood,
-        status: project.status,
+        field: key.field,
+        livelihood: key.livelihood,
+        status: key.status,
         planned_start_date: None,
         planned_end_date: None,
         actual_start_date: None,
         actual_end_date: None,
         outputs: Vec::new(),
-        funding_lines: lines
+        funding_lines: key
+            .lines
             .iter()
             .map(|shape| FundingLine {
                 funding_type: shape.funding_type,
@@ -181,9 +246,38 @@ fn representative(project: &Project, with_recipients: bool, lines: &[LineShape])
                 value_date: None,
             })
             .collect(),
-        data_status: project.data_status,
+        data_status: key.data_status,
         provenance: Default::default(),
         meta: Default::default(),
+    }
+}
+
+/// Parties and areas the classes refer to, numbered in order of first use.
+#[derive(Clone, Debug, Default)]
+pub struct NameTable {
+    ids: HashMap<ResourceName, u32>,
+    names: Vec<ResourceName>,
+}
+
+impl NameTable {
+    fn id(&mut self, name: &ResourceName) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.clone(), id);
+        self.names.push(name.clone());
+        id
+    }
+
+    /// The name numbered `id`.
+    pub fn name(&self, id: u32) -> &ResourceName {
+        &self.names[id as usize]
+    }
+
+    /// How many names there are.
+    pub fn len(&self) -> usize {
+        self.names.len()
     }
 }
 
@@ -192,6 +286,7 @@ fn representative(project: &Project, with_recipients: bool, lines: &[LineShape])
 pub struct FundingCube {
     pub by_recipient: ClassTable,
     pub lumped: ClassTable,
+    pub names: NameTable,
     /// Lines held per currency; a class sum can answer a summary only in its own currency.
     currencies: HashMap<String, u64>,
 }
@@ -208,8 +303,9 @@ impl FundingCube {
     }
 
     fn apply(&mut self, project: &Project, sign: i128) {
-        self.by_recipient.apply(project, true, sign);
-        self.lumped.apply(project, false, sign);
+        self.by_recipient
+            .apply(project, true, sign, &mut self.names);
+        self.lumped.apply(project, false, sign, &mut self.names);
         for line in &project.funding_lines {
             let count = self
                 .currencies

@@ -14,7 +14,7 @@ use super::AnalyticsError;
 use super::cube::{ClassTable, FundingCube, cents, rounded};
 use super::money::{ConversionUsed, Converter};
 use crate::domain::{AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField};
-use crate::query::{Filter, Listed, ReadModel};
+use crate::query::{Filter, ItemRow, Listed, ReadModel};
 
 /// A dimension funding can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,7 +215,8 @@ struct Names<'m> {
     model: &'m ReadModel,
     level: AreaLevel,
     ids: HashMap<ResourceName, u32>,
-    at_level: HashMap<&'m ResourceName, (u32, ResourceName)>,
+    names: Vec<ResourceName>,
+    at_level: HashMap<&'m ResourceName, u32>,
 }
 
 impl<'m> Names<'m> {
@@ -224,6 +225,7 @@ impl<'m> Names<'m> {
             model,
             level,
             ids: HashMap::default(),
+            names: Vec::new(),
             at_level: HashMap::default(),
         }
     }
@@ -232,20 +234,33 @@ impl<'m> Names<'m> {
         if let Some(id) = self.ids.get(name) {
             return *id;
         }
-        let id = self.ids.len() as u32;
+        let id = self.names.len() as u32;
         self.ids.insert(name.clone(), id);
+        self.names.push(name.clone());
         id
     }
 
-    /// The number and name of the area `recipient` counts towards.
-    fn area(&mut self, recipient: &'m ResourceName) -> (u32, ResourceName) {
-        if let Some(found) = self.at_level.get(recipient) {
-            return found.clone();
+    fn name(&self, id: u32) -> &ResourceName {
+        &self.names[id as usize]
+    }
+
+    /// The number of the area `recipient` counts towards.
+    fn area(&mut self, recipient: &'m ResourceName) -> u32 {
+        if let Some(id) = self.at_level.get(recipient) {
+            return *id;
         }
-        let area = area_at_level(self.model, recipient, self.level);
-        let found = (self.id(&area), area);
-        self.at_level.insert(recipient, found.clone());
-        found
+        let id = self.id(&area_at_level(self.model, recipient, self.level));
+        self.at_level.insert(recipient, id);
+        id
+    }
+
+    /// Fills `areas` with the areas a project's recipients count towards, when the query
+    /// groups by area.
+    fn areas_of(&mut self, layout: &Layout<'_>, project: &'m Project, areas: &mut Vec<u32>) {
+        areas.clear();
+        if layout.by_area() {
+            areas.extend(project.recipients.iter().map(|r| self.area(&r.area)));
+        }
     }
 }
 
@@ -265,15 +280,22 @@ impl Layout<'_> {
         self.group_by.contains(&Dimension::Area)
     }
 
-    /// The key with the project's own dimensions filled in.
-    fn project(&self, project: &Project, names: &mut Names<'_>) -> Compact {
+    /// The key with a project's own dimensions filled in; `party` numbers its party, asked
+    /// only when the query groups by party.
+    fn project(
+        &self,
+        party: impl FnOnce() -> u32,
+        field: SupportField,
+        livelihood: bool,
+        status: ProjectStatus,
+    ) -> Compact {
         let mut key = [0; DIMENSIONS];
         if self.group_by.contains(&Dimension::Party) {
-            self.set(&mut key, Dimension::Party, names.id(&project.party));
+            self.set(&mut key, Dimension::Party, party());
         }
-        self.set(&mut key, Dimension::Field, project.field as u32);
-        self.set(&mut key, Dimension::Livelihood, project.livelihood as u32);
-        self.set(&mut key, Dimension::ProjectStatus, project.status as u32);
+        self.set(&mut key, Dimension::Field, field as u32);
+        self.set(&mut key, Dimension::Livelihood, livelihood as u32);
+        self.set(&mut key, Dimension::ProjectStatus, status as u32);
         key
     }
 
@@ -321,7 +343,10 @@ enum Source<'m> {
     /// Every project, filtered and converted line by line.
     Projects,
     /// The cube's classes: the filter reads only what classes share, no amount needs converting.
-    Classes(&'m ClassTable),
+    Classes {
+        cube: &'m FundingCube,
+        table: &'m ClassTable,
+    },
 }
 
 /// Fields of a project that its class does not share.
@@ -341,9 +366,15 @@ impl<'m> Source<'m> {
         {
             Source::Projects
         } else if query.group_by.contains(&Dimension::Area) || reads("area") {
-            Source::Classes(&cube.by_recipient)
+            Source::Classes {
+                cube,
+                table: &cube.by_recipient,
+            }
         } else {
-            Source::Classes(&cube.lumped)
+            Source::Classes {
+                cube,
+                table: &cube.lumped,
+            }
         }
     }
 
@@ -360,15 +391,24 @@ impl<'m> Source<'m> {
             group_by: &query.group_by,
         };
         let mut names = Names::new(model, query.area_level);
+        let mut areas = Vec::new();
         let mut total = Accumulator::default();
         match self {
             Source::Projects => {
                 for (index, project) in model.projects.values().enumerate() {
-                    if !filter.matches(&|field| project.values(field, model)) {
+                    if !filter.matches(&ItemRow {
+                        item: project,
+                        model,
+                    }) {
                         continue;
                     }
-                    let mut key = layout.project(project, &mut names);
-                    let areas = recipient_areas(&layout, project, &mut names);
+                    let mut key = layout.project(
+                        || names.id(&project.party),
+                        project.field,
+                        project.livelihood,
+                        project.status,
+                    );
+                    names.areas_of(&layout, project, &mut areas);
                     let shares: Vec<Decimal> =
                         project.recipients.iter().map(|r| r.share_percent).collect();
                     for line in &project.funding_lines {
@@ -393,13 +433,13 @@ impl<'m> Source<'m> {
                         };
                         if layout.by_area() {
                             let parts = split_by_shares(amount, &shares);
-                            for ((id, area), part) in areas.iter().zip(parts) {
+                            for (id, part) in areas.iter().zip(parts) {
                                 layout.set(&mut key, Dimension::Area, *id);
                                 let part = Part {
                                     cents: cents(part),
                                     ..whole
                                 };
-                                visit(&key, &|| keys_for(Some(area)), part);
+                                visit(&key, &|| keys_for(Some(names.name(*id))), part);
                             }
                         } else {
                             visit(&key, &|| keys_for(None), whole);
@@ -407,38 +447,52 @@ impl<'m> Source<'m> {
                     }
                 }
             }
-            Source::Classes(table) => {
+            Source::Classes { cube, table } => {
+                // Numbers of the areas the cube's recipient areas count towards.
+                let mut at_level: Vec<Option<u32>> = vec![None; cube.names.len()];
                 for (index, class) in table.classes.iter().enumerate() {
-                    let project = &class.representative;
-                    if class.projects == 0 || !filter.matches(&|field| project.values(field, model))
+                    let project = &table.representatives[index];
+                    if class.projects == 0
+                        || !filter.matches(&ItemRow {
+                            item: project,
+                            model,
+                        })
                     {
                         continue;
                     }
-                    let mut key = layout.project(project, &mut names);
-                    let areas = recipient_areas(&layout, project, &mut names);
-                    for (i, shape) in class.lines.iter().enumerate() {
-                        if !query.counts(shape.year, shape.funding_type) {
+                    let mut key =
+                        layout.project(|| class.party, class.field, class.livelihood, class.status);
+                    areas.clear();
+                    if layout.by_area() {
+                        for recipient in table.recipients(class) {
+                            let id = *at_level[*recipient as usize]
+                                .get_or_insert_with(|| names.area(cube.names.name(*recipient)));
+                            areas.push(id);
+                        }
+                    }
+                    for (i, line) in table.lines(class).iter().enumerate() {
+                        if !query.counts(line.year, line.funding_type) {
                             continue;
                         }
                         let whole = Part {
-                            cents: class.cents[i],
+                            cents: line.cents,
                             lines: class.projects,
                             source: index,
                             projects: class.projects,
                         };
                         total.add(whole);
-                        layout.line(&mut key, shape.year, shape.funding_type);
+                        layout.line(&mut key, line.year, line.funding_type);
                         let keys_for = |area: Option<&ResourceName>| {
-                            layout.keys(project, shape.year, shape.funding_type, area)
+                            layout.keys(project, line.year, line.funding_type, area)
                         };
                         if layout.by_area() {
-                            for (r, (id, area)) in areas.iter().enumerate() {
+                            for (id, cents) in areas.iter().zip(table.parts(class, i)) {
                                 layout.set(&mut key, Dimension::Area, *id);
                                 let part = Part {
-                                    cents: class.part_cents[i * areas.len() + r],
+                                    cents: *cents,
                                     ..whole
                                 };
-                                visit(&key, &|| keys_for(Some(area)), part);
+                                visit(&key, &|| keys_for(Some(names.name(*id))), part);
                             }
                         } else {
                             visit(&key, &|| keys_for(None), whole);
@@ -449,22 +503,6 @@ impl<'m> Source<'m> {
         }
         Ok(total)
     }
-}
-
-/// The areas a project's recipients count towards, when the query groups by area.
-fn recipient_areas<'m>(
-    layout: &Layout<'_>,
-    project: &'m Project,
-    names: &mut Names<'m>,
-) -> Vec<(u32, ResourceName)> {
-    if !layout.by_area() {
-        return Vec::new();
-    }
-    project
-        .recipients
-        .iter()
-        .map(|r| names.area(&r.area))
-        .collect()
 }
 
 /// Sums funding as `query` asks.
@@ -764,7 +802,7 @@ mod tests {
                         };
                         let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
                         let source = Source::choose(model.funding_cube(), &query, &filter);
-                        assert!(matches!(source, Source::Classes(_)), "{filter_text}");
+                        assert!(matches!(source, Source::Classes { .. }), "{filter_text}");
                         let classes = summarize_from(&model, &query, &filter, source).unwrap();
                         let projects =
                             summarize_from(&model, &query, &filter, Source::Projects).unwrap();

@@ -8,7 +8,7 @@ use crate::domain::{
     DataStatus, FundingType, Indicator, Observation, Period, Project, Qualifier, RecordMeasure,
     ResourceName,
 };
-use crate::query::{Filter, Listed, ReadModel};
+use crate::query::{Filter, ItemRow, Listed, ReadModel};
 
 /// One reported figure and its computed counterpart.
 #[derive(Clone, Debug)]
@@ -211,7 +211,10 @@ pub fn reconcile(
     let mut reconciliations = Vec::new();
     for observation in model.observations.values() {
         if observation.status != DataStatus::Reported
-            || !filter.matches(&|field| observation.values(field, model))
+            || !filter.matches(&ItemRow {
+                item: observation,
+                model,
+            })
         {
             continue;
         }
