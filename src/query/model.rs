@@ -55,10 +55,11 @@ impl ReadModel {
             Resource::Area(r) => _ = self.areas.insert(r.name.clone(), r),
             Resource::Pairing(r) => _ = self.pairings.insert(r.name.clone(), r),
             Resource::Project(r) => {
-                self.funding.add(&r);
-                if let Some(old) = self.projects.insert(r.name.clone(), r) {
-                    self.funding.remove(&old);
+                if let Some(old) = self.projects.get(&r.name) {
+                    self.funding.remove(old);
                 }
+                self.funding.add(&r);
+                self.projects.insert(r.name.clone(), r);
             }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
             Resource::Observation(r) => {

@@ -17,6 +17,7 @@ use foldhash::HashMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::funding::split_by_shares;
+use super::members::Members;
 use crate::domain::{
     DataStatus, FundingLine, FundingType, Money, Project, ProjectStatus, ResourceName, SupportField,
 };
@@ -61,14 +62,12 @@ struct ClassKey {
 pub struct Line {
     pub year: i32,
     pub funding_type: FundingType,
-    /// The members' amounts rounded to the cent, summed.
-    pub cents: i128,
 }
 
-/// One class: its count and where its lines, recipients and parts sit in the flat arrays.
+/// One class: what its members share, and where its lines, recipients and parts sit in the
+/// flat arrays.
 #[derive(Clone, Debug)]
 pub struct Class {
-    pub projects: u64,
     /// The party's number in the cube's names.
     pub party: u32,
     pub field: SupportField,
@@ -79,6 +78,92 @@ pub struct Class {
     first_recipient: usize,
     recipient_count: usize,
     first_part: usize,
+}
+
+/// Sums over some members of every class of a table: all of them, as the table keeps them, or
+/// those a filter picked.
+#[derive(Clone, Debug, Default)]
+pub struct Sums {
+    /// Per class, its members.
+    projects: Vec<u64>,
+    /// Per line of every class, the members' amounts rounded to the cent.
+    cents: Vec<i128>,
+    /// Per class, line and recipient (line-major), the members' parts.
+    parts: Vec<i128>,
+}
+
+impl Sums {
+    /// Empty sums for the same classes as `self`.
+    pub fn zeroed_like(&self) -> Sums {
+        Sums {
+            projects: vec![0; self.projects.len()],
+            cents: vec![0; self.cents.len()],
+            parts: vec![0; self.parts.len()],
+        }
+    }
+
+    /// How many members of `class` (its index) are summed.
+    pub fn projects(&self, class: usize) -> u64 {
+        self.projects[class]
+    }
+
+    /// The summed amount of the class's `line`-th line.
+    pub fn cents(&self, class: &Class, line: usize) -> i128 {
+        self.cents[class.first_line + line]
+    }
+
+    /// The recipients' summed parts of the class's `line`-th line.
+    pub fn parts(&self, class: &Class, line: usize) -> &[i128] {
+        let start = class.first_part + line * class.recipient_count;
+        &self.parts[start..start + class.recipient_count]
+    }
+
+    /// Counts one project of `class` (its index) in or out, with its amounts: its lines' in
+    /// cents, then (line-major, by recipient) their parts.
+    pub fn add(&mut self, index: usize, class: &Class, sign: i128, amounts: &[i128]) {
+        self.projects[index] = self.projects[index].saturating_add_signed(sign as i64);
+        let (cents, parts) = amounts.split_at(class.line_count);
+        let lines = &mut self.cents[class.first_line..class.first_line + class.line_count];
+        for (sum, amount) in lines.iter_mut().zip(cents) {
+            *sum += sign * amount;
+        }
+        let part_count = class.line_count * class.recipient_count;
+        let sums = &mut self.parts[class.first_part..class.first_part + part_count];
+        for (sum, part) in sums.iter_mut().zip(parts) {
+            *sum += sign * part;
+        }
+    }
+}
+
+/// A project's funding as the cube counts it: lines in shape order, rounded to the cent, and
+/// each line's parts by recipient.
+pub struct Contribution {
+    shapes: Vec<LineShape>,
+    /// The lines' amounts in cents, then their parts (line-major, by recipient).
+    pub amounts: Vec<i128>,
+}
+
+impl Contribution {
+    fn of(project: &Project) -> Self {
+        let mut lines: Vec<(LineShape, Decimal)> = project
+            .funding_lines
+            .iter()
+            .map(|l| (LineShape::of(l), rounded(l.amount.amount)))
+            .collect();
+        lines.sort_by(|a, b| a.0.cmp(&b.0));
+        let shares: Vec<Decimal> = project.recipients.iter().map(|r| r.share_percent).collect();
+        let parts = lines
+            .iter()
+            .flat_map(|(_, amount)| split_by_shares(*amount, &shares));
+        Contribution {
+            amounts: lines
+                .iter()
+                .map(|(_, amount)| cents(*amount))
+                .chain(parts.map(cents))
+                .collect(),
+            shapes: lines.into_iter().map(|(shape, _)| shape).collect(),
+        }
+    }
 }
 
 /// The classes of one table.
@@ -92,11 +177,19 @@ pub struct ClassTable {
     lines: Vec<Line>,
     /// Recipient areas' numbers in the cube's names.
     recipients: Vec<u32>,
-    /// Per class, per line and recipient (line-major), the members' parts summed.
-    parts: Vec<i128>,
+    /// Over every member.
+    pub sums: Sums,
+    keeps_recipients: bool,
 }
 
 impl ClassTable {
+    fn new(keeps_recipients: bool) -> Self {
+        ClassTable {
+            keeps_recipients,
+            ..ClassTable::default()
+        }
+    }
+
     /// The class's lines.
     pub fn lines(&self, class: &Class) -> &[Line] {
         &self.lines[class.first_line..class.first_line + class.line_count]
@@ -108,25 +201,14 @@ impl ClassTable {
         &self.recipients[class.first_recipient..class.first_recipient + class.recipient_count]
     }
 
-    /// The recipients' parts of the class's `line`-th line.
-    pub fn parts(&self, class: &Class, line: usize) -> &[i128] {
-        let start = class.first_part + line * class.recipient_count;
-        &self.parts[start..start + class.recipient_count]
-    }
-
+    /// Counts `project` in or out of its class, and returns the class's index.
     fn apply(
         &mut self,
         project: &Project,
-        with_recipients: bool,
+        contribution: &Contribution,
         sign: i128,
         names: &mut NameTable,
-    ) {
-        let mut lines: Vec<(LineShape, Decimal)> = project
-            .funding_lines
-            .iter()
-            .map(|l| (LineShape::of(l), rounded(l.amount.amount)))
-            .collect();
-        lines.sort_by(|a, b| a.0.cmp(&b.0));
+    ) -> usize {
         let key = ClassKey {
             party: project.party.clone(),
             pairing: project.pairing.clone(),
@@ -134,7 +216,7 @@ impl ClassTable {
             livelihood: project.livelihood,
             status: project.status,
             data_status: project.data_status,
-            recipients: if with_recipients {
+            recipients: if self.keeps_recipients {
                 project
                     .recipients
                     .iter()
@@ -143,32 +225,21 @@ impl ClassTable {
             } else {
                 Vec::new()
             },
-            lines: lines.iter().map(|(shape, _)| shape.clone()).collect(),
+            lines: contribution.shapes.clone(),
         };
-        let shares: Vec<Decimal> = key.recipients.iter().map(|(_, share)| *share).collect();
-        let slot = match self.index.get(&key) {
-            Some(slot) => *slot,
+        let index = match self.index.get(&key) {
+            Some(index) => *index,
             None => self.open(key, project, names),
         };
-        let class = &mut self.classes[slot];
-        class.projects = class.projects.saturating_add_signed(sign as i64);
-        let class = class.clone();
-        for (i, (_, amount)) in lines.iter().enumerate() {
-            self.lines[class.first_line + i].cents += sign * cents(*amount);
-            if !shares.is_empty() {
-                let start = class.first_part + i * shares.len();
-                for (r, part) in split_by_shares(*amount, &shares).into_iter().enumerate() {
-                    self.parts[start + r] += sign * cents(part);
-                }
-            }
-        }
+        self.sums
+            .add(index, &self.classes[index], sign, &contribution.amounts);
+        index
     }
 
     /// Adds an empty class for `key`, whose first member is `project`.
     fn open(&mut self, key: ClassKey, project: &Project, names: &mut NameTable) -> usize {
-        let slot = self.classes.len();
+        let index = self.classes.len();
         self.classes.push(Class {
-            projects: 0,
             party: names.id(&key.party),
             field: key.field,
             livelihood: key.livelihood,
@@ -177,22 +248,25 @@ impl ClassTable {
             line_count: key.lines.len(),
             first_recipient: self.recipients.len(),
             recipient_count: key.recipients.len(),
-            first_part: self.parts.len(),
+            first_part: self.sums.parts.len(),
         });
         self.lines.extend(key.lines.iter().map(|shape| Line {
             year: shape.year,
             funding_type: shape.funding_type,
-            cents: 0,
         }));
         self.recipients
             .extend(key.recipients.iter().map(|(area, _)| names.id(area)));
-        self.parts.extend(std::iter::repeat_n(
+        self.sums.projects.push(0);
+        self.sums
+            .cents
+            .extend(std::iter::repeat_n(0, key.lines.len()));
+        self.sums.parts.extend(std::iter::repeat_n(
             0,
             key.lines.len() * key.recipients.len(),
         ));
         self.representatives.push(representative(project, &key));
-        self.index.insert(key, slot);
-        slot
+        self.index.insert(key, index);
+        index
     }
 }
 
@@ -281,37 +355,63 @@ impl NameTable {
     }
 }
 
-/// Funding by class, in two tables, and the currencies the classes hold.
-#[derive(Clone, Debug, Default)]
+/// Funding by class, in two tables, every project's title and amounts, and the currencies
+/// the classes hold.
+#[derive(Clone, Debug)]
 pub struct FundingCube {
     pub by_recipient: ClassTable,
     pub lumped: ClassTable,
+    pub members: Members,
     pub names: NameTable,
     /// Lines held per currency; a class sum can answer a summary only in its own currency.
     currencies: HashMap<String, u64>,
 }
 
+impl Default for FundingCube {
+    fn default() -> Self {
+        FundingCube {
+            by_recipient: ClassTable::new(true),
+            lumped: ClassTable::new(false),
+            members: Members::default(),
+            names: NameTable::default(),
+            currencies: HashMap::default(),
+        }
+    }
+}
+
 impl FundingCube {
     /// Counts a project in.
     pub fn add(&mut self, project: &Project) {
-        self.apply(project, 1);
+        let contribution = Contribution::of(project);
+        let by_recipient = self
+            .by_recipient
+            .apply(project, &contribution, 1, &mut self.names);
+        let lumped = self
+            .lumped
+            .apply(project, &contribution, 1, &mut self.names);
+        self.members
+            .add(project, [lumped, by_recipient], &contribution);
+        self.count_currencies(project, 1);
     }
 
     /// Counts a project out: it was deleted or is about to be replaced.
     pub fn remove(&mut self, project: &Project) {
-        self.apply(project, -1);
+        let contribution = Contribution::of(project);
+        self.by_recipient
+            .apply(project, &contribution, -1, &mut self.names);
+        self.lumped
+            .apply(project, &contribution, -1, &mut self.names);
+        self.members.remove(&project.name);
+        self.count_currencies(project, -1);
     }
 
-    fn apply(&mut self, project: &Project, sign: i128) {
-        self.by_recipient
-            .apply(project, true, sign, &mut self.names);
-        self.lumped.apply(project, false, sign, &mut self.names);
+    fn count_currencies(&mut self, project: &Project, sign: i64) {
         for line in &project.funding_lines {
             let count = self
                 .currencies
                 .entry(line.amount.currency.clone())
                 .or_default();
-            *count = count.saturating_add_signed(sign as i64);
+            *count = count.saturating_add_signed(sign);
         }
     }
 

@@ -11,10 +11,10 @@ use foldhash::{HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::AnalyticsError;
-use super::cube::{ClassTable, FundingCube, cents, rounded};
+use super::cube::{ClassTable, FundingCube, Sums, cents, rounded};
 use super::money::{ConversionUsed, Converter};
 use crate::domain::{AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField};
-use crate::query::{Filter, ItemRow, Listed, ReadModel};
+use crate::query::{Filter, ItemRow, Listed, ReadModel, Row, Value};
 
 /// A dimension funding can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,10 +347,12 @@ enum Source<'m> {
         cube: &'m FundingCube,
         table: &'m ClassTable,
     },
+    /// The members the filter picks, by title and what classes share, summed by class.
+    Titles {
+        cube: &'m FundingCube,
+        table: &'m ClassTable,
+    },
 }
-
-/// Fields of a project that its class does not share.
-const UNSHARED_FIELDS: [&str; 3] = ["name", "title", "description"];
 
 impl<'m> Source<'m> {
     fn choose(cube: &'m FundingCube, query: &FundingQuery, filter: &Filter) -> Self {
@@ -362,19 +364,20 @@ impl<'m> Source<'m> {
         };
         if query.price_base_year.is_some()
             || !cube.all_in(&query.currency)
-            || UNSHARED_FIELDS.into_iter().any(reads)
+            || reads("name")
+            || reads("description")
         {
-            Source::Projects
-        } else if query.group_by.contains(&Dimension::Area) || reads("area") {
-            Source::Classes {
-                cube,
-                table: &cube.by_recipient,
-            }
+            return Source::Projects;
+        }
+        let table = if query.group_by.contains(&Dimension::Area) || reads("area") {
+            &cube.by_recipient
         } else {
-            Source::Classes {
-                cube,
-                table: &cube.lumped,
-            }
+            &cube.lumped
+        };
+        if reads("title") {
+            Source::Titles { cube, table }
+        } else {
+            Source::Classes { cube, table }
         }
     }
 
@@ -387,121 +390,212 @@ impl<'m> Source<'m> {
         converter: &mut Converter<'_>,
         visit: Visit<'_>,
     ) -> Result<Accumulator, AnalyticsError> {
-        let layout = Layout {
-            group_by: &query.group_by,
+        let mut pass = Pass {
+            layout: Layout {
+                group_by: &query.group_by,
+            },
+            names: Names::new(model, query.area_level),
+            query,
+            visit,
+            total: Accumulator::default(),
         };
-        let mut names = Names::new(model, query.area_level);
-        let mut areas = Vec::new();
-        let mut total = Accumulator::default();
         match self {
-            Source::Projects => {
-                for (index, project) in model.projects.values().enumerate() {
-                    if !filter.matches(&ItemRow {
-                        item: project,
-                        model,
-                    }) {
-                        continue;
-                    }
-                    let mut key = layout.project(
-                        || names.id(&project.party),
-                        project.field,
-                        project.livelihood,
-                        project.status,
-                    );
-                    names.areas_of(&layout, project, &mut areas);
-                    let shares: Vec<Decimal> =
-                        project.recipients.iter().map(|r| r.share_percent).collect();
-                    for line in &project.funding_lines {
-                        if !query.counts(line.year, line.funding_type) {
-                            continue;
-                        }
-                        let rate_year = line
-                            .value_date
-                            .map_or(line.year, |d| chrono::Datelike::year(&d));
-                        let factor = converter.factor(&line.amount.currency, rate_year)?;
-                        let amount = rounded(line.amount.amount * factor);
-                        let whole = Part {
-                            cents: cents(amount),
-                            lines: 1,
-                            source: index,
-                            projects: 1,
-                        };
-                        total.add(whole);
-                        layout.line(&mut key, line.year, line.funding_type);
-                        let keys_for = |area: Option<&ResourceName>| {
-                            layout.keys(project, line.year, line.funding_type, area)
-                        };
-                        if layout.by_area() {
-                            let parts = split_by_shares(amount, &shares);
-                            for (id, part) in areas.iter().zip(parts) {
-                                layout.set(&mut key, Dimension::Area, *id);
-                                let part = Part {
-                                    cents: cents(part),
-                                    ..whole
-                                };
-                                visit(&key, &|| keys_for(Some(names.name(*id))), part);
-                            }
-                        } else {
-                            visit(&key, &|| keys_for(None), whole);
-                        }
-                    }
-                }
-            }
+            Source::Projects => pass.projects(model, filter, converter)?,
             Source::Classes { cube, table } => {
-                // Numbers of the areas the cube's recipient areas count towards.
-                let mut at_level: Vec<Option<u32>> = vec![None; cube.names.len()];
-                for (index, class) in table.classes.iter().enumerate() {
-                    let project = &table.representatives[index];
-                    if class.projects == 0
-                        || !filter.matches(&ItemRow {
-                            item: project,
-                            model,
-                        })
-                    {
-                        continue;
-                    }
-                    let mut key =
-                        layout.project(|| class.party, class.field, class.livelihood, class.status);
-                    areas.clear();
-                    if layout.by_area() {
-                        for recipient in table.recipients(class) {
-                            let id = *at_level[*recipient as usize]
-                                .get_or_insert_with(|| names.area(cube.names.name(*recipient)));
-                            areas.push(id);
-                        }
-                    }
-                    for (i, line) in table.lines(class).iter().enumerate() {
-                        if !query.counts(line.year, line.funding_type) {
-                            continue;
-                        }
-                        let whole = Part {
-                            cents: line.cents,
-                            lines: class.projects,
-                            source: index,
-                            projects: class.projects,
+                pass.classes(model, cube, table, &table.sums, filter);
+            }
+            Source::Titles { cube, table } => {
+                let sums = picked(model, cube, table, filter);
+                pass.classes(model, cube, table, &sums, &Filter::default());
+            }
+        }
+        Ok(pass.total)
+    }
+}
+
+/// The sums over the members `filter` picks, by the classes of `table`.
+fn picked(model: &ReadModel, cube: &FundingCube, table: &ClassTable, filter: &Filter) -> Sums {
+    let in_lumped = std::ptr::eq(table, &cube.lumped);
+    let mut sums = table.sums.zeroed_like();
+    for member in cube.members.iter() {
+        let [lumped, by_recipient] = member.classes;
+        let row = MemberRow {
+            title: member.title,
+            shared: ItemRow {
+                item: &cube.by_recipient.representatives[by_recipient],
+                model,
+            },
+        };
+        if filter.matches(&row) {
+            let class = if in_lumped { lumped } else { by_recipient };
+            sums.add(class, &table.classes[class], 1, member.amounts);
+        }
+    }
+    sums
+}
+
+/// A member as a filter reads it: its own title, and what its class shares.
+struct MemberRow<'a> {
+    title: &'a str,
+    shared: ItemRow<'a, Project>,
+}
+
+/// Where `title` sits in the fields filters read.
+const TITLE_FIELD: usize = 1;
+
+impl Row for MemberRow<'_> {
+    fn values(&self, field: usize) -> Vec<Value> {
+        if field == TITLE_FIELD {
+            vec![Value::text(self.title)]
+        } else {
+            self.shared.values(field)
+        }
+    }
+
+    fn text(&self, field: usize) -> Option<&str> {
+        if field == TITLE_FIELD {
+            Some(self.title)
+        } else {
+            self.shared.text(field)
+        }
+    }
+}
+
+/// One pass over a summary's sources, handing each part to `visit`.
+struct Pass<'q, 'm, 'v> {
+    layout: Layout<'q>,
+    names: Names<'m>,
+    query: &'q FundingQuery,
+    visit: Visit<'v>,
+    total: Accumulator,
+}
+
+impl<'m> Pass<'_, 'm, '_> {
+    fn projects(
+        &mut self,
+        model: &'m ReadModel,
+        filter: &Filter,
+        converter: &mut Converter<'_>,
+    ) -> Result<(), AnalyticsError> {
+        let layout = &self.layout;
+        let names = &mut self.names;
+        let mut areas = Vec::new();
+        for (index, project) in model.projects.values().enumerate() {
+            if !filter.matches(&ItemRow {
+                item: project,
+                model,
+            }) {
+                continue;
+            }
+            let mut key = layout.project(
+                || names.id(&project.party),
+                project.field,
+                project.livelihood,
+                project.status,
+            );
+            names.areas_of(layout, project, &mut areas);
+            let shares: Vec<Decimal> = project.recipients.iter().map(|r| r.share_percent).collect();
+            for line in &project.funding_lines {
+                if !self.query.counts(line.year, line.funding_type) {
+                    continue;
+                }
+                let rate_year = line
+                    .value_date
+                    .map_or(line.year, |d| chrono::Datelike::year(&d));
+                let factor = converter.factor(&line.amount.currency, rate_year)?;
+                let amount = rounded(line.amount.amount * factor);
+                let whole = Part {
+                    cents: cents(amount),
+                    lines: 1,
+                    source: index,
+                    projects: 1,
+                };
+                self.total.add(whole);
+                layout.line(&mut key, line.year, line.funding_type);
+                let keys_for = |area: Option<&ResourceName>| {
+                    layout.keys(project, line.year, line.funding_type, area)
+                };
+                if layout.by_area() {
+                    let parts = split_by_shares(amount, &shares);
+                    for (id, part) in areas.iter().zip(parts) {
+                        layout.set(&mut key, Dimension::Area, *id);
+                        let part = Part {
+                            cents: cents(part),
+                            ..whole
                         };
-                        total.add(whole);
-                        layout.line(&mut key, line.year, line.funding_type);
-                        let keys_for = |area: Option<&ResourceName>| {
-                            layout.keys(project, line.year, line.funding_type, area)
-                        };
-                        if layout.by_area() {
-                            for (id, cents) in areas.iter().zip(table.parts(class, i)) {
-                                layout.set(&mut key, Dimension::Area, *id);
-                                let part = Part {
-                                    cents: *cents,
-                                    ..whole
-                                };
-                                visit(&key, &|| keys_for(Some(names.name(*id))), part);
-                            }
-                        } else {
-                            visit(&key, &|| keys_for(None), whole);
-                        }
+                        (self.visit)(&key, &|| keys_for(Some(names.name(*id))), part);
                     }
+                } else {
+                    (self.visit)(&key, &|| keys_for(None), whole);
                 }
             }
         }
-        Ok(total)
+        Ok(())
+    }
+
+    fn classes(
+        &mut self,
+        model: &'m ReadModel,
+        cube: &'m FundingCube,
+        table: &'m ClassTable,
+        sums: &Sums,
+        filter: &Filter,
+    ) {
+        let layout = &self.layout;
+        let names = &mut self.names;
+        let mut areas = Vec::new();
+        // Numbers of the areas the cube's recipient areas count towards.
+        let mut at_level: Vec<Option<u32>> = vec![None; cube.names.len()];
+        for (index, class) in table.classes.iter().enumerate() {
+            let project = &table.representatives[index];
+            let projects = sums.projects(index);
+            if projects == 0
+                || !filter.matches(&ItemRow {
+                    item: project,
+                    model,
+                })
+            {
+                continue;
+            }
+            let mut key =
+                layout.project(|| class.party, class.field, class.livelihood, class.status);
+            areas.clear();
+            if layout.by_area() {
+                for recipient in table.recipients(class) {
+                    let id = *at_level[*recipient as usize]
+                        .get_or_insert_with(|| names.area(cube.names.name(*recipient)));
+                    areas.push(id);
+                }
+            }
+            for (i, line) in table.lines(class).iter().enumerate() {
+                if !self.query.counts(line.year, line.funding_type) {
+                    continue;
+                }
+                let whole = Part {
+                    cents: sums.cents(class, i),
+                    lines: projects,
+                    source: index,
+                    projects,
+                };
+                self.total.add(whole);
+                layout.line(&mut key, line.year, line.funding_type);
+                let keys_for = |area: Option<&ResourceName>| {
+                    layout.keys(project, line.year, line.funding_type, area)
+                };
+                if layout.by_area() {
+                    for (id, cents) in areas.iter().zip(sums.parts(class, i)) {
+                        layout.set(&mut key, Dimension::Area, *id);
+                        let part = Part {
+                            cents: *cents,
+                            ..whole
+                        };
+                        (self.visit)(&key, &|| keys_for(Some(names.name(*id))), part);
+                    }
+                } else {
+                    (self.visit)(&key, &|| keys_for(None), whole);
+                }
+            }
+        }
     }
 }
 
@@ -765,8 +859,13 @@ mod tests {
 
     #[test]
     fn the_cube_answers_as_the_projects_do_through_edits() {
-        let cases: [(&[Dimension], &str); 6] = [
+        let cases: [(&[Dimension], &str); 8] = [
             (&[Dimension::Party, Dimension::Field], ""),
+            (&[Dimension::Party, Dimension::Field], "title:\"project 1\""),
+            (
+                &[Dimension::Area, Dimension::Year],
+                "title:\"1\" AND NOT area = \"areas/pref-b\"",
+            ),
             (&[Dimension::Area], "party = \"parties/x\""),
             (
                 &[Dimension::Area, Dimension::Year],
@@ -802,7 +901,7 @@ mod tests {
                         };
                         let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
                         let source = Source::choose(model.funding_cube(), &query, &filter);
-                        assert!(matches!(source, Source::Classes { .. }), "{filter_text}");
+                        assert!(!matches!(source, Source::Projects), "{filter_text}");
                         let classes = summarize_from(&model, &query, &filter, source).unwrap();
                         let projects =
                             summarize_from(&model, &query, &filter, Source::Projects).unwrap();
@@ -819,7 +918,8 @@ mod tests {
     }
 
     #[test]
-    fn text_filters_and_conversions_are_answered_from_the_projects() {
+    fn filters_on_names_or_descriptions_and_conversions_are_answered_from_the_projects() {
+        assert_eq!(Project::FIELDS[TITLE_FIELD].name, "title");
         let model = random_model(7);
         let query = |filter: &str, currency: &str, price_base_year| FundingQuery {
             filter: filter.into(),
@@ -833,7 +933,7 @@ mod tests {
             top_n: None,
         };
         for (filter, currency, base) in [
-            ("title:\"project 1\"", "CNY", None),
+            ("description:\"school\"", "CNY", None),
             ("name = \"projects/p1\"", "CNY", None),
             ("", "USD", None),
             ("", "CNY", Some(2015)),
@@ -845,6 +945,59 @@ mod tests {
                 matches!(source, Source::Projects),
                 "{filter} {currency} {base:?}"
             );
+        }
+    }
+
+    #[test]
+    fn title_summaries_stay_right_as_rows_are_replaced_and_compacted() {
+        let mut model = random_model(3);
+        let base: Vec<Project> = model.projects.values().cloned().collect();
+        for round in 0..4 {
+            let writes = (0..1500)
+                .map(|i| {
+                    let mut project = base[i % base.len()].clone();
+                    project.name = name(Collection::Projects, &format!("extra{i}"));
+                    project.title = format!("Extra {i} round {round}");
+                    if round == 3 && i % 2 == 0 {
+                        return Write::Delete(project.name);
+                    }
+                    Write::Put(Box::new(Resource::Project(project)))
+                })
+                .collect();
+            model.apply(&Committed {
+                revision: round + 2,
+                subject: "test".into(),
+                commit_time: chrono::Utc::now(),
+                writes,
+                replayed: false,
+            });
+            for filter_text in [
+                format!("title:\"round {round}\" AND title:\"extra 1\""),
+                "title:\"extra\" OR title:\"project 2\"".to_owned(),
+            ] {
+                let query = FundingQuery {
+                    filter: filter_text.clone(),
+                    group_by: vec![Dimension::Area],
+                    area_level: AreaLevel::County,
+                    funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
+                    start_year: None,
+                    end_year: None,
+                    currency: "CNY".into(),
+                    price_base_year: None,
+                    top_n: None,
+                };
+                let filter = Filter::parse(&filter_text, Project::FIELDS).unwrap();
+                let source = Source::choose(model.funding_cube(), &query, &filter);
+                assert!(matches!(source, Source::Titles { .. }));
+                let titles = summarize_from(&model, &query, &filter, source).unwrap();
+                let projects = summarize_from(&model, &query, &filter, Source::Projects).unwrap();
+                assert_eq!(
+                    titles.groups, projects.groups,
+                    "round {round} {filter_text}"
+                );
+                assert_eq!(titles.total, projects.total, "round {round} {filter_text}");
+                assert!(titles.total.projects > 0, "round {round} {filter_text}");
+            }
         }
     }
 }

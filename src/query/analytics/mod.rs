@@ -4,6 +4,7 @@
 
 mod cube;
 mod funding;
+mod members;
 mod money;
 mod reconcile;
 mod series;
