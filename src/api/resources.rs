@@ -54,7 +54,7 @@ impl Api {
             order_by: order_by.to_owned(),
         };
         let model = self.ledger.model().read();
-        Ok(list(table(&model).values(), &model, &query)?)
+        Ok(list(table(&model), &model, &query)?)
     }
 }
 

@@ -107,6 +107,13 @@ fn is_valid_id(id: &str) -> bool {
         && !id.starts_with('-')
 }
 
+/// Maps keyed by name can be searched by text: a name orders, compares and hashes as its text.
+impl std::borrow::Borrow<str> for ResourceName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for ResourceName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

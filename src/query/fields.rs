@@ -324,6 +324,16 @@ impl Listed for Observation {
         &self.name
     }
 
+    fn text(&self, field: usize) -> Option<&str> {
+        match field {
+            0 => Some(self.name.as_str()),
+            1 => Some(self.indicator.as_str()),
+            2 => Some(self.area.as_str()),
+            3 => Some(&self.period),
+            _ => None,
+        }
+    }
+
     fn values(&self, field: usize, _: &ReadModel) -> Vec<Value> {
         match field {
             0 => name(&self.name),

@@ -96,6 +96,11 @@ impl Filter {
         self.expr.as_ref().is_none_or(|expr| evaluate(expr, row))
     }
 
+    /// Whether the filter is empty, matching everything.
+    pub fn is_empty(&self) -> bool {
+        self.expr.is_none()
+    }
+
     /// Whether the filter reads field `field` (an index into the collection's field list).
     pub fn reads(&self, field: usize) -> bool {
         fn reads(expr: &Expr, field: usize) -> bool {
