@@ -1,5 +1,7 @@
 //! Shared attributes and the reference resources: parties, areas and pairings.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -21,8 +23,8 @@ impl Meta {
     }
 }
 
-/// Where a figure or record comes from.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// Where a figure or record comes from. Records hold it shared (`Arc`): many cite one source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Provenance {
     pub source_title: String,
     pub publisher: String,
@@ -178,7 +180,7 @@ pub struct Pairing {
     pub end_year: Option<i32>,
     pub fields: Vec<SupportField>,
     pub status: DataStatus,
-    pub provenance: Provenance,
+    pub provenance: Arc<Provenance>,
     #[serde(default)]
     pub meta: Meta,
 }

@@ -1,5 +1,7 @@
 //! Indicators and their observations.
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +146,7 @@ pub struct Observation {
     pub value: Decimal,
     pub qualifier: Qualifier,
     pub status: DataStatus,
-    pub provenance: Provenance,
+    pub provenance: Arc<Provenance>,
     #[serde(default)]
     pub meta: Meta,
 }

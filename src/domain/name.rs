@@ -1,6 +1,7 @@
 //! Resource names (AIP-122): `{collection}/{id}`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,10 +48,11 @@ impl Collection {
     }
 }
 
-/// A validated resource name such as `projects/kashgar-school-17`.
+/// A validated resource name such as `projects/kashgar-school-17`. Copies share one text:
+/// every observation names its indicator and area, and the read model keys maps by name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ResourceName(String);
+pub struct ResourceName(Arc<str>);
 
 impl ResourceName {
     /// Parses `name` as a name in `collection`; `field` names the request field in the error.
@@ -73,7 +75,7 @@ impl ResourceName {
                 ),
             ));
         }
-        Ok(ResourceName(name.to_owned()))
+        Ok(ResourceName(name.into()))
     }
 
     /// Builds the name of `id` in `collection`, validating the id.
@@ -133,7 +135,7 @@ impl TryFrom<String> for ResourceName {
 
 impl From<ResourceName> for String {
     fn from(value: ResourceName) -> Self {
-        value.0
+        value.0.to_string()
     }
 }
 

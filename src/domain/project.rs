@@ -1,5 +1,7 @@
 //! Assistance projects, their recipients, outputs and funding lines.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -92,7 +94,7 @@ pub struct Project {
     pub outputs: Vec<ProjectOutput>,
     pub funding_lines: Vec<FundingLine>,
     pub data_status: DataStatus,
-    pub provenance: Provenance,
+    pub provenance: Arc<Provenance>,
     #[serde(default)]
     pub meta: Meta,
 }

@@ -1,11 +1,12 @@
 //! The in-memory read model: every resource, indexed by name, at one revision.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::analytics::FundingCube;
 use crate::domain::{
-    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Resource,
-    ResourceName,
+    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Provenance,
+    Resource, ResourceName,
 };
 use crate::store::{Committed, Snapshot, Write};
 
@@ -23,6 +24,8 @@ pub struct ReadModel {
     series: HashMap<ResourceName, BTreeMap<(ResourceName, String), ResourceName>>,
     /// The projects' funding, pre-aggregated for summaries.
     funding: FundingCube,
+    /// One copy of each provenance records cite: millions of observations cite a few sources.
+    provenances: HashSet<Arc<Provenance>>,
 }
 
 impl ReadModel {
@@ -49,12 +52,35 @@ impl ReadModel {
         self.revision = self.revision.max(committed.revision);
     }
 
+    /// The model's copy of `provenance`, so records citing one source share it.
+    fn shared_provenance(&mut self, provenance: Arc<Provenance>) -> Arc<Provenance> {
+        if let Some(shared) = self.provenances.get(&provenance) {
+            return shared.clone();
+        }
+        self.provenances.insert(provenance.clone());
+        provenance
+    }
+
     fn put(&mut self, resource: Resource) {
         match resource {
             Resource::Party(r) => _ = self.parties.insert(r.name.clone(), r),
             Resource::Area(r) => _ = self.areas.insert(r.name.clone(), r),
-            Resource::Pairing(r) => _ = self.pairings.insert(r.name.clone(), r),
-            Resource::Project(r) => {
+            Resource::Pairing(mut r) => {
+                r.party = shared_name(&self.parties, r.party);
+                r.area = shared_name(&self.areas, r.area);
+                r.provenance = self.shared_provenance(r.provenance);
+                self.pairings.insert(r.name.clone(), r);
+            }
+            Resource::Project(mut r) => {
+                r.party = shared_name(&self.parties, r.party);
+                r.pairing = r.pairing.map(|p| shared_name(&self.pairings, p));
+                for recipient in &mut r.recipients {
+                    recipient.area = shared_name(&self.areas, recipient.area.clone());
+                }
+                for output in &mut r.outputs {
+                    output.indicator = shared_name(&self.indicators, output.indicator.clone());
+                }
+                r.provenance = self.shared_provenance(r.provenance);
                 if let Some(old) = self.projects.get(&r.name) {
                     self.funding.remove(old);
                 }
@@ -62,7 +88,10 @@ impl ReadModel {
                 self.projects.insert(r.name.clone(), r);
             }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
-            Resource::Observation(r) => {
+            Resource::Observation(mut r) => {
+                r.indicator = shared_name(&self.indicators, r.indicator);
+                r.area = shared_name(&self.areas, r.area);
+                r.provenance = self.shared_provenance(r.provenance);
                 self.unindex_observation(&r.name);
                 self.series
                     .entry(r.indicator.clone())
@@ -152,6 +181,12 @@ impl ReadModel {
             self.observations.len()
         )
     }
+}
+
+/// The map's own copy of `name` when it holds one, so references share the referenced name.
+fn shared_name<T>(map: &BTreeMap<ResourceName, T>, name: ResourceName) -> ResourceName {
+    map.get_key_value(&name)
+        .map_or(name, |(shared, _)| shared.clone())
 }
 
 impl Catalog for ReadModel {

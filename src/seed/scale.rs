@@ -64,7 +64,7 @@ fn project(index: usize, parties: &[Party], areas: &[Area], rng: &mut SplitMix) 
         outputs: Vec::new(),
         funding_lines,
         data_status: DataStatus::Synthetic,
-        provenance: synthetic_provenance(),
+        provenance: synthetic_provenance().into(),
         meta: Default::default(),
     })
 }
@@ -102,7 +102,7 @@ fn observation(series: usize, year: i32, areas: &[Area], rng: &mut SplitMix) -> 
         value: Decimal::new(1_000 + rng.below(1_000_000) as i64, 2),
         qualifier: Qualifier::Exact,
         status: DataStatus::Synthetic,
-        provenance: synthetic_provenance(),
+        provenance: synthetic_provenance().into(),
         meta: Default::default(),
     })
 }

@@ -193,7 +193,7 @@ pub fn generate(parties: &[Party], areas: &[Area]) -> Synthetic {
             end_year: None,
             fields: FIELDS.iter().map(|f| f.0).collect(),
             status: DataStatus::Synthetic,
-            provenance: synthetic_provenance(),
+            provenance: synthetic_provenance().into(),
             meta: Default::default(),
         });
         let targets: Vec<&str> = if counties.is_empty() {
@@ -255,7 +255,7 @@ pub fn generate(parties: &[Party], areas: &[Area]) -> Synthetic {
                         outputs: Vec::new(),
                         funding_lines: Vec::new(),
                         data_status: DataStatus::Synthetic,
-                        provenance: synthetic_provenance(),
+                        provenance: synthetic_provenance().into(),
                         meta: Default::default(),
                     },
                 });

@@ -183,7 +183,7 @@ pub fn pairing(p: &pb::Pairing) -> Decoded<domain::Pairing> {
             .map(|(i, f)| d.required(&format!("fields[{i}]"), *f, &SUPPORT_FIELDS))
             .collect(),
         status: d.required("status", p.status, &DATA_STATUSES),
-        provenance: d.provenance("provenance", p.provenance.as_ref()),
+        provenance: d.provenance("provenance", p.provenance.as_ref()).into(),
         meta: Meta::default(),
     };
     (pairing, d.violations)
@@ -248,7 +248,7 @@ pub fn project(p: &pb::Project) -> Decoded<domain::Project> {
             })
             .collect(),
         data_status: d.required("data_status", p.data_status, &DATA_STATUSES),
-        provenance: d.provenance("provenance", p.provenance.as_ref()),
+        provenance: d.provenance("provenance", p.provenance.as_ref()).into(),
         meta: Meta::default(),
     };
     (project, d.violations)
@@ -309,7 +309,7 @@ pub fn observation(p: &pb::Observation) -> Decoded<domain::Observation> {
         value: d.decimal("value", &p.value),
         qualifier: d.required("qualifier", p.qualifier, &QUALIFIERS),
         status: d.required("status", p.status, &DATA_STATUSES),
-        provenance: d.provenance("provenance", p.provenance.as_ref()),
+        provenance: d.provenance("provenance", p.provenance.as_ref()).into(),
         meta: Meta::default(),
     };
     (observation, d.violations)

@@ -668,7 +668,7 @@ fn summarize_from(
 mod tests {
     use super::*;
     use crate::domain::{
-        Area, Collection, DataStatus, FundingLine, Money, Provenance, RecipientArea, Resource,
+        Area, Collection, DataStatus, FundingLine, Money, RecipientArea, Resource,
     };
     use crate::store::{Committed, Snapshot, Write};
 
@@ -771,7 +771,7 @@ mod tests {
                 outputs: Vec::new(),
                 funding_lines,
                 data_status: DataStatus::Synthetic,
-                provenance: Provenance::default(),
+                provenance: Default::default(),
                 meta: Default::default(),
             }));
         }
