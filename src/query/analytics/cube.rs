@@ -334,7 +334,8 @@ pub struct NameTable {
 }
 
 impl NameTable {
-    fn id(&mut self, name: &ResourceName) -> u32 {
+    /// The number of `name`, given it on first use.
+    pub fn id(&mut self, name: &ResourceName) -> u32 {
         if let Some(id) = self.ids.get(name) {
             return *id;
         }

@@ -11,7 +11,7 @@ use foldhash::{HashMap, HashSet};
 use rust_decimal::Decimal;
 
 use super::AnalyticsError;
-use super::cube::{ClassTable, FundingCube, Sums, cents, rounded};
+use super::cube::{ClassTable, FundingCube, NameTable, Sums, cents, rounded};
 use super::money::{ConversionUsed, Converter};
 use crate::domain::{AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField};
 use crate::query::{Filter, ItemRow, Listed, ReadModel, Row, Value};
@@ -214,8 +214,7 @@ pub(super) fn split_by_shares(amount: Decimal, shares: &[Decimal]) -> Vec<Decima
 struct Names<'m> {
     model: &'m ReadModel,
     level: AreaLevel,
-    ids: HashMap<ResourceName, u32>,
-    names: Vec<ResourceName>,
+    numbered: NameTable,
     at_level: HashMap<&'m ResourceName, u32>,
 }
 
@@ -224,24 +223,17 @@ impl<'m> Names<'m> {
         Names {
             model,
             level,
-            ids: HashMap::default(),
-            names: Vec::new(),
+            numbered: NameTable::default(),
             at_level: HashMap::default(),
         }
     }
 
     fn id(&mut self, name: &ResourceName) -> u32 {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
-        }
-        let id = self.names.len() as u32;
-        self.ids.insert(name.clone(), id);
-        self.names.push(name.clone());
-        id
+        self.numbered.id(name)
     }
 
     fn name(&self, id: u32) -> &ResourceName {
-        &self.names[id as usize]
+        self.numbered.name(id)
     }
 
     /// The number of the area `recipient` counts towards.
@@ -848,8 +840,12 @@ mod tests {
                 writes.push(Write::Put(Box::new(Resource::Project(changed))));
             }
         }
+        commit(model, round + 2, writes);
+    }
+
+    fn commit(model: &mut ReadModel, revision: i64, writes: Vec<Write>) {
         model.apply(&Committed {
-            revision: round + 2,
+            revision,
             subject: "test".into(),
             commit_time: chrono::Utc::now(),
             writes,
@@ -964,13 +960,7 @@ mod tests {
                     Write::Put(Box::new(Resource::Project(project)))
                 })
                 .collect();
-            model.apply(&Committed {
-                revision: round + 2,
-                subject: "test".into(),
-                commit_time: chrono::Utc::now(),
-                writes,
-                replayed: false,
-            });
+            commit(&mut model, round + 2, writes);
             for filter_text in [
                 format!("title:\"round {round}\" AND title:\"extra 1\""),
                 "title:\"extra\" OR title:\"project 2\"".to_owned(),
