@@ -104,7 +104,7 @@ struct Accumulator {
 impl Accumulator {
     fn add(&mut self, part: Part) {
         self.cents += part.cents;
-        self.lines += part.lines;
+        self.lines += part.projects;
         if self.last_source != Some(part.source) {
             self.projects += part.projects;
             self.last_source = Some(part.source);
@@ -161,9 +161,9 @@ impl Groups {
 #[derive(Clone, Copy)]
 struct Part {
     cents: i128,
-    lines: u64,
     /// The project's or class's index: parts of one source count its projects once per group.
     source: usize,
+    /// The projects it sums: each has exactly one line in the part, so also its line count.
     projects: u64,
 }
 
@@ -498,7 +498,6 @@ impl<'m> Pass<'_, 'm, '_> {
                 let amount = rounded(line.amount.amount * factor);
                 let whole = Part {
                     cents: cents(amount),
-                    lines: 1,
                     source: index,
                     projects: 1,
                 };
@@ -565,7 +564,6 @@ impl<'m> Pass<'_, 'm, '_> {
                 }
                 let whole = Part {
                     cents: sums.cents(class, i),
-                    lines: projects,
                     source: index,
                     projects,
                 };
