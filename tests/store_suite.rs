@@ -180,6 +180,37 @@ async fn sqlite_passes_the_store_suite() {
     .await;
 }
 
+/// Under continuous writes the write-ahead log is folded in and restarted, not left to grow
+/// with everything written.
+#[tokio::test]
+async fn sqlite_keeps_its_write_ahead_log_bounded_under_continuous_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wal.db");
+    let store = SqliteStore::open(&path, None).unwrap();
+    let mut project = demo()
+        .into_iter()
+        .find_map(|r| match r {
+            Resource::Project(project) => Some(project),
+            _ => None,
+        })
+        .unwrap();
+    const COMMITS: usize = 800;
+    const DESCRIPTION_BYTES: usize = 100_000;
+    let mut largest_log = 0;
+    for round in 0..COMMITS {
+        project.description = format!("{round} {}", "x".repeat(DESCRIPTION_BYTES));
+        let resource = Resource::Project(project.clone());
+        store.commit(commit(vec![put(&resource)])).await.unwrap();
+        let log = std::fs::metadata(dir.path().join("wal.db-wal")).map_or(0, |m| m.len());
+        largest_log = largest_log.max(log);
+    }
+    let written = (COMMITS * DESCRIPTION_BYTES) as u64;
+    assert!(
+        largest_log < written / 2,
+        "the log reached {largest_log} bytes after {written} bytes were written"
+    );
+}
+
 #[tokio::test]
 async fn postgres_passes_the_store_suite() {
     let Some(database) = PgDatabase::create().await else {

@@ -7,6 +7,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+mod checkpoint;
+
+use self::checkpoint::Checkpointer;
 use super::log::{
     ChangeRow, check_preconditions, commit_rows, decode, first_position, group_commits,
     precondition_names,
@@ -49,6 +52,8 @@ const MIGRATIONS: &[&str] = &[r#"
 #[derive(Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    /// Folds the write-ahead log into the file off the commit path; none when read-only.
+    _checkpointer: Option<Arc<Checkpointer>>,
     /// How many revisions of the change log to keep; `None` keeps all.
     retained_revisions: Option<i64>,
 }
@@ -58,8 +63,8 @@ impl SqliteStore {
     /// A database on a read-only file system is opened read-only: reads are served and every
     /// write fails as UNAVAILABLE.
     pub fn open(path: &Path, retained_revisions: Option<i64>) -> Result<Self, StoreError> {
-        let connection = if path.exists() && is_read_only(path) {
-            open_read_only(path)?
+        let (connection, checkpointer) = if path.exists() && is_read_only(path) {
+            (Arc::new(Mutex::new(open_read_only(path)?)), None)
         } else {
             let mut connection = Connection::open(path).map_err(unavailable)?;
             connection
@@ -68,10 +73,13 @@ impl SqliteStore {
                 )
                 .map_err(unavailable)?;
             migrate(&mut connection)?;
-            connection
+            let connection = Arc::new(Mutex::new(connection));
+            let checkpointer = Checkpointer::start(&connection, path)?;
+            (connection, Some(Arc::new(checkpointer)))
         };
         Ok(SqliteStore {
-            connection: Arc::new(Mutex::new(connection)),
+            connection,
+            _checkpointer: checkpointer,
             retained_revisions,
         })
     }
