@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, broadcast, watch};
+use tokio::sync::{Mutex, broadcast, oneshot, watch};
 
 use crate::query::SharedModel;
 use crate::store::{Commit, Committed, RequestKey, Store, StoreError};
@@ -14,12 +14,23 @@ const FEED_CAPACITY: usize = 1024;
 /// Commits read from the store at a time while catching up.
 const CATCH_UP_BATCH: i64 = 100;
 
+/// A single write waiting for its group, and where its outcome goes.
+pub(super) struct QueuedWrite {
+    pub request: super::WriteRequest,
+    pub outcome: oneshot::Sender<Result<Arc<Committed>, super::WriteError>>,
+}
+
 /// The single way writes reach the store and the read model.
 pub struct Ledger {
     store: Arc<dyn Store>,
     model: SharedModel,
     /// Serializes plan-commit-apply so the model sees commits in revision order.
     pub(super) write_lock: Mutex<()>,
+    /// Single writes waiting to be committed together, in arrival order.
+    pub(super) queued: std::sync::Mutex<Vec<QueuedWrite>>,
+    /// Held by the task committing the queue, so writes arriving meanwhile wait and go
+    /// together in the next group.
+    pub(super) queue_turn: Mutex<()>,
     feed: broadcast::Sender<Arc<Committed>>,
     applied: watch::Sender<i64>,
     /// Whether other processes write to the same store, so the model must catch up before
@@ -35,6 +46,8 @@ impl Ledger {
         Ledger {
             model,
             write_lock: Mutex::new(()),
+            queued: std::sync::Mutex::new(Vec::new()),
+            queue_turn: Mutex::new(()),
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: watch::channel(revision).0,
             shared: store.change_notifications().is_some(),

@@ -7,7 +7,10 @@ use crate::domain::{Area, Catalog, Indicator, Resource, ResourceName, Violations
 use crate::query::ReadModel;
 use crate::store::{Commit, Committed, Conflict, Precondition, RequestKey, StoreError, Write};
 
+use tokio::sync::oneshot;
+
 use super::Ledger;
+use super::ledger::QueuedWrite;
 
 /// Makes a resource's new version from the version current when the write is planned, with
 /// the problems found in the input.
@@ -75,6 +78,16 @@ pub struct WriteRequest {
     /// reported together with those validation finds.
     pub ops: Vec<(Edit, Violations)>,
     pub request: Option<RequestKey>,
+}
+
+impl WriteRequest {
+    /// The resources the request writes.
+    fn names(&self) -> impl Iterator<Item = &ResourceName> {
+        self.ops.iter().map(|(edit, _)| match edit {
+            Edit::Write(op) => op.name(),
+            Edit::Rebase { name, .. } => name,
+        })
+    }
 }
 
 /// Why a write was refused; nothing was written.
@@ -312,11 +325,59 @@ fn plan(
 impl Ledger {
     /// Validates and commits `request` as one revision; a retried request returns its first
     /// result without writing again.
-    pub async fn write(&self, request: WriteRequest) -> Result<Arc<Committed>, WriteError> {
-        self.write_group(vec![request])
-            .await
-            .pop()
-            .expect("one result per request")
+    ///
+    /// Writes arriving while a group commits are committed together in the next group, each
+    /// under its own revision, with one fsync: when the disk stalls, the writes queued behind
+    /// it then cost one more fsync, not one each. The group runs on a task of its own, so a
+    /// caller that goes away cannot cut short the others' writes; its own write may still be
+    /// made (a retry with the same request id finds it).
+    pub async fn write(
+        self: &Arc<Self>,
+        request: WriteRequest,
+    ) -> Result<Arc<Committed>, WriteError> {
+        let (outcome, answer) = oneshot::channel();
+        self.queued
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(QueuedWrite { request, outcome });
+        let ledger = self.clone();
+        tokio::spawn(async move { ledger.commit_queued().await });
+        answer.await.unwrap_or_else(|_| {
+            Err(WriteError::Store(StoreError::Unavailable(
+                "the write's group ended without an answer; retry with the same request id".into(),
+            )))
+        })
+    }
+
+    /// Commits every queued write, in arrival order, in as few groups as can be; a no-op when
+    /// an earlier turn took them.
+    async fn commit_queued(&self) {
+        let _turn = self.queue_turn.lock().await;
+        let queued = std::mem::take(
+            &mut *self
+                .queued
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let mut queued = queued.into_iter().peekable();
+        while queued.peek().is_some() {
+            // A group ends before a write to a resource the group already writes: that write's
+            // precondition needs the revision the earlier one is given at commit.
+            let mut names = HashSet::new();
+            let mut requests = Vec::new();
+            let mut outcomes = Vec::new();
+            while let Some(next) =
+                queued.next_if(|q| q.request.names().all(|name| !names.contains(name)))
+            {
+                names.extend(next.request.names().cloned());
+                requests.push(next.request);
+                outcomes.push(next.outcome);
+            }
+            for (outcome, result) in outcomes.into_iter().zip(self.write_group(requests).await) {
+                // The caller may have gone away; its write stands either way.
+                let _ = outcome.send(result);
+            }
+        }
     }
 
     /// Validates and commits each request under its own revision, in order, made durable
