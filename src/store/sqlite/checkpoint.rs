@@ -79,6 +79,7 @@ fn run(
     path: &str,
     stopped: &mpsc::Receiver<()>,
 ) {
+    let mut failing = false;
     // Nothing is ever sent: the channel closing is the signal to stop.
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
         let checkpointed = checkpoint(connection, "PASSIVE").and_then(|log_pages| {
@@ -90,9 +91,18 @@ fn run(
             }
             Ok(())
         });
-        if let Err(error) = checkpointed {
-            // The log keeps every commit until a later checkpoint succeeds; nothing is lost.
-            tracing::warn!(path, %error, "checkpointing the write-ahead log failed");
+        // Said once per outage (a full disk fails every attempt), not ten times a second.
+        match checkpointed {
+            Err(error) if !failing => {
+                // The log keeps every commit until a later checkpoint succeeds; nothing is lost.
+                tracing::warn!(path, %error, "checkpointing the write-ahead log failed");
+                failing = true;
+            }
+            Ok(()) if failing => {
+                tracing::info!(path, "checkpointing the write-ahead log works again");
+                failing = false;
+            }
+            _ => {}
         }
     }
 }
