@@ -20,17 +20,24 @@ pub(super) struct QueuedWrite {
     pub outcome: oneshot::Sender<Result<Arc<Committed>, super::WriteError>>,
 }
 
+/// Single writes waiting for the task that commits them.
+#[derive(Default)]
+pub(super) struct WriteQueue {
+    /// In arrival order.
+    pub writes: Vec<QueuedWrite>,
+    /// Whether a task that will take `writes` is already on its way, so a write arriving
+    /// meanwhile joins its group instead of starting another.
+    pub drain_scheduled: bool,
+}
+
 /// The single way writes reach the store and the read model.
 pub struct Ledger {
     store: Arc<dyn Store>,
     model: SharedModel,
     /// Serializes plan-commit-apply so the model sees commits in revision order.
     pub(super) write_lock: Mutex<()>,
-    /// Single writes waiting to be committed together, in arrival order.
-    pub(super) queued: std::sync::Mutex<Vec<QueuedWrite>>,
-    /// Held by the task committing the queue, so writes arriving meanwhile wait and go
-    /// together in the next group.
-    pub(super) queue_turn: Mutex<()>,
+    /// Single writes waiting to be committed together.
+    pub(super) queue: std::sync::Mutex<WriteQueue>,
     feed: broadcast::Sender<Arc<Committed>>,
     applied: watch::Sender<i64>,
     /// Whether other processes write to the same store, so the model must catch up before
@@ -46,8 +53,7 @@ impl Ledger {
         Ledger {
             model,
             write_lock: Mutex::new(()),
-            queued: std::sync::Mutex::new(Vec::new()),
-            queue_turn: Mutex::new(()),
+            queue: std::sync::Mutex::new(WriteQueue::default()),
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: watch::channel(revision).0,
             shared: store.change_notifications().is_some(),

@@ -323,8 +323,9 @@ fn plan(
 }
 
 impl Ledger {
-    /// Validates and commits `request` as one revision; a retried request returns its first
-    /// result without writing again.
+    /// Validates and commits `request` as one revision. The caller has looked its request id
+    /// up (`replay`); a retry racing its first attempt is answered by the store, which checks
+    /// the id again inside the transaction.
     ///
     /// Writes arriving while a group commits are committed together in the next group, each
     /// under its own revision, with one fsync: when the disk stalls, the writes queued behind
@@ -336,12 +337,18 @@ impl Ledger {
         request: WriteRequest,
     ) -> Result<Arc<Committed>, WriteError> {
         let (outcome, answer) = oneshot::channel();
-        self.queued
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(QueuedWrite { request, outcome });
-        let ledger = self.clone();
-        tokio::spawn(async move { ledger.commit_queued().await });
+        let start_drain = {
+            let mut queue = self
+                .queue
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            queue.writes.push(QueuedWrite { request, outcome });
+            !std::mem::replace(&mut queue.drain_scheduled, true)
+        };
+        if start_drain {
+            let ledger = self.clone();
+            tokio::spawn(async move { ledger.commit_queued().await });
+        }
         answer.await.unwrap_or_else(|_| {
             Err(WriteError::Store(StoreError::Unavailable(
                 "the write's group ended without an answer; retry with the same request id".into(),
@@ -349,16 +356,17 @@ impl Ledger {
         })
     }
 
-    /// Commits every queued write, in arrival order, in as few groups as can be; a no-op when
-    /// an earlier turn took them.
+    /// Commits every queued write, in arrival order, in as few groups as can be.
     async fn commit_queued(&self) {
-        let _turn = self.queue_turn.lock().await;
-        let queued = std::mem::take(
-            &mut *self
-                .queued
+        let _guard = self.write_lock.lock().await;
+        let queued = {
+            let mut queue = self
+                .queue
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            queue.drain_scheduled = false;
+            std::mem::take(&mut queue.writes)
+        };
         let mut queued = queued.into_iter().peekable();
         while queued.peek().is_some() {
             // A group ends before a write to a resource the group already writes: that write's
@@ -373,7 +381,7 @@ impl Ledger {
                 requests.push(next.request);
                 outcomes.push(next.outcome);
             }
-            for (outcome, result) in outcomes.into_iter().zip(self.write_group(requests).await) {
+            for (outcome, result) in outcomes.into_iter().zip(self.commit_locked(requests).await) {
                 // The caller may have gone away; its write stands either way.
                 let _ = outcome.send(result);
             }
@@ -381,7 +389,8 @@ impl Ledger {
     }
 
     /// Validates and commits each request under its own revision, in order, made durable
-    /// together: a later request sees the writes of earlier ones. Each succeeds or fails alone.
+    /// together: a later request sees the writes of earlier ones. Each succeeds or fails alone;
+    /// a request whose id was seen before gets its first result.
     pub async fn write_group(
         &self,
         requests: Vec<WriteRequest>,
@@ -399,29 +408,49 @@ impl Ledger {
             }
             results.push(replayed);
         }
-        // Planning, committing and applying under one lock: the model planned against is
-        // exactly the store's state before the group.
-        let _guard = self.write_lock.lock().await;
+        let (indexes, pending): (Vec<usize>, Vec<WriteRequest>) = pending.into_iter().unzip();
+        let outcomes = {
+            let _guard = self.write_lock.lock().await;
+            self.commit_locked(pending).await
+        };
+        for (index, outcome) in indexes.into_iter().zip(outcomes) {
+            results[index] = Some(outcome);
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every request has a result"))
+            .collect()
+    }
+
+    /// Plans, commits and applies `requests`, in order and with one result each; the caller
+    /// holds `write_lock`, so the model planned against is exactly the store's state before
+    /// the group.
+    async fn commit_locked(
+        &self,
+        requests: Vec<WriteRequest>,
+    ) -> Vec<Result<Arc<Committed>, WriteError>> {
         // Plan against everything committed so far, also by other replicas.
         if self.is_shared()
             && let Err(error) = self.catch_up_to(i64::MAX).await
         {
-            for (index, _) in &pending {
-                results[*index] = Some(Err(WriteError::Store(error.for_each_request())));
-            }
-            return results
-                .into_iter()
-                .map(|r| r.expect("every request has a result"))
+            return requests
+                .iter()
+                .map(|_| Err(WriteError::Store(error.for_each_request())))
                 .collect();
         }
+        let mut results: Vec<Option<Result<Arc<Committed>, WriteError>>> =
+            Vec::with_capacity(requests.len());
         let mut planned: Vec<(usize, Commit)> = Vec::new();
         {
             let model = self.model().read();
-            for (index, request) in pending {
+            for request in requests {
                 let earlier: Vec<&Commit> = planned.iter().map(|(_, c)| c).collect();
                 match plan(&model, &earlier, request) {
-                    Ok(commit) => planned.push((index, commit)),
-                    Err(error) => results[index] = Some(Err(error)),
+                    Ok(commit) => {
+                        planned.push((results.len(), commit));
+                        results.push(None);
+                    }
+                    Err(error) => results.push(Some(Err(error))),
                 }
             }
         }
