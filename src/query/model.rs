@@ -326,3 +326,78 @@ impl ReadModel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::{AreaLevel, FundingType};
+    use crate::query::analytics::{Dimension, FundingQuery, summarize};
+    use crate::seed;
+
+    /// The demo data and a small scaled record, in the store's load order (by name).
+    fn record() -> Vec<Resource> {
+        let mut resources = seed::demo_resources().unwrap();
+        seed::each_scaled_resource(120, 2_400, |r| resources.push(r)).unwrap();
+        resources.sort_by(|a, b| a.name().cmp(b.name()));
+        resources
+    }
+
+    #[test]
+    fn a_model_loaded_in_bulk_answers_like_one_built_write_by_write() {
+        let resources = record();
+        let loaded = ReadModel::from_snapshot(Snapshot {
+            revision: 1,
+            resources: resources.clone(),
+        });
+        let mut written = ReadModel::default();
+        let mut in_write_order = resources;
+        in_write_order.sort_by_key(|r| {
+            Collection::ALL
+                .iter()
+                .position(|c| *c == r.name().collection())
+        });
+        written.apply(&Committed {
+            revision: 1,
+            subject: "test".into(),
+            commit_time: Utc::now(),
+            writes: in_write_order
+                .into_iter()
+                .map(|r| Write::Put(Box::new(r)))
+                .collect(),
+            replayed: false,
+        });
+
+        assert!(loaded.observations.len() > 2_400 && loaded.projects.len() > 120);
+        assert_eq!(loaded.projects, written.projects);
+        assert_eq!(loaded.observations, written.observations);
+        for indicator in loaded.indicators.keys() {
+            assert_eq!(
+                loaded.series_of(indicator),
+                written.series_of(indicator),
+                "{indicator}"
+            );
+        }
+        let query = FundingQuery {
+            filter: String::new(),
+            group_by: vec![Dimension::Party, Dimension::Area],
+            area_level: AreaLevel::Prefecture,
+            funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
+            start_year: None,
+            end_year: None,
+            currency: "CNY".into(),
+            price_base_year: None,
+            top_n: None,
+        };
+        let (from_load, from_writes) = (
+            summarize(&loaded, &query).unwrap(),
+            summarize(&written, &query).unwrap(),
+        );
+        assert!(!from_load.groups.is_empty());
+        assert_eq!(
+            format!("{:?}", from_load.groups),
+            format!("{:?}", from_writes.groups)
+        );
+    }
+}
