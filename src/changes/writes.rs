@@ -338,10 +338,7 @@ impl Ledger {
     ) -> Result<Arc<Committed>, WriteError> {
         let (outcome, answer) = oneshot::channel();
         let start_drain = {
-            let mut queue = self
-                .queue
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut queue = self.write_queue();
             queue.writes.push(QueuedWrite { request, outcome });
             !std::mem::replace(&mut queue.drain_scheduled, true)
         };
@@ -356,14 +353,18 @@ impl Ledger {
         })
     }
 
+    /// The queue of single writes; a panic while it was held leaves nothing half-done in it.
+    fn write_queue(&self) -> std::sync::MutexGuard<'_, super::ledger::WriteQueue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Commits every queued write, in arrival order, in as few groups as can be.
     async fn commit_queued(&self) {
         let _guard = self.write_lock.lock().await;
         let queued = {
-            let mut queue = self
-                .queue
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut queue = self.write_queue();
             queue.drain_scheduled = false;
             std::mem::take(&mut queue.writes)
         };
