@@ -14,9 +14,10 @@ use crate::workload::{Rng, Target, Workload};
 pub enum Pace {
     /// `concurrency` callers, each one call at a time.
     ClosedLoop { concurrency: usize },
-    /// `rate` calls a second whatever the latency, at most `max_in_flight` at once; a call
-    /// that would exceed it counts as an error. Latency counts from the scheduled start.
-    FixedRate { rate: f64, max_in_flight: usize },
+    /// `rate` calls a second whatever the latency. Latency counts from the scheduled start,
+    /// and a call not answered `deadline` after it is abandoned and counts as failed, as a
+    /// client with that deadline would see it; that also bounds the calls in flight.
+    FixedRate { rate: f64, deadline: Duration },
 }
 
 /// What a run, or one interval of it, measured.
@@ -94,10 +95,7 @@ fn lock(shared: &SharedMeasured) -> std::sync::MutexGuard<'_, Shared> {
 }
 
 fn record(shared: &SharedMeasured, latency: Duration, outcome: Result<(), tonic::Code>) {
-    record_outcome(shared, latency, outcome.map_err(|code| format!("{code:?}")));
-}
-
-fn record_outcome(shared: &SharedMeasured, latency: Duration, outcome: Result<(), String>) {
+    let outcome = outcome.map_err(|code| format!("{code:?}"));
     let mut shared = lock(shared);
     if shared.recording {
         shared.total.record(latency, outcome.clone());
@@ -131,10 +129,9 @@ pub async fn drive(
     let end = start + run.warmup + run.duration;
     let callers = match run.pace {
         Pace::ClosedLoop { concurrency } => closed_loop(&target, run, concurrency, end, &shared),
-        Pace::FixedRate {
-            rate,
-            max_in_flight,
-        } => vec![fixed_rate(&target, run, rate, max_in_flight, end, &shared)],
+        Pace::FixedRate { rate, deadline } => {
+            vec![fixed_rate(&target, run, rate, deadline, end, &shared)]
+        }
     };
     tokio::time::sleep(run.warmup).await;
     lock(&shared).recording = true;
@@ -187,14 +184,13 @@ fn fixed_rate(
     target: &Arc<Target>,
     run: &Run,
     rate: f64,
-    max_in_flight: usize,
+    deadline: Duration,
     end: Instant,
     shared: &SharedMeasured,
 ) -> tokio::task::JoinHandle<()> {
     let (target, shared, workload) = (target.clone(), shared.clone(), run.workload);
     let connections = run.connections.max(1);
     tokio::spawn(async move {
-        let in_flight = Arc::new(tokio::sync::Semaphore::new(max_in_flight));
         let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(0.001)));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         let mut rng = Rng::new(0x5EED);
@@ -205,19 +201,16 @@ fn fixed_rate(
             if scheduled >= end {
                 break;
             }
-            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                // The server fell so far behind that the load tool's own limit was reached.
-                record_outcome(&shared, Duration::ZERO, Err("TooManyInFlight".into()));
-                continue;
-            };
             let (target, shared) = (target.clone(), shared.clone());
             let mut call_rng = Rng::new(rng.below(usize::MAX) as u64);
             let connection = sent % connections;
             sent += 1;
             calls.spawn(async move {
-                let outcome = target.call(workload, connection, &mut call_rng).await;
+                let call = target.call(workload, connection, &mut call_rng);
+                let outcome = tokio::time::timeout_at((scheduled + deadline).into(), call)
+                    .await
+                    .unwrap_or(Err(tonic::Code::DeadlineExceeded));
                 record(&shared, scheduled.elapsed(), outcome);
-                drop(permit);
             });
             while calls.try_join_next().is_some() {}
         }

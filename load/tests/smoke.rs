@@ -66,4 +66,54 @@ fn soak_reports_errors_memory_and_p99() {
     assert!(matches!(code, Some(0 | 1)), "the soak ran: {text}");
     assert!(text.contains("verdict: errors 0 (want 0)"), "{text}");
     assert_eq!(text.matches("interval:").count(), 3, "{text}");
+    assert_eq!(text.matches("stolen=").count(), 3, "{text}");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// At a fixed rate, a call not answered within its deadline counts as failed.
+#[test]
+fn a_fixed_rate_run_counts_calls_past_their_deadline_as_failed() {
+    let mut echo = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_pairing-load"))
+            .args(["echo-server", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut announced = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(echo.0.stdout.take().unwrap()),
+        &mut announced,
+    )
+    .unwrap();
+    let endpoint = format!(
+        "http://{}",
+        announced.trim().trim_start_matches("listening on ")
+    );
+    let run_with_deadline = |deadline: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_pairing-load"))
+            .args(["run", "--endpoint", &endpoint, "--workload", "echo"])
+            .args(["--rate", "200", "--duration", "1s", "--warmup", "0s"])
+            .args(["--deadline", deadline])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run_with_deadline("1s");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains(" errors=0 "), "{text}");
+    let (code, text) = run_with_deadline("1ns");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("DeadlineExceeded"), "{text}");
 }
