@@ -2,6 +2,7 @@
 
 mod driver;
 mod echo;
+mod observe;
 mod servers;
 mod workload;
 
@@ -201,7 +202,7 @@ async fn compare(
         "median throughput: GetProject {get_rate:.0}/s (responses of {response_bytes} B); connections={}, concurrency={}, server rss {}",
         shape.connections,
         shape.concurrency,
-        mebibytes(servers::resident_bytes(server.pid()))
+        mebibytes(observe::resident_bytes(server.pid()))
     );
     for ((label, _), rate) in payloads.iter().zip(&medians) {
         println!(
@@ -264,10 +265,10 @@ async fn soak(
     };
     // From the end of the warm-up: the maximum's closed loop just before holds more calls in
     // flight than the soak, so memory read then would flatter the growth.
-    let resident = servers::ResidentSampler::start(server.pid(), run.warmup);
+    let resident = observe::ResidentSampler::start(server.pid(), run.warmup);
     let mut p99s = Vec::new();
     let (mut first_rss, mut last_rss) = (None, None);
-    let mut stolen = servers::StolenTime::start();
+    let mut stolen = observe::StolenTime::start();
     let total = drive(target, &run, |interval| {
         last_rss = resident.take_mean();
         first_rss = first_rss.or(last_rss);
@@ -334,8 +335,8 @@ async fn run(cli: Cli) -> Result<bool, String> {
                 report_every,
                 ..shape.closed_loop(workload)
             };
-            let resident = pid.map(|pid| servers::ResidentSampler::start(pid, run.warmup));
-            let mut stolen = servers::StolenTime::start();
+            let resident = pid.map(|pid| observe::ResidentSampler::start(pid, run.warmup));
+            let mut stolen = observe::StolenTime::start();
             let total = drive(target, &run, |interval| {
                 let rss = resident.as_ref().map(|r| mebibytes(r.take_mean()));
                 println!(
