@@ -14,6 +14,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use driver::{Measured, Pace, Run, drive};
+use observe::{IntervalLines, mebibytes};
 use workload::{Target, Workload};
 
 /// Load, soak and comparison runs against pairing-aid.
@@ -134,10 +135,6 @@ impl Shape {
 }
 
 const SOAK_TOKEN: &str = "soak-write-token-0123456789";
-
-fn mebibytes(bytes: Option<u64>) -> String {
-    bytes.map_or("?".into(), |b| format!("{:.1}MiB", b as f64 / 1048576.0))
-}
 
 async fn measure(
     endpoint: &str,
@@ -265,20 +262,13 @@ async fn soak(
     };
     // From the end of the warm-up: the maximum's closed loop just before holds more calls in
     // flight than the soak, so memory read then would flatter the growth.
-    let resident = observe::ResidentSampler::start(server.pid(), run.warmup);
+    let mut lines = IntervalLines::start(Some(server.pid()), run.warmup);
     let mut p99s = Vec::new();
     let (mut first_rss, mut last_rss) = (None, None);
-    let mut stolen = observe::StolenTime::start();
     let total = drive(target, &run, |interval| {
-        last_rss = resident.take_mean();
+        last_rss = lines.print(interval);
         first_rss = first_rss.or(last_rss);
         p99s.push(interval.quantile_ms(0.99));
-        println!(
-            "interval: {} rss={} {}",
-            interval.summary(),
-            mebibytes(last_rss),
-            stolen.since_last()
-        );
     })
     .await;
     println!("soak: {}", total.summary());
@@ -335,16 +325,9 @@ async fn run(cli: Cli) -> Result<bool, String> {
                 report_every,
                 ..shape.closed_loop(workload)
             };
-            let resident = pid.map(|pid| observe::ResidentSampler::start(pid, run.warmup));
-            let mut stolen = observe::StolenTime::start();
+            let mut lines = IntervalLines::start(pid, run.warmup);
             let total = drive(target, &run, |interval| {
-                let rss = resident.as_ref().map(|r| mebibytes(r.take_mean()));
-                println!(
-                    "interval: {} rss={} {}",
-                    interval.summary(),
-                    rss.unwrap_or_default(),
-                    stolen.since_last()
-                );
+                lines.print(interval);
             })
             .await;
             println!("{workload:?}: {}", total.summary());

@@ -4,6 +4,45 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::driver::Measured;
+
+/// What each interval line carries beside the calls' figures: the server's mean resident
+/// memory, when its pid is known, and the steal time.
+pub struct IntervalLines {
+    resident: Option<ResidentSampler>,
+    stolen: StolenTime,
+}
+
+impl IntervalLines {
+    /// Samples memory of `pid`, if given, from `warmup` on.
+    pub fn start(pid: Option<u32>, warmup: Duration) -> Self {
+        IntervalLines {
+            resident: pid.map(|pid| ResidentSampler::start(pid, warmup)),
+            stolen: StolenTime::start(),
+        }
+    }
+
+    /// Prints `interval`'s line and returns its mean resident memory.
+    pub fn print(&mut self, interval: &Measured) -> Option<u64> {
+        let rss = self.resident.as_ref().and_then(ResidentSampler::take_mean);
+        println!(
+            "interval: {} rss={} {}",
+            interval.summary(),
+            self.resident
+                .as_ref()
+                .map(|_| mebibytes(rss))
+                .unwrap_or_default(),
+            self.stolen.since_last()
+        );
+        rss
+    }
+}
+
+/// `bytes` in MiB with one decimal, or `?`.
+pub fn mebibytes(bytes: Option<u64>) -> String {
+    bytes.map_or("?".into(), |b| format!("{:.1}MiB", b as f64 / 1048576.0))
+}
+
 /// Resident memory of process `pid` in bytes, from /proc.
 pub fn resident_bytes(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -15,14 +54,14 @@ pub fn resident_bytes(pid: u32) -> Option<u64> {
 /// Resident memory of a process sampled five times a second and averaged per interval: one
 /// reading moves by a few percent of a small server with the allocator's purging (±1 MiB of
 /// 28 MiB in the ten-minute soak), an interval's mean much less.
-pub struct ResidentSampler {
+struct ResidentSampler {
     samples: Arc<Mutex<Vec<u64>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl ResidentSampler {
     /// Samples `pid` from `after` on.
-    pub fn start(pid: u32, after: Duration) -> Self {
+    fn start(pid: u32, after: Duration) -> Self {
         let samples = Arc::new(Mutex::new(Vec::new()));
         let task = tokio::spawn({
             let samples = samples.clone();
@@ -41,7 +80,7 @@ impl ResidentSampler {
     }
 
     /// The mean of the samples since the previous call.
-    pub fn take_mean(&self) -> Option<u64> {
+    fn take_mean(&self) -> Option<u64> {
         let taken = std::mem::take(&mut *lock(&self.samples));
         (!taken.is_empty()).then(|| taken.iter().sum::<u64>() / taken.len() as u64)
     }
@@ -60,17 +99,17 @@ fn lock(samples: &Mutex<Vec<u64>>) -> std::sync::MutexGuard<'_, Vec<u64>> {
 /// CPU time the hypervisor gave elsewhere while this machine's CPUs had work (the `steal`
 /// column of /proc/stat, summed over CPUs), counted between interval lines: a pause of the
 /// whole virtual machine stalls the server and the load tool alike, and shows only here.
-pub struct StolenTime {
+struct StolenTime {
     last: Option<Duration>,
 }
 
 impl StolenTime {
-    pub fn start() -> Self {
+    fn start() -> Self {
         StolenTime { last: stolen() }
     }
 
     /// `stolen=<ms>` since the previous call, or `stolen=?` where /proc/stat does not tell.
-    pub fn since_last(&mut self) -> String {
+    fn since_last(&mut self) -> String {
         let now = stolen();
         let text = match (self.last, now) {
             (Some(before), Some(now)) => {

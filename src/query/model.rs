@@ -332,7 +332,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::domain::{AreaLevel, FundingType};
+    use crate::domain::AreaLevel;
     use crate::query::analytics::{Dimension, FundingQuery, summarize};
     use crate::seed;
 
@@ -379,17 +379,8 @@ mod tests {
                 "{indicator}"
             );
         }
-        let query = FundingQuery {
-            filter: String::new(),
-            group_by: vec![Dimension::Party, Dimension::Area],
-            area_level: AreaLevel::Prefecture,
-            funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
-            start_year: None,
-            end_year: None,
-            currency: "CNY".into(),
-            price_base_year: None,
-            top_n: None,
-        };
+        let query =
+            FundingQuery::all_cny(&[Dimension::Party, Dimension::Area], AreaLevel::Prefecture);
         let (from_load, from_writes) = (
             summarize(&loaded, &query).unwrap(),
             summarize(&written, &query).unwrap(),

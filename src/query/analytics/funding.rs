@@ -62,6 +62,23 @@ pub struct FundingQuery {
 }
 
 impl FundingQuery {
+    /// Every commitment and expenditure in CNY, unfiltered, over all years, every group kept:
+    /// tests override the fields they are about.
+    #[cfg(test)]
+    pub fn all_cny(group_by: &[Dimension], area_level: AreaLevel) -> Self {
+        FundingQuery {
+            filter: String::new(),
+            group_by: group_by.to_vec(),
+            area_level,
+            funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
+            start_year: None,
+            end_year: None,
+            currency: "CNY".into(),
+            price_base_year: None,
+            top_n: None,
+        }
+    }
+
     fn counts(&self, year: i32, funding_type: FundingType) -> bool {
         self.start_year.is_none_or(|y| year >= y)
             && self.end_year.is_none_or(|y| year <= y)
@@ -789,15 +806,9 @@ mod tests {
                     (AreaLevel::Region, Some(1)),
                 ] {
                     let query = FundingQuery {
-                        filter: String::new(),
-                        group_by: group_by.to_vec(),
-                        area_level: level,
-                        funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
                         start_year: Some(2014),
-                        end_year: None,
-                        currency: "CNY".into(),
-                        price_base_year: None,
                         top_n,
+                        ..FundingQuery::all_cny(group_by, level)
                     };
                     let summary = summarize(&model, &query).unwrap();
                     let sum: Decimal = summary.groups.iter().map(|g| g.amount).sum();
@@ -884,14 +895,10 @@ mod tests {
                     {
                         let query = FundingQuery {
                             filter: filter_text.into(),
-                            group_by: group_by.to_vec(),
-                            area_level: level,
-                            funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
                             start_year: Some(2014),
                             end_year: Some(2021),
-                            currency: "CNY".into(),
-                            price_base_year: None,
                             top_n,
+                            ..FundingQuery::all_cny(group_by, level)
                         };
                         let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
                         let source = Source::choose(model.funding_cube(), &query, &filter);
@@ -917,14 +924,10 @@ mod tests {
         let model = random_model(7);
         let query = |filter: &str, currency: &str, price_base_year| FundingQuery {
             filter: filter.into(),
-            group_by: vec![Dimension::Party],
-            area_level: AreaLevel::County,
             funding_types: vec![FundingType::Commitment],
-            start_year: None,
-            end_year: None,
             currency: currency.into(),
             price_base_year,
-            top_n: None,
+            ..FundingQuery::all_cny(&[Dimension::Party], AreaLevel::County)
         };
         for (filter, currency, base) in [
             ("description:\"school\"", "CNY", None),
@@ -965,14 +968,7 @@ mod tests {
             ] {
                 let query = FundingQuery {
                     filter: filter_text.clone(),
-                    group_by: vec![Dimension::Area],
-                    area_level: AreaLevel::County,
-                    funding_types: vec![FundingType::Commitment, FundingType::Expenditure],
-                    start_year: None,
-                    end_year: None,
-                    currency: "CNY".into(),
-                    price_base_year: None,
-                    top_n: None,
+                    ..FundingQuery::all_cny(&[Dimension::Area], AreaLevel::County)
                 };
                 let filter = Filter::parse(&filter_text, Project::FIELDS).unwrap();
                 let source = Source::choose(model.funding_cube(), &query, &filter);
