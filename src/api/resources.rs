@@ -1,8 +1,6 @@
 //! Get, List, Create, Update and Delete for every collection. Each collection's five methods
 //! have the same shape, so one macro writes them; what differs is passed in.
 
-use std::collections::BTreeMap;
-
 use tonic::{Request, Response, Status};
 
 use pairing_aid_client::v1 as pb;
@@ -12,7 +10,7 @@ use super::convert::{decode, encode};
 use super::{Api, ApiError, expected_revision};
 use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
-use crate::query::{ListQuery, Listed, Page, ReadModel, list};
+use crate::query::{ListQuery, Listed, Page, ReadModel, Table, list};
 use crate::server::pb as server;
 use crate::store::{Committed, Write};
 
@@ -22,18 +20,18 @@ const MAX_PAGE_SIZE: usize = 1000;
 
 impl Api {
     /// The resource named `name`, encoded for the wire straight from the read model.
-    fn get<T, Encoded>(
+    fn get<T: Clone, Encoded>(
         &self,
         collection: Collection,
         name: &str,
-        table: impl Fn(&ReadModel) -> &BTreeMap<ResourceName, T>,
+        table: impl Fn(&ReadModel) -> &dyn Table<T>,
         encode: impl Fn(&T) -> Encoded,
     ) -> Result<Encoded, ApiError> {
         let name = parse_name(collection, name, "name")?;
         let model = self.ledger.model().read();
         table(&model)
-            .get(&name)
-            .map(encode)
+            .find(&name)
+            .map(|item| encode(&*item))
             .ok_or_else(|| ApiError::NotFound {
                 name: name.to_string(),
             })
@@ -45,7 +43,7 @@ impl Api {
         page_token: &str,
         filter: &str,
         order_by: &str,
-        table: impl Fn(&ReadModel) -> &BTreeMap<ResourceName, T>,
+        table: impl Fn(&ReadModel) -> &dyn Table<T>,
     ) -> Result<Page<T>, ApiError> {
         let query = ListQuery {
             page_size: page_size_or_default(page_size, DEFAULT_PAGE_SIZE)?,
@@ -232,16 +230,14 @@ macro_rules! resource_service {
                             .as_ref()
                             .ok_or_else(|| ApiError::invalid("INVALID_ARGUMENT", prefix, "is required"))?;
                         let name = parse_name(Collection::$collection, &incoming.name, concat!(stringify!($singular), ".name"))?;
-                        let current = model
-                            .$plural
-                            .get(&name)
+                        let current = Table::find(&model.$plural, &name)
                             .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
                         let expected_revision = expected_revision(
                             &incoming.etag,
                             current.meta.revision,
                             concat!(stringify!($singular), ".etag"),
                         )?;
-                        let mut merged = encode::$singular(current);
+                        let mut merged = encode::$singular(&*current);
                         merge_masked!(merged, incoming, message.update_mask.as_ref(), [$($field),+])?;
                         if incoming.etag.is_empty() {
                             // No etag: the fields go into whatever version is current when the
@@ -285,9 +281,7 @@ macro_rules! resource_service {
                         let expected_revision = if message.etag.is_empty() {
                             None
                         } else {
-                            let current = model
-                                .$plural
-                                .get(&name)
+                            let current = Table::find(&model.$plural, &name)
                                 .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
                             Some(expected_revision(&message.etag, current.meta.revision, "etag")?)
                         };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Collection, ResourceName, Violations};
 
 /// Bookkeeping the store sets on every write.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Meta {
     /// Revision of the change that last wrote the resource.
     pub revision: i64,

@@ -98,6 +98,18 @@ impl ResourceName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id: what follows the collection segment.
+    pub fn id(&self) -> &str {
+        self.0.split_once('/').map_or("", |(_, id)| id)
+    }
+
+    /// The name of `id` in `collection`, for an id taken from a name validated before: the
+    /// read model keeps ids alone and rebuilds names from them.
+    pub fn of_valid_id(collection: Collection, id: &str) -> Self {
+        debug_assert!(is_valid_id(id), "{id:?} was validated when it was stored");
+        ResourceName(format!("{}/{id}", collection.segment()).into())
+    }
 }
 
 fn is_valid_id(id: &str) -> bool {

@@ -3,16 +3,15 @@
 //! Pages continue strictly after the sort key of the last item served, so a listing never
 //! repeats or skips an item that exists throughout it, whatever is written between pages.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use super::ReadModel;
 use super::fields::{ItemRow, Listed};
 use super::filter::{Filter, FilterError};
 use super::page_token::{self, Cursor};
+use super::table::Table;
 use super::value::Value;
-use crate::domain::ResourceName;
 
 /// One listing request, already checked for wire-level sanity.
 #[derive(Clone, Debug, Default)]
@@ -113,7 +112,7 @@ fn compare_keys(a: &[Value], b: &[Value], order: &[OrderTerm]) -> Ordering {
 
 /// Lists `items` (all of one collection in `model`) as `query` asks.
 pub fn list<T: Listed>(
-    items: &BTreeMap<ResourceName, T>,
+    items: &dyn Table<T>,
     model: &ReadModel,
     query: &ListQuery,
 ) -> Result<Page<T>, ListError> {
@@ -145,13 +144,16 @@ pub fn list<T: Listed>(
         ));
     }
     let mut total_size = 0;
-    let mut remaining: Vec<(Vec<Value>, &T)> = Vec::new();
-    for item in items.values() {
-        if !filter.matches(&ItemRow { item, model }) {
+    let mut remaining: Vec<(Vec<Value>, Cow<T>)> = Vec::new();
+    for item in items.after(None) {
+        if !filter.matches(&ItemRow {
+            item: &*item,
+            model,
+        }) {
             continue;
         }
         total_size += 1;
-        let key = sort_key(item, &order, model);
+        let key = sort_key(&*item, &order, model);
         if after
             .as_ref()
             .is_none_or(|after| compare_keys(&key, after, &order) == Ordering::Greater)
@@ -177,7 +179,7 @@ pub fn list<T: Listed>(
     Ok(Page {
         items: remaining
             .into_iter()
-            .map(|(_, item)| item.clone())
+            .map(|(_, item)| item.into_owned())
             .collect(),
         next_page_token,
         total_size,
@@ -188,7 +190,7 @@ pub fn list<T: Listed>(
 /// A page in name order, the map's own: read from just after the cursor, as far as the page
 /// goes, so a page costs the same on the first page and the ten-thousandth of ten million.
 fn in_name_order<T: Listed>(
-    items: &BTreeMap<ResourceName, T>,
+    items: &dyn Table<T>,
     model: &ReadModel,
     filter: &Filter,
     after: Option<Vec<Value>>,
@@ -199,19 +201,18 @@ fn in_name_order<T: Listed>(
     let total_size = if filter.is_empty() {
         items.len()
     } else {
-        items.values().filter(|item| matches(item)).count()
+        items.after(None).filter(|item| matches(item)).count()
     };
     let start = match after.as_ref().and_then(|key| key.last()) {
-        Some(Value::Text(last)) => Bound::Excluded(last.as_str()),
-        _ => Bound::Unbounded,
+        Some(Value::Text(last)) => Some(last.as_str()),
+        _ => None,
     };
     let page_size = query.page_size.max(1);
     let mut page: Vec<T> = items
-        .range::<str, _>((start, Bound::Unbounded))
-        .map(|(_, item)| item)
+        .after(start)
         .filter(|item| matches(item))
         .take(page_size + 1)
-        .cloned()
+        .map(Cow::into_owned)
         .collect();
     let has_more = page.len() > page_size;
     page.truncate(page_size);
@@ -233,7 +234,7 @@ fn in_name_order<T: Listed>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Collection;
+    use crate::domain::{Collection, ResourceName};
     use crate::store::Snapshot;
 
     fn model() -> ReadModel {
@@ -247,7 +248,7 @@ mod tests {
 
     /// Every page of a listing, in order, and the total size each page reported.
     fn pages<T: Listed>(
-        items: &BTreeMap<ResourceName, T>,
+        items: &dyn Table<T>,
         model: &ReadModel,
         filter: &str,
         order_by: &str,

@@ -4,9 +4,13 @@
 pub mod analytics;
 mod fields;
 mod filter;
+mod interned;
 mod list;
 mod model;
+mod name_order;
+mod observations;
 pub mod page_token;
+mod table;
 mod value;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -15,7 +19,9 @@ pub use fields::{ItemRow, Listed};
 pub use filter::{Filter, FilterError, Row};
 pub use list::{ListError, ListQuery, Page, list};
 pub use model::ReadModel;
+pub use observations::ObservationTable;
 pub use page_token::{Cursor, fingerprint};
+pub use table::Table;
 pub use value::Value;
 
 use crate::store::Committed;

@@ -1,17 +1,15 @@
 //! The in-memory read model: every resource, indexed by name, at one revision.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::analytics::FundingCube;
+use super::observations::ObservationTable;
 use crate::domain::{
     Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Provenance,
     Resource, ResourceName,
 };
 use crate::store::{Committed, Snapshot, Write};
-
-/// An observation's place in its indicator's series: area, then period.
-type SeriesKey = (ResourceName, String);
 
 /// The whole record as of `revision`, answering every query.
 #[derive(Clone, Debug, Default)]
@@ -22,9 +20,7 @@ pub struct ReadModel {
     pub pairings: BTreeMap<ResourceName, Pairing>,
     pub projects: BTreeMap<ResourceName, Project>,
     pub indicators: BTreeMap<ResourceName, Indicator>,
-    pub observations: BTreeMap<ResourceName, Observation>,
-    /// Observation names by indicator, then area and period: every series in period order.
-    series: HashMap<ResourceName, BTreeMap<SeriesKey, ResourceName>>,
+    pub observations: ObservationTable,
     /// The projects' funding, pre-aggregated for summaries.
     funding: FundingCube,
     /// One copy of each provenance records cite: millions of observations cite a few sources.
@@ -57,23 +53,12 @@ impl ReadModel {
             })
             .collect();
         model.projects = projects.into_iter().collect();
-        let mut series: HashMap<ResourceName, Vec<(SeriesKey, ResourceName)>> = HashMap::new();
-        let observations: Vec<(ResourceName, Observation)> = observations
+        model.funding.members.shrink_to_fit();
+        let observations = observations
             .into_iter()
-            .map(|r| {
-                let r = model.sharing_observation(r);
-                series
-                    .entry(r.indicator.clone())
-                    .or_default()
-                    .push(((r.area.clone(), r.period.clone()), r.name.clone()));
-                (r.name.clone(), r)
-            })
+            .map(|r| model.sharing_observation(r))
             .collect();
-        model.observations = observations.into_iter().collect();
-        model.series = series
-            .into_iter()
-            .map(|(indicator, entries)| (indicator, entries.into_iter().collect()))
-            .collect();
+        model.observations = ObservationTable::from_observations(observations);
         model
     }
 
@@ -140,12 +125,7 @@ impl ReadModel {
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
             Resource::Observation(r) => {
                 let r = self.sharing_observation(r);
-                self.unindex_observation(&r.name);
-                self.series
-                    .entry(r.indicator.clone())
-                    .or_default()
-                    .insert((r.area.clone(), r.period.clone()), r.name.clone());
-                self.observations.insert(r.name.clone(), r);
+                self.observations.put(r);
             }
         }
     }
@@ -161,41 +141,18 @@ impl ReadModel {
                 }
             }
             Collection::Indicators => _ = self.indicators.remove(name),
-            Collection::Observations => {
-                self.unindex_observation(name);
-                self.observations.remove(name);
-            }
-        }
-    }
-
-    fn unindex_observation(&mut self, name: &ResourceName) {
-        if let Some(old) = self.observations.get(name)
-            && let Some(series) = self.series.get_mut(&old.indicator)
-        {
-            series.remove(&(old.area.clone(), old.period.clone()));
+            Collection::Observations => self.observations.remove(name),
         }
     }
 
     /// Every observation of `indicator`, by area and then period.
-    pub fn series_of(&self, indicator: &ResourceName) -> Vec<&Observation> {
-        self.series
-            .get(indicator)
-            .into_iter()
-            .flat_map(|series| series.values())
-            .filter_map(|name| self.observations.get(name))
-            .collect()
+    pub fn series_of(&self, indicator: &ResourceName) -> Vec<Observation> {
+        self.observations.series_of(indicator)
     }
 
     /// The observations of `indicator` for `area`, in period order.
-    pub fn series_for(&self, indicator: &ResourceName, area: &ResourceName) -> Vec<&Observation> {
-        let Some(series) = self.series.get(indicator) else {
-            return Vec::new();
-        };
-        series
-            .range((area.clone(), String::new())..)
-            .take_while(|((a, _), _)| a == area)
-            .filter_map(|(_, name)| self.observations.get(name))
-            .collect()
+    pub fn series_for(&self, indicator: &ResourceName, area: &ResourceName) -> Vec<Observation> {
+        self.observations.series_for(indicator, area)
     }
 
     /// The projects' funding, pre-aggregated for summaries.
@@ -253,14 +210,14 @@ impl Catalog for ReadModel {
 
 impl ReadModel {
     /// The bookkeeping of `name`, if it exists.
-    pub fn meta_of(&self, name: &ResourceName) -> Option<&Meta> {
+    pub fn meta_of(&self, name: &ResourceName) -> Option<Meta> {
         match name.collection() {
-            Collection::Parties => self.parties.get(name).map(|r| &r.meta),
-            Collection::Areas => self.areas.get(name).map(|r| &r.meta),
-            Collection::Pairings => self.pairings.get(name).map(|r| &r.meta),
-            Collection::Projects => self.projects.get(name).map(|r| &r.meta),
-            Collection::Indicators => self.indicators.get(name).map(|r| &r.meta),
-            Collection::Observations => self.observations.get(name).map(|r| &r.meta),
+            Collection::Parties => self.parties.get(name).map(|r| r.meta.clone()),
+            Collection::Areas => self.areas.get(name).map(|r| r.meta.clone()),
+            Collection::Pairings => self.pairings.get(name).map(|r| r.meta.clone()),
+            Collection::Projects => self.projects.get(name).map(|r| r.meta.clone()),
+            Collection::Indicators => self.indicators.get(name).map(|r| r.meta.clone()),
+            Collection::Observations => self.observations.meta(name),
         }
     }
 
@@ -272,11 +229,7 @@ impl ReadModel {
             Collection::Pairings => self.pairings.get(name).cloned().map(Resource::Pairing),
             Collection::Projects => self.projects.get(name).cloned().map(Resource::Project),
             Collection::Indicators => self.indicators.get(name).cloned().map(Resource::Indicator),
-            Collection::Observations => self
-                .observations
-                .get(name)
-                .cloned()
-                .map(Resource::Observation),
+            Collection::Observations => self.observations.get(name).map(Resource::Observation),
         }
     }
 
@@ -294,12 +247,9 @@ impl ReadModel {
             Collection::Indicators => {
                 Box::new(self.indicators.values().cloned().map(Resource::Indicator))
             }
-            Collection::Observations => Box::new(
-                self.observations
-                    .values()
-                    .cloned()
-                    .map(Resource::Observation),
-            ),
+            Collection::Observations => {
+                Box::new(self.observations.values().map(Resource::Observation))
+            }
         }
     }
 
@@ -371,7 +321,12 @@ mod tests {
 
         assert!(loaded.observations.len() > 2_400 && loaded.projects.len() > 120);
         assert_eq!(loaded.projects, written.projects);
-        assert_eq!(loaded.observations, written.observations);
+        assert!(
+            loaded
+                .observations
+                .values()
+                .eq(written.observations.values())
+        );
         for indicator in loaded.indicators.keys() {
             assert_eq!(
                 loaded.series_of(indicator),

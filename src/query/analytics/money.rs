@@ -86,7 +86,8 @@ impl<'a> Converter<'a> {
                 (_, true) => false,
                 _ => continue,
             };
-            if let Some(observation) = covering(self.model.series_of(&indicator.name), year) {
+            let series = self.model.series_of(&indicator.name);
+            if let Some(observation) = covering(&series, year) {
                 if observation.value.is_zero() {
                     continue;
                 }
@@ -135,7 +136,6 @@ impl<'a> Converter<'a> {
             series
                 .iter()
                 .find(|o| o.period == y.to_string() && !o.value.is_zero())
-                .copied()
         };
         let current = at(year).ok_or_else(|| missing(year))?;
         let base = at(base_year).ok_or_else(|| missing(base_year))?;
@@ -170,10 +170,10 @@ impl<'a> Converter<'a> {
 }
 
 /// The observation whose period covers `year`: an annual one if there is, else a span.
-fn covering(series: Vec<&Observation>, year: i32) -> Option<&Observation> {
+fn covering(series: &[Observation], year: i32) -> Option<&Observation> {
     let annual = series.iter().find(|o| o.period == year.to_string());
-    annual.copied().or_else(|| {
-        series.into_iter().find(|o| {
+    annual.or_else(|| {
+        series.iter().find(|o| {
             o.period
                 .split_once('/')
                 .and_then(|(a, b)| Some((a.parse::<i32>().ok()?, b.parse::<i32>().ok()?)))

@@ -212,7 +212,7 @@ pub fn reconcile(
     for observation in model.observations.values() {
         if observation.status != DataStatus::Reported
             || !filter.matches(&ItemRow {
-                item: observation,
+                item: &observation,
                 model,
             })
         {
@@ -225,7 +225,7 @@ pub fn reconcile(
             continue;
         };
         let Some((computed, method, input_status)) =
-            compute(model, observation, indicator, measure, &mut converter)?
+            compute(model, &observation, indicator, measure, &mut converter)?
         else {
             continue;
         };

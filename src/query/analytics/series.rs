@@ -121,13 +121,13 @@ fn derived(
 }
 
 fn derive(
-    observations: &[&Observation],
+    observations: &[Observation],
     frequency: Frequency,
     query: &SeriesQuery,
 ) -> Result<Vec<Derived>, AnalyticsError> {
     let parsed: Vec<(Period, &Observation)> = observations
         .iter()
-        .filter_map(|o| Period::parse(&o.period, frequency).ok().map(|p| (p, *o)))
+        .filter_map(|o| Period::parse(&o.period, frequency).ok().map(|p| (p, o)))
         .collect();
     let by_period: HashMap<Period, &Observation> = parsed.iter().map(|(p, o)| (*p, *o)).collect();
     let value = |o: &Observation| o.value.to_f64();
@@ -189,7 +189,7 @@ fn derive(
     }
     if query.derivations.contains(&Derivation::Index) && !observations.is_empty() {
         let base = match &query.index_base_period {
-            Some(period) => *observations
+            Some(period) => observations
                 .iter()
                 .find(|o| &o.period == period)
                 .ok_or_else(|| {
@@ -198,7 +198,7 @@ fn derive(
                         format!("the series has no observation for {period}"),
                     )
                 })?,
-            None => observations[0],
+            None => &observations[0],
         };
         if let Some(base_value) = value(base).filter(|v| *v != 0.0) {
             for observation in observations {
@@ -230,7 +230,7 @@ pub fn series(model: &ReadModel, query: &SeriesQuery) -> Result<Vec<Series>, Ana
         .iter()
         .map(|area| {
             check_area(model, area)?;
-            let observations: Vec<&Observation> = model
+            let observations: Vec<Observation> = model
                 .series_for(&query.indicator, area)
                 .into_iter()
                 .filter(|o| query.start_period.as_ref().is_none_or(|s| &o.period >= s))
@@ -239,7 +239,7 @@ pub fn series(model: &ReadModel, query: &SeriesQuery) -> Result<Vec<Series>, Ana
             let derived = derive(&observations, indicator.frequency, query)?;
             Ok(Series {
                 area: area.clone(),
-                observations: observations.into_iter().cloned().collect(),
+                observations,
                 derived,
             })
         })
@@ -260,7 +260,8 @@ pub fn latest(
     }
     let mut by_area: std::collections::BTreeMap<&ResourceName, &Observation> =
         std::collections::BTreeMap::new();
-    for observation in model.series_of(indicator_name) {
+    let series = model.series_of(indicator_name);
+    for observation in &series {
         if (skip_zero && observation.value.is_zero())
             || (!areas.is_empty() && !areas.contains(&observation.area))
         {
@@ -301,9 +302,9 @@ pub fn roll_up(
     }
     Period::parse(period, indicator.frequency)
         .map_err(|reason| AnalyticsError::invalid("period", reason))?;
-    let at_period: HashMap<&ResourceName, &Observation> = model
-        .series_of(indicator_name)
-        .into_iter()
+    let series = model.series_of(indicator_name);
+    let at_period: HashMap<&ResourceName, &Observation> = series
+        .iter()
         .filter(|o| o.period == period)
         .map(|o| (&o.area, o))
         .collect();
@@ -373,7 +374,6 @@ pub fn rank_areas(
                     .is_some_and(|a| a.level.depth() == l.depth())
             })
         })
-        .cloned()
         .collect();
     ranked.sort_by(|a, b| {
         let order = if ascending {
