@@ -8,8 +8,11 @@ mod interned;
 mod list;
 mod model;
 mod name_order;
+mod named_rows;
 mod observations;
+mod packed;
 pub mod page_token;
+mod projects;
 mod table;
 mod value;
 
@@ -21,6 +24,7 @@ pub use list::{ListError, ListQuery, Page, list};
 pub use model::ReadModel;
 pub use observations::ObservationTable;
 pub use page_token::{Cursor, fingerprint};
+pub use projects::ProjectTable;
 pub use table::Table;
 pub use value::Value;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::analytics::FundingCube;
 use super::observations::ObservationTable;
+use super::projects::ProjectTable;
 use crate::domain::{
     Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Provenance,
     Resource, ResourceName,
@@ -18,7 +19,7 @@ pub struct ReadModel {
     pub parties: BTreeMap<ResourceName, Party>,
     pub areas: BTreeMap<ResourceName, Area>,
     pub pairings: BTreeMap<ResourceName, Pairing>,
-    pub projects: BTreeMap<ResourceName, Project>,
+    pub projects: ProjectTable,
     pub indicators: BTreeMap<ResourceName, Indicator>,
     pub observations: ObservationTable,
     /// The projects' funding, pre-aggregated for summaries.
@@ -44,15 +45,15 @@ impl ReadModel {
                 other => model.put(other),
             }
         }
-        let projects: Vec<(ResourceName, Project)> = projects
+        let projects: Vec<Project> = projects
             .into_iter()
             .map(|r| {
                 let r = model.sharing_project(r);
                 model.funding.add(&r);
-                (r.name.clone(), r)
+                r
             })
             .collect();
-        model.projects = projects.into_iter().collect();
+        model.projects = ProjectTable::from_projects(projects);
         model.funding.members.shrink_to_fit();
         let observations = observations
             .into_iter()
@@ -116,11 +117,10 @@ impl ReadModel {
             }
             Resource::Project(r) => {
                 let r = self.sharing_project(r);
-                if let Some(old) = self.projects.get(&r.name) {
-                    self.funding.remove(old);
+                if let Some(old) = self.projects.put(r.clone()) {
+                    self.funding.remove(&old);
                 }
                 self.funding.add(&r);
-                self.projects.insert(r.name.clone(), r);
             }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
             Resource::Observation(r) => {
@@ -215,7 +215,7 @@ impl ReadModel {
             Collection::Parties => self.parties.get(name).map(|r| r.meta.clone()),
             Collection::Areas => self.areas.get(name).map(|r| r.meta.clone()),
             Collection::Pairings => self.pairings.get(name).map(|r| r.meta.clone()),
-            Collection::Projects => self.projects.get(name).map(|r| r.meta.clone()),
+            Collection::Projects => self.projects.get(name).map(|r| r.meta),
             Collection::Indicators => self.indicators.get(name).map(|r| r.meta.clone()),
             Collection::Observations => self.observations.meta(name),
         }
@@ -227,7 +227,7 @@ impl ReadModel {
             Collection::Parties => self.parties.get(name).cloned().map(Resource::Party),
             Collection::Areas => self.areas.get(name).cloned().map(Resource::Area),
             Collection::Pairings => self.pairings.get(name).cloned().map(Resource::Pairing),
-            Collection::Projects => self.projects.get(name).cloned().map(Resource::Project),
+            Collection::Projects => self.projects.get(name).map(Resource::Project),
             Collection::Indicators => self.indicators.get(name).cloned().map(Resource::Indicator),
             Collection::Observations => self.observations.get(name).map(Resource::Observation),
         }
@@ -241,9 +241,7 @@ impl ReadModel {
             Collection::Pairings => {
                 Box::new(self.pairings.values().cloned().map(Resource::Pairing))
             }
-            Collection::Projects => {
-                Box::new(self.projects.values().cloned().map(Resource::Project))
-            }
+            Collection::Projects => Box::new(self.projects.values().map(Resource::Project)),
             Collection::Indicators => {
                 Box::new(self.indicators.values().cloned().map(Resource::Indicator))
             }
@@ -267,7 +265,6 @@ impl ReadModel {
             Collection::Pairings => self
                 .projects
                 .values()
-                .cloned()
                 .map(Resource::Project)
                 .find_map(refers),
             _ => Collection::ALL
@@ -320,7 +317,7 @@ mod tests {
         });
 
         assert!(loaded.observations.len() > 2_400 && loaded.projects.len() > 120);
-        assert_eq!(loaded.projects, written.projects);
+        assert!(loaded.projects.values().eq(written.projects.values()));
         assert!(
             loaded
                 .observations

@@ -1,32 +1,26 @@
 //! Every observation as a row of numbers. Ten million observations held as structs keyed by
 //! name cost about 300 bytes each (the struct, the name's own allocation, the period's two,
-//! the map's and the series index's nodes); a row here costs about 70: its id sits in one
+//! the map's and the series index's nodes); a row here costs about 75: its id sits in one
 //! shared buffer, and its indicator, area, period, provenance and bookkeeping, which millions
 //! of rows share, are numbers into tables of distinct values.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 use rust_decimal::Decimal;
 
 use super::interned::Interned;
-use super::name_order::NameOrder;
+use super::named_rows::NamedRows;
 use crate::domain::{
     Collection, DataStatus, Meta, Observation, Provenance, Qualifier, ResourceName,
 };
 
 const COLLECTION: Collection = Collection::Observations;
-/// What every name in the table starts with.
-static PREFIX: LazyLock<String> = LazyLock::new(|| format!("{}/", COLLECTION.segment()));
 
-/// One observation; every number refers to the table's distinct values.
+/// One observation but its name; every number refers to the table's distinct values.
 #[derive(Clone, Copy, Debug)]
 struct Row {
-    /// Where the id starts in the table's `ids`.
-    id_start: u64,
-    /// Ids are at most 63 bytes.
-    id_len: u8,
     qualifier: Qualifier,
     status: DataStatus,
     indicator: u32,
@@ -38,52 +32,51 @@ struct Row {
 }
 
 /// The observations, in name order and by series.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ObservationTable {
-    /// Indexed by row number; a deleted row's number is given to the next new row.
-    rows: Vec<Row>,
-    free_rows: Vec<u32>,
-    /// Every row's id, back to back; a deleted row's bytes stay until the ids are compacted.
-    ids: String,
-    dead_id_bytes: usize,
-    order: NameOrder,
+    rows: NamedRows<Row>,
     /// By indicator, then area: the rows in period order, and those of one period in the order
     /// written. Two names may hold one area's period; a series shows the one written last.
     series: HashMap<u32, BTreeMap<ResourceName, Vec<u32>>>,
     indicators: Interned<ResourceName>,
     areas: Interned<ResourceName>,
     periods: Interned<String>,
-    provenances: Interned<std::sync::Arc<Provenance>>,
+    provenances: Interned<Arc<Provenance>>,
     metas: Interned<Meta>,
 }
 
+impl Default for ObservationTable {
+    fn default() -> Self {
+        ObservationTable {
+            rows: NamedRows::new(COLLECTION),
+            series: HashMap::default(),
+            indicators: Interned::default(),
+            areas: Interned::default(),
+            periods: Interned::default(),
+            provenances: Interned::default(),
+            metas: Interned::default(),
+        }
+    }
+}
+
 impl ObservationTable {
-    /// A table of `observations`, built in bulk: in name order, as the store loads them, no
-    /// row moves.
+    /// A table of `observations`, built in bulk.
     pub fn from_observations(observations: Vec<Observation>) -> Self {
         let mut table = ObservationTable::default();
-        // Exactly the room needed: at ten million rows, doubling would leave a third unused.
-        table.rows.reserve_exact(observations.len());
-        table
-            .ids
-            .reserve_exact(observations.iter().map(|o| o.name.id().len()).sum());
-        let mut rows = Vec::with_capacity(observations.len());
-        for observation in observations {
-            let row = table.new_row(observation.name.id());
-            table.fill(row, observation);
-            rows.push(row);
+        let rows = observations
+            .into_iter()
+            .map(|o| (o.name.clone(), table.row_of(o)))
+            .collect();
+        table.rows = NamedRows::from_rows(COLLECTION, rows);
+        for number in table.rows.after(None).collect::<Vec<_>>() {
+            table.index(number);
         }
-        let id_of = |row: &u32| table.id_of(*row);
-        if !rows.is_sorted_by_key(id_of) {
-            rows.sort_by_key(id_of);
-        }
-        table.order = NameOrder::from_sorted(rows);
         table
     }
 
     /// How many observations there are.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.rows.len()
     }
 
     /// Whether there are none.
@@ -93,65 +86,41 @@ impl ObservationTable {
 
     /// The observation of that name.
     pub fn get(&self, name: &ResourceName) -> Option<Observation> {
-        self.find(name).map(|row| self.observation(row))
+        self.rows.find(name).map(|number| self.observation(number))
     }
 
     /// The observation's bookkeeping.
     pub fn meta(&self, name: &ResourceName) -> Option<Meta> {
-        self.find(name)
-            .map(|row| self.metas.get(self.rows[row as usize].meta).clone())
+        self.rows
+            .find(name)
+            .map(|number| self.metas.get(self.rows.row(number).meta).clone())
     }
 
     /// Writes `observation`, replacing the one of the same name.
     pub fn put(&mut self, observation: Observation) {
-        let id = observation.name.id();
-        let id_of = |row: u32| id_of(&self.rows, &self.ids, row);
-        let (position, found) = self.order.locate(id, id_of);
-        let row = match found {
-            Some(row) => {
-                self.unindex(row);
-                self.release(row);
-                row
-            }
-            None => {
-                let row = self.new_row(id);
-                self.order.insert(position, row);
-                row
-            }
-        };
-        self.fill(row, observation);
+        let name = observation.name.clone();
+        let row = self.row_of(observation);
+        let (number, old) = self.rows.put(&name, row);
+        if let Some(old) = old {
+            self.unindex(number, &old);
+            self.release(&old);
+        }
+        self.index(number);
     }
 
     /// Deletes the observation of that name, if there is one.
     pub fn remove(&mut self, name: &ResourceName) {
-        let id_of = |row: u32| id_of(&self.rows, &self.ids, row);
-        let (position, Some(row)) = self.order.locate(name.id(), id_of) else {
-            return;
-        };
-        self.order.remove(position);
-        self.unindex(row);
-        self.release(row);
-        self.dead_id_bytes += usize::from(self.rows[row as usize].id_len);
-        self.free_rows.push(row);
-        if self.dead_id_bytes > 1 << 20 && self.dead_id_bytes > self.ids.len() / 2 {
-            self.compact_ids();
+        if let Some((number, old)) = self.rows.remove(name) {
+            self.unindex(number, &old);
+            self.release(&old);
         }
     }
 
     /// The observations named after `after` (every one for `None`), in name order.
     pub fn after(&self, after: Option<&str>) -> impl Iterator<Item = Observation> + '_ {
-        let start = match after {
-            None => self.order.start(),
-            Some(name) => match name.strip_prefix(PREFIX.as_str()) {
-                Some(id) => match self.order.locate(id, |row| self.id_of(row)) {
-                    (position, Some(_)) => position.next(),
-                    (position, None) => position,
-                },
-                None if name < PREFIX.as_str() => self.order.start(),
-                None => self.order.end(),
-            },
-        };
-        self.order.from(start).map(|row| self.observation(row))
+        self.rows
+            .after(after)
+            .map(|number| self.observation(number))
     }
 
     /// Every observation, in name order.
@@ -164,8 +133,8 @@ impl ObservationTable {
         self.series_rows(indicator)
             .into_iter()
             .flat_map(|by_area| by_area.values())
-            .flat_map(|rows| self.latest_per_period(rows))
-            .map(|row| self.observation(row))
+            .flat_map(|numbers| self.latest_per_period(numbers))
+            .map(|number| self.observation(number))
             .collect()
     }
 
@@ -174,8 +143,8 @@ impl ObservationTable {
         self.series_rows(indicator)
             .and_then(|by_area| by_area.get(area))
             .into_iter()
-            .flat_map(|rows| self.latest_per_period(rows))
-            .map(|row| self.observation(row))
+            .flat_map(|numbers| self.latest_per_period(numbers))
+            .map(|number| self.observation(number))
             .collect()
     }
 
@@ -186,32 +155,23 @@ impl ObservationTable {
     }
 
     /// Of a series' rows, the last written of each period.
-    fn latest_per_period<'a>(&'a self, rows: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
-        let period = |row: u32| self.rows[row as usize].period;
-        rows.iter()
+    fn latest_per_period<'a>(&'a self, numbers: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+        let period = |number: u32| self.rows.row(number).period;
+        numbers
+            .iter()
             .enumerate()
-            .filter(move |(i, row)| {
-                rows.get(i + 1)
-                    .is_none_or(|next| period(*next) != period(**row))
+            .filter(move |(i, number)| {
+                numbers
+                    .get(i + 1)
+                    .is_none_or(|next| period(*next) != period(**number))
             })
-            .map(|(_, row)| *row)
+            .map(|(_, number)| *number)
     }
 
-    fn find(&self, name: &ResourceName) -> Option<u32> {
-        if name.collection() != COLLECTION {
-            return None;
-        }
-        self.order.locate(name.id(), |row| self.id_of(row)).1
-    }
-
-    fn id_of(&self, row: u32) -> &str {
-        id_of(&self.rows, &self.ids, row)
-    }
-
-    fn observation(&self, row: u32) -> Observation {
-        let r = &self.rows[row as usize];
+    fn observation(&self, number: u32) -> Observation {
+        let r = self.rows.row(number);
         Observation {
-            name: ResourceName::of_valid_id(COLLECTION, self.id_of(row)),
+            name: self.rows.name(number),
             indicator: self.indicators.get(r.indicator).clone(),
             area: self.areas.get(r.area).clone(),
             period: self.periods.get(r.period).clone(),
@@ -223,107 +183,61 @@ impl ObservationTable {
         }
     }
 
-    /// A row holding `id` and nothing else yet.
-    fn new_row(&mut self, id: &str) -> u32 {
-        let row = Row {
-            id_start: self.ids.len() as u64,
-            id_len: u8::try_from(id.len()).expect("ids are at most 63 bytes"),
-            qualifier: Qualifier::Exact,
-            status: DataStatus::Reported,
-            indicator: 0,
-            area: 0,
-            period: 0,
-            provenance: 0,
-            meta: 0,
-            value: Decimal::ZERO,
-        };
-        self.ids.push_str(id);
-        match self.free_rows.pop() {
-            Some(number) => {
-                self.rows[number as usize] = row;
-                number
-            }
-            None => {
-                self.rows.push(row);
-                u32::try_from(self.rows.len() - 1).expect("fewer than 2^32 observations")
-            }
+    /// The row of `observation`, counting its uses of shared values in.
+    fn row_of(&mut self, observation: Observation) -> Row {
+        Row {
+            qualifier: observation.qualifier,
+            status: observation.status,
+            indicator: self.indicators.acquire(observation.indicator),
+            area: self.areas.acquire(observation.area),
+            period: self.periods.acquire(observation.period),
+            provenance: self.provenances.acquire(observation.provenance),
+            meta: self.metas.acquire(observation.meta),
+            value: observation.value,
         }
     }
 
-    /// Sets `row` to `observation`, whose id it already holds, and puts it in its series.
-    fn fill(&mut self, row: u32, observation: Observation) {
-        let indicator = self.indicators.acquire(observation.indicator);
-        let area_name = observation.area.clone();
-        let r = &mut self.rows[row as usize];
-        r.indicator = indicator;
-        r.area = self.areas.acquire(observation.area);
-        r.period = self.periods.acquire(observation.period);
-        r.provenance = self.provenances.acquire(observation.provenance);
-        r.meta = self.metas.acquire(observation.meta);
-        r.value = observation.value;
-        r.qualifier = observation.qualifier;
-        r.status = observation.status;
-        let period = r.period;
-        let series = self
-            .series
-            .entry(indicator)
-            .or_default()
-            .entry(area_name)
-            .or_default();
-        let periods = &self.periods;
-        let rows = &self.rows;
-        let at = series.partition_point(|other| {
-            periods.get(rows[*other as usize].period) <= periods.get(period)
-        });
-        series.insert(at, row);
+    /// Counts the row's uses of shared values out.
+    fn release(&mut self, row: &Row) {
+        self.indicators.release(row.indicator);
+        self.areas.release(row.area);
+        self.periods.release(row.period);
+        self.provenances.release(row.provenance);
+        self.metas.release(row.meta);
     }
 
-    /// Takes `row` out of its series, if the series shows it.
-    fn unindex(&mut self, row: u32) {
-        let r = self.rows[row as usize];
-        let Some(by_area) = self.series.get_mut(&r.indicator) else {
+    /// Puts the row numbered `number` in its series, after any of its period.
+    fn index(&mut self, number: u32) {
+        let row = *self.rows.row(number);
+        let series = self
+            .series
+            .entry(row.indicator)
+            .or_default()
+            .entry(self.areas.get(row.area).clone())
+            .or_default();
+        let (periods, rows) = (&self.periods, &self.rows);
+        let at = series.partition_point(|other| {
+            periods.get(rows.row(*other).period) <= periods.get(row.period)
+        });
+        series.insert(at, number);
+    }
+
+    /// Takes the row numbered `number`, which was `row`, out of its series.
+    fn unindex(&mut self, number: u32, row: &Row) {
+        let Some(by_area) = self.series.get_mut(&row.indicator) else {
             return;
         };
-        let area = self.areas.get(r.area);
+        let area = self.areas.get(row.area);
         if let Some(series) = by_area.get_mut(area) {
-            series.retain(|other| *other != row);
+            series.retain(|other| *other != number);
             if series.is_empty() {
                 by_area.remove(area);
             }
         }
         if by_area.is_empty() {
-            self.series.remove(&r.indicator);
+            self.series.remove(&row.indicator);
         }
     }
-
-    /// Counts the row's uses of shared values out.
-    fn release(&mut self, row: u32) {
-        let r = self.rows[row as usize];
-        self.indicators.release(r.indicator);
-        self.areas.release(r.area);
-        self.periods.release(r.period);
-        self.provenances.release(r.provenance);
-        self.metas.release(r.meta);
-    }
-
-    /// Rewrites the ids buffer without deleted rows' bytes.
-    fn compact_ids(&mut self) {
-        let mut ids = String::with_capacity(self.ids.len() - self.dead_id_bytes);
-        for row in self.order.from(self.order.start()) {
-            let r = &mut self.rows[row as usize];
-            let start = r.id_start as usize;
-            r.id_start = ids.len() as u64;
-            ids.push_str(&self.ids[start..start + usize::from(r.id_len)]);
-        }
-        self.ids = ids;
-        self.dead_id_bytes = 0;
-    }
-}
-
-fn id_of<'a>(rows: &[Row], ids: &'a str, row: u32) -> &'a str {
-    let r = &rows[row as usize];
-    let start = r.id_start as usize;
-    &ids[start..start + usize::from(r.id_len)]
 }
 
 #[cfg(test)]
@@ -448,14 +362,14 @@ mod tests {
             })
             .collect();
         let mut table = ObservationTable::from_observations(observations.clone());
-        let bytes_before = table.ids.len();
+        let bytes_before = table.rows.id_bytes();
         for o in observations.iter().filter(|o| o.meta.revision % 10 != 0) {
             table.remove(&o.name);
         }
         assert!(
-            table.ids.len() < bytes_before / 2,
+            table.rows.id_bytes() < bytes_before / 2,
             "{} of {bytes_before}",
-            table.ids.len()
+            table.rows.id_bytes()
         );
         let mut kept: Vec<&Observation> = observations
             .iter()

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use super::observations::ObservationTable;
-use crate::domain::{Observation, ResourceName};
+use super::projects::ProjectTable;
+use crate::domain::{Observation, Project, ResourceName};
 
 /// One collection's resources, in name order.
 pub trait Table<T: Clone> {
@@ -55,5 +56,19 @@ impl Table<Observation> for ObservationTable {
         after: Option<&str>,
     ) -> Box<dyn Iterator<Item = Cow<'a, Observation>> + 'a> {
         Box::new(ObservationTable::after(self, after).map(Cow::Owned))
+    }
+}
+
+impl Table<Project> for ProjectTable {
+    fn len(&self) -> usize {
+        ProjectTable::len(self)
+    }
+
+    fn find(&self, name: &ResourceName) -> Option<Cow<'_, Project>> {
+        self.get(name).map(Cow::Owned)
+    }
+
+    fn after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = Cow<'a, Project>> + 'a> {
+        Box::new(ProjectTable::after(self, after).map(Cow::Owned))
     }
 }

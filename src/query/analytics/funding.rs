@@ -232,7 +232,7 @@ struct Names<'m> {
     model: &'m ReadModel,
     level: AreaLevel,
     numbered: NameTable,
-    at_level: HashMap<&'m ResourceName, u32>,
+    at_level: HashMap<ResourceName, u32>,
 }
 
 impl<'m> Names<'m> {
@@ -254,18 +254,18 @@ impl<'m> Names<'m> {
     }
 
     /// The number of the area `recipient` counts towards.
-    fn area(&mut self, recipient: &'m ResourceName) -> u32 {
+    fn area(&mut self, recipient: &ResourceName) -> u32 {
         if let Some(id) = self.at_level.get(recipient) {
             return *id;
         }
         let id = self.id(&area_at_level(self.model, recipient, self.level));
-        self.at_level.insert(recipient, id);
+        self.at_level.insert(recipient.clone(), id);
         id
     }
 
     /// Fills `areas` with the areas a project's recipients count towards, when the query
     /// groups by area.
-    fn areas_of(&mut self, layout: &Layout<'_>, project: &'m Project, areas: &mut Vec<u32>) {
+    fn areas_of(&mut self, layout: &Layout<'_>, project: &Project, areas: &mut Vec<u32>) {
         areas.clear();
         if layout.by_area() {
             areas.extend(project.recipients.iter().map(|r| self.area(&r.area)));
@@ -491,7 +491,7 @@ impl<'m> Pass<'_, 'm, '_> {
         let mut areas = Vec::new();
         for (index, project) in model.projects.values().enumerate() {
             if !filter.matches(&ItemRow {
-                item: project,
+                item: &project,
                 model,
             }) {
                 continue;
@@ -502,7 +502,7 @@ impl<'m> Pass<'_, 'm, '_> {
                 project.livelihood,
                 project.status,
             );
-            names.areas_of(layout, project, &mut areas);
+            names.areas_of(layout, &project, &mut areas);
             let shares: Vec<Decimal> = project.recipients.iter().map(|r| r.share_percent).collect();
             for line in &project.funding_lines {
                 if !self.query.counts(line.year, line.funding_type) {
@@ -521,7 +521,7 @@ impl<'m> Pass<'_, 'm, '_> {
                 self.total.add(whole);
                 layout.line(&mut key, line.year, line.funding_type);
                 let keys_for = |area: Option<&ResourceName>| {
-                    layout.keys(project, line.year, line.funding_type, area)
+                    layout.keys(&project, line.year, line.funding_type, area)
                 };
                 if layout.by_area() {
                     let parts = split_by_shares(amount, &shares);
@@ -823,7 +823,7 @@ mod tests {
                     let lines = model
                         .projects
                         .values()
-                        .flat_map(|p| &p.funding_lines)
+                        .flat_map(|p| p.funding_lines)
                         .filter(|l| l.year >= 2014)
                         .count() as u64;
                     assert_eq!(
@@ -948,7 +948,7 @@ mod tests {
     #[test]
     fn title_summaries_stay_right_as_rows_are_replaced_and_compacted() {
         let mut model = random_model(3);
-        let base: Vec<Project> = model.projects.values().cloned().collect();
+        let base: Vec<Project> = model.projects.values().collect();
         for round in 0..4 {
             let writes = (0..1500)
                 .map(|i| {

@@ -61,7 +61,7 @@ fn tally(
         statuses: Vec::new(),
     };
     for project in model.projects.values() {
-        let share = share_in(model, project, area);
+        let share = share_in(model, &project, area);
         let active = project
             .funding_lines
             .iter()
@@ -69,7 +69,7 @@ fn tally(
         if share.is_zero() || !active {
             continue;
         }
-        if let Some((value, lines)) = measure(project)? {
+        if let Some((value, lines)) = measure(&project)? {
             tally.value += value * share;
             tally.lines += lines;
             tally.projects += 1;

@@ -1,0 +1,183 @@
+//! A compact byte form for the read model's variable-sized records: integers as LEB128
+//! varints, decimals as scale, sign and mantissa, dates as days. Only the model reads what it
+//! wrote, so the form needs no version and no validation beyond UTF-8.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+/// Appends values to a buffer.
+pub struct Writer<'a>(pub &'a mut Vec<u8>);
+
+impl Writer<'_> {
+    pub fn byte(&mut self, value: u8) {
+        self.0.push(value);
+    }
+
+    pub fn unsigned(&mut self, mut value: u128) {
+        loop {
+            let low = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                self.0.push(low);
+                return;
+            }
+            self.0.push(low | 0x80);
+        }
+    }
+
+    pub fn signed(&mut self, value: i64) {
+        self.unsigned(u128::from(((value << 1) ^ (value >> 63)) as u64));
+    }
+
+    pub fn text(&mut self, value: &str) {
+        self.unsigned(value.len() as u128);
+        self.0.extend_from_slice(value.as_bytes());
+    }
+
+    pub fn decimal(&mut self, value: Decimal) {
+        self.byte(value.scale() as u8 | u8::from(value.is_sign_negative()) << 7);
+        self.unsigned(value.mantissa().unsigned_abs());
+    }
+
+    pub fn date(&mut self, value: Option<NaiveDate>) {
+        use chrono::Datelike;
+        match value {
+            None => self.unsigned(0),
+            Some(date) => self.unsigned(1 + u128::from(zigzag(date.num_days_from_ce()))),
+        }
+    }
+
+    pub fn time(&mut self, value: Option<DateTime<Utc>>) {
+        match value {
+            None => self.byte(0),
+            Some(time) => {
+                self.byte(1);
+                self.signed(time.timestamp());
+                self.unsigned(u128::from(time.timestamp_subsec_nanos()));
+            }
+        }
+    }
+}
+
+fn zigzag(value: i32) -> u32 {
+    ((value << 1) ^ (value >> 31)) as u32
+}
+
+/// Reads values back in the order they were written.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, at: 0 }
+    }
+
+    pub fn byte(&mut self) -> u8 {
+        self.at += 1;
+        self.bytes[self.at - 1]
+    }
+
+    pub fn unsigned(&mut self) -> u128 {
+        let mut value = 0u128;
+        let mut shift = 0;
+        loop {
+            let byte = self.byte();
+            value |= u128::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return value;
+            }
+            shift += 7;
+        }
+    }
+
+    /// A count or an index, which was written from a usize or a u32.
+    pub fn index(&mut self) -> usize {
+        self.unsigned() as usize
+    }
+
+    pub fn signed(&mut self) -> i64 {
+        let value = self.unsigned() as u64;
+        (value >> 1) as i64 ^ -((value & 1) as i64)
+    }
+
+    pub fn text(&mut self) -> &'a str {
+        let len = self.index();
+        self.at += len;
+        std::str::from_utf8(&self.bytes[self.at - len..self.at]).expect("written from a str")
+    }
+
+    pub fn decimal(&mut self) -> Decimal {
+        let head = self.byte();
+        let mut value =
+            Decimal::from_i128_with_scale(self.unsigned() as i128, u32::from(head & 0x7f));
+        value.set_sign_negative(head & 0x80 != 0);
+        value
+    }
+
+    pub fn date(&mut self) -> Option<NaiveDate> {
+        let value = self.unsigned() as u32;
+        let days = value.checked_sub(1)?;
+        NaiveDate::from_num_days_from_ce_opt((days >> 1) as i32 ^ -((days & 1) as i32))
+    }
+
+    pub fn time(&mut self) -> Option<DateTime<Utc>> {
+        if self.byte() == 0 {
+            return None;
+        }
+        let seconds = self.signed();
+        DateTime::from_timestamp(seconds, self.unsigned() as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn what_is_written_reads_back_the_same(
+            unsigned in any::<u128>(),
+            signed in any::<i64>(),
+            text in ".{0,40}",
+            mantissa in -(1i128 << 96) + 1..(1i128 << 96),
+            scale in 0u32..=28,
+            negative_zero in any::<bool>(),
+            days in -1_000_000i32..3_000_000,
+            seconds in -10_000_000_000i64..10_000_000_000,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let mut decimal = Decimal::from_i128_with_scale(mantissa, scale);
+            if mantissa == 0 && negative_zero {
+                decimal.set_sign_negative(true);
+            }
+            let date = NaiveDate::from_num_days_from_ce_opt(days);
+            let time = DateTime::from_timestamp(seconds, nanos);
+            let mut bytes = Vec::new();
+            let mut writer = Writer(&mut bytes);
+            writer.unsigned(unsigned);
+            writer.signed(signed);
+            writer.text(&text);
+            writer.decimal(decimal);
+            writer.date(date);
+            writer.date(None);
+            writer.time(time);
+            writer.time(None);
+            let mut reader = Reader::new(&bytes);
+            prop_assert_eq!(reader.unsigned(), unsigned);
+            prop_assert_eq!(reader.signed(), signed);
+            prop_assert_eq!(reader.text(), text.as_str());
+            let read = reader.decimal();
+            prop_assert_eq!(read, decimal);
+            prop_assert_eq!(read.to_string(), decimal.to_string());
+            prop_assert_eq!(reader.date(), date);
+            prop_assert_eq!(reader.date(), None);
+            prop_assert_eq!(reader.time(), time);
+            prop_assert_eq!(reader.time(), None);
+            prop_assert_eq!(reader.at, bytes.len());
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! Every project in a compact byte form. A million projects as structs keyed by name cost
+//! about 760 bytes each (the struct, its name, title, recipients and five funding lines each
+//! in its own allocation, every currency code too); packed, the scaled benchmark's cost about
+//! 200. References and provenances, which many projects share, are numbers into tables of
+//! distinct values. A project is unpacked each time it is read: a few hundred nanoseconds.
+
+use std::sync::Arc;
+
+use super::interned::Interned;
+use super::named_rows::NamedRows;
+use super::packed::{Reader, Writer};
+use crate::domain::{
+    Collection, DataStatus, FundingLine, FundingType, Meta, Money, Project, ProjectOutput,
+    ProjectStatus, Provenance, RecipientArea, ResourceName, SupportField,
+};
+
+const COLLECTION: Collection = Collection::Projects;
+
+const FIELDS: [SupportField; 12] = [
+    SupportField::Economy,
+    SupportField::Technology,
+    SupportField::Education,
+    SupportField::HealthCare,
+    SupportField::Talent,
+    SupportField::Housing,
+    SupportField::RoadsAndTransport,
+    SupportField::Water,
+    SupportField::CultureAndTourism,
+    SupportField::Agriculture,
+    SupportField::IndustryAndEmployment,
+    SupportField::Other,
+];
+const STATUSES: [ProjectStatus; 5] = [
+    ProjectStatus::Planned,
+    ProjectStatus::InProgress,
+    ProjectStatus::Completed,
+    ProjectStatus::Suspended,
+    ProjectStatus::Cancelled,
+];
+const FUNDING_TYPES: [FundingType; 3] = [
+    FundingType::Commitment,
+    FundingType::Disbursement,
+    FundingType::Expenditure,
+];
+const DATA_STATUSES: [DataStatus; 5] = [
+    DataStatus::Reported,
+    DataStatus::Estimated,
+    DataStatus::Provisional,
+    DataStatus::Computed,
+    DataStatus::Synthetic,
+];
+
+/// The position of `value` in `all`, as a byte.
+fn ordinal<T: PartialEq>(all: &[T], value: &T) -> u8 {
+    all.iter()
+        .position(|v| v == value)
+        .expect("every variant is listed") as u8
+}
+
+/// Where a project's bytes sit in the table's buffer.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: u64,
+    len: u32,
+}
+
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.start as usize + self.len as usize
+    }
+}
+
+/// The values projects share, each stored once.
+#[derive(Clone, Debug, Default)]
+struct Shared {
+    /// Parties, pairings, areas and indicators projects refer to.
+    names: Interned<ResourceName>,
+    provenances: Interned<Arc<Provenance>>,
+}
+
+/// The projects, in name order.
+#[derive(Clone, Debug)]
+pub struct ProjectTable {
+    rows: NamedRows<Span>,
+    /// Every project's bytes, back to back; a replaced or deleted project's stay until the
+    /// buffer is compacted.
+    bytes: Vec<u8>,
+    dead_bytes: usize,
+    shared: Shared,
+}
+
+impl Default for ProjectTable {
+    fn default() -> Self {
+        ProjectTable {
+            rows: NamedRows::new(COLLECTION),
+            bytes: Vec::new(),
+            dead_bytes: 0,
+            shared: Shared::default(),
+        }
+    }
+}
+
+impl ProjectTable {
+    /// A table of `projects`, built in bulk.
+    pub fn from_projects(projects: impl IntoIterator<Item = Project>) -> Self {
+        let mut table = ProjectTable::default();
+        let rows = projects
+            .into_iter()
+            .map(|project| {
+                let span = table.append(&project);
+                (project.name, span)
+            })
+            .collect();
+        table.rows = NamedRows::from_rows(COLLECTION, rows);
+        table.bytes.shrink_to_fit();
+        table
+    }
+
+    /// How many projects there are.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The project of that name.
+    pub fn get(&self, name: &ResourceName) -> Option<Project> {
+        self.rows.find(name).map(|number| self.project(number))
+    }
+
+    /// Writes `project`, and returns the one of the same name it replaced.
+    pub fn put(&mut self, project: Project) -> Option<Project> {
+        let span = self.append(&project);
+        let (_, old) = self.rows.put(&project.name, span);
+        old.map(|old| self.retire(project.name, old))
+    }
+
+    /// Deletes the project of that name, and returns it.
+    pub fn remove(&mut self, name: &ResourceName) -> Option<Project> {
+        let (_, old) = self.rows.remove(name)?;
+        Some(self.retire(name.clone(), old))
+    }
+
+    /// The projects named after `after` (every one for `None`), in name order.
+    pub fn after(&self, after: Option<&str>) -> impl Iterator<Item = Project> + '_ {
+        self.rows.after(after).map(|number| self.project(number))
+    }
+
+    /// Every project, in name order.
+    pub fn values(&self) -> impl Iterator<Item = Project> + '_ {
+        self.after(None)
+    }
+
+    fn project(&self, number: u32) -> Project {
+        let span = *self.rows.row(number);
+        unpack(
+            self.rows.name(number),
+            &self.bytes[span.range()],
+            &self.shared,
+        )
+    }
+
+    /// Packs `project` at the end of the buffer.
+    fn append(&mut self, project: &Project) -> Span {
+        let start = self.bytes.len();
+        pack(project, &mut self.bytes, &mut self.shared);
+        Span {
+            start: start as u64,
+            len: u32::try_from(self.bytes.len() - start).expect("a project packs into 4 GiB"),
+        }
+    }
+
+    /// The project that was at `span`, whose bytes are dead now; its shared values are
+    /// counted out.
+    fn retire(&mut self, name: ResourceName, span: Span) -> Project {
+        let old = unpack(name, &self.bytes[span.range()], &self.shared);
+        self.shared.release(&old);
+        self.dead_bytes += span.len as usize;
+        if self.dead_bytes > 1 << 20 && self.dead_bytes > self.bytes.len() / 2 {
+            self.compact();
+        }
+        old
+    }
+
+    /// Rewrites the buffer without dead bytes.
+    fn compact(&mut self) {
+        let ProjectTable { rows, bytes, .. } = self;
+        let mut compacted = Vec::with_capacity(bytes.len() - self.dead_bytes);
+        for span in rows.rows_mut() {
+            let start = compacted.len();
+            compacted.extend_from_slice(&bytes[span.range()]);
+            span.start = start as u64;
+        }
+        self.bytes = compacted;
+        self.dead_bytes = 0;
+    }
+}
+
+impl Shared {
+    fn name(&mut self, name: &ResourceName) -> u128 {
+        u128::from(self.names.acquire(name.clone()))
+    }
+
+    /// Counts a project's uses of shared values out.
+    fn release(&mut self, project: &Project) {
+        let references = project
+            .pairing
+            .iter()
+            .chain([&project.party])
+            .chain(project.recipients.iter().map(|r| &r.area))
+            .chain(project.outputs.iter().map(|o| &o.indicator));
+        for name in references {
+            if let Some(id) = self.names.find(name) {
+                self.names.release(id);
+            }
+        }
+        if let Some(id) = self.provenances.find(&project.provenance) {
+            self.provenances.release(id);
+        }
+    }
+}
+
+fn pack(project: &Project, out: &mut Vec<u8>, shared: &mut Shared) {
+    let mut w = Writer(out);
+    w.text(&project.title);
+    w.text(&project.description);
+    match &project.pairing {
+        None => w.unsigned(0),
+        Some(pairing) => w.unsigned(1 + shared.name(pairing)),
+    }
+    w.unsigned(shared.name(&project.party));
+    w.unsigned(project.recipients.len() as u128);
+    for recipient in &project.recipients {
+        w.unsigned(shared.name(&recipient.area));
+        w.decimal(recipient.share_percent);
+    }
+    w.byte(ordinal(&FIELDS, &project.field));
+    w.byte(u8::from(project.livelihood));
+    w.byte(ordinal(&STATUSES, &project.status));
+    w.date(project.planned_start_date);
+    w.date(project.planned_end_date);
+    w.date(project.actual_start_date);
+    w.date(project.actual_end_date);
+    w.unsigned(project.outputs.len() as u128);
+    for output in &project.outputs {
+        w.unsigned(shared.name(&output.indicator));
+        w.decimal(output.value);
+    }
+    w.unsigned(project.funding_lines.len() as u128);
+    for line in &project.funding_lines {
+        w.byte(ordinal(&FUNDING_TYPES, &line.funding_type));
+        w.signed(i64::from(line.year));
+        w.date(line.date);
+        w.text(&line.amount.currency);
+        w.decimal(line.amount.amount);
+        w.date(line.value_date);
+    }
+    w.byte(ordinal(&DATA_STATUSES, &project.data_status));
+    w.unsigned(u128::from(
+        shared.provenances.acquire(project.provenance.clone()),
+    ));
+    w.signed(project.meta.revision);
+    w.time(project.meta.create_time);
+    w.time(project.meta.update_time);
+}
+
+fn unpack(name: ResourceName, bytes: &[u8], shared: &Shared) -> Project {
+    let mut r = Reader::new(bytes);
+    let name_at = |r: &mut Reader| shared.names.get(r.index() as u32).clone();
+    let title = r.text().to_owned();
+    let description = r.text().to_owned();
+    let pairing = r
+        .index()
+        .checked_sub(1)
+        .map(|id| shared.names.get(id as u32).clone());
+    let party = name_at(&mut r);
+    let recipients = (0..r.index())
+        .map(|_| RecipientArea {
+            area: name_at(&mut r),
+            share_percent: r.decimal(),
+        })
+        .collect();
+    let field = FIELDS[usize::from(r.byte())];
+    let livelihood = r.byte() != 0;
+    let status = STATUSES[usize::from(r.byte())];
+    let planned_start_date = r.date();
+    let planned_end_date = r.date();
+    let actual_start_date = r.date();
+    let actual_end_date = r.date();
+    let outputs = (0..r.index())
+        .map(|_| ProjectOutput {
+            indicator: name_at(&mut r),
+            value: r.decimal(),
+        })
+        .collect();
+    let funding_lines = (0..r.index())
+        .map(|_| FundingLine {
+            funding_type: FUNDING_TYPES[usize::from(r.byte())],
+            year: r.signed() as i32,
+            date: r.date(),
+            amount: Money {
+                currency: r.text().to_owned(),
+                amount: r.decimal(),
+            },
+            value_date: r.date(),
+        })
+        .collect();
+    let data_status = DATA_STATUSES[usize::from(r.byte())];
+    let provenance = shared.provenances.get(r.index() as u32).clone();
+    let meta = Meta {
+        revision: r.signed(),
+        create_time: r.time(),
+        update_time: r.time(),
+    };
+    Project {
+        name,
+        title,
+        description,
+        pairing,
+        party,
+        recipients,
+        field,
+        livelihood,
+        status,
+        planned_start_date,
+        planned_end_date,
+        actual_start_date,
+        actual_end_date,
+        outputs,
+        funding_lines,
+        data_status,
+        provenance,
+        meta,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{TimeZone, Utc};
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::domain::Resource;
+    use crate::seed;
+
+    /// The demo projects (pairings, outputs, descriptions, dates) and scaled ones.
+    fn projects(scaled: usize) -> Vec<Project> {
+        let mut resources = seed::demo_resources().unwrap();
+        seed::each_scaled_resource(scaled, 0, |r| resources.push(r)).unwrap();
+        resources
+            .into_iter()
+            .filter_map(|r| match r {
+                Resource::Project(p) => Some(p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `project` changed in every part the packing keeps.
+    fn changed(mut project: Project, round: i64) -> Project {
+        project.title.push_str(" (revised)");
+        project.description = format!("revision {round}: é ✓");
+        project.livelihood = !project.livelihood;
+        project.status = STATUSES[round as usize % STATUSES.len()];
+        project.actual_end_date = chrono::NaiveDate::from_ymd_opt(2030, 1, 2);
+        project.funding_lines.push(FundingLine {
+            funding_type: FundingType::Disbursement,
+            year: -44,
+            date: None,
+            amount: Money {
+                currency: "USD".into(),
+                amount: Decimal::new(-12_345, 3),
+            },
+            value_date: chrono::NaiveDate::from_ymd_opt(2021, 12, 31),
+        });
+        project.meta = Meta {
+            revision: round,
+            create_time: Some(Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap()),
+            update_time: None,
+        };
+        project
+    }
+
+    #[test]
+    fn projects_read_back_as_written_through_replacements_and_deletes() {
+        let all = projects(12_000);
+        assert!(
+            all.iter()
+                .any(|p| p.pairing.is_some() && !p.outputs.is_empty())
+        );
+        let mut expected: BTreeMap<ResourceName, Project> =
+            all.iter().map(|p| (p.name.clone(), p.clone())).collect();
+        let mut table = ProjectTable::from_projects(all.clone());
+        assert!(table.values().eq(expected.values().cloned()));
+
+        for round in 1..=3 {
+            for (i, project) in all.iter().enumerate() {
+                if i % 7 == round as usize {
+                    assert_eq!(
+                        table.remove(&project.name).as_ref(),
+                        expected.get(&project.name)
+                    );
+                    expected.remove(&project.name);
+                } else {
+                    let project = changed(project.clone(), round);
+                    let old = table.put(project.clone());
+                    assert_eq!(old.as_ref(), expected.get(&project.name));
+                    expected.insert(project.name.clone(), project);
+                }
+            }
+        }
+        assert!(
+            table.bytes.len() > 1 << 20 && table.dead_bytes <= table.bytes.len() / 2,
+            "rounds that left more dead bytes than live ones were compacted: {} dead of {}",
+            table.dead_bytes,
+            table.bytes.len()
+        );
+        assert_eq!(table.len(), expected.len());
+        assert!(table.values().eq(expected.values().cloned()));
+        for (name, project) in &expected {
+            assert_eq!(table.get(name).as_ref(), Some(project));
+        }
+        let last = expected.keys().nth(expected.len() / 2).unwrap();
+        assert!(
+            table.after(Some(last.as_str())).map(|p| p.name).eq(expected
+                .range::<ResourceName, _>((
+                    std::ops::Bound::Excluded(last),
+                    std::ops::Bound::Unbounded
+                ))
+                .map(|(n, _)| n.clone()))
+        );
+
+        for name in expected.keys() {
+            table.remove(name);
+        }
+        assert!(table.is_empty());
+        let party = &all[0].party;
+        assert_eq!(
+            table.shared.names.find(party),
+            None,
+            "no use left, no value kept"
+        );
+        assert_eq!(table.shared.provenances.find(&all[0].provenance), None);
+    }
+}
