@@ -47,12 +47,11 @@ impl ReadModel {
         }
         let projects: Vec<Project> = projects
             .into_iter()
-            .map(|r| {
-                let r = model.sharing_project(r);
-                model.funding.add(&r);
-                r
-            })
+            .map(|r| model.sharing_project(r))
             .collect();
+        for (number, project) in (0..).zip(&projects) {
+            model.funding.add(number, project);
+        }
         model.projects = ProjectTable::from_projects(projects);
         model.funding.members.shrink_to_fit();
         let observations = observations
@@ -117,10 +116,11 @@ impl ReadModel {
             }
             Resource::Project(r) => {
                 let r = self.sharing_project(r);
-                if let Some(old) = self.projects.put(r.clone()) {
-                    self.funding.remove(&old);
+                let (number, old) = self.projects.put(r.clone());
+                if let Some(old) = old {
+                    self.funding.remove(number, &old);
                 }
-                self.funding.add(&r);
+                self.funding.add(number, &r);
             }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
             Resource::Observation(r) => {
@@ -136,8 +136,8 @@ impl ReadModel {
             Collection::Areas => _ = self.areas.remove(name),
             Collection::Pairings => _ = self.pairings.remove(name),
             Collection::Projects => {
-                if let Some(old) = self.projects.remove(name) {
-                    self.funding.remove(&old);
+                if let Some((number, old)) = self.projects.remove(name) {
+                    self.funding.remove(number, &old);
                 }
             }
             Collection::Indicators => _ = self.indicators.remove(name),

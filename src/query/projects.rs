@@ -101,7 +101,7 @@ impl Default for ProjectTable {
 }
 
 impl ProjectTable {
-    /// A table of `projects`, built in bulk.
+    /// A table of `projects`, built in bulk and numbered in the order given, from 0.
     pub fn from_projects(projects: impl IntoIterator<Item = Project>) -> Self {
         let mut table = ProjectTable::default();
         let rows = projects
@@ -131,17 +131,18 @@ impl ProjectTable {
         self.rows.find(name).map(|number| self.project(number))
     }
 
-    /// Writes `project`, and returns the one of the same name it replaced.
-    pub fn put(&mut self, project: Project) -> Option<Project> {
+    /// Writes `project`: its number, and the project of the same name it replaced.
+    pub fn put(&mut self, project: Project) -> (u32, Option<Project>) {
         let span = self.append(&project);
-        let (_, old) = self.rows.put(&project.name, span);
-        old.map(|old| self.retire(project.name, old))
+        let (number, old) = self.rows.put(&project.name, span);
+        (number, old.map(|old| self.retire(project.name, old)))
     }
 
-    /// Deletes the project of that name, and returns it.
-    pub fn remove(&mut self, name: &ResourceName) -> Option<Project> {
-        let (_, old) = self.rows.remove(name)?;
-        Some(self.retire(name.clone(), old))
+    /// Deletes the project of that name: its number, free for the next new project, and the
+    /// project.
+    pub fn remove(&mut self, name: &ResourceName) -> Option<(u32, Project)> {
+        let (number, old) = self.rows.remove(name)?;
+        Some((number, self.retire(name.clone(), old)))
     }
 
     /// The projects named after `after` (every one for `None`), in name order.
@@ -401,14 +402,12 @@ mod tests {
         for round in 1..=3 {
             for (i, project) in all.iter().enumerate() {
                 if i % 7 == round as usize {
-                    assert_eq!(
-                        table.remove(&project.name).as_ref(),
-                        expected.get(&project.name)
-                    );
+                    let removed = table.remove(&project.name).map(|(_, p)| p);
+                    assert_eq!(removed.as_ref(), expected.get(&project.name));
                     expected.remove(&project.name);
                 } else {
                     let project = changed(project.clone(), round);
-                    let old = table.put(project.clone());
+                    let (_, old) = table.put(project.clone());
                     assert_eq!(old.as_ref(), expected.get(&project.name));
                     expected.insert(project.name.clone(), project);
                 }

@@ -120,17 +120,23 @@ impl Sums {
 
     /// Counts one project of `class` (its index) in or out, with its amounts: its lines' in
     /// cents, then (line-major, by recipient) their parts.
-    pub fn add(&mut self, index: usize, class: &Class, sign: i128, amounts: &[i128]) {
+    pub fn add<Cents: Copy + Into<i128>>(
+        &mut self,
+        index: usize,
+        class: &Class,
+        sign: i128,
+        amounts: &[Cents],
+    ) {
         self.projects[index] = self.projects[index].saturating_add_signed(sign as i64);
         let (cents, parts) = amounts.split_at(class.line_count);
         let lines = &mut self.cents[class.first_line..class.first_line + class.line_count];
         for (sum, amount) in lines.iter_mut().zip(cents) {
-            *sum += sign * amount;
+            *sum += sign * (*amount).into();
         }
         let part_count = class.line_count * class.recipient_count;
         let sums = &mut self.parts[class.first_part..class.first_part + part_count];
         for (sum, part) in sums.iter_mut().zip(parts) {
-            *sum += sign * part;
+            *sum += sign * (*part).into();
         }
     }
 }
@@ -381,8 +387,8 @@ impl Default for FundingCube {
 }
 
 impl FundingCube {
-    /// Counts a project in.
-    pub fn add(&mut self, project: &Project) {
+    /// Counts in `project`, numbered `number` in the read model.
+    pub fn add(&mut self, number: u32, project: &Project) {
         let contribution = Contribution::of(project);
         let by_recipient = self
             .by_recipient
@@ -390,19 +396,23 @@ impl FundingCube {
         let lumped = self
             .lumped
             .apply(project, &contribution, 1, &mut self.names);
-        self.members
-            .add(project, [lumped, by_recipient], &contribution);
+        self.members.add(
+            number,
+            &project.title,
+            [lumped, by_recipient],
+            &contribution,
+        );
         self.count_currencies(project, 1);
     }
 
-    /// Counts a project out: it was deleted or is about to be replaced.
-    pub fn remove(&mut self, project: &Project) {
+    /// Counts out `project`, numbered `number`: it was deleted or is about to be replaced.
+    pub fn remove(&mut self, number: u32, project: &Project) {
         let contribution = Contribution::of(project);
         self.by_recipient
             .apply(project, &contribution, -1, &mut self.names);
         self.lumped
             .apply(project, &contribution, -1, &mut self.names);
-        self.members.remove(&project.name);
+        self.members.remove(number);
         self.count_currencies(project, -1);
     }
 

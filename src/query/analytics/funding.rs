@@ -375,6 +375,7 @@ impl<'m> Source<'m> {
             || !cube.all_in(&query.currency)
             || reads("name")
             || reads("description")
+            || (reads("title") && !cube.members.complete())
         {
             return Source::Projects;
         }
@@ -983,5 +984,32 @@ mod tests {
                 assert!(titles.total.projects > 0, "round {round} {filter_text}");
             }
         }
+    }
+
+    #[test]
+    fn a_line_too_large_for_64_bit_cents_sends_title_summaries_to_the_projects() {
+        let mut model = random_model(5);
+        let mut huge = model.projects.values().next().unwrap();
+        huge.name = name(Collection::Projects, "huge");
+        huge.title = "Huge water works".into();
+        let amount = Decimal::from(10u64.pow(18));
+        huge.funding_lines[0].amount.amount = amount;
+        let put = Write::Put(Box::new(Resource::Project(huge.clone())));
+        commit(&mut model, 2, vec![put]);
+        let filter_text = "title:\"huge\"";
+        let query = FundingQuery {
+            filter: filter_text.into(),
+            ..FundingQuery::all_cny(&[Dimension::Party], AreaLevel::County)
+        };
+        let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
+        let source = Source::choose(model.funding_cube(), &query, &filter);
+        assert!(matches!(source, Source::Projects));
+        let summary = summarize(&model, &query).unwrap();
+        assert_eq!(summary.total.projects, 1);
+        assert!(summary.total.amount >= amount, "{}", summary.total.amount);
+
+        commit(&mut model, 3, vec![Write::Delete(huge.name)]);
+        let source = Source::choose(model.funding_cube(), &query, &filter);
+        assert!(matches!(source, Source::Titles { .. }));
     }
 }

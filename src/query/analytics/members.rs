@@ -1,25 +1,45 @@
 //! Every project's title, classes and amounts in columns, for summaries filtered by title:
 //! no class shares a title, so such a summary must visit projects, and it reads the titles
 //! front to back from one buffer instead of following each project's pointers.
-
-use foldhash::HashMap;
+//!
+//! Rows are numbered as the read model numbers its projects, so a write finds its row without
+//! a map of names. Amounts are 64-bit cents (up to 92 quadrillion in any currency); a project
+//! with a larger line gets no row and is counted, and while any is, summaries filtered by
+//! title read projects instead.
 
 use super::cube::Contribution;
-use crate::domain::{Project, ResourceName};
 
-/// The rows; a replaced or deleted project's row stays, dead, until rows are compacted.
+/// One project's row, at its number.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    title_start: u64,
+    title_len: u32,
+    amount_count: u32,
+    amounts_start: u64,
+    /// In the lumped table and in the table keeping recipients apart.
+    classes: [u32; 2],
+    state: State,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum State {
+    /// No project has this number.
+    #[default]
+    Empty,
+    Live,
+    /// The project's amounts do not fit in 64-bit cents.
+    Oversized,
+}
+
+/// The rows; a replaced or removed row's title and amounts stay, dead, until compaction.
 #[derive(Clone, Debug, Default)]
 pub struct Members {
     titles: String,
-    /// Per row, where its title ends in `titles`.
-    title_ends: Vec<usize>,
-    /// Per row, its class in the lumped table and in the table keeping recipients apart.
-    classes: Vec<[u32; 2]>,
-    /// Per row, where its amounts start in `amounts`: the lines in cents, then their parts.
-    amount_starts: Vec<usize>,
-    amounts: Vec<i128>,
-    live: Vec<bool>,
-    rows: HashMap<ResourceName, usize>,
+    amounts: Vec<i64>,
+    slots: Vec<Slot>,
+    dead_title_bytes: usize,
+    dead_amounts: usize,
+    oversized: usize,
 }
 
 /// A live row as a summary reads it.
@@ -28,85 +48,117 @@ pub struct Member<'a> {
     /// In the lumped table and in the table keeping recipients apart.
     pub classes: [usize; 2],
     /// The lines' amounts in cents, in class line order, then their parts line-major.
-    pub amounts: &'a [i128],
+    pub amounts: &'a [i64],
 }
 
 impl Members {
-    /// Adds `project`'s row; its old row must have been removed.
-    pub fn add(&mut self, project: &Project, classes: [usize; 2], contribution: &Contribution) {
-        self.rows.insert(project.name.clone(), self.live.len());
-        self.titles.push_str(&project.title);
-        self.title_ends.push(self.titles.len());
-        self.classes.push(classes.map(|c| c as u32));
-        self.amount_starts.push(self.amounts.len());
-        self.amounts.extend(&contribution.amounts);
-        self.live.push(true);
+    /// Sets the row of project `number`, whose old row must have been removed.
+    pub fn add(
+        &mut self,
+        number: u32,
+        title: &str,
+        classes: [usize; 2],
+        contribution: &Contribution,
+    ) {
+        let number = number as usize;
+        if self.slots.len() <= number {
+            self.slots.resize(number + 1, Slot::default());
+        }
+        let amounts: Option<Vec<i64>> = contribution
+            .amounts
+            .iter()
+            .map(|a| i64::try_from(*a).ok())
+            .collect();
+        let Some(amounts) = amounts else {
+            self.oversized += 1;
+            self.slots[number] = Slot {
+                state: State::Oversized,
+                ..Slot::default()
+            };
+            return;
+        };
+        self.slots[number] = Slot {
+            title_start: self.titles.len() as u64,
+            title_len: u32::try_from(title.len()).expect("titles are far shorter than 4 GiB"),
+            amount_count: amounts.len() as u32,
+            amounts_start: self.amounts.len() as u64,
+            classes: classes.map(|c| c as u32),
+            state: State::Live,
+        };
+        self.titles.push_str(title);
+        self.amounts.extend(amounts);
+    }
+
+    /// Clears the row of project `number`; compacts the columns once most of them is dead.
+    pub fn remove(&mut self, number: u32) {
+        let Some(slot) = self.slots.get_mut(number as usize) else {
+            return;
+        };
+        match slot.state {
+            State::Empty => return,
+            State::Oversized => self.oversized -= 1,
+            State::Live => {
+                self.dead_title_bytes += slot.title_len as usize;
+                self.dead_amounts += slot.amount_count as usize;
+            }
+        }
+        *slot = Slot::default();
+        if self.dead_amounts > 1 << 12 && self.dead_amounts > self.amounts.len() / 2 {
+            self.compact();
+        }
+    }
+
+    /// Whether every project has a row, so a summary may read the rows instead of projects.
+    pub fn complete(&self) -> bool {
+        self.oversized == 0
     }
 
     /// Gives back the room growth left unused: after loading a million projects, up to half
     /// of each column.
     pub fn shrink_to_fit(&mut self) {
         self.titles.shrink_to_fit();
-        self.title_ends.shrink_to_fit();
-        self.classes.shrink_to_fit();
-        self.amount_starts.shrink_to_fit();
         self.amounts.shrink_to_fit();
-        self.live.shrink_to_fit();
-        self.rows.shrink_to_fit();
-    }
-
-    /// Marks the project's row dead; compacts the rows once more than half are dead.
-    pub fn remove(&mut self, name: &ResourceName) {
-        if let Some(row) = self.rows.remove(name) {
-            self.live[row] = false;
-        }
-        if self.live.len() > 1024 && self.rows.len() < self.live.len() / 2 {
-            self.compact();
-        }
+        self.slots.shrink_to_fit();
     }
 
     fn compact(&mut self) {
-        let mut compacted = Members::default();
-        let mut new_rows = vec![usize::MAX; self.live.len()];
-        for (row, member) in self.iter_rows() {
-            new_rows[row] = compacted.live.len();
-            compacted.titles.push_str(member.title);
-            compacted.title_ends.push(compacted.titles.len());
-            compacted.classes.push(member.classes.map(|c| c as u32));
-            compacted.amount_starts.push(compacted.amounts.len());
-            compacted.amounts.extend(member.amounts);
-            compacted.live.push(true);
+        let mut titles = String::with_capacity(self.titles.len() - self.dead_title_bytes);
+        let mut amounts = Vec::with_capacity(self.amounts.len() - self.dead_amounts);
+        for slot in self.slots.iter_mut().filter(|s| s.state == State::Live) {
+            let (title, slot_amounts) = (
+                title_of(&self.titles, slot),
+                amounts_of(&self.amounts, slot),
+            );
+            slot.title_start = titles.len() as u64;
+            slot.amounts_start = amounts.len() as u64;
+            titles.push_str(title);
+            amounts.extend_from_slice(slot_amounts);
         }
-        compacted.rows = std::mem::take(&mut self.rows);
-        for row in compacted.rows.values_mut() {
-            *row = new_rows[*row];
-        }
-        *self = compacted;
+        self.titles = titles;
+        self.amounts = amounts;
+        self.dead_title_bytes = 0;
+        self.dead_amounts = 0;
     }
 
     /// Every live row.
     pub fn iter(&self) -> impl Iterator<Item = Member<'_>> {
-        self.iter_rows().map(|(_, member)| member)
-    }
-
-    fn iter_rows(&self) -> impl Iterator<Item = (usize, Member<'_>)> {
-        (0..self.live.len())
-            .filter(|row| self.live[*row])
-            .map(|row| {
-                let title_start = row.checked_sub(1).map_or(0, |r| self.title_ends[r]);
-                let amounts_end = self
-                    .amount_starts
-                    .get(row + 1)
-                    .copied()
-                    .unwrap_or(self.amounts.len());
-                (
-                    row,
-                    Member {
-                        title: &self.titles[title_start..self.title_ends[row]],
-                        classes: self.classes[row].map(|c| c as usize),
-                        amounts: &self.amounts[self.amount_starts[row]..amounts_end],
-                    },
-                )
+        self.slots
+            .iter()
+            .filter(|s| s.state == State::Live)
+            .map(|slot| Member {
+                title: title_of(&self.titles, slot),
+                classes: slot.classes.map(|c| c as usize),
+                amounts: amounts_of(&self.amounts, slot),
             })
     }
+}
+
+fn title_of<'a>(titles: &'a str, slot: &Slot) -> &'a str {
+    let start = slot.title_start as usize;
+    &titles[start..start + slot.title_len as usize]
+}
+
+fn amounts_of<'a>(amounts: &'a [i64], slot: &Slot) -> &'a [i64] {
+    let start = slot.amounts_start as usize;
+    &amounts[start..start + slot.amount_count as usize]
 }
