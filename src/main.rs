@@ -12,6 +12,31 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// Hands the pages jemalloc holds free back to the OS at once. Building the read model frees
+/// gigabytes of transient records (ten million observations: 2,189 MiB resident just after the
+/// load, 1,620 MiB once decay had returned them twenty seconds later); without this, resident
+/// memory overstates the record's cost until decay catches up.
+#[cfg(not(target_env = "msvc"))]
+fn release_freed_memory() {
+    // SAFETY: `arena.4096.purge` (4096 is MALLCTL_ARENAS_ALL) is a void control: it reads and
+    // writes nothing, so the old and new value pointers must be null and the length zero.
+    let status = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if status != 0 {
+        tracing::warn!(status, "jemalloc did not purge freed pages");
+    }
+}
+
+#[cfg(target_env = "msvc")]
+fn release_freed_memory() {}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
@@ -24,7 +49,7 @@ async fn main() -> std::process::ExitCode {
         LogFormat::Human => subscriber.init(),
         LogFormat::Json => subscriber.json().with_current_span(true).init(),
     }
-    match pairing_aid::server::run(config).await {
+    match pairing_aid::server::run(config, release_freed_memory).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");

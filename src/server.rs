@@ -59,7 +59,9 @@ const HEALTH_SERVICES: &[&str] = &[
 ];
 
 /// Runs the server until SIGTERM or SIGINT, then drains for `config.drain_timeout()`.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+/// `after_load` runs once the read model is built, when the load's transient records are
+/// freed: the binary has its allocator hand their pages back.
+pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     let tokens = config.load_tokens()?;
     let retained = (config.retain_revisions > 0).then_some(config.retain_revisions);
     let store = open_store(&config.database, retained)
@@ -84,6 +86,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         seeded = true;
     }
     let model = ReadModel::from_snapshot(snapshot);
+    after_load();
     let summary = format!(
         "{} at revision {}{}",
         model.counts(),
