@@ -185,6 +185,7 @@ fn main() {
         ],
     );
     let load_seconds = loading.elapsed().as_secs_f64();
+    let resident_at_start = resident_mib(server.pid());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut rows = Vec::new();
     let mut totals = HashMap::new();
@@ -302,5 +303,7 @@ fn main() {
             cell("sqlite", key)
         );
     }
-    println!("| server resident memory | {resident:.0} MiB | | |");
+    println!(
+        "| server resident memory, ready / after the questions | {resident_at_start:.0} / {resident:.0} MiB | | |"
+    );
 }
