@@ -116,7 +116,7 @@ impl ReadModel {
             }
             Resource::Project(r) => {
                 let r = self.sharing_project(r);
-                let (number, old) = self.projects.put(r.clone());
+                let (number, old) = self.projects.put(&r);
                 if let Some(old) = old {
                     self.funding.remove(number, &old);
                 }

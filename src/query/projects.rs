@@ -132,10 +132,13 @@ impl ProjectTable {
     }
 
     /// Writes `project`: its number, and the project of the same name it replaced.
-    pub fn put(&mut self, project: Project) -> (u32, Option<Project>) {
-        let span = self.append(&project);
+    pub fn put(&mut self, project: &Project) -> (u32, Option<Project>) {
+        let span = self.append(project);
         let (number, old) = self.rows.put(&project.name, span);
-        (number, old.map(|old| self.retire(project.name, old)))
+        (
+            number,
+            old.map(|old| self.retire(project.name.clone(), old)),
+        )
     }
 
     /// Deletes the project of that name: its number, free for the next new project, and the
@@ -407,7 +410,7 @@ mod tests {
                     expected.remove(&project.name);
                 } else {
                     let project = changed(project.clone(), round);
-                    let (_, old) = table.put(project.clone());
+                    let (_, old) = table.put(&project);
                     assert_eq!(old.as_ref(), expected.get(&project.name));
                     expected.insert(project.name.clone(), project);
                 }
