@@ -56,6 +56,17 @@ pub enum DataStatus {
     Synthetic,
 }
 
+impl DataStatus {
+    /// Every variant, in declaration order: variant `i` is written as `i`.
+    pub const ALL: [DataStatus; 5] = [
+        DataStatus::Reported,
+        DataStatus::Estimated,
+        DataStatus::Provisional,
+        DataStatus::Computed,
+        DataStatus::Synthetic,
+    ];
+}
+
 /// How a source qualifies a figure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,6 +95,24 @@ pub enum SupportField {
     Agriculture,
     IndustryAndEmployment,
     Other,
+}
+
+impl SupportField {
+    /// Every variant, in declaration order: variant `i` is written as `i`.
+    pub const ALL: [SupportField; 12] = [
+        SupportField::Economy,
+        SupportField::Technology,
+        SupportField::Education,
+        SupportField::HealthCare,
+        SupportField::Talent,
+        SupportField::Housing,
+        SupportField::RoadsAndTransport,
+        SupportField::Water,
+        SupportField::CultureAndTourism,
+        SupportField::Agriculture,
+        SupportField::IndustryAndEmployment,
+        SupportField::Other,
+    ];
 }
 
 /// Kinds of assisting party.

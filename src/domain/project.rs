@@ -42,6 +42,17 @@ pub enum ProjectStatus {
     Cancelled,
 }
 
+impl ProjectStatus {
+    /// Every variant, in declaration order: variant `i` is written as `i`.
+    pub const ALL: [ProjectStatus; 5] = [
+        ProjectStatus::Planned,
+        ProjectStatus::InProgress,
+        ProjectStatus::Completed,
+        ProjectStatus::Suspended,
+        ProjectStatus::Cancelled,
+    ];
+}
+
 /// Kinds of funding line, after IATI's transaction types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,6 +60,15 @@ pub enum FundingType {
     Commitment,
     Disbursement,
     Expenditure,
+}
+
+impl FundingType {
+    /// Every variant, in declaration order: variant `i` is written as `i`.
+    pub const ALL: [FundingType; 3] = [
+        FundingType::Commitment,
+        FundingType::Disbursement,
+        FundingType::Expenditure,
+    ];
 }
 
 /// A recipient area and the percentage of the project it receives.

@@ -16,47 +16,6 @@ use crate::domain::{
 
 const COLLECTION: Collection = Collection::Projects;
 
-const FIELDS: [SupportField; 12] = [
-    SupportField::Economy,
-    SupportField::Technology,
-    SupportField::Education,
-    SupportField::HealthCare,
-    SupportField::Talent,
-    SupportField::Housing,
-    SupportField::RoadsAndTransport,
-    SupportField::Water,
-    SupportField::CultureAndTourism,
-    SupportField::Agriculture,
-    SupportField::IndustryAndEmployment,
-    SupportField::Other,
-];
-const STATUSES: [ProjectStatus; 5] = [
-    ProjectStatus::Planned,
-    ProjectStatus::InProgress,
-    ProjectStatus::Completed,
-    ProjectStatus::Suspended,
-    ProjectStatus::Cancelled,
-];
-const FUNDING_TYPES: [FundingType; 3] = [
-    FundingType::Commitment,
-    FundingType::Disbursement,
-    FundingType::Expenditure,
-];
-const DATA_STATUSES: [DataStatus; 5] = [
-    DataStatus::Reported,
-    DataStatus::Estimated,
-    DataStatus::Provisional,
-    DataStatus::Computed,
-    DataStatus::Synthetic,
-];
-
-/// The position of `value` in `all`, as a byte.
-fn ordinal<T: PartialEq>(all: &[T], value: &T) -> u8 {
-    all.iter()
-        .position(|v| v == value)
-        .expect("every variant is listed") as u8
-}
-
 /// Where a project's bytes sit in the table's buffer.
 #[derive(Clone, Copy, Debug)]
 struct Span {
@@ -241,9 +200,9 @@ fn pack(project: &Project, out: &mut Vec<u8>, shared: &mut Shared) {
         w.unsigned(shared.name(&recipient.area));
         w.decimal(recipient.share_percent);
     }
-    w.byte(ordinal(&FIELDS, &project.field));
+    w.byte(project.field as u8);
     w.byte(u8::from(project.livelihood));
-    w.byte(ordinal(&STATUSES, &project.status));
+    w.byte(project.status as u8);
     w.date(project.planned_start_date);
     w.date(project.planned_end_date);
     w.date(project.actual_start_date);
@@ -255,14 +214,14 @@ fn pack(project: &Project, out: &mut Vec<u8>, shared: &mut Shared) {
     }
     w.unsigned(project.funding_lines.len() as u128);
     for line in &project.funding_lines {
-        w.byte(ordinal(&FUNDING_TYPES, &line.funding_type));
+        w.byte(line.funding_type as u8);
         w.signed(i64::from(line.year));
         w.date(line.date);
         w.text(&line.amount.currency);
         w.decimal(line.amount.amount);
         w.date(line.value_date);
     }
-    w.byte(ordinal(&DATA_STATUSES, &project.data_status));
+    w.byte(project.data_status as u8);
     w.unsigned(u128::from(
         shared.provenances.acquire(project.provenance.clone()),
     ));
@@ -287,9 +246,9 @@ fn unpack(name: ResourceName, bytes: &[u8], shared: &Shared) -> Project {
             share_percent: r.decimal(),
         })
         .collect();
-    let field = FIELDS[usize::from(r.byte())];
+    let field = SupportField::ALL[usize::from(r.byte())];
     let livelihood = r.byte() != 0;
-    let status = STATUSES[usize::from(r.byte())];
+    let status = ProjectStatus::ALL[usize::from(r.byte())];
     let planned_start_date = r.date();
     let planned_end_date = r.date();
     let actual_start_date = r.date();
@@ -302,7 +261,7 @@ fn unpack(name: ResourceName, bytes: &[u8], shared: &Shared) -> Project {
         .collect();
     let funding_lines = (0..r.index())
         .map(|_| FundingLine {
-            funding_type: FUNDING_TYPES[usize::from(r.byte())],
+            funding_type: FundingType::ALL[usize::from(r.byte())],
             year: r.signed() as i32,
             date: r.date(),
             amount: Money {
@@ -312,7 +271,7 @@ fn unpack(name: ResourceName, bytes: &[u8], shared: &Shared) -> Project {
             value_date: r.date(),
         })
         .collect();
-    let data_status = DATA_STATUSES[usize::from(r.byte())];
+    let data_status = DataStatus::ALL[usize::from(r.byte())];
     let provenance = shared.provenances.get(r.index() as u32).clone();
     let meta = Meta {
         revision: r.signed(),
@@ -370,7 +329,7 @@ mod tests {
         project.title.push_str(" (revised)");
         project.description = format!("revision {round}: é ✓");
         project.livelihood = !project.livelihood;
-        project.status = STATUSES[round as usize % STATUSES.len()];
+        project.status = ProjectStatus::ALL[round as usize % ProjectStatus::ALL.len()];
         project.actual_end_date = chrono::NaiveDate::from_ymd_opt(2030, 1, 2);
         project.funding_lines.push(FundingLine {
             funding_type: FundingType::Disbursement,

@@ -15,20 +15,7 @@ use crate::domain::{
     Qualifier, RecordMeasure, SeriesRole, SupportField,
 };
 
-const SUPPORT_FIELDS: [SupportField; 12] = [
-    SupportField::Economy,
-    SupportField::Technology,
-    SupportField::Education,
-    SupportField::HealthCare,
-    SupportField::Talent,
-    SupportField::Housing,
-    SupportField::RoadsAndTransport,
-    SupportField::Water,
-    SupportField::CultureAndTourism,
-    SupportField::Agriculture,
-    SupportField::IndustryAndEmployment,
-    SupportField::Other,
-];
+const SUPPORT_FIELDS: [SupportField; 12] = SupportField::ALL;
 const PARTY_KINDS: [PartyKind; 5] = [
     PartyKind::Province,
     PartyKind::Municipality,
@@ -43,13 +30,7 @@ pub(super) const AREA_LEVELS: [AreaLevel; 5] = [
     AreaLevel::County,
     AreaLevel::Country,
 ];
-const DATA_STATUSES: [DataStatus; 5] = [
-    DataStatus::Reported,
-    DataStatus::Estimated,
-    DataStatus::Provisional,
-    DataStatus::Computed,
-    DataStatus::Synthetic,
-];
+const DATA_STATUSES: [DataStatus; 5] = DataStatus::ALL;
 const QUALIFIERS: [Qualifier; 6] = [
     Qualifier::Exact,
     Qualifier::About,
@@ -58,18 +39,8 @@ const QUALIFIERS: [Qualifier; 6] = [
     Qualifier::MoreThan,
     Qualifier::LessThan,
 ];
-const PROJECT_STATUSES: [ProjectStatus; 5] = [
-    ProjectStatus::Planned,
-    ProjectStatus::InProgress,
-    ProjectStatus::Completed,
-    ProjectStatus::Suspended,
-    ProjectStatus::Cancelled,
-];
-pub(super) const FUNDING_TYPES: [FundingType; 3] = [
-    FundingType::Commitment,
-    FundingType::Disbursement,
-    FundingType::Expenditure,
-];
+const PROJECT_STATUSES: [ProjectStatus; 5] = ProjectStatus::ALL;
+pub(super) const FUNDING_TYPES: [FundingType; 3] = FundingType::ALL;
 const FREQUENCIES: [Frequency; 4] = [
     Frequency::Annual,
     Frequency::Quarterly,
