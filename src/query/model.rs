@@ -1,13 +1,14 @@
 //! The in-memory read model: every resource, indexed by name, at one revision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use super::analytics::FundingCube;
 use super::observations::ObservationTable;
 use super::projects::ProjectTable;
 use crate::domain::{
-    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Resource,
-    ResourceName,
+    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Provenance,
+    Resource, ResourceName,
 };
 use crate::store::{Committed, Snapshot, Write};
 
@@ -23,6 +24,8 @@ pub struct ReadModel {
     pub observations: ObservationTable,
     /// The projects' funding, pre-aggregated for summaries.
     funding: FundingCube,
+    /// One copy of each provenance records cite: millions of observations cite a few sources.
+    provenances: HashSet<Arc<Provenance>>,
 }
 
 impl ReadModel {
@@ -51,6 +54,10 @@ impl ReadModel {
         }
         model.projects = ProjectTable::from_projects(projects);
         model.funding.members.shrink_to_fit();
+        let observations = observations
+            .into_iter()
+            .map(|r| model.sharing_observation(r))
+            .collect();
         model.observations = ObservationTable::from_observations(observations);
         model
     }
@@ -66,10 +73,17 @@ impl ReadModel {
         self.revision = self.revision.max(committed.revision);
     }
 
-    /// `project` with its references replaced by the model's copies, which the funding classes
-    /// keep. The project and observation tables keep each distinct name and provenance once
-    /// themselves.
-    fn sharing_project(&self, mut project: Project) -> Project {
+    /// The model's copy of `provenance`, so records citing one source share it.
+    fn shared_provenance(&mut self, provenance: Arc<Provenance>) -> Arc<Provenance> {
+        if let Some(shared) = self.provenances.get(&provenance) {
+            return shared.clone();
+        }
+        self.provenances.insert(provenance.clone());
+        provenance
+    }
+
+    /// `project` with its references and provenance replaced by the model's copies.
+    fn sharing_project(&mut self, mut project: Project) -> Project {
         project.party = shared_name(&self.parties, project.party);
         project.pairing = project.pairing.map(|p| shared_name(&self.pairings, p));
         for recipient in &mut project.recipients {
@@ -78,7 +92,16 @@ impl ReadModel {
         for output in &mut project.outputs {
             output.indicator = shared_name(&self.indicators, output.indicator.clone());
         }
+        project.provenance = self.shared_provenance(project.provenance);
         project
+    }
+
+    /// `observation` with its references and provenance replaced by the model's copies.
+    fn sharing_observation(&mut self, mut observation: Observation) -> Observation {
+        observation.indicator = shared_name(&self.indicators, observation.indicator);
+        observation.area = shared_name(&self.areas, observation.area);
+        observation.provenance = self.shared_provenance(observation.provenance);
+        observation
     }
 
     fn put(&mut self, resource: Resource) {
@@ -88,6 +111,7 @@ impl ReadModel {
             Resource::Pairing(mut r) => {
                 r.party = shared_name(&self.parties, r.party);
                 r.area = shared_name(&self.areas, r.area);
+                r.provenance = self.shared_provenance(r.provenance);
                 self.pairings.insert(r.name.clone(), r);
             }
             Resource::Project(r) => {
@@ -99,7 +123,10 @@ impl ReadModel {
                 self.funding.add(number, &r);
             }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
-            Resource::Observation(r) => self.observations.put(r),
+            Resource::Observation(r) => {
+                let r = self.sharing_observation(r);
+                self.observations.put(r);
+            }
         }
     }
 
