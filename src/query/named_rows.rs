@@ -80,12 +80,11 @@ impl<R: Copy> NamedRows<R> {
         table
             .ids
             .reserve_exact(rows.iter().map(|(name, _)| name.id().len()).sum());
-        let numbers: Vec<u32> = rows
+        let mut numbers: Vec<u32> = rows
             .into_iter()
             .map(|(name, row)| table.push(name.id(), row))
             .collect();
         let id_of = |number: &u32| table.id(*number);
-        let mut numbers = numbers;
         if !numbers.is_sorted_by_key(id_of) {
             numbers.sort_by_key(id_of);
         }
