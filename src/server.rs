@@ -5,16 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use futures_util::StreamExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::codec::CompressionEncoding;
-use tonic::codegen::http;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
-use tower_http::trace::TraceLayer;
-use tracing::{Span, info, warn};
+use tracing::{info, warn};
 
 use crate::api::Api;
 use crate::api::auth::Authenticator;
@@ -26,6 +25,9 @@ use crate::seed;
 use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::telemetry;
 use tonic::service::interceptor::InterceptedService;
+
+mod unvectored;
+use unvectored::UnvectoredStream;
 
 /// Server stubs generated from `proto/`, over the client crate's messages.
 pub mod pb {
@@ -150,34 +152,13 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             )
         };
     }
-    let trace = TraceLayer::new_for_grpc()
-        .make_span_with(|request: &http::Request<_>| {
-            let (trace_id, span_id) = telemetry::trace_ids(request.headers());
-            tracing::info_span!("rpc", method = %request.uri().path(), %trace_id, %span_id)
-        })
-        .on_request(())
-        .on_response(
-            |response: &http::Response<_>, latency: Duration, _: &Span| {
-                // A line for every successful call would cost more than the call; metrics
-                // count those, and RUST_LOG=debug shows them.
-                let code = telemetry::grpc_code(response.headers());
-                let latency_us = latency.as_micros() as u64;
-                if code == tonic::Code::Ok {
-                    tracing::debug!(?code, latency_us, "rpc finished");
-                } else {
-                    info!(?code, latency_us, "rpc finished");
-                }
-            },
-        )
-        .on_failure(());
     let mut builder = Server::builder();
     if let Some(tls) = tls.clone() {
         builder = builder.tls_config(tls).context("configuring TLS")?;
     }
     let router = builder
         .timeout(Duration::from_secs(config.request_timeout_seconds))
-        .layer(trace)
-        .layer(telemetry::MetricsLayer)
+        .layer(telemetry::CallLayer)
         .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -200,7 +181,8 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     // Small responses go out at once, not after the peer's delayed acknowledgement.
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
-        .with_keepalive(Some(Duration::from_secs(60)));
+        .with_keepalive(Some(Duration::from_secs(60)))
+        .map(|accepted| accepted.map(UnvectoredStream));
     let mut stopped = stop.clone();
     let serve = router.serve_with_incoming_shutdown(incoming, async move {
         let _ = stopped.wait_for(|s| *s).await;

@@ -1,13 +1,12 @@
 //! What operators see: Prometheus metrics on their own HTTP port, and trace ids on every
 //! request's log lines.
 
+mod calls;
+
+pub use calls::{CallLayer, in_call_span};
+
 use std::convert::Infallible;
-use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
-use std::pin::Pin;
 use std::sync::OnceLock;
-use std::task::{Context, Poll};
-use std::time::Instant;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -17,7 +16,6 @@ use prometheus::{
 };
 use tokio::net::TcpListener;
 use tonic::codegen::http;
-use tower::{Layer, Service};
 
 /// Every metric the service exports.
 pub struct Metrics {
@@ -166,61 +164,6 @@ pub fn grpc_code(headers: &http::HeaderMap) -> tonic::Code {
         .map_or(tonic::Code::Ok, tonic::Code::from)
 }
 
-/// Counts every call and times it to its response headers, by method and status code.
-#[derive(Clone, Default)]
-pub struct MetricsLayer;
-
-impl<S> Layer<S> for MetricsLayer {
-    type Service = RecordMetrics<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RecordMetrics { inner }
-    }
-}
-
-/// The service [`MetricsLayer`] makes.
-#[derive(Clone)]
-pub struct RecordMetrics<S> {
-    inner: S,
-}
-
-impl<S, B, R> Service<http::Request<B>> for RecordMetrics<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let method = request.uri().path().to_owned();
-        let started = Instant::now();
-        let response = self.inner.call(request);
-        Box::pin(async move {
-            let response = response.await;
-            let code = match &response {
-                Ok(response) => grpc_code(response.headers()),
-                Err(_) => tonic::Code::Internal,
-            };
-            let metrics = metrics();
-            metrics
-                .rpc_requests
-                .with_label_values(&[method.as_str(), code_label(code)])
-                .inc();
-            metrics
-                .rpc_duration
-                .with_label_values(&[&method])
-                .observe(started.elapsed().as_secs_f64());
-            response
-        })
-    }
-}
-
 /// The `code` label of a status: its name as tonic's `Debug` spells it, without formatting.
 fn code_label(code: tonic::Code) -> &'static str {
     use tonic::Code::*;
@@ -243,42 +186,4 @@ fn code_label(code: tonic::Code) -> &'static str {
         DataLoss => "DataLoss",
         Unauthenticated => "Unauthenticated",
     }
-}
-
-/// The trace id of a request: from a W3C `traceparent` header when the caller sent one, else
-/// a new one; and a new span id.
-pub fn trace_ids(headers: &http::HeaderMap) -> (String, String) {
-    let from_caller = headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split('-').nth(1))
-        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(str::to_owned);
-    let trace_id = from_caller.unwrap_or_else(|| format!("{:016x}{:016x}", random(), random()));
-    (trace_id, format!("{:016x}", random()))
-}
-
-/// 64 random bits: a per-thread xorshift generator seeded from the standard library's random
-/// hash keys and the clock; ids need to be unique, not unpredictable.
-fn random() -> u64 {
-    use std::cell::Cell;
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new({
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_u128(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos()),
-            );
-            hasher.finish() | 1
-        });
-    }
-    STATE.with(|state| {
-        let mut x = state.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        state.set(x);
-        x
-    })
 }

@@ -151,6 +151,17 @@ async fn malformed_grpc_messages_are_answered_with_a_status() {
             "{case}: grpc-status {status}, expected one of {expected:?}"
         );
     }
+    // Probing paths no service serves must not add a metric series per path.
+    let metrics = server.scrape_metrics();
+    assert!(
+        !metrics.contains("Frobnicate") && !metrics.contains("nope.v1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains(r#"pairing_aid_rpc_requests_total{code="Unimplemented",method="unknown"} 2"#),
+        "{metrics}"
+    );
     still_serving(&mut server).await;
 }
 

@@ -178,7 +178,7 @@ impl From<ApiError> for Status {
                 (Code::Unavailable, message, "STORE_UNAVAILABLE")
             }
             ApiError::Internal { message } => {
-                tracing::error!(%message, "internal error");
+                crate::telemetry::in_call_span(|| tracing::error!(%message, "internal error"));
                 (
                     Code::Internal,
                     "internal error; see the server log".to_owned(),
