@@ -29,7 +29,30 @@ use crate::{Error, RetryPolicy};
 #[derive(Clone, Default)]
 pub struct CallSettings {
     authorization: Option<MetadataValue<Ascii>>,
-    deadline: Option<Duration>,
+    /// The `grpc-timeout` of the default deadline, written once rather than on every call.
+    deadline: Option<MetadataValue<Ascii>>,
+}
+
+/// `deadline` as a `grpc-timeout` value: at most eight digits in the finest unit they fit,
+/// truncated, as the gRPC HTTP/2 protocol asks and tonic's `Request::set_timeout` writes.
+fn grpc_timeout(deadline: Duration) -> MetadataValue<Ascii> {
+    const UNITS: [(u128, char); 6] = [
+        (1, 'n'),
+        (1_000, 'u'),
+        (1_000_000, 'm'),
+        (1_000_000_000, 'S'),
+        (60_000_000_000, 'M'),
+        (3_600_000_000_000, 'H'),
+    ];
+    let nanos = deadline.as_nanos();
+    let (count, unit) = UNITS
+        .iter()
+        .map(|&(nanos_per_unit, unit)| (nanos / nanos_per_unit, unit))
+        .find(|&(count, _)| count <= 99_999_999)
+        .unwrap_or((99_999_999, 'H'));
+    format!("{count}{unit}")
+        .parse()
+        .expect("digits and a letter are valid header text")
 }
 
 impl Interceptor for CallSettings {
@@ -42,10 +65,12 @@ impl Interceptor for CallSettings {
                 .metadata_mut()
                 .insert("authorization", authorization.clone());
         }
-        if let Some(deadline) = self.deadline
+        if let Some(deadline) = &self.deadline
             && request.metadata().get("grpc-timeout").is_none()
         {
-            request.set_timeout(deadline);
+            request
+                .metadata_mut()
+                .insert("grpc-timeout", deadline.clone());
         }
         Ok(request)
     }
@@ -181,7 +206,7 @@ impl ClientBuilder {
         };
         let settings = CallSettings {
             authorization,
-            deadline: self.deadline,
+            deadline: self.deadline.map(grpc_timeout),
         };
         Ok(Client {
             transport: InterceptedService::new(channel, settings),
@@ -708,5 +733,32 @@ impl Client {
             }
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_header_is_what_tonic_writes_for_the_same_duration() {
+        for deadline in [
+            Duration::from_nanos(1),
+            Duration::from_nanos(99_999_999),
+            Duration::from_micros(123_456),
+            Duration::from_millis(250),
+            Duration::from_secs(30),
+            Duration::from_secs(100_000),
+            Duration::from_secs(7 * 24 * 3600),
+            Duration::from_secs(200_000_000),
+        ] {
+            let mut request = tonic::Request::new(());
+            request.set_timeout(deadline);
+            assert_eq!(
+                request.metadata().get("grpc-timeout"),
+                Some(&grpc_timeout(deadline)),
+                "{deadline:?}"
+            );
+        }
     }
 }

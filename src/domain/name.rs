@@ -57,14 +57,16 @@ pub struct ResourceName(Arc<str>);
 impl ResourceName {
     /// Parses `name` as a name in `collection`; `field` names the request field in the error.
     pub fn parse(collection: Collection, name: &str, field: &str) -> Result<Self, Violation> {
-        let expected = format!("{}/{{id}}", collection.segment());
         let Some(id) = name
             .strip_prefix(collection.segment())
             .and_then(|rest| rest.strip_prefix('/'))
         else {
             return Err(Violation::new(
                 field,
-                format!("must be a resource name of the form `{expected}`, got {name:?}"),
+                format!(
+                    "must be a resource name of the form `{}/{{id}}`, got {name:?}",
+                    collection.segment()
+                ),
             ));
         };
         if !is_valid_id(id) {
@@ -108,7 +110,12 @@ impl ResourceName {
     /// read model keeps ids alone and rebuilds names from them.
     pub fn of_valid_id(collection: Collection, id: &str) -> Self {
         debug_assert!(is_valid_id(id), "{id:?} was validated when it was stored");
-        ResourceName(format!("{}/{id}", collection.segment()).into())
+        let segment = collection.segment();
+        let mut name = String::with_capacity(segment.len() + 1 + id.len());
+        name.push_str(segment);
+        name.push('/');
+        name.push_str(id);
+        ResourceName(name.into())
     }
 }
 

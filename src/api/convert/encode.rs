@@ -52,7 +52,7 @@ fn provenance(value: &domain::Provenance) -> pb::Provenance {
 }
 
 fn name_or_empty(name: Option<&domain::ResourceName>) -> String {
-    name.map(ToString::to_string).unwrap_or_default()
+    name.map(|n| n.as_str().to_owned()).unwrap_or_default()
 }
 
 struct Bookkeeping {
@@ -75,7 +75,7 @@ fn bookkeeping(meta: &Meta) -> Bookkeeping {
 pub fn party(value: &domain::Party) -> pb::Party {
     let meta = bookkeeping(&value.meta);
     pb::Party {
-        name: value.name.to_string(),
+        name: value.name.as_str().to_owned(),
         kind: enum_value(value.kind as u8),
         display_name: value.display_name.clone(),
         home_area: value.home_area.clone(),
@@ -90,7 +90,7 @@ pub fn party(value: &domain::Party) -> pb::Party {
 pub fn area(value: &domain::Area) -> pb::Area {
     let meta = bookkeeping(&value.meta);
     pb::Area {
-        name: value.name.to_string(),
+        name: value.name.as_str().to_owned(),
         display_name: value.display_name.clone(),
         level: enum_value(value.level as u8),
         parent: name_or_empty(value.parent.as_ref()),
@@ -105,9 +105,9 @@ pub fn area(value: &domain::Area) -> pb::Area {
 pub fn pairing(value: &domain::Pairing) -> pb::Pairing {
     let meta = bookkeeping(&value.meta);
     pb::Pairing {
-        name: value.name.to_string(),
-        party: value.party.to_string(),
-        area: value.area.to_string(),
+        name: value.name.as_str().to_owned(),
+        party: value.party.as_str().to_owned(),
+        area: value.area.as_str().to_owned(),
         start_year: value.start_year,
         end_year: value.end_year,
         fields: value.fields.iter().map(|f| enum_value(*f as u8)).collect(),
@@ -124,16 +124,16 @@ pub fn pairing(value: &domain::Pairing) -> pb::Pairing {
 pub fn project(value: &domain::Project) -> pb::Project {
     let meta = bookkeeping(&value.meta);
     pb::Project {
-        name: value.name.to_string(),
+        name: value.name.as_str().to_owned(),
         title: value.title.clone(),
         description: value.description.clone(),
         pairing: name_or_empty(value.pairing.as_ref()),
-        party: value.party.to_string(),
+        party: value.party.as_str().to_owned(),
         recipients: value
             .recipients
             .iter()
             .map(|r| pb::RecipientArea {
-                area: r.area.to_string(),
+                area: r.area.as_str().to_owned(),
                 share_percent: r.share_percent.normalize().to_string(),
             })
             .collect(),
@@ -148,7 +148,7 @@ pub fn project(value: &domain::Project) -> pb::Project {
             .outputs
             .iter()
             .map(|o| pb::ProjectOutput {
-                indicator: o.indicator.to_string(),
+                indicator: o.indicator.as_str().to_owned(),
                 value: o.value.normalize().to_string(),
             })
             .collect(),
@@ -181,7 +181,7 @@ pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
         PriceBasis::Constant(year) => (pb::PriceBasis::Constant, year),
     };
     pb::Indicator {
-        name: value.name.to_string(),
+        name: value.name.as_str().to_owned(),
         code: value.code.clone(),
         display_name: value.display_name.clone(),
         description: value.description.clone(),
@@ -206,9 +206,9 @@ pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
 pub fn observation(value: &domain::Observation) -> pb::Observation {
     let meta = bookkeeping(&value.meta);
     pb::Observation {
-        name: value.name.to_string(),
-        indicator: value.indicator.to_string(),
-        area: value.area.to_string(),
+        name: value.name.as_str().to_owned(),
+        indicator: value.indicator.as_str().to_owned(),
+        area: value.area.as_str().to_owned(),
         period: value.period.clone(),
         value: value.value.normalize().to_string(),
         qualifier: enum_value(value.qualifier as u8),
