@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use driver::{Measured, Pace, Run, drive};
-use observe::{IntervalLines, mebibytes};
+use observe::{CpuPerCall, IntervalLines, mebibytes};
 use workload::{Target, Workload};
 
 /// Load, soak and comparison runs against pairing-aid.
@@ -155,6 +155,24 @@ async fn measure(
     Ok(drive(target, run, |_| {}).await)
 }
 
+/// Measures `run` against `served`, with the CPU time it and this process spend per call.
+async fn measure_cpu(
+    served: &servers::Served,
+    run: &Run,
+    echo_payload_bytes: usize,
+) -> Result<(Measured, Option<[f64; 2]>), String> {
+    let cpu = CpuPerCall::start(served.pid(), run.warmup);
+    let figures = measure(&served.endpoint, None, run, echo_payload_bytes).await?;
+    let per_call = cpu.finish(figures.calls());
+    Ok((figures, per_call))
+}
+
+fn cpu_text(per_call: Option<[f64; 2]>) -> String {
+    per_call.map_or("cpu/call ?".into(), |[server, client]| {
+        format!("cpu/call server={server:.1}us client={client:.1}us")
+    })
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -177,33 +195,52 @@ async fn compare(
     // with the bytes of a GetProject response each way (the same bytes on the wire as Get).
     let payloads = [("echo 32 B", 32), ("echo same bytes", response_bytes)];
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); payloads.len() + 1];
+    let mut cpu: Vec<Vec<[f64; 2]>> = vec![Vec::new(); payloads.len() + 1];
     for round in 1..=rounds.max(1) {
         let mut measured = Vec::new();
         for (label, bytes) in payloads {
             let run = shape.closed_loop(Workload::Echo);
-            measured.push((label, measure(&echo.endpoint, None, &run, bytes).await?));
+            let (figures, per_call) = measure_cpu(&echo, &run, bytes).await?;
+            measured.push((label, figures, per_call));
         }
         let run = shape.closed_loop(Workload::Get);
-        measured.push(("get", measure(&server.endpoint, None, &run, 0).await?));
-        for (i, (label, figures)) in measured.iter().enumerate() {
-            println!("round {round} {label:<16} {}", figures.summary());
+        let (figures, per_call) = measure_cpu(&server, &run, 0).await?;
+        measured.push(("get", figures, per_call));
+        for (i, (label, figures, per_call)) in measured.iter().enumerate() {
+            println!(
+                "round {round} {label:<16} {} {}",
+                figures.summary(),
+                cpu_text(*per_call)
+            );
             if figures.error_count() > 0 {
                 return Err("calls failed during the comparison".into());
             }
             rates[i].push(figures.throughput());
+            cpu[i].extend(*per_call);
         }
     }
     let medians: Vec<f64> = rates.into_iter().map(median).collect();
+    let cpu_medians: Vec<Option<[f64; 2]>> = cpu
+        .into_iter()
+        .map(|per_call| {
+            (!per_call.is_empty()).then(|| {
+                let side = |i: usize| median(per_call.iter().map(|p| p[i]).collect());
+                [side(0), side(1)]
+            })
+        })
+        .collect();
     let get_rate = medians[payloads.len()];
     println!(
-        "median throughput: GetProject {get_rate:.0}/s (responses of {response_bytes} B); connections={}, concurrency={}, server rss {}",
+        "median throughput: GetProject {get_rate:.0}/s (responses of {response_bytes} B), {}; connections={}, concurrency={}, server rss {}",
+        cpu_text(cpu_medians[payloads.len()]),
         shape.connections,
         shape.concurrency,
         mebibytes(observe::resident_bytes(server.pid()))
     );
-    for ((label, _), rate) in payloads.iter().zip(&medians) {
+    for (((label, _), rate), per_call) in payloads.iter().zip(&medians).zip(&cpu_medians) {
         println!(
-            "  {label:<16} {rate:.0}/s: GetProject reaches {:.2} of it",
+            "  {label:<16} {rate:.0}/s, {}: GetProject reaches {:.2} of it",
+            cpu_text(*per_call),
             get_rate / rate
         );
     }

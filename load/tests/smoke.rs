@@ -46,6 +46,15 @@ fn compare_measures_get_project_against_echo() {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
     assert!(!text.contains("errors=1"), "{text}");
+    // Every round says what the server and the load tool each spent per call.
+    let get_round = text.lines().find(|l| l.starts_with("round 1 get")).unwrap();
+    let server_us: f64 = get_round
+        .split("cpu/call server=")
+        .nth(1)
+        .and_then(|rest| rest.split("us").next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no server CPU per call in {get_round:?}"));
+    assert!(server_us > 0.0, "{get_round}");
 }
 
 #[test]
