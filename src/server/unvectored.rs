@@ -53,6 +53,16 @@ impl AsyncWrite for UnvectoredStream {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
 
+    /// Still vectored when asked: TLS (which tonic layers over this stream) writes its
+    /// records this way; only h2 reads the flag below.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
     fn is_write_vectored(&self) -> bool {
         false
     }
