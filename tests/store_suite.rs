@@ -181,7 +181,10 @@ async fn sqlite_passes_the_store_suite() {
 }
 
 /// Under continuous writes the write-ahead log is folded in and restarted, not left to grow
-/// with everything written.
+/// with everything written. The checkpoint thread usually restarts it near 16 MiB; on a
+/// loaded machine (every test binary at once on two cores) it can be starved, and then the
+/// writer's own checkpoint at 64 MiB bounds it: the bound asserted is that one, with more
+/// written than it, so the test holds however the thread is scheduled.
 #[tokio::test]
 async fn sqlite_keeps_its_write_ahead_log_bounded_under_continuous_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -194,7 +197,7 @@ async fn sqlite_keeps_its_write_ahead_log_bounded_under_continuous_writes() {
             _ => None,
         })
         .unwrap();
-    const COMMITS: usize = 800;
+    const COMMITS: usize = 1000;
     const DESCRIPTION_BYTES: usize = 100_000;
     let mut largest_log = 0;
     for round in 0..COMMITS {
@@ -206,7 +209,7 @@ async fn sqlite_keeps_its_write_ahead_log_bounded_under_continuous_writes() {
     }
     let written = (COMMITS * DESCRIPTION_BYTES) as u64;
     assert!(
-        largest_log < written / 2,
+        largest_log < written * 3 / 4,
         "the log reached {largest_log} bytes after {written} bytes were written"
     );
 }
