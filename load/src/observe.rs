@@ -60,8 +60,13 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
     let user: u64 = fields.next()?.parse().ok()?;
     let system: u64 = fields.next()?.parse().ok()?;
-    // Counted in USER_HZ, which Linux fixes at 100 a second.
-    Some(Duration::from_millis((user + system) * 10))
+    Some(clock_ticks(user + system))
+}
+
+/// A count of the clock ticks /proc reports times in: USER_HZ, which Linux fixes at 100 a
+/// second.
+fn clock_ticks(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
 }
 
 /// CPU time per call of a server and of this process over the measured part of a run: on a
@@ -191,6 +196,5 @@ fn stolen() -> Option<Duration> {
         .nth(8)?
         .parse()
         .ok()?;
-    // /proc/stat counts in USER_HZ, which Linux fixes at 100 a second.
-    Some(Duration::from_millis(ticks * 10))
+    Some(clock_ticks(ticks))
 }
