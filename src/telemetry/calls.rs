@@ -117,10 +117,11 @@ impl Call {
     }
 }
 
-/// A call's W3C trace id (the caller's, from `traceparent`, or a new one) and its own span id.
+/// A call's W3C trace id (the caller's, from `traceparent`, or a new one) and its own span id,
+/// kept as numbers: they are formatted only when a line is written.
 #[derive(Clone, Copy)]
 struct CallIds {
-    trace: [u8; 32],
+    trace: u128,
     span: u64,
 }
 
@@ -131,33 +132,22 @@ impl CallIds {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split('-').nth(1))
             .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|id| id.as_bytes().try_into().ok());
+            .and_then(|id| u128::from_str_radix(id, 16).ok())
+            // All zeros is the W3C's invalid trace id.
+            .filter(|&id| id != 0);
         CallIds {
-            trace: from_caller.unwrap_or_else(|| hex(&[random(), random()])),
+            trace: from_caller.unwrap_or_else(|| u128::from(random()) << 64 | u128::from(random())),
             span: random(),
         }
     }
 
-    fn trace_id(&self) -> &str {
-        std::str::from_utf8(&self.trace).expect("hex digits are ASCII")
+    fn trace_id(&self) -> String {
+        format!("{:032x}", self.trace)
     }
 
     fn span_id(&self) -> String {
         format!("{:016x}", self.span)
     }
-}
-
-/// The 32 lowercase hex digits of two 64-bit numbers.
-fn hex(numbers: &[u64; 2]) -> [u8; 32] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0; 32];
-    for (i, number) in numbers.iter().enumerate() {
-        for (j, byte) in number.to_be_bytes().into_iter().enumerate() {
-            out[16 * i + 2 * j] = DIGITS[usize::from(byte >> 4)];
-            out[16 * i + 2 * j + 1] = DIGITS[usize::from(byte & 15)];
-        }
-    }
-    out
 }
 
 /// 64 random bits: a per-thread xorshift generator seeded from the standard library's random
@@ -238,12 +228,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn new_trace_ids_are_32_lowercase_hex_digits_of_both_numbers() {
-        let digits = hex(&[0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210]);
-        assert_eq!(&digits, b"0123456789abcdeffedcba9876543210");
-    }
-
-    #[test]
     fn a_callers_traceparent_sets_the_trace_id_and_a_malformed_one_is_replaced() {
         let mut headers = http::HeaderMap::new();
         let caller = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -252,10 +236,24 @@ mod tests {
             format!("00-{caller}-00f067aa0ba902b7-01").parse().unwrap(),
         );
         assert_eq!(CallIds::of(&headers).trace_id(), caller);
-        headers.insert("traceparent", "00-not-hex-01".parse().unwrap());
-        let replaced = CallIds::of(&headers);
-        assert_ne!(replaced.trace_id(), caller);
-        assert_eq!(replaced.trace_id().len(), 32);
-        assert_eq!(replaced.span_id().len(), 16);
+        let zeros = "0".repeat(32);
+        for malformed in [
+            "00-not-hex-01".to_owned(),
+            format!("00-{zeros}-00f067aa0ba902b7-01"),
+        ] {
+            headers.insert("traceparent", malformed.parse().unwrap());
+            let replaced = CallIds::of(&headers);
+            assert_ne!(replaced.trace_id(), caller);
+            assert_ne!(replaced.trace_id(), zeros);
+            assert_eq!(replaced.trace_id().len(), 32);
+            assert_eq!(replaced.span_id().len(), 16);
+        }
+        // New ids are 32 lowercase hex digits, leading zeros kept.
+        let new = CallIds {
+            trace: 0xab << 64 | 1,
+            span: 2,
+        };
+        assert_eq!(new.trace_id(), "00000000000000ab0000000000000001");
+        assert_eq!(new.span_id(), "0000000000000002");
     }
 }
