@@ -73,6 +73,15 @@ async fn suite(store: Arc<dyn Store>) {
                 actual: 1,
             },
         ),
+        // Planned against revision 0, but revision 1 was committed since (by "another
+        // replica", as far as this commit knows).
+        (
+            Precondition::PlannedAt(0),
+            Conflict::Overtaken {
+                planned_at: 0,
+                head: 1,
+            },
+        ),
     ] {
         let mut refused = commit(vec![put(&resources[70])]);
         refused.preconditions = vec![precondition];
@@ -88,15 +97,14 @@ async fn suite(store: Arc<dyn Store>) {
     );
 
     // A group commits each member under its own gap-free revision; a failing member alone is
-    // rolled back.
+    // rolled back. A member planned at the revision the group began from passes, though an
+    // earlier member of its own group committed after it.
     let mut failing = commit(vec![put(&resources[71])]);
     failing.preconditions = vec![Precondition::Exists(missing.clone())];
+    let mut delete = commit(vec![Write::Delete(beijing.clone())]);
+    delete.preconditions = vec![Precondition::PlannedAt(1)];
     let outcomes = store
-        .commit_group(vec![
-            commit(vec![put(&resources[70])]),
-            failing,
-            commit(vec![Write::Delete(beijing.clone())]),
-        ])
+        .commit_group(vec![commit(vec![put(&resources[70])]), failing, delete])
         .await
         .unwrap();
     assert_eq!(outcomes[0].as_ref().unwrap().revision, 2);

@@ -96,7 +96,9 @@ impl From<Conflict> for ApiError {
             Conflict::Exists(name) => ApiError::AlreadyExists {
                 name: name.to_string(),
             },
-            stale @ Conflict::Stale { .. } => ApiError::Aborted(stale.to_string()),
+            moved @ (Conflict::Stale { .. } | Conflict::Overtaken { .. }) => {
+                ApiError::Aborted(moved.to_string())
+            }
             reused @ Conflict::RequestReused(_) => {
                 ApiError::invalid("REQUEST_ID_REUSED", "request_id", reused.to_string())
             }

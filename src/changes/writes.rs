@@ -291,6 +291,10 @@ fn plan(
                     Some(revision) => Precondition::AtRevision(name.clone(), *revision),
                     None => Precondition::Exists(name.clone()),
                 });
+                // No referrer was found in the model; one another replica commits before
+                // this commit's transaction would not be, so the store refuses the delete
+                // if anything was committed after the revision planned against.
+                preconditions.push(Precondition::PlannedAt(model.revision));
             }
         }
     }
@@ -474,5 +478,41 @@ impl Ledger {
             .into_iter()
             .map(|r| r.expect("every request has a result"))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Snapshot;
+
+    #[test]
+    fn a_planned_delete_requires_that_nothing_was_committed_after_the_models_revision() {
+        let resources = crate::seed::demo_resources().unwrap();
+        let project = resources
+            .iter()
+            .find(|r| matches!(r, Resource::Project(_)))
+            .unwrap()
+            .name()
+            .clone();
+        let model = ReadModel::from_snapshot(Snapshot {
+            revision: 7,
+            resources,
+        });
+        let delete = WriteOp::Delete {
+            name: project,
+            expected_revision: None,
+        };
+        let request = WriteRequest {
+            subject: "test".into(),
+            ops: vec![(delete.into(), Violations::default())],
+            request: None,
+        };
+        let commit = plan(&model, &[], request).unwrap();
+        assert!(
+            commit.preconditions.contains(&Precondition::PlannedAt(7)),
+            "{:?}",
+            commit.preconditions
+        );
     }
 }

@@ -71,13 +71,21 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     text.parse().map_err(|e| corrupt("commit time", e))
 }
 
-/// Checks preconditions against the current revisions of the names they mention.
+/// Checks preconditions against the current revisions of the names they mention and the
+/// log's head when the commit's group began.
 pub fn check_preconditions(
     preconditions: &[Precondition],
     current: &HashMap<ResourceName, i64>,
+    head_before_group: i64,
 ) -> Result<(), Conflict> {
     for precondition in preconditions {
         match precondition {
+            Precondition::PlannedAt(planned_at) if head_before_group > *planned_at => {
+                return Err(Conflict::Overtaken {
+                    planned_at: *planned_at,
+                    head: head_before_group,
+                });
+            }
             Precondition::Exists(name) if !current.contains_key(name) => {
                 return Err(Conflict::Missing(name.clone()));
             }
@@ -105,8 +113,11 @@ pub fn check_preconditions(
 pub fn precondition_names(preconditions: &[Precondition]) -> Vec<&ResourceName> {
     preconditions
         .iter()
-        .map(|p| match p {
-            Precondition::Exists(n) | Precondition::Absent(n) | Precondition::AtRevision(n, _) => n,
+        .filter_map(|p| match p {
+            Precondition::Exists(n) | Precondition::Absent(n) | Precondition::AtRevision(n, _) => {
+                Some(n)
+            }
+            Precondition::PlannedAt(_) => None,
         })
         .collect()
 }

@@ -46,6 +46,10 @@ pub enum Precondition {
     Absent(ResourceName),
     /// The resource exists and was last written at this revision.
     AtRevision(ResourceName, i64),
+    /// No other writer has committed after this revision, the one the commit was planned
+    /// against: checked against the log's head when the commit's group began, so earlier
+    /// commits of the same group, which the plan saw, do not count.
+    PlannedAt(i64),
 }
 
 /// Identifies a request so a retry is applied once (AIP-155).
@@ -94,6 +98,11 @@ pub enum Conflict {
     },
     #[error("request_id {0:?} was already used for a different request")]
     RequestReused(String),
+    #[error(
+        "another writer committed up to revision {head} while this write was planned against \
+         revision {planned_at}; retry"
+    )]
+    Overtaken { planned_at: i64, head: i64 },
 }
 
 /// Why the store could not do what was asked.

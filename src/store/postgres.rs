@@ -257,10 +257,13 @@ async fn recorded_result(
     .map(Some)
 }
 
+/// Applies one commit as `revision` (in a group that began at `head_before_group`), or returns
+/// the recorded result of its request id.
 async fn commit_one(
     tx: &Transaction<'_>,
     commit: Commit,
     revision: i64,
+    head_before_group: i64,
 ) -> Result<Committed, StoreError> {
     if let Some(request) = &commit.request
         && let Some(committed) = recorded_result(tx, request).await?
@@ -268,7 +271,7 @@ async fn commit_one(
         return Ok(committed);
     }
     let current = current_revisions(tx, precondition_names(&commit.preconditions)).await?;
-    check_preconditions(&commit.preconditions, &current)?;
+    check_preconditions(&commit.preconditions, &current, head_before_group)?;
     if commit.writes.is_empty() {
         return Ok(super::empty_commit(commit, revision - 1));
     }
@@ -392,11 +395,12 @@ impl Store for PostgresStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
             .await
             .map_err(unavailable)?;
-        let mut latest = latest_revision(&tx).await?;
+        let head_before_group = latest_revision(&tx).await?;
+        let mut latest = head_before_group;
         let mut results = Vec::with_capacity(commits.len());
         for commit in commits {
             let savepoint = tx.savepoint("commit").await.map_err(unavailable)?;
-            match commit_one(&savepoint, commit, latest + 1).await {
+            match commit_one(&savepoint, commit, latest + 1, head_before_group).await {
                 Ok(committed) => {
                     savepoint.commit().await.map_err(unavailable)?;
                     if !committed.replayed && !committed.writes.is_empty() {

@@ -244,15 +244,21 @@ fn recorded_result(
     .map(Some)
 }
 
-/// Applies one commit as `revision`, or returns the recorded result of its request id.
-fn commit_one(tx: &Connection, commit: Commit, revision: i64) -> Result<Committed, StoreError> {
+/// Applies one commit as `revision` (in a group that began at `head_before_group`), or returns
+/// the recorded result of its request id.
+fn commit_one(
+    tx: &Connection,
+    commit: Commit,
+    revision: i64,
+    head_before_group: i64,
+) -> Result<Committed, StoreError> {
     if let Some(request) = &commit.request
         && let Some(committed) = recorded_result(tx, request)?
     {
         return Ok(committed);
     }
     let current = current_revisions(tx, precondition_names(&commit.preconditions))?;
-    check_preconditions(&commit.preconditions, &current)?;
+    check_preconditions(&commit.preconditions, &current, head_before_group)?;
     if commit.writes.is_empty() {
         return Ok(super::empty_commit(commit, revision - 1));
     }
@@ -320,11 +326,12 @@ fn commit_group(
     let mut tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(unavailable)?;
-    let mut latest = latest_revision(&tx)?;
+    let head_before_group = latest_revision(&tx)?;
+    let mut latest = head_before_group;
     let mut results = Vec::with_capacity(commits.len());
     for commit in commits {
         let savepoint = tx.savepoint().map_err(unavailable)?;
-        match commit_one(&savepoint, commit, latest + 1) {
+        match commit_one(&savepoint, commit, latest + 1, head_before_group) {
             Ok(committed) => {
                 savepoint.commit().map_err(unavailable)?;
                 if !committed.replayed && !committed.writes.is_empty() {
