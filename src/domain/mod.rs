@@ -7,6 +7,7 @@ mod period;
 mod project;
 mod references;
 mod resource;
+mod shared;
 mod validation;
 
 pub use common::{
@@ -23,4 +24,5 @@ pub use project::{
 };
 pub use references::Catalog;
 pub use resource::Resource;
+pub use shared::Shared;
 pub use validation::{Violation, Violations};

@@ -1,14 +1,13 @@
 //! The in-memory read model: every resource, indexed by name, at one revision.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
 use super::analytics::FundingCube;
 use super::observations::ObservationTable;
 use super::projects::ProjectTable;
 use crate::domain::{
-    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Project, Provenance,
-    Resource, ResourceName,
+    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Resource,
+    ResourceName, Shared,
 };
 use crate::store::{Committed, Snapshot, Write};
 
@@ -24,8 +23,8 @@ pub struct ReadModel {
     pub observations: ObservationTable,
     /// The projects' funding, pre-aggregated for summaries.
     funding: FundingCube,
-    /// One copy of each provenance records cite: millions of observations cite a few sources.
-    provenances: HashSet<Arc<Provenance>>,
+    /// One copy of each reference and provenance the records hold.
+    shared: Shared,
 }
 
 impl ReadModel {
@@ -39,25 +38,17 @@ impl ReadModel {
         let mut projects = Vec::new();
         let mut observations = Vec::new();
         for resource in snapshot.resources {
-            match resource {
+            match model.shared.share(resource) {
                 Resource::Project(r) => projects.push(r),
                 Resource::Observation(r) => observations.push(r),
                 other => model.put(other),
             }
         }
-        let projects: Vec<Project> = projects
-            .into_iter()
-            .map(|r| model.sharing_project(r))
-            .collect();
         for (number, project) in (0..).zip(&projects) {
             model.funding.add(number, project);
         }
         model.projects = ProjectTable::from_projects(projects);
         model.funding.members.shrink_to_fit();
-        let observations = observations
-            .into_iter()
-            .map(|r| model.sharing_observation(r))
-            .collect();
         model.observations = ObservationTable::from_observations(observations);
         model
     }
@@ -73,49 +64,12 @@ impl ReadModel {
         self.revision = self.revision.max(committed.revision);
     }
 
-    /// The model's copy of `provenance`, so records citing one source share it.
-    fn shared_provenance(&mut self, provenance: Arc<Provenance>) -> Arc<Provenance> {
-        if let Some(shared) = self.provenances.get(&provenance) {
-            return shared.clone();
-        }
-        self.provenances.insert(provenance.clone());
-        provenance
-    }
-
-    /// `project` with its references and provenance replaced by the model's copies.
-    fn sharing_project(&mut self, mut project: Project) -> Project {
-        project.party = shared_name(&self.parties, project.party);
-        project.pairing = project.pairing.map(|p| shared_name(&self.pairings, p));
-        for recipient in &mut project.recipients {
-            recipient.area = shared_name(&self.areas, recipient.area.clone());
-        }
-        for output in &mut project.outputs {
-            output.indicator = shared_name(&self.indicators, output.indicator.clone());
-        }
-        project.provenance = self.shared_provenance(project.provenance);
-        project
-    }
-
-    /// `observation` with its references and provenance replaced by the model's copies.
-    fn sharing_observation(&mut self, mut observation: Observation) -> Observation {
-        observation.indicator = shared_name(&self.indicators, observation.indicator);
-        observation.area = shared_name(&self.areas, observation.area);
-        observation.provenance = self.shared_provenance(observation.provenance);
-        observation
-    }
-
     fn put(&mut self, resource: Resource) {
-        match resource {
+        match self.shared.share(resource) {
             Resource::Party(r) => _ = self.parties.insert(r.name.clone(), r),
             Resource::Area(r) => _ = self.areas.insert(r.name.clone(), r),
-            Resource::Pairing(mut r) => {
-                r.party = shared_name(&self.parties, r.party);
-                r.area = shared_name(&self.areas, r.area);
-                r.provenance = self.shared_provenance(r.provenance);
-                self.pairings.insert(r.name.clone(), r);
-            }
+            Resource::Pairing(r) => _ = self.pairings.insert(r.name.clone(), r),
             Resource::Project(r) => {
-                let r = self.sharing_project(r);
                 let (number, old) = self.projects.put(&r);
                 if let Some(old) = old {
                     self.funding.remove(number, &old);
@@ -123,10 +77,7 @@ impl ReadModel {
                 self.funding.add(number, &r);
             }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
-            Resource::Observation(r) => {
-                let r = self.sharing_observation(r);
-                self.observations.put(r);
-            }
+            Resource::Observation(r) => self.observations.put(r),
         }
     }
 
@@ -189,11 +140,6 @@ impl ReadModel {
 }
 
 /// The map's own copy of `name` when it holds one, so references share the referenced name.
-fn shared_name<T>(map: &BTreeMap<ResourceName, T>, name: ResourceName) -> ResourceName {
-    map.get_key_value(&name)
-        .map_or(name, |(shared, _)| shared.clone())
-}
-
 impl Catalog for ReadModel {
     fn contains(&self, name: &ResourceName) -> bool {
         self.meta_of(name).is_some()

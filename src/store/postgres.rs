@@ -18,7 +18,7 @@ use super::log::{
     precondition_names,
 };
 use super::{Commit, Committed, RequestKey, Snapshot, Store, StoreError};
-use crate::domain::ResourceName;
+use crate::domain::{ResourceName, Shared};
 
 /// Schema versions in order; the same tables as the SQLite store.
 const MIGRATIONS: &[&str] = &[r#"
@@ -375,9 +375,11 @@ impl Store for PostgresStore {
             )
             .await
             .map_err(unavailable)?;
+        // The whole record is held until the read model is built from it.
+        let mut shared = Shared::default();
         let resources = rows
             .iter()
-            .map(|row| decode(row.get(0), row.get(1)))
+            .map(|row| decode(row.get(0), row.get(1)).map(|r| shared.share(r)))
             .collect::<Result<_, _>>()?;
         tx.commit().await.map_err(unavailable)?;
         Ok(Snapshot {

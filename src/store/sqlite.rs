@@ -15,7 +15,7 @@ use super::log::{
     precondition_names,
 };
 use super::{Commit, Committed, RequestKey, Snapshot, Store, StoreError};
-use crate::domain::ResourceName;
+use crate::domain::{ResourceName, Shared};
 
 /// Schema versions in order; each runs once, in its own transaction.
 ///
@@ -431,10 +431,12 @@ impl Store for SqliteStore {
                     Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
                 })
                 .map_err(unavailable)?;
+            // The whole record is held until the read model is built from it.
+            let mut shared = Shared::default();
             let mut resources = Vec::new();
             for row in rows {
                 let (name, body) = row.map_err(unavailable)?;
-                resources.push(decode(&name, &body)?);
+                resources.push(shared.share(decode(&name, &body)?));
             }
             Ok(Snapshot {
                 revision,
