@@ -431,9 +431,13 @@ impl Store for SqliteStore {
                     Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
                 })
                 .map_err(unavailable)?;
-            // The whole record is held until the read model is built from it.
+            // The whole record is held until the read model is built from it; sized up front,
+            // so the vector is not copied into one twice as large near the end.
+            let count: i64 = tx
+                .query_row("SELECT COUNT(*) FROM resources", [], |row| row.get(0))
+                .map_err(unavailable)?;
             let mut shared = Shared::default();
-            let mut resources = Vec::new();
+            let mut resources = Vec::with_capacity(usize::try_from(count).unwrap_or_default());
             for row in rows {
                 let (name, body) = row.map_err(unavailable)?;
                 resources.push(shared.share(decode(&name, &body)?));
