@@ -243,6 +243,7 @@ mod tests {
         ReadModel::from_snapshot(Snapshot {
             revision: 1,
             resources,
+            ..Snapshot::default()
         })
     }
 

@@ -33,12 +33,13 @@ impl ReadModel {
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
         let mut model = ReadModel {
             revision: snapshot.revision,
+            shared: snapshot.shared,
             ..ReadModel::default()
         };
         let mut projects = Vec::new();
         let mut observations = Vec::new();
         for resource in snapshot.resources {
-            match model.shared.share(resource) {
+            match resource {
                 Resource::Project(r) => projects.push(r),
                 Resource::Observation(r) => observations.push(r),
                 other => model.put(other),
@@ -139,7 +140,6 @@ impl ReadModel {
     }
 }
 
-/// The map's own copy of `name` when it holds one, so references share the referenced name.
 impl Catalog for ReadModel {
     fn contains(&self, name: &ResourceName) -> bool {
         self.meta_of(name).is_some()
@@ -243,6 +243,7 @@ mod tests {
         let loaded = ReadModel::from_snapshot(Snapshot {
             revision: 1,
             resources: resources.clone(),
+            ..Snapshot::default()
         });
         let mut written = ReadModel::default();
         let mut in_write_order = resources;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Resource, ResourceName};
+use crate::domain::{Resource, ResourceName, Shared};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -18,6 +18,9 @@ pub use sqlite::SqliteStore;
 pub struct Snapshot {
     pub revision: i64,
     pub resources: Vec<Resource>,
+    /// The one copy of each reference and provenance `resources` hold, made while loading;
+    /// the read model goes on sharing through it instead of sharing every record again.
+    pub shared: Shared,
 }
 
 /// One change within a commit.

@@ -385,6 +385,7 @@ impl Store for PostgresStore {
         Ok(Snapshot {
             revision,
             resources,
+            shared,
         })
     }
 

@@ -445,6 +445,7 @@ impl Store for SqliteStore {
             Ok(Snapshot {
                 revision,
                 resources,
+                shared,
             })
         })
         .await

@@ -786,6 +786,7 @@ mod tests {
         ReadModel::from_snapshot(Snapshot {
             revision: 1,
             resources,
+            ..Snapshot::default()
         })
     }
 
