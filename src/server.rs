@@ -18,9 +18,9 @@ use tracing::{info, warn};
 use crate::api::Api;
 use crate::api::auth::Authenticator;
 use crate::api::limit::ConcurrencyLimitLayer;
-use crate::changes::Ledger;
+use crate::changes::{Ledger, load_model};
 use crate::config::Config;
-use crate::query::{ReadModel, SharedModel};
+use crate::query::SharedModel;
 use crate::seed;
 use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::telemetry;
@@ -69,9 +69,9 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     let store = open_store(&config.database, retained)
         .await
         .with_context(|| format!("opening database {}", redacted(&config.database)))?;
-    let mut snapshot = store.load().await?;
+    let mut model = load_model(store.as_ref()).await?;
     let mut seeded = false;
-    if snapshot.resources.is_empty() && config.demo_data {
+    if model.is_empty() && config.demo_data {
         seed::load_demo_data(store.as_ref())
             .await
             .context("loading demo data")?;
@@ -84,10 +84,9 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             .await
             .context("generating the synthetic benchmark record")?;
         }
-        snapshot = store.load().await?;
+        model = load_model(store.as_ref()).await?;
         seeded = true;
     }
-    let model = ReadModel::from_snapshot(snapshot);
     after_load();
     let summary = format!(
         "{} at revision {}{}",

@@ -6,7 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use common::postgres::PgDatabase;
-use pairing_aid::domain::{Collection, Resource, ResourceName};
+use pairing_aid::changes::load_model;
+use pairing_aid::domain::{Catalog, Collection, Resource, ResourceName};
 use pairing_aid::store::{
     Commit, Conflict, PostgresStore, Precondition, RequestKey, SqliteStore, Store, StoreError,
     Write,
@@ -175,6 +176,43 @@ async fn compaction(store: Arc<dyn Store>) {
     assert_eq!(store.commits_after(4, 10).await.unwrap().len(), 2);
 }
 
+/// A record many load batches long comes back whole and in name order, and the read model
+/// built from the load's stream holds every resource as stored.
+async fn large_load(store: Arc<dyn Store>) {
+    let mut resources = demo();
+    pairing_aid::seed::each_scaled_resource(1_500, 3_000, |r| resources.push(r)).unwrap();
+    store
+        .commit(commit(resources.iter().map(put).collect()))
+        .await
+        .unwrap();
+    let loaded = store.load().await.unwrap();
+    let mut names: Vec<&ResourceName> = resources.iter().map(Resource::name).collect();
+    names.sort();
+    assert!(names.len() > 4_000, "{} resources", names.len());
+    assert!(loaded.resources.iter().map(Resource::name).eq(names));
+
+    let model = load_model(store.as_ref()).await.unwrap();
+    assert_eq!(model.revision, 1);
+    let (mut projects, mut observations) = (0, 0);
+    for resource in loaded.resources {
+        match resource {
+            Resource::Project(p) => {
+                projects += 1;
+                assert_eq!(model.projects.get(&p.name).as_ref(), Some(&p));
+            }
+            Resource::Observation(o) => {
+                observations += 1;
+                assert_eq!(model.observations.get(&o.name).as_ref(), Some(&o));
+            }
+            other => assert!(model.contains(other.name()), "{}", other.name()),
+        }
+    }
+    assert_eq!(
+        (model.projects.len(), model.observations.len()),
+        (projects, observations)
+    );
+}
+
 #[tokio::test]
 async fn sqlite_passes_the_store_suite() {
     let dir = tempfile::tempdir().unwrap();
@@ -184,6 +222,10 @@ async fn sqlite_passes_the_store_suite() {
     .await;
     compaction(Arc::new(
         SqliteStore::open(&dir.path().join("compact.db"), Some(2)).unwrap(),
+    ))
+    .await;
+    large_load(Arc::new(
+        SqliteStore::open(&dir.path().join("large.db"), None).unwrap(),
     ))
     .await;
 }
@@ -238,6 +280,13 @@ async fn postgres_passes_the_store_suite() {
         PostgresStore::connect(&database.url(), Some(2))
             .await
             .unwrap(),
+    ))
+    .await;
+    let Some(database) = PgDatabase::create().await else {
+        return;
+    };
+    large_load(Arc::new(
+        PostgresStore::connect(&database.url(), None).await.unwrap(),
     ))
     .await;
 }

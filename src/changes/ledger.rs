@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, broadcast, oneshot, watch};
 
-use crate::query::SharedModel;
-use crate::store::{Commit, Committed, RequestKey, Store, StoreError};
+use crate::query::{ModelLoader, ReadModel, SharedModel};
+use crate::store::{Commit, Committed, RequestKey, Store, StoreError, load_each};
 use crate::telemetry;
 
 /// How many commits a slow watcher may fall behind before it re-reads from the store.
@@ -28,6 +28,14 @@ pub(super) struct WriteQueue {
     /// Whether a task that will take `writes` is already on its way, so a write arriving
     /// meanwhile joins its group instead of starting another.
     pub drain_scheduled: bool,
+}
+
+/// Builds the read model from everything `store` holds, as the store reads it: the record is
+/// never held decoded whole beside the model being built.
+pub async fn load_model(store: &dyn Store) -> Result<ReadModel, StoreError> {
+    let mut loader = ModelLoader::default();
+    let loaded = load_each(store, |resource| loader.add(resource)).await?;
+    Ok(loader.finish(loaded))
 }
 
 /// The single way writes reach the store and the read model.
@@ -123,10 +131,9 @@ impl Ledger {
             let oldest = self.store.oldest_revision().await?.unwrap_or(1);
             if applied + 1 < oldest {
                 // The log no longer reaches back this far: start over from the store's state.
-                let snapshot = self.store.load().await?;
-                let revision = snapshot.revision;
-                self.model
-                    .replace(crate::query::ReadModel::from_snapshot(snapshot));
+                let model = load_model(self.store.as_ref()).await?;
+                let revision = model.revision;
+                self.model.replace(model);
                 self.applied.send_replace(revision);
                 continue;
             }

@@ -4,5 +4,5 @@
 mod ledger;
 mod writes;
 
-pub use ledger::Ledger;
+pub use ledger::{Ledger, load_model};
 pub use writes::{Edit, WriteError, WriteOp, WriteRequest};

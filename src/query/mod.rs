@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 pub use fields::{ItemRow, Listed};
 pub use filter::{Filter, FilterError, Row};
 pub use list::{ListError, ListQuery, Page, list};
-pub use model::ReadModel;
+pub use model::{ModelLoader, ReadModel};
 pub use observations::ObservationTable;
 pub use page_token::{Cursor, fingerprint};
 pub use projects::ProjectTable;

@@ -9,7 +9,7 @@ use crate::domain::{
     Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Resource,
     ResourceName, Shared,
 };
-use crate::store::{Committed, Snapshot, Write};
+use crate::store::{Committed, Loaded, Write};
 
 /// The whole record as of `revision`, answering every query.
 #[derive(Clone, Debug, Default)]
@@ -27,31 +27,54 @@ pub struct ReadModel {
     shared: Shared,
 }
 
+/// A read model being built from a load's resources as they arrive, in the store's order.
+/// The two large collections are built in bulk: maps filled one insert at a time in name
+/// order keep their nodes half empty.
+#[derive(Default)]
+pub struct ModelLoader {
+    model: ReadModel,
+    /// The few resources neither projects nor observations, put once the sharing is known.
+    others: Vec<Resource>,
+}
+
+impl ModelLoader {
+    pub fn add(&mut self, resource: Resource) {
+        let model = &mut self.model;
+        match resource {
+            Resource::Project(project) => {
+                let number = model.projects.push_loaded(&project);
+                model.funding.add(number, &project);
+            }
+            Resource::Observation(observation) => model.observations.push_loaded(observation),
+            other => self.others.push(other),
+        }
+    }
+
+    /// The model, once the load has sent everything.
+    pub fn finish(self, loaded: Loaded) -> ReadModel {
+        let mut model = self.model;
+        model.revision = loaded.revision;
+        model.shared = loaded.shared;
+        model.projects.finish_loading();
+        model.funding.members.shrink_to_fit();
+        model.observations.finish_loading();
+        for other in self.others {
+            model.put(other);
+        }
+        model
+    }
+}
+
 impl ReadModel {
-    /// Builds the model from everything the store holds. The two large collections are built
-    /// in bulk: maps filled one insert at a time in name order keep their nodes half empty.
-    pub fn from_snapshot(snapshot: Snapshot) -> Self {
-        let mut model = ReadModel {
+    /// Builds the model from everything a store's load returned at once.
+    #[cfg(test)]
+    pub fn from_snapshot(snapshot: crate::store::Snapshot) -> Self {
+        let mut loader = ModelLoader::default();
+        snapshot.resources.into_iter().for_each(|r| loader.add(r));
+        loader.finish(Loaded {
             revision: snapshot.revision,
             shared: snapshot.shared,
-            ..ReadModel::default()
-        };
-        let mut projects = Vec::new();
-        let mut observations = Vec::new();
-        for resource in snapshot.resources {
-            match resource {
-                Resource::Project(r) => projects.push(r),
-                Resource::Observation(r) => observations.push(r),
-                other => model.put(other),
-            }
-        }
-        for (number, project) in (0..).zip(&projects) {
-            model.funding.add(number, project);
-        }
-        model.projects = ProjectTable::from_projects(projects);
-        model.funding.members.shrink_to_fit();
-        model.observations = ObservationTable::from_observations(observations);
-        model
+        })
     }
 
     /// Applies a commit the store has made durable.
@@ -127,6 +150,16 @@ impl ReadModel {
     }
 
     /// How many resources of each collection the model holds, for the start-up log.
+    /// Whether the model holds no resource at all.
+    pub fn is_empty(&self) -> bool {
+        self.parties.is_empty()
+            && self.areas.is_empty()
+            && self.pairings.is_empty()
+            && self.projects.is_empty()
+            && self.indicators.is_empty()
+            && self.observations.is_empty()
+    }
+
     pub fn counts(&self) -> String {
         format!(
             "{} parties, {} areas, {} pairings, {} projects, {} indicators, {} observations",
@@ -228,6 +261,7 @@ mod tests {
     use crate::domain::AreaLevel;
     use crate::query::analytics::{Dimension, FundingQuery, summarize};
     use crate::seed;
+    use crate::store::Snapshot;
 
     /// The demo data and a small scaled record, in the store's load order (by name).
     fn record() -> Vec<Resource> {

@@ -72,24 +72,24 @@ impl<R: Copy> NamedRows<R> {
         }
     }
 
-    /// Rows built in bulk, with exactly the room they need; in name order, as the store
-    /// loads them, none moves.
-    pub fn from_rows(collection: Collection, rows: Vec<(ResourceName, R)>) -> Self {
-        let mut table = NamedRows::new(collection);
-        table.rows.reserve_exact(rows.len());
-        table
-            .ids
-            .reserve_exact(rows.iter().map(|(name, _)| name.id().len()).sum());
-        let mut numbers: Vec<u32> = rows
-            .into_iter()
-            .map(|(name, row)| table.push(name.id(), row))
-            .collect();
-        let id_of = |number: &u32| table.id(*number);
+    /// Adds a row while loading in bulk: its number, counting from 0 in the order given. The
+    /// row is found by name only once [`NamedRows::order_loaded`] has run.
+    pub fn push_loaded(&mut self, name: &ResourceName, row: R) -> u32 {
+        debug_assert!(self.order.len() == 0 && self.free_rows.is_empty());
+        self.push(name.id(), row)
+    }
+
+    /// Puts the rows loaded in bulk in name order, and gives back the room they did not use;
+    /// in name order, as the store loads them, none moves.
+    pub fn order_loaded(&mut self) {
+        self.rows.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        let mut numbers: Vec<u32> = (0..).take(self.rows.len()).collect();
+        let id_of = |number: &u32| self.id(*number);
         if !numbers.is_sorted_by_key(id_of) {
             numbers.sort_by_key(id_of);
         }
-        table.order = NameOrder::from_sorted(numbers);
-        table
+        self.order = NameOrder::from_sorted(numbers);
     }
 
     pub fn len(&self) -> usize {

@@ -60,18 +60,20 @@ impl Default for ObservationTable {
 }
 
 impl ObservationTable {
-    /// A table of `observations`, built in bulk.
-    pub fn from_observations(observations: Vec<Observation>) -> Self {
-        let mut table = ObservationTable::default();
-        let rows = observations
-            .into_iter()
-            .map(|o| (o.name.clone(), table.row_of(o)))
-            .collect();
-        table.rows = NamedRows::from_rows(COLLECTION, rows);
-        for number in table.rows.after(None).collect::<Vec<_>>() {
-            table.index(number);
+    /// Adds `observation` while loading in bulk; it is found only once
+    /// [`ObservationTable::finish_loading`] has run.
+    pub fn push_loaded(&mut self, observation: Observation) {
+        let name = observation.name.clone();
+        let row = self.row_of(observation);
+        self.rows.push_loaded(&name, row);
+    }
+
+    /// Makes the observations loaded in bulk findable by name and by series.
+    pub fn finish_loading(&mut self) {
+        self.rows.order_loaded();
+        for number in self.rows.after(None).collect::<Vec<_>>() {
+            self.index(number);
         }
-        table
     }
 
     /// How many observations there are.
@@ -340,9 +342,17 @@ mod tests {
         }
     }
 
+    /// A table of `observations` loaded in bulk, as at start-up.
+    fn loaded(observations: Vec<Observation>) -> ObservationTable {
+        let mut table = ObservationTable::default();
+        observations.into_iter().for_each(|o| table.push_loaded(o));
+        table.finish_loading();
+        table
+    }
+
     #[test]
     fn names_outside_the_collection_list_from_the_start_or_the_end() {
-        let table = ObservationTable::from_observations(vec![
+        let table = loaded(vec![
             observation(1, 0, 0, 2000, 1),
             observation(2, 0, 0, 2001, 2),
         ]);
@@ -361,7 +371,7 @@ mod tests {
                 observation(i, indicator, area, 2000 + (i / 40_000) as u16, i64::from(i))
             })
             .collect();
-        let mut table = ObservationTable::from_observations(observations.clone());
+        let mut table = loaded(observations.clone());
         let bytes_before = table.rows.id_bytes();
         for o in observations.iter().filter(|o| o.meta.revision % 10 != 0) {
             table.remove(&o.name);

@@ -60,19 +60,17 @@ impl Default for ProjectTable {
 }
 
 impl ProjectTable {
-    /// A table of `projects`, built in bulk and numbered in the order given, from 0.
-    pub fn from_projects(projects: impl IntoIterator<Item = Project>) -> Self {
-        let mut table = ProjectTable::default();
-        let rows = projects
-            .into_iter()
-            .map(|project| {
-                let span = table.append(&project);
-                (project.name, span)
-            })
-            .collect();
-        table.rows = NamedRows::from_rows(COLLECTION, rows);
-        table.bytes.shrink_to_fit();
-        table
+    /// Adds `project` while loading in bulk: its number, counting from 0 in the order given.
+    /// It is found by name only once [`ProjectTable::finish_loading`] has run.
+    pub fn push_loaded(&mut self, project: &Project) -> u32 {
+        let span = self.append(project);
+        self.rows.push_loaded(&project.name, span)
+    }
+
+    /// Makes the projects loaded in bulk findable by name.
+    pub fn finish_loading(&mut self) {
+        self.rows.order_loaded();
+        self.bytes.shrink_to_fit();
     }
 
     /// How many projects there are.
@@ -358,7 +356,9 @@ mod tests {
         );
         let mut expected: BTreeMap<ResourceName, Project> =
             all.iter().map(|p| (p.name.clone(), p.clone())).collect();
-        let mut table = ProjectTable::from_projects(all.clone());
+        let mut table = ProjectTable::default();
+        all.iter().for_each(|p| _ = table.push_loaded(p));
+        table.finish_loading();
         assert!(table.values().eq(expected.values().cloned()));
 
         for round in 1..=3 {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Commit, Committed, Conflict, Precondition, StoreError, Write};
-use crate::domain::{Resource, ResourceName};
+use super::{Commit, Committed, Conflict, Loaded, Precondition, StoreError, Write};
+use crate::domain::{Resource, ResourceName, Shared};
 
 /// Bits of a change's position that hold its place within its commit: a position is
 /// `revision << 24 | seq`, one integer key that orders the whole log. (SQL writes `>> 24`.)
@@ -26,6 +26,41 @@ pub fn first_position(revision: i64) -> i64 {
 /// write and read than JSON on the import and start-up paths.
 pub fn encode(resource: &Resource) -> Result<Vec<u8>, StoreError> {
     postcard::to_stdvec(resource).map_err(|e| corrupt("encoding", e))
+}
+
+/// Resources a load has decoded and not yet sent, and the sharing made while decoding them.
+#[derive(Default)]
+pub struct LoadBatch {
+    resources: Vec<Resource>,
+    shared: Shared,
+}
+
+/// Resources per batch a load sends: large enough that sending costs nothing next to decoding,
+/// small enough that the batches in flight weigh nothing next to the read model.
+const LOAD_BATCH: usize = 1024;
+
+impl LoadBatch {
+    /// Decodes a stored body into the batch; a full batch is handed back to be sent.
+    pub fn add(&mut self, name: &str, body: &[u8]) -> Result<Option<Vec<Resource>>, StoreError> {
+        let resource = self.shared.share(decode(name, body)?);
+        self.resources.push(resource);
+        Ok((self.resources.len() >= LOAD_BATCH)
+            .then(|| std::mem::replace(&mut self.resources, Vec::with_capacity(LOAD_BATCH))))
+    }
+
+    /// The resources left to send, and what the load ends with.
+    pub fn finish(self, revision: i64) -> (Vec<Resource>, Loaded) {
+        let loaded = Loaded {
+            revision,
+            shared: self.shared,
+        };
+        (self.resources, loaded)
+    }
+}
+
+/// The error of a load whose receiver has gone: whoever asked for it no longer wants it.
+pub fn load_abandoned<T>(_: T) -> StoreError {
+    StoreError::Unavailable("the load's receiver has gone".into())
 }
 
 /// Reads a stored body back.

@@ -18,10 +18,43 @@ pub use sqlite::SqliteStore;
 pub struct Snapshot {
     pub revision: i64,
     pub resources: Vec<Resource>,
-    /// The one copy of each reference and provenance `resources` hold, made while loading;
-    /// the read model goes on sharing through it instead of sharing every record again.
+    /// The one copy of each reference and provenance `resources` hold, made while loading.
     pub shared: Shared,
 }
+
+/// Where a load sends the resources it reads, in name order, a batch at a time.
+pub type LoadSender = tokio::sync::mpsc::Sender<Vec<Resource>>;
+
+/// What a load ends with, once it has sent every resource.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The revision the resources sent reflect.
+    pub revision: i64,
+    /// The one copy of each reference and provenance the resources sent hold, made while
+    /// decoding them; the read model goes on sharing through it instead of sharing every
+    /// record again.
+    pub shared: Shared,
+}
+
+/// Runs `store`'s load, handing each resource to `each` as it arrives, so that only a few
+/// batches of the record are held decoded at any time.
+pub async fn load_each<S: Store + ?Sized>(
+    store: &S,
+    mut each: impl FnMut(Resource) + Send,
+) -> Result<Loaded, StoreError> {
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<Vec<Resource>>(LOAD_BATCHES_IN_FLIGHT);
+    let consume = async {
+        while let Some(batch) = receiver.recv().await {
+            batch.into_iter().for_each(&mut each);
+        }
+    };
+    let (loaded, ()) = tokio::join!(store.load_into(sender), consume);
+    loaded
+}
+
+/// Batches a load may have sent and not yet seen consumed.
+const LOAD_BATCHES_IN_FLIGHT: usize = 2;
 
 /// One change within a commit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -178,8 +211,20 @@ fn empty_commit(commit: Commit, latest: i64) -> Committed {
 /// A backend that keeps the record and its change log.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Reads every resource and the revision they reflect.
-    async fn load(&self) -> Result<Snapshot, StoreError>;
+    /// Reads every resource, in name order, into `into`, and returns the revision they
+    /// reflect. Consume it with [`load_each`].
+    async fn load_into(&self, into: LoadSender) -> Result<Loaded, StoreError>;
+
+    /// Every resource at once, for records small enough to hold decoded.
+    async fn load(&self) -> Result<Snapshot, StoreError> {
+        let mut resources = Vec::new();
+        let Loaded { revision, shared } = load_each(self, |r| resources.push(r)).await?;
+        Ok(Snapshot {
+            revision,
+            resources,
+            shared,
+        })
+    }
 
     /// Applies `commit` atomically under the next revision and makes it durable before
     /// returning; a commit whose request id was seen before returns the first result instead.

@@ -14,11 +14,11 @@ use tokio::sync::watch;
 use tokio_postgres::{AsyncMessage, NoTls, Transaction};
 
 use super::log::{
-    ChangeRow, check_preconditions, commit_rows, decode, first_position, group_commits,
-    precondition_names,
+    ChangeRow, LoadBatch, check_preconditions, commit_rows, first_position, group_commits,
+    load_abandoned, precondition_names,
 };
-use super::{Commit, Committed, RequestKey, Snapshot, Store, StoreError};
-use crate::domain::{ResourceName, Shared};
+use super::{Commit, Committed, LoadSender, Loaded, RequestKey, Store, StoreError};
+use crate::domain::ResourceName;
 
 /// Schema versions in order; the same tables as the SQLite store.
 const MIGRATIONS: &[&str] = &[r#"
@@ -358,7 +358,7 @@ async fn compact(tx: &Transaction<'_>, through: i64) -> Result<(), StoreError> {
 
 #[async_trait]
 impl Store for PostgresStore {
-    async fn load(&self) -> Result<Snapshot, StoreError> {
+    async fn load_into(&self, into: LoadSender) -> Result<Loaded, StoreError> {
         let mut client = self.pool.get().await.map_err(unavailable)?;
         let tx = client
             .build_transaction()
@@ -369,24 +369,23 @@ impl Store for PostgresStore {
             .map_err(unavailable)?;
         let revision = latest_revision(&tx).await?;
         let rows = tx
-            .query(
+            .query_raw(
                 "SELECT r.name, c.body FROM resources r JOIN changes c ON c.position = r.position ORDER BY r.name",
-                &[],
+                std::iter::empty::<&str>(),
             )
             .await
             .map_err(unavailable)?;
-        // The whole record is held until the read model is built from it.
-        let mut shared = Shared::default();
-        let resources = rows
-            .iter()
-            .map(|row| decode(row.get(0), row.get(1)).map(|r| shared.share(r)))
-            .collect::<Result<_, _>>()?;
+        let mut rows = std::pin::pin!(rows);
+        let mut batch = LoadBatch::default();
+        while let Some(row) = rows.next().await.transpose().map_err(unavailable)? {
+            if let Some(full) = batch.add(row.get(0), row.get(1))? {
+                into.send(full).await.map_err(load_abandoned)?;
+            }
+        }
         tx.commit().await.map_err(unavailable)?;
-        Ok(Snapshot {
-            revision,
-            resources,
-            shared,
-        })
+        let (rest, loaded) = batch.finish(revision);
+        into.send(rest).await.map_err(load_abandoned)?;
+        Ok(loaded)
     }
 
     async fn commit_group(

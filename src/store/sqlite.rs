@@ -11,11 +11,11 @@ mod checkpoint;
 
 use self::checkpoint::Checkpointer;
 use super::log::{
-    ChangeRow, check_preconditions, commit_rows, decode, first_position, group_commits,
-    precondition_names,
+    ChangeRow, LoadBatch, check_preconditions, commit_rows, corrupt, first_position, group_commits,
+    load_abandoned, precondition_names,
 };
-use super::{Commit, Committed, RequestKey, Snapshot, Store, StoreError};
-use crate::domain::{ResourceName, Shared};
+use super::{Commit, Committed, LoadSender, Loaded, RequestKey, Store, StoreError};
+use crate::domain::ResourceName;
 
 /// Schema versions in order; each runs once, in its own transaction.
 ///
@@ -415,8 +415,8 @@ fn commits_between(
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn load(&self) -> Result<Snapshot, StoreError> {
-        self.with_connection(|connection| {
+    async fn load_into(&self, into: LoadSender) -> Result<Loaded, StoreError> {
+        self.with_connection(move |connection| {
             let tx = connection.transaction().map_err(unavailable)?;
             let revision = latest_revision(&tx)?;
             let mut statement = tx
@@ -426,27 +426,20 @@ impl Store for SqliteStore {
                      ORDER BY r.name",
                 )
                 .map_err(unavailable)?;
-            let rows = statement
-                .query_map([], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
-                })
-                .map_err(unavailable)?;
-            // The whole record is held until the read model is built from it; sized up front,
-            // so the vector is not copied into one twice as large near the end.
-            let count: i64 = tx
-                .query_row("SELECT COUNT(*) FROM resources", [], |row| row.get(0))
-                .map_err(unavailable)?;
-            let mut shared = Shared::default();
-            let mut resources = Vec::with_capacity(usize::try_from(count).unwrap_or_default());
-            for row in rows {
-                let (name, body) = row.map_err(unavailable)?;
-                resources.push(shared.share(decode(&name, &body)?));
+            let mut rows = statement.query([]).map_err(unavailable)?;
+            let mut batch = LoadBatch::default();
+            while let Some(row) = rows.next().map_err(unavailable)? {
+                let name = row.get_ref(0).map_err(unavailable)?;
+                let body = row.get_ref(1).map_err(unavailable)?;
+                let name = name.as_str().map_err(|e| corrupt("a resource's name", e))?;
+                let body = body.as_blob().map_err(|e| corrupt(name, e))?;
+                if let Some(full) = batch.add(name, body)? {
+                    into.blocking_send(full).map_err(load_abandoned)?;
+                }
             }
-            Ok(Snapshot {
-                revision,
-                resources,
-                shared,
-            })
+            let (rest, loaded) = batch.finish(revision);
+            into.blocking_send(rest).map_err(load_abandoned)?;
+            Ok(loaded)
         })
         .await
     }
