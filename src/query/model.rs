@@ -149,7 +149,6 @@ impl ReadModel {
         chain
     }
 
-    /// How many resources of each collection the model holds, for the start-up log.
     /// Whether the model holds no resource at all.
     pub fn is_empty(&self) -> bool {
         self.parties.is_empty()
@@ -160,6 +159,7 @@ impl ReadModel {
             && self.observations.is_empty()
     }
 
+    /// How many resources of each collection the model holds, for the start-up log.
     pub fn counts(&self) -> String {
         format!(
             "{} parties, {} areas, {} pairings, {} projects, {} indicators, {} observations",
