@@ -1,5 +1,6 @@
 //! Several server processes on one PostgreSQL: writes through one are read and watched
-//! through the others, a PostgreSQL restart in the middle, and a late replica catching up.
+//! through the others, a PostgreSQL restart in the middle, a late replica catching up, and a
+//! paused one reloading the record once the log no longer reaches back to it.
 
 mod common;
 
@@ -190,4 +191,76 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
         ]
     );
     drop((a, b, c));
+}
+
+/// Pauses a server process (SIGSTOP) until dropped (SIGCONT), even if the test fails.
+struct Paused(u32);
+
+impl Paused {
+    fn signal(pid: u32, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid} failed");
+    }
+
+    fn begin(server: &TestServer) -> Self {
+        Self::signal(server.pid(), "-STOP");
+        Paused(server.pid())
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        Self::signal(self.0, "-CONT");
+    }
+}
+
+/// A replica that falls further behind than the change log reaches reloads the whole record
+/// from the store, and serves what was written while it was away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_behind_the_retained_log_reloads_the_record() {
+    let Some(database) = PgDatabase::create().await else {
+        return;
+    };
+    let url = database.url();
+    let args = [&common::token_args()[..], &["--retain-revisions", "2"]].concat();
+    let a = TestServer::start_on(&url, &args);
+    let b = TestServer::start_on(&url, &args);
+    let before = create(&a, "before-pause").await.unwrap();
+
+    let paused = Paused::begin(&b);
+    let mut latest = before;
+    for i in 0..5 {
+        latest = create(&a, &format!("while-paused-{i}")).await.unwrap();
+    }
+    assert_eq!(latest, before + 5);
+    drop(paused);
+
+    let mut on_b = ProjectServiceClient::new(b.channel().await);
+    for id in ["before-pause", "while-paused-0", "while-paused-4"] {
+        let project = on_b
+            .get_project(GetProjectRequest {
+                name: format!("projects/{id}"),
+                min_revision: latest,
+            })
+            .await
+            .unwrap_or_else(|status| panic!("{id} on B: {status:?}"))
+            .into_inner();
+        assert_eq!(project.project.unwrap().name, format!("projects/{id}"));
+    }
+    let changes = RecordServiceClient::new(b.channel().await)
+        .list_changes(ListChangesRequest {
+            after_revision: before,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        changes.code(),
+        Code::OutOfRange,
+        "the revisions B missed are gone from the log: {changes:?}"
+    );
+    drop((a, b));
 }
