@@ -18,6 +18,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
+/// Held by each test for its whole run: one of them stops PostgreSQL under every other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Stops the local PostgreSQL cluster and starts it again when dropped, even if the test fails.
 struct PostgresOutage {
     version: String,
@@ -88,6 +91,7 @@ async fn eventually(what: &str, limit: Duration, mut check: impl AsyncFnMut() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let Some(database) = PgDatabase::create().await else {
         return;
     };
@@ -221,6 +225,7 @@ impl Drop for Paused {
 /// from the store, and serves what was written while it was away.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_behind_the_retained_log_reloads_the_record() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let Some(database) = PgDatabase::create().await else {
         return;
     };
