@@ -21,6 +21,12 @@ use tonic_types::StatusExt;
 /// Held by each test for its whole run: one of them stops PostgreSQL under every other.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A fresh database, and PostgreSQL to this test alone until the guard is dropped.
+async fn fresh_database_alone() -> Option<(tokio::sync::MutexGuard<'static, ()>, PgDatabase)> {
+    let alone = ONE_AT_A_TIME.lock().await;
+    Some((alone, PgDatabase::create().await?))
+}
+
 /// Stops the local PostgreSQL cluster and starts it again when dropped, even if the test fails.
 struct PostgresOutage {
     version: String,
@@ -91,8 +97,7 @@ async fn eventually(what: &str, limit: Duration, mut check: impl AsyncFnMut() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
-    let _alone = ONE_AT_A_TIME.lock().await;
-    let Some(database) = PgDatabase::create().await else {
+    let Some((_alone, database)) = fresh_database_alone().await else {
         return;
     };
     let url = database.url();
@@ -225,8 +230,7 @@ impl Drop for Paused {
 /// from the store, and serves what was written while it was away.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_behind_the_retained_log_reloads_the_record() {
-    let _alone = ONE_AT_A_TIME.lock().await;
-    let Some(database) = PgDatabase::create().await else {
+    let Some((_alone, database)) = fresh_database_alone().await else {
         return;
     };
     let url = database.url();
