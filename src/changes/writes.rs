@@ -498,7 +498,6 @@ mod tests {
         let model = ReadModel::from_snapshot(Snapshot {
             revision: 7,
             resources,
-            ..Snapshot::default()
         });
         let delete = WriteOp::Delete {
             name: project,

@@ -243,7 +243,6 @@ mod tests {
         ReadModel::from_snapshot(Snapshot {
             revision: 1,
             resources,
-            ..Snapshot::default()
         })
     }
 

@@ -73,7 +73,7 @@ impl ReadModel {
         snapshot.resources.into_iter().for_each(|r| loader.add(r));
         loader.finish(Loaded {
             revision: snapshot.revision,
-            shared: snapshot.shared,
+            ..Loaded::default()
         })
     }
 
@@ -277,7 +277,6 @@ mod tests {
         let loaded = ReadModel::from_snapshot(Snapshot {
             revision: 1,
             resources: resources.clone(),
-            ..Snapshot::default()
         });
         let mut written = ReadModel::default();
         let mut in_write_order = resources;

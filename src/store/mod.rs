@@ -18,8 +18,6 @@ pub use sqlite::SqliteStore;
 pub struct Snapshot {
     pub revision: i64,
     pub resources: Vec<Resource>,
-    /// The one copy of each reference and provenance `resources` hold, made while loading.
-    pub shared: Shared,
 }
 
 /// Where a load sends the resources it reads, in name order, a batch at a time.
@@ -218,11 +216,10 @@ pub trait Store: Send + Sync {
     /// Every resource at once, for records small enough to hold decoded.
     async fn load(&self) -> Result<Snapshot, StoreError> {
         let mut resources = Vec::new();
-        let Loaded { revision, shared } = load_each(self, |r| resources.push(r)).await?;
+        let revision = load_each(self, |r| resources.push(r)).await?.revision;
         Ok(Snapshot {
             revision,
             resources,
-            shared,
         })
     }
 
