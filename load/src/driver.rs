@@ -28,7 +28,7 @@ pub struct Measured {
 }
 
 impl Measured {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Measured {
             elapsed: Duration::ZERO,
             latencies_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
@@ -42,6 +42,17 @@ impl Measured {
             .record((latency.as_micros() as u64).clamp(1, 60_000_000));
         if let Err(code) = outcome {
             *self.errors.entry(code).or_default() += 1;
+        }
+    }
+
+    /// Adds `other`'s calls, time and errors to these.
+    pub fn add(&mut self, other: &Measured) {
+        self.elapsed += other.elapsed;
+        self.latencies_us
+            .add(&other.latencies_us)
+            .expect("histograms of the same bounds");
+        for (code, count) in &other.errors {
+            *self.errors.entry(code.clone()).or_default() += count;
         }
     }
 

@@ -1,5 +1,6 @@
 //! pairing-load: load, soak and comparison runs against pairing-aid, built on the client crate.
 
+mod compare;
 mod driver;
 mod echo;
 mod observe;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use driver::{Measured, Pace, Run, drive};
-use observe::{CpuPerCall, IntervalLines, mebibytes};
+use observe::{IntervalLines, mebibytes};
 use workload::{Target, Workload};
 
 /// Load, soak and comparison runs against pairing-aid.
@@ -60,20 +61,30 @@ enum Command {
         listen: std::net::SocketAddr,
     },
     /// Starts pairing-aid (demo data) and the echo service, and measures GetProject against
-    /// Echo the same way, in alternating rounds.
+    /// Echo the same way, in short slices that take turns.
     #[command(
-        after_help = "Example:\n  cargo build --release --workspace\n  target/release/pairing-load compare --duration 10s --rounds 3"
+        after_help = "Example:\n  cargo build --release --workspace\n  target/release/pairing-load compare --rounds 20 --duration 1s"
     )]
     Compare {
         /// The pairing-aid binary; by default the one beside this binary.
         #[arg(long)]
         server_binary: Option<PathBuf>,
-        #[command(flatten)]
-        shape: Shape,
-        #[arg(long, default_value_t = 3)]
+        /// HTTP/2 connections.
+        #[arg(long, default_value_t = 2)]
+        connections: usize,
+        /// Callers in a closed loop.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Unmeasured time on each service's connections before the first round.
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        warmup: Duration,
+        /// Each service's measured slice of a round.
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        #[arg(long, default_value_t = 20)]
         rounds: usize,
         /// Exit non-zero if GetProject reaches less than this share of the small echo's
-        /// throughput.
+        /// throughput, over all rounds.
         #[arg(long)]
         require_ratio: Option<f64>,
     },
@@ -155,97 +166,9 @@ async fn measure(
     Ok(drive(target, run, |_| {}).await)
 }
 
-/// Measures `run` against `served`, with the CPU time it and this process spend per call.
-async fn measure_cpu(
-    served: &servers::Served,
-    run: &Run,
-    echo_payload_bytes: usize,
-) -> Result<(Measured, Option<[f64; 2]>), String> {
-    let cpu = CpuPerCall::start(served.pid(), run.warmup);
-    let figures = measure(&served.endpoint, None, run, echo_payload_bytes).await?;
-    let per_call = cpu.finish(figures.calls());
-    Ok((figures, per_call))
-}
-
-fn cpu_text(per_call: Option<[f64; 2]>) -> String {
-    per_call.map_or("cpu/call ?".into(), |[server, client]| {
-        format!("cpu/call server={server:.1}us client={client:.1}us")
-    })
-}
-
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
-}
-
-async fn compare(
-    server_binary: Option<PathBuf>,
-    shape: Shape,
-    rounds: usize,
-    require_ratio: Option<f64>,
-) -> Result<bool, String> {
-    let echo = servers::start_echo()?;
-    let server =
-        servers::start_pairing_aid(&servers::server_binary(server_binary.as_deref()), &[])?;
-    let response_bytes = Target::connect(&server.endpoint, None, Workload::Get, 1, 0)
-        .await?
-        .mean_get_response_bytes()
-        .await?;
-    // Echo is measured twice: with a small payload (what the framework costs per call), and
-    // with the bytes of a GetProject response each way (the same bytes on the wire as Get).
-    let payloads = [("echo 32 B", 32), ("echo same bytes", response_bytes)];
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); payloads.len() + 1];
-    let mut cpu: Vec<Vec<[f64; 2]>> = vec![Vec::new(); payloads.len() + 1];
-    for round in 1..=rounds.max(1) {
-        let mut measured = Vec::new();
-        for (label, bytes) in payloads {
-            let run = shape.closed_loop(Workload::Echo);
-            let (figures, per_call) = measure_cpu(&echo, &run, bytes).await?;
-            measured.push((label, figures, per_call));
-        }
-        let run = shape.closed_loop(Workload::Get);
-        let (figures, per_call) = measure_cpu(&server, &run, 0).await?;
-        measured.push(("get", figures, per_call));
-        for (i, (label, figures, per_call)) in measured.iter().enumerate() {
-            println!(
-                "round {round} {label:<16} {} {}",
-                figures.summary(),
-                cpu_text(*per_call)
-            );
-            if figures.error_count() > 0 {
-                return Err("calls failed during the comparison".into());
-            }
-            rates[i].push(figures.throughput());
-            cpu[i].extend(*per_call);
-        }
-    }
-    let medians: Vec<f64> = rates.into_iter().map(median).collect();
-    let cpu_medians: Vec<Option<[f64; 2]>> = cpu
-        .into_iter()
-        .map(|per_call| {
-            (!per_call.is_empty()).then(|| {
-                let side = |i: usize| median(per_call.iter().map(|p| p[i]).collect());
-                [side(0), side(1)]
-            })
-        })
-        .collect();
-    let get_rate = medians[payloads.len()];
-    println!(
-        "median throughput: GetProject {get_rate:.0}/s (responses of {response_bytes} B), {}; connections={}, concurrency={}, server rss {}",
-        cpu_text(cpu_medians[payloads.len()]),
-        shape.connections,
-        shape.concurrency,
-        mebibytes(observe::resident_bytes(server.pid()))
-    );
-    for (((label, _), rate), per_call) in payloads.iter().zip(&medians).zip(&cpu_medians) {
-        println!(
-            "  {label:<16} {rate:.0}/s, {}: GetProject reaches {:.2} of it",
-            cpu_text(*per_call),
-            get_rate / rate
-        );
-    }
-    let ratio = get_rate / medians[0];
-    Ok(require_ratio.is_none_or(|required| ratio >= required))
 }
 
 async fn soak(
@@ -373,10 +296,24 @@ async fn run(cli: Cli) -> Result<bool, String> {
         Command::EchoServer { listen } => echo::serve(listen).await.map(|()| true),
         Command::Compare {
             server_binary,
-            shape,
+            connections,
+            concurrency,
+            warmup,
+            duration,
             rounds,
             require_ratio,
-        } => compare(server_binary, shape, rounds, require_ratio).await,
+        } => {
+            compare::compare(compare::Settings {
+                server_binary,
+                connections,
+                concurrency,
+                warmup,
+                slice: duration,
+                rounds,
+                require_ratio,
+            })
+            .await
+        }
         Command::Soak {
             server_binary,
             shape,

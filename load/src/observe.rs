@@ -69,18 +69,43 @@ fn clock_ticks(ticks: u64) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// CPU time per call of a server and of this process over the measured part of a run: on a
-/// machine the two share, throughput follows their sum, and each part says where a
-/// difference between two services comes from. Throughput alone moves by ±10 % between runs
-/// on this VM; CPU per call moves less.
-pub struct CpuPerCall {
+/// CPU time a server and this process used over the measured part of a run: on a machine the
+/// two share, throughput follows their sum, and each part says where a difference between
+/// two services comes from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuUsed {
+    server: Duration,
+    client: Duration,
+}
+
+impl CpuUsed {
+    /// Microseconds per call, the server's and this process's.
+    pub fn per_call(self, calls: u64) -> [f64; 2] {
+        let per_call = |used: Duration| used.as_secs_f64() * 1e6 / calls.max(1) as f64;
+        [per_call(self.server), per_call(self.client)]
+    }
+}
+
+impl std::ops::Add for CpuUsed {
+    type Output = CpuUsed;
+
+    fn add(self, other: CpuUsed) -> CpuUsed {
+        CpuUsed {
+            server: self.server + other.server,
+            client: self.client + other.client,
+        }
+    }
+}
+
+/// Reads both processes' CPU time after a warm-up and again at the end.
+pub struct CpuMeter {
     server: u32,
     at_start: Arc<Mutex<Option<[Duration; 2]>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl CpuPerCall {
-    /// Reads both processes' CPU time once `warmup` has passed.
+impl CpuMeter {
+    /// Takes the first reading once `warmup` has passed.
     pub fn start(server: u32, warmup: Duration) -> Self {
         let at_start = Arc::new(Mutex::new(None));
         let task = tokio::spawn({
@@ -90,23 +115,25 @@ impl CpuPerCall {
                 *at_start.lock().unwrap_or_else(PoisonError::into_inner) = cpu_times(server);
             }
         });
-        CpuPerCall {
+        CpuMeter {
             server,
             at_start,
             task,
         }
     }
 
-    /// Microseconds of CPU per call since the start, server's and this process's.
-    pub fn finish(self, calls: u64) -> Option<[f64; 2]> {
+    /// The CPU time used since the first reading.
+    pub fn finish(self) -> Option<CpuUsed> {
         let start = (*self.at_start.lock().unwrap_or_else(PoisonError::into_inner))?;
         let end = cpu_times(self.server)?;
-        let per_call = |i: usize| (end[i] - start[i]).as_secs_f64() * 1e6 / calls.max(1) as f64;
-        Some([per_call(0), per_call(1)])
+        Some(CpuUsed {
+            server: end[0] - start[0],
+            client: end[1] - start[1],
+        })
     }
 }
 
-impl Drop for CpuPerCall {
+impl Drop for CpuMeter {
     fn drop(&mut self) {
         self.task.abort();
     }
