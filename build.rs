@@ -21,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     tonic_prost_build::configure()
         .build_client(false)
+        .codec_path("::pairing_aid_client::codec::SliceCodec")
         .extern_path(".pairing.v1", "::pairing_aid_client::pb::pairing::v1")
         .extern_path(".google.type", "::pairing_aid_client::pb::google::r#type")
         .compile_fds(descriptors)?;

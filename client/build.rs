@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     tonic_prost_build::configure()
         .build_server(false)
+        .codec_path("crate::codec::SliceCodec")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -63,6 +63,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/pairing_v1_descriptor.bin"));
 
 mod client;
+pub mod codec;
 mod error;
 mod retry;
 
