@@ -69,18 +69,15 @@ enum Command {
         /// The pairing-aid binary; by default the one beside this binary.
         #[arg(long)]
         server_binary: Option<PathBuf>,
-        /// HTTP/2 connections.
-        #[arg(long, default_value_t = 2)]
-        connections: usize,
-        /// Callers in a closed loop.
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
+        #[command(flatten)]
+        callers: Callers,
         /// Unmeasured time on each service's connections before the first round.
         #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
         warmup: Duration,
         /// Each service's measured slice of a round.
         #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
         duration: Duration,
+        /// Rounds, each giving every service one slice.
         #[arg(long, default_value_t = 20)]
         rounds: usize,
         /// Exit non-zero if GetProject reaches less than this share of the small echo's
@@ -109,15 +106,22 @@ enum Command {
     },
 }
 
-/// Connections, callers and timing shared by the commands.
-#[derive(Args, Clone)]
-struct Shape {
+/// How many connections and callers a run uses.
+#[derive(Args, Clone, Copy)]
+struct Callers {
     /// HTTP/2 connections.
     #[arg(long, default_value_t = 2)]
     connections: usize,
     /// Callers in a closed loop.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+}
+
+/// Connections, callers and timing shared by `run` and `soak`.
+#[derive(Args, Clone)]
+struct Shape {
+    #[command(flatten)]
+    callers: Callers,
     /// At a fixed rate, how long after its scheduled start a call may take before it is
     /// abandoned and counted as failed (DeadlineExceeded).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
@@ -134,9 +138,9 @@ impl Shape {
     fn closed_loop(&self, workload: Workload) -> Run {
         Run {
             workload,
-            connections: self.connections,
+            connections: self.callers.connections,
             pace: Pace::ClosedLoop {
-                concurrency: self.concurrency,
+                concurrency: self.callers.concurrency,
             },
             warmup: self.warmup,
             duration: self.duration,
@@ -204,14 +208,14 @@ async fn soak(
             &server.endpoint,
             Some(SOAK_TOKEN),
             Workload::Mixed,
-            shape.connections,
+            shape.callers.connections,
             0,
         )
         .await?,
     );
     let run = Run {
         workload: Workload::Mixed,
-        connections: shape.connections,
+        connections: shape.callers.connections,
         pace: Pace::FixedRate {
             rate,
             deadline: shape.deadline,
@@ -266,7 +270,7 @@ async fn run(cli: Cli) -> Result<bool, String> {
                     &endpoint,
                     token.as_deref(),
                     workload,
-                    shape.connections,
+                    shape.callers.connections,
                     echo_payload_bytes,
                 )
                 .await?,
@@ -277,7 +281,7 @@ async fn run(cli: Cli) -> Result<bool, String> {
                     deadline: shape.deadline,
                 },
                 None => Pace::ClosedLoop {
-                    concurrency: shape.concurrency,
+                    concurrency: shape.callers.concurrency,
                 },
             };
             let run = Run {
@@ -296,8 +300,7 @@ async fn run(cli: Cli) -> Result<bool, String> {
         Command::EchoServer { listen } => echo::serve(listen).await.map(|()| true),
         Command::Compare {
             server_binary,
-            connections,
-            concurrency,
+            callers,
             warmup,
             duration,
             rounds,
@@ -305,8 +308,8 @@ async fn run(cli: Cli) -> Result<bool, String> {
         } => {
             compare::compare(compare::Settings {
                 server_binary,
-                connections,
-                concurrency,
+                connections: callers.connections,
+                concurrency: callers.concurrency,
                 warmup,
                 slice: duration,
                 rounds,
