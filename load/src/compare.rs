@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::driver::{Measured, Pace, Run, drive};
+use crate::driver::{Callers, Measured, Run, drive};
 use crate::observe::{CpuMeter, CpuUsed, mebibytes, resident_bytes};
 use crate::servers::{self, Served};
 use crate::workload::{Target, Workload};
@@ -20,8 +20,7 @@ const SETTLE: Duration = Duration::from_millis(100);
 /// How `compare` measures.
 pub struct Settings {
     pub server_binary: Option<PathBuf>,
-    pub connections: usize,
-    pub concurrency: usize,
+    pub callers: Callers,
     /// Once per service, before the first round.
     pub warmup: Duration,
     /// Each service's slice of a round.
@@ -61,16 +60,9 @@ impl<'a> Contender<'a> {
     }
 
     fn run(&self, settings: &Settings, warmup: Duration, duration: Duration) -> Run {
-        Run {
-            workload: self.workload,
-            connections: settings.connections,
-            pace: Pace::ClosedLoop {
-                concurrency: settings.concurrency,
-            },
-            warmup,
-            duration,
-            report_every: None,
-        }
+        settings
+            .callers
+            .closed_loop(self.workload, warmup, duration)
     }
 
     /// Measures one slice, prints it and adds it to the totals.
@@ -107,7 +99,7 @@ pub async fn compare(settings: Settings) -> Result<bool, String> {
     )?;
     let connect = |served: &Served, workload, echo_bytes| {
         let endpoint = served.endpoint.clone();
-        let connections = settings.connections;
+        let connections = settings.callers.connections;
         async move {
             Target::connect(&endpoint, None, workload, connections, echo_bytes)
                 .await
@@ -146,8 +138,8 @@ pub async fn compare(settings: Settings) -> Result<bool, String> {
         get.rates.len(),
         settings.slice,
         cpu_text(get.cpu.map(|u| u.per_call(get.total.calls()))),
-        settings.connections,
-        settings.concurrency,
+        settings.callers.connections,
+        settings.callers.concurrency,
         mebibytes(resident_bytes(server.pid()))
     );
     for echo in &contenders[..count - 1] {

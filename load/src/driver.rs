@@ -114,6 +114,33 @@ fn record(shared: &SharedMeasured, latency: Duration, outcome: Result<(), tonic:
     }
 }
 
+/// How many connections and callers a run uses.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct Callers {
+    /// HTTP/2 connections.
+    #[arg(long, default_value_t = 2)]
+    pub connections: usize,
+    /// Callers in a closed loop.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+impl Callers {
+    /// A closed-loop run of `workload` with these callers.
+    pub fn closed_loop(self, workload: Workload, warmup: Duration, duration: Duration) -> Run {
+        Run {
+            workload,
+            connections: self.connections,
+            pace: Pace::ClosedLoop {
+                concurrency: self.concurrency,
+            },
+            warmup,
+            duration,
+            report_every: None,
+        }
+    }
+}
+
 /// Settings of one run.
 pub struct Run {
     pub workload: Workload,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use driver::{Measured, Pace, Run, drive};
+use driver::{Callers, Measured, Pace, Run, drive};
 use observe::{IntervalLines, mebibytes};
 use workload::{Target, Workload};
 
@@ -106,17 +106,6 @@ enum Command {
     },
 }
 
-/// How many connections and callers a run uses.
-#[derive(Args, Clone, Copy)]
-struct Callers {
-    /// HTTP/2 connections.
-    #[arg(long, default_value_t = 2)]
-    connections: usize,
-    /// Callers in a closed loop.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
-}
-
 /// Connections, callers and timing shared by `run` and `soak`.
 #[derive(Args, Clone)]
 struct Shape {
@@ -136,16 +125,8 @@ struct Shape {
 
 impl Shape {
     fn closed_loop(&self, workload: Workload) -> Run {
-        Run {
-            workload,
-            connections: self.callers.connections,
-            pace: Pace::ClosedLoop {
-                concurrency: self.callers.concurrency,
-            },
-            warmup: self.warmup,
-            duration: self.duration,
-            report_every: None,
-        }
+        self.callers
+            .closed_loop(workload, self.warmup, self.duration)
     }
 }
 
@@ -308,8 +289,7 @@ async fn run(cli: Cli) -> Result<bool, String> {
         } => {
             compare::compare(compare::Settings {
                 server_binary,
-                connections: callers.connections,
-                concurrency: callers.concurrency,
+                callers,
                 warmup,
                 slice: duration,
                 rounds,
