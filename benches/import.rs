@@ -86,7 +86,8 @@ fn raw_bulk_load(bodies: &[(String, Vec<u8>)]) -> Duration {
 }
 
 async fn store_bulk_load(database: &std::path::Path) -> Duration {
-    use pairing_aid::store::{Commit, SqliteStore, Store, Write};
+    use pairing_aid::domain::{Commit, Write};
+    use pairing_aid::store::{SqliteStore, Store};
     let resources: Vec<_> = SqliteStore::open(database, None)
         .unwrap()
         .load()

@@ -7,9 +7,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
-use crate::api::Limits;
-use crate::api::auth::Tokens;
-
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -126,8 +123,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// The bearer tokens from the file and the environment.
-    pub fn load_tokens(&self) -> anyhow::Result<Tokens> {
+    /// The bearer token lines from the file and the environment, one `SUBJECT ROLE TOKEN` a
+    /// line.
+    pub fn tokens_text(&self) -> anyhow::Result<String> {
         let mut text = String::new();
         if let Some(path) = &self.tokens_file {
             text = std::fs::read_to_string(path)
@@ -137,7 +135,7 @@ impl Config {
             text.push('\n');
             text.push_str(&tokens.replace(';', "\n"));
         }
-        Tokens::parse(&text).map_err(anyhow::Error::msg)
+        Ok(text)
     }
 
     /// The TLS settings of the gRPC port, if TLS is on.
@@ -155,15 +153,6 @@ impl Config {
             tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
         }
         Ok(Some(tls))
-    }
-
-    /// The limits the API enforces.
-    pub fn limits(&self) -> Limits {
-        Limits {
-            max_batch: self.max_batch,
-            max_revision_wait: Duration::from_secs(self.request_timeout_seconds),
-            max_watchers: self.max_watchers,
-        }
     }
 
     /// How long to drain in-flight calls on shutdown.

@@ -15,10 +15,10 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
-use crate::api::Api;
-use crate::api::auth::Authenticator;
+use crate::api::auth::{Authenticator, Tokens};
 use crate::api::limit::ConcurrencyLimitLayer;
-use crate::changes::{Ledger, load_model};
+use crate::api::{Api, Limits};
+use crate::changes::{Ledger, Reachability, load_model};
 use crate::config::Config;
 use crate::query::SharedModel;
 use crate::seed;
@@ -29,23 +29,14 @@ use tonic::service::interceptor::InterceptedService;
 mod unvectored;
 use unvectored::UnvectoredStream;
 
-/// Server stubs generated from `proto/`, over the client crate's messages.
-pub mod pb {
-    tonic::include_proto!("pairing.v1");
-
-    /// Descriptors of every `pairing.v1` file, served by reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/pairing_descriptor.bin"));
-}
-
-use pb::analytics_service_server::AnalyticsServiceServer;
-use pb::area_service_server::AreaServiceServer;
-use pb::indicator_service_server::IndicatorServiceServer;
-use pb::observation_service_server::ObservationServiceServer;
-use pb::pairing_service_server::PairingServiceServer;
-use pb::party_service_server::PartyServiceServer;
-use pb::project_service_server::ProjectServiceServer;
-use pb::record_service_server::RecordServiceServer;
+use crate::api::pb::analytics_service_server::AnalyticsServiceServer;
+use crate::api::pb::area_service_server::AreaServiceServer;
+use crate::api::pb::indicator_service_server::IndicatorServiceServer;
+use crate::api::pb::observation_service_server::ObservationServiceServer;
+use crate::api::pb::pairing_service_server::PairingServiceServer;
+use crate::api::pb::party_service_server::PartyServiceServer;
+use crate::api::pb::project_service_server::ProjectServiceServer;
+use crate::api::pb::record_service_server::RecordServiceServer;
 
 /// Every service name health reports on; "" is the server as a whole.
 const HEALTH_SERVICES: &[&str] = &[
@@ -64,7 +55,7 @@ const HEALTH_SERVICES: &[&str] = &[
 /// `after_load` runs once the read model is built, when the load's transient records are
 /// freed: the binary has its allocator hand their pages back.
 pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
-    let tokens = config.load_tokens()?;
+    let tokens = Tokens::parse(&config.tokens_text()?).map_err(anyhow::Error::msg)?;
     let retained = (config.retain_revisions > 0).then_some(config.retain_revisions);
     let store = open_store(&config.database, retained)
         .await
@@ -116,7 +107,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     // google.rpc's error details are described too, so grpcurl prints them decoded.
     let reflection = || {
         tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(crate::api::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
@@ -124,8 +115,10 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let (stop_sender, stop) = watch::channel(false);
-    tokio::spawn(follow_store(
-        ledger.clone(),
+    let (reachability, reached) = watch::channel(Reachability::Reachable);
+    tokio::spawn(ledger.clone().follow_store(reachability, stop.clone()));
+    tokio::spawn(report_reachability(
+        reached,
         health_reporter.clone(),
         stop.clone(),
     ));
@@ -136,7 +129,12 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         set_health(&health_reporter, ServingStatus::NotServing).await;
     });
 
-    let api = Api::new(ledger, config.limits());
+    let limits = Limits {
+        max_batch: config.max_batch,
+        max_revision_wait: Duration::from_secs(config.request_timeout_seconds),
+        max_watchers: config.max_watchers,
+    };
+    let api = Api::new(ledger, limits);
     let authenticator = Authenticator::new(tokens, config.require_token_for_reads);
     let max_message = config.max_message_bytes;
     macro_rules! guarded {
@@ -219,57 +217,26 @@ fn redacted(database: &str) -> String {
     }
 }
 
-/// Keeps health in step with the store and, for a store shared by replicas, applies commits
-/// made elsewhere: on each announcement and at least every second, so a missed announcement
-/// only delays a change. Stops when the server shuts down.
-async fn follow_store(
-    ledger: Arc<Ledger>,
+/// Turns health `NOT_SERVING` while the store is unreachable and `SERVING` once it answers
+/// again and the read model has caught up; stops when the server shuts down.
+async fn report_reachability(
+    mut reached: watch::Receiver<Reachability>,
     health: HealthReporter,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut announcements = ledger.store().change_notifications();
-    let mut serving = true;
     loop {
-        let announced = async {
-            match announcements.as_mut() {
-                Some(receiver) => {
-                    let _ = receiver.changed().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             _ = stop.changed() => return,
-            () = announced => {}
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            changed = reached.changed() => if changed.is_err() { return },
         }
         if *stop.borrow() {
             return;
         }
-        let healthy = match ledger.store().ping().await {
-            Ok(()) if announcements.is_some() => ledger.catch_up().await,
-            other => other,
+        let status = match *reached.borrow_and_update() {
+            Reachability::Reachable => ServingStatus::Serving,
+            Reachability::Unreachable => ServingStatus::NotServing,
         };
-        if let Some(receiver) = &announcements {
-            let lag = (*receiver.borrow() - ledger.applied_revision()).max(0);
-            telemetry::metrics().replica_lag.set(lag);
-        }
-        match (healthy, serving) {
-            (Err(error), true) => {
-                warn!(%error, "store unreachable: health is NOT_SERVING until it answers again");
-                set_health(&health, ServingStatus::NotServing).await;
-                serving = false;
-            }
-            (Ok(()), false) => {
-                info!(
-                    revision = ledger.applied_revision(),
-                    "store answers again and the read model has caught up: SERVING"
-                );
-                set_health(&health, ServingStatus::Serving).await;
-                serving = true;
-            }
-            _ => {}
-        }
+        set_health(&health, status).await;
     }
 }
 

@@ -8,10 +8,8 @@ use std::sync::Arc;
 use common::postgres::PgDatabase;
 use pairing_aid::changes::load_model;
 use pairing_aid::domain::{Catalog, Collection, Resource, ResourceName};
-use pairing_aid::store::{
-    Commit, Conflict, PostgresStore, Precondition, RequestKey, SqliteStore, Store, StoreError,
-    Write,
-};
+use pairing_aid::domain::{Commit, Conflict, Precondition, RequestKey, Write};
+use pairing_aid::store::{PostgresStore, SqliteStore, Store, StoreError};
 
 fn demo() -> Vec<Resource> {
     pairing_aid::seed::demo_resources().unwrap()

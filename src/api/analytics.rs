@@ -6,6 +6,7 @@ use tonic::{Request, Response, Status};
 use pairing_aid_client::v1 as pb;
 
 use super::convert::{AREA_LEVELS, FUNDING_TYPES, encode};
+use super::pb::analytics_service_server::AnalyticsService;
 use super::resources::parse_name;
 use super::{Api, ApiError};
 use crate::domain::{self, AreaLevel, Collection, ResourceName};
@@ -14,7 +15,6 @@ use crate::query::analytics::{
     AnalyticsError, ConversionUsed, Derivation, Dimension, FundingQuery, GroupKey, GroupTotal,
     SeriesQuery,
 };
-use crate::server::pb::analytics_service_server::AnalyticsService;
 
 impl From<AnalyticsError> for ApiError {
     fn from(error: AnalyticsError) -> Self {

@@ -6,10 +6,9 @@ use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::changes::WriteError;
+use crate::changes::{Conflict, LogError, StoreError, WriteError};
 use crate::domain::Violation;
 use crate::query::ListError;
-use crate::store::{Conflict, StoreError};
 
 /// The `ErrorInfo.domain` of every error this service returns.
 pub const ERROR_DOMAIN: &str = "pairing-aid";
@@ -126,6 +125,21 @@ impl From<StoreError> for ApiError {
             },
             StoreError::Corrupt(message) => ApiError::Internal { message },
             StoreError::Conflict(conflict) => conflict.into(),
+        }
+    }
+}
+
+impl From<LogError> for ApiError {
+    fn from(error: LogError) -> Self {
+        match error {
+            compacted @ LogError::Compacted { .. } => ApiError::OutOfRange {
+                reason: "REVISION_COMPACTED",
+                message: format!("{compacted}: export the record and watch from its revision"),
+            },
+            LogError::PageToken(message) => {
+                ApiError::invalid("INVALID_PAGE_TOKEN", "page_token", message)
+            }
+            LogError::Store(error) => error.into(),
         }
     }
 }

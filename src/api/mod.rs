@@ -6,6 +6,7 @@ pub mod auth;
 mod convert;
 mod error;
 pub mod limit;
+pub mod pb;
 mod records;
 mod resources;
 
@@ -18,10 +19,9 @@ use tonic::Request;
 
 pub use error::ApiError;
 
-use crate::changes::{Edit, Ledger, WriteRequest};
+use crate::changes::{Committed, Edit, Ledger, RequestKey, WriteRequest};
 use crate::domain::Violations;
 use crate::query::ReadModel;
-use crate::store::{Committed, RequestKey};
 use auth::Caller;
 
 /// Limits that keep one client from harming the others.

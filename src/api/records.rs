@@ -13,18 +13,14 @@ use pairing_aid_client::v1 as pb;
 
 use super::auth::{Caller, Role, require};
 use super::convert::{decode, encode};
+use super::pb::record_service_server::RecordService;
 use super::resources::page_size_or_default;
 use super::{Api, ApiError, request_key};
-use crate::changes::{Ledger, WriteError, WriteOp, WriteRequest};
+use crate::changes::{Committed, Ledger, Write, WriteError, WriteOp, WriteRequest};
 use crate::domain::{Collection, Resource, Violations};
-use crate::query::{Cursor, fingerprint, page_token};
-use crate::server::pb::record_service_server::RecordService;
-use crate::store::{Committed, Write};
 
 /// Records per chunk of an export.
 const EXPORT_CHUNK: usize = 500;
-/// Commits read from the store at a time when a watcher catches up.
-const CATCH_UP_COMMITS: usize = 100;
 
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -245,67 +241,6 @@ fn is_reference_data(resource: &Resource) -> bool {
     )
 }
 
-/// Sends every commit after `start` to `sender`: history from the store, then live commits.
-async fn feed_changes(
-    ledger: Arc<Ledger>,
-    mut live: tokio::sync::broadcast::Receiver<Arc<Committed>>,
-    start: i64,
-    sender: mpsc::Sender<Result<pb::WatchChangesResponse, Status>>,
-) {
-    let mut sent = start;
-    let send = |committed: &Committed| pb::WatchChangesResponse {
-        changes: encode::changes(committed),
-    };
-    // History first, until the store has nothing newer; then follow the live feed, going back to
-    // the store whenever the feed skips ahead (a lagging watcher) so no revision is missed.
-    loop {
-        let history = match ledger.store().commits_after(sent, CATCH_UP_COMMITS).await {
-            Ok(history) => history,
-            Err(error) => {
-                let _ = sender.send(Err(ApiError::from(error).into())).await;
-                return;
-            }
-        };
-        if history.is_empty() {
-            break;
-        }
-        for committed in history {
-            if sender.send(Ok(send(&committed))).await.is_err() {
-                return;
-            }
-            sent = committed.revision;
-        }
-    }
-    loop {
-        // A watcher that went away frees its place now, not at the next commit.
-        let received = tokio::select! {
-            () = sender.closed() => return,
-            received = live.recv() => received,
-        };
-        let committed = match received {
-            Ok(committed) => committed,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                live = ledger.subscribe();
-                Box::pin(feed_changes(ledger, live, sent, sender)).await;
-                return;
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        };
-        if committed.revision <= sent {
-            continue;
-        }
-        if committed.revision != sent + 1 {
-            let live = ledger.subscribe();
-            Box::pin(feed_changes(ledger, live, sent, sender)).await;
-            return;
-        }
-        if sender.send(Ok(send(&committed))).await.is_err() {
-            return;
-        }
-        sent = committed.revision;
-    }
-}
-
 #[tonic::async_trait]
 impl RecordService for Api {
     async fn batch_upsert_projects(
@@ -514,15 +449,17 @@ impl RecordService for Api {
                         self.limits.max_watchers
                     ),
                 })?;
-        let live = self.ledger.subscribe();
-        check_retained(&self.ledger, start).await?;
-        let (sender, receiver) = mpsc::channel(16);
-        let ledger = self.ledger.clone();
-        tokio::spawn(async move {
-            feed_changes(ledger, live, start, sender).await;
-            drop(permit);
+        let feed = self.ledger.watch(start).await.map_err(ApiError::from)?;
+        let changes = ReceiverStream::new(feed).map(move |committed| {
+            // The stream holds the watcher's place until the watcher goes away.
+            let _held = &permit;
+            committed
+                .map(|c| pb::WatchChangesResponse {
+                    changes: encode::changes(&c),
+                })
+                .map_err(|e| Status::from(ApiError::from(e)))
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+        Ok(Response::new(Box::pin(changes)))
     }
 
     async fn list_changes(
@@ -531,67 +468,15 @@ impl RecordService for Api {
     ) -> Result<Response<pb::ListChangesResponse>, Status> {
         let message = request.get_ref();
         let page_size = page_size_or_default(message.page_size, 100)?;
-        let query = fingerprint("changes", "", "");
-        let after = if message.page_token.is_empty() {
-            message.after_revision.max(0)
-        } else {
-            let cursor = page_token::decode(&message.page_token, &query)
-                .map_err(|m| ApiError::invalid("INVALID_PAGE_TOKEN", "page_token", m))?;
-            match cursor.after.first() {
-                Some(crate::query::Value::Integer(revision)) => *revision,
-                _ => {
-                    return Err(ApiError::invalid(
-                        "INVALID_PAGE_TOKEN",
-                        "page_token",
-                        "page token is corrupt",
-                    )
-                    .into());
-                }
-            }
-        };
-        check_retained(&self.ledger, after).await?;
-        let applied = self.ledger.applied_revision();
-        let mut changes = Vec::new();
-        let mut last = after;
-        for committed in self
+        let page = self
             .ledger
-            .store()
-            .commits_after(after, page_size)
+            .list_changes(message.after_revision, &message.page_token, page_size)
             .await
-            .map_err(ApiError::from)?
-        {
-            if !changes.is_empty() && changes.len() + committed.writes.len() > page_size {
-                break;
-            }
-            changes.extend(encode::changes(&committed));
-            last = committed.revision;
-        }
-        let next_page_token = if last < applied {
-            page_token::encode(&Cursor {
-                query,
-                after: vec![crate::query::Value::Integer(last)],
-            })
-        } else {
-            String::new()
-        };
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListChangesResponse {
-            changes,
-            next_page_token,
-            revision: applied,
+            changes: page.commits.iter().flat_map(encode::changes).collect(),
+            next_page_token: page.next_page_token,
+            revision: page.revision,
         }))
-    }
-}
-
-/// Refuses a start revision older than the change log still holds.
-async fn check_retained(ledger: &Ledger, after: i64) -> Result<(), ApiError> {
-    let oldest = ledger.store().oldest_revision().await?;
-    match oldest {
-        Some(oldest) if after + 1 < oldest => Err(ApiError::OutOfRange {
-            reason: "REVISION_COMPACTED",
-            message: format!(
-                "changes after revision {after} are no longer kept; the oldest revision available is {oldest}: export the record and watch from its revision"
-            ),
-        }),
-        _ => Ok(()),
     }
 }

@@ -7,12 +7,12 @@ use pairing_aid_client::v1 as pb;
 
 use super::auth::{Role, require};
 use super::convert::{decode, encode};
+use super::pb as server;
 use super::{Api, ApiError, expected_revision};
+use crate::changes::{Committed, Write};
 use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
 use crate::query::{ListQuery, Listed, Page, ReadModel, Table, list};
-use crate::server::pb as server;
-use crate::store::{Committed, Write};
 
 /// Default and largest page sizes (AIP-158).
 const DEFAULT_PAGE_SIZE: usize = 50;

@@ -1,12 +1,15 @@
-//! Commits writes to the store and applies them, in revision order, to the read model.
+//! The ledger: the store and the read model kept in step, commits applied in revision order and
+//! published to watchers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, broadcast, oneshot, watch};
+use tokio::sync::{Mutex, broadcast, watch};
 
+use super::commit::WriteQueue;
+use crate::domain::{Committed, RequestKey};
 use crate::query::{ModelLoader, ReadModel, SharedModel};
-use crate::store::{Commit, Committed, RequestKey, Store, StoreError, load_each};
+use crate::store::{Store, StoreError, load_each};
 use crate::telemetry;
 
 /// How many commits a slow watcher may fall behind before it re-reads from the store.
@@ -14,28 +17,12 @@ const FEED_CAPACITY: usize = 1024;
 /// Commits read from the store at a time while catching up.
 const CATCH_UP_BATCH: i64 = 100;
 
-/// A single write waiting for its group, and where its outcome goes.
-pub(super) struct QueuedWrite {
-    pub request: super::WriteRequest,
-    pub outcome: oneshot::Sender<Result<Arc<Committed>, super::WriteError>>,
-}
-
-/// Single writes waiting for the task that commits them.
-#[derive(Default)]
-pub(super) struct WriteQueue {
-    /// In arrival order.
-    pub writes: Vec<QueuedWrite>,
-    /// Whether a task that will take `writes` is already on its way, so a write arriving
-    /// meanwhile joins its group instead of starting another.
-    pub drain_scheduled: bool,
-}
-
 /// Builds the read model from everything `store` holds, as the store reads it: the record is
 /// never held decoded whole beside the model being built.
 pub async fn load_model(store: &dyn Store) -> Result<ReadModel, StoreError> {
     let mut loader = ModelLoader::default();
     let loaded = load_each(store, |resource| loader.add(resource)).await?;
-    Ok(loader.finish(loaded))
+    Ok(loader.finish(loaded.revision, loaded.shared))
 }
 
 /// The single way writes reach the store and the read model.
@@ -69,8 +56,8 @@ impl Ledger {
         }
     }
 
-    /// The store behind the ledger, for reading the change log.
-    pub fn store(&self) -> &dyn Store {
+    /// The store behind the ledger.
+    pub(super) fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
@@ -79,39 +66,8 @@ impl Ledger {
         &self.model
     }
 
-    /// Commits a group and applies each commit in order; the caller holds `write_lock`.
-    pub(super) async fn commit_planned(
-        &self,
-        commits: Vec<Commit>,
-    ) -> Result<Vec<Result<Arc<Committed>, StoreError>>, StoreError> {
-        let started = std::time::Instant::now();
-        let outcomes = self.store.commit_group(commits).await?;
-        telemetry::metrics()
-            .store_commit_duration
-            .observe(started.elapsed().as_secs_f64());
-        let mut results = Vec::with_capacity(outcomes.len());
-        for outcome in outcomes {
-            let committed = match outcome {
-                Ok(committed) => Arc::new(committed),
-                Err(error) => {
-                    results.push(Err(error));
-                    continue;
-                }
-            };
-            if !committed.replayed && !committed.writes.is_empty() {
-                // Another replica may have committed since this one last caught up: apply
-                // its commits first, so the model sees every revision in order.
-                if committed.revision > self.applied_revision() + 1 {
-                    self.catch_up_to(committed.revision - 1).await?;
-                }
-                self.publish(committed.clone());
-            }
-            results.push(Ok(committed));
-        }
-        Ok(results)
-    }
-
-    fn publish(&self, committed: Arc<Committed>) {
+    /// Applies a durable commit to the model and hands it to watchers.
+    pub(super) fn publish(&self, committed: Arc<Committed>) {
         self.model.apply(&committed);
         telemetry::metrics()
             .read_model_revision

@@ -1,5 +1,6 @@
 //! The record's resources and their rules, free of wire and storage concerns.
 
+mod change;
 mod common;
 mod indicator;
 mod name;
@@ -10,6 +11,7 @@ mod resource;
 mod shared;
 mod validation;
 
+pub use change::{Commit, Committed, Conflict, Precondition, RequestKey, Write};
 pub use common::{
     Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
     SupportField,

@@ -235,15 +235,11 @@ fn in_name_order<T: Listed>(
 mod tests {
     use super::*;
     use crate::domain::{Collection, ResourceName};
-    use crate::store::Snapshot;
 
     fn model() -> ReadModel {
         let mut resources = crate::seed::demo_resources().unwrap();
         crate::seed::each_scaled_resource(300, 900, |r| resources.push(r)).unwrap();
-        ReadModel::from_snapshot(Snapshot {
-            revision: 1,
-            resources,
-        })
+        ReadModel::from_resources(1, resources)
     }
 
     /// Every page of a listing, in order, and the total size each page reported.

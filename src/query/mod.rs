@@ -28,7 +28,7 @@ pub use projects::ProjectTable;
 pub use table::Table;
 pub use value::Value;
 
-use crate::store::Committed;
+use crate::domain::Committed;
 
 /// The shared read model: many readers, one writer applying commits in revision order.
 #[derive(Clone, Default)]

@@ -9,7 +9,7 @@ use crate::domain::{
     Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Resource,
     ResourceName, Shared,
 };
-use crate::store::{Committed, Loaded, Write};
+use crate::domain::{Committed, Write};
 
 /// The whole record as of `revision`, answering every query.
 #[derive(Clone, Debug, Default)]
@@ -50,11 +50,12 @@ impl ModelLoader {
         }
     }
 
-    /// The model, once the load has sent everything.
-    pub fn finish(self, loaded: Loaded) -> ReadModel {
+    /// The model, once the load has sent everything: the record at `revision`, whose
+    /// references and provenances `shared` already holds one copy of.
+    pub fn finish(self, revision: i64, shared: Shared) -> ReadModel {
         let mut model = self.model;
-        model.revision = loaded.revision;
-        model.shared = loaded.shared;
+        model.revision = revision;
+        model.shared = shared;
         model.projects.finish_loading();
         model.funding.members.shrink_to_fit();
         model.observations.finish_loading();
@@ -66,15 +67,12 @@ impl ModelLoader {
 }
 
 impl ReadModel {
-    /// Builds the model from everything a store's load returned at once.
+    /// Builds the model from every resource of the record at `revision`.
     #[cfg(test)]
-    pub fn from_snapshot(snapshot: crate::store::Snapshot) -> Self {
+    pub fn from_resources(revision: i64, resources: Vec<Resource>) -> Self {
         let mut loader = ModelLoader::default();
-        snapshot.resources.into_iter().for_each(|r| loader.add(r));
-        loader.finish(Loaded {
-            revision: snapshot.revision,
-            ..Loaded::default()
-        })
+        resources.into_iter().for_each(|r| loader.add(r));
+        loader.finish(revision, Shared::default())
     }
 
     /// Applies a commit the store has made durable.
@@ -261,7 +259,6 @@ mod tests {
     use crate::domain::AreaLevel;
     use crate::query::analytics::{Dimension, FundingQuery, summarize};
     use crate::seed;
-    use crate::store::Snapshot;
 
     /// The demo data and a small scaled record, in the store's load order (by name).
     fn record() -> Vec<Resource> {
@@ -274,10 +271,7 @@ mod tests {
     #[test]
     fn a_model_loaded_in_bulk_answers_like_one_built_write_by_write() {
         let resources = record();
-        let loaded = ReadModel::from_snapshot(Snapshot {
-            revision: 1,
-            resources: resources.clone(),
-        });
+        let loaded = ReadModel::from_resources(1, resources.clone());
         let mut written = ReadModel::default();
         let mut in_write_order = resources;
         in_write_order.sort_by_key(|r| {

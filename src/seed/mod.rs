@@ -7,7 +7,8 @@ mod synthetic;
 use serde::Deserialize;
 
 use crate::domain::{Area, Indicator, Observation, Party, Resource, Violations};
-use crate::store::{Commit, RequestKey, Store, StoreError, Write};
+use crate::domain::{Commit, RequestKey, Write};
+use crate::store::{Store, StoreError};
 
 /// The reference areas and parties.
 const REFERENCE: &str = include_str!("../../data/seed/reference.json");

@@ -10,7 +10,8 @@ use crate::domain::{
     Money, Observation, Party, PriceBasis, Project, ProjectStatus, Qualifier, RecipientArea,
     Resource, ResourceName,
 };
-use crate::store::{Commit, Store, StoreError, Write};
+use crate::domain::{Commit, Write};
+use crate::store::{Store, StoreError};
 
 /// Resources per commit while loading.
 const CHUNK: usize = 50_000;

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Commit, Committed, Conflict, Loaded, Precondition, StoreError, Write};
-use crate::domain::{Resource, ResourceName, Shared};
+use super::{Loaded, StoreError};
+use crate::domain::{
+    Commit, Committed, Conflict, Precondition, Resource, ResourceName, Shared, Write,
+};
 
 /// Bits of a change's position that hold its place within its commit: a position is
 /// `revision << 24 | seq`, one integer key that orders the whole log. (SQL writes `>> 24`.)

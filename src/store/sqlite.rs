@@ -14,8 +14,8 @@ use super::log::{
     ChangeRow, LoadBatch, check_preconditions, commit_rows, corrupt, first_position, group_commits,
     load_abandoned, precondition_names,
 };
-use super::{Commit, Committed, LoadSender, Loaded, RequestKey, Store, StoreError};
-use crate::domain::ResourceName;
+use super::{LoadSender, Loaded, Store, StoreError};
+use crate::domain::{Commit, Committed, RequestKey, ResourceName};
 
 /// Schema versions in order; each runs once, in its own transaction.
 ///

@@ -6,8 +6,8 @@ use pairing_aid_client::v1 as pb;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
+use crate::changes::{Committed, Write};
 use crate::domain::{self, Meta, PriceBasis};
-use crate::store::{Committed, Write};
 
 /// The proto value of the domain variant with this ordinal.
 pub fn enum_value(ordinal: u8) -> i32 {

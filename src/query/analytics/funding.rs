@@ -678,7 +678,7 @@ mod tests {
     use crate::domain::{
         Area, Collection, DataStatus, FundingLine, Money, RecipientArea, Resource,
     };
-    use crate::store::{Committed, Snapshot, Write};
+    use crate::domain::{Committed, Write};
 
     /// A small deterministic generator, so failures reproduce.
     struct Rng(u64);
@@ -783,10 +783,7 @@ mod tests {
                 meta: Default::default(),
             }));
         }
-        ReadModel::from_snapshot(Snapshot {
-            revision: 1,
-            resources,
-        })
+        ReadModel::from_resources(1, resources)
     }
 
     #[test]

@@ -1,16 +1,14 @@
-//! Turning requested writes into one validated, preconditioned commit.
+//! Planning: requested writes checked against the record as it will be, turned into one
+//! commit with the preconditions the store checks when it writes.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use crate::domain::{Area, Catalog, Indicator, Resource, ResourceName, Violations};
+use crate::domain::{
+    Area, Catalog, Commit, Conflict, Indicator, Precondition, RequestKey, Resource, ResourceName,
+    Violations, Write,
+};
 use crate::query::ReadModel;
-use crate::store::{Commit, Committed, Conflict, Precondition, RequestKey, StoreError, Write};
-
-use tokio::sync::oneshot;
-
-use super::Ledger;
-use super::ledger::QueuedWrite;
+use crate::store::StoreError;
 
 /// Makes a resource's new version from the version current when the write is planned, with
 /// the problems found in the input.
@@ -82,7 +80,7 @@ pub struct WriteRequest {
 
 impl WriteRequest {
     /// The resources the request writes.
-    fn names(&self) -> impl Iterator<Item = &ResourceName> {
+    pub(super) fn names(&self) -> impl Iterator<Item = &ResourceName> {
         self.ops.iter().map(|(edit, _)| match edit {
             Edit::Write(op) => op.name(),
             Edit::Rebase { name, .. } => name,
@@ -195,7 +193,7 @@ impl Catalog for Staged<'_> {
 
 /// Checks every op against the record, as left by the `earlier` commits of the same group,
 /// and builds the commit with its preconditions.
-fn plan(
+pub(super) fn plan(
     model: &ReadModel,
     earlier: &[&Commit],
     request: WriteRequest,
@@ -326,165 +324,9 @@ fn plan(
     })
 }
 
-impl Ledger {
-    /// Validates and commits `request` as one revision. The caller has looked its request id
-    /// up (`replay`); a retry racing its first attempt is answered by the store, which checks
-    /// the id again inside the transaction.
-    ///
-    /// Writes arriving while a group commits are committed together in the next group, each
-    /// under its own revision, with one fsync: when the disk stalls, the writes queued behind
-    /// it then cost one more fsync, not one each. The group runs on a task of its own, so a
-    /// caller that goes away cannot cut short the others' writes; its own write may still be
-    /// made (a retry with the same request id finds it).
-    pub async fn write(
-        self: &Arc<Self>,
-        request: WriteRequest,
-    ) -> Result<Arc<Committed>, WriteError> {
-        let (outcome, answer) = oneshot::channel();
-        let start_drain = {
-            let mut queue = self.write_queue();
-            queue.writes.push(QueuedWrite { request, outcome });
-            !std::mem::replace(&mut queue.drain_scheduled, true)
-        };
-        if start_drain {
-            let ledger = self.clone();
-            tokio::spawn(async move { ledger.commit_queued().await });
-        }
-        answer.await.unwrap_or_else(|_| {
-            Err(WriteError::Store(StoreError::Unavailable(
-                "the write's group ended without an answer; retry with the same request id".into(),
-            )))
-        })
-    }
-
-    /// The queue of single writes; a panic while it was held leaves nothing half-done in it.
-    fn write_queue(&self) -> std::sync::MutexGuard<'_, super::ledger::WriteQueue> {
-        self.queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Commits every queued write, in arrival order, in as few groups as can be.
-    async fn commit_queued(&self) {
-        let _guard = self.write_lock.lock().await;
-        let queued = {
-            let mut queue = self.write_queue();
-            queue.drain_scheduled = false;
-            std::mem::take(&mut queue.writes)
-        };
-        let mut queued = queued.into_iter().peekable();
-        while queued.peek().is_some() {
-            // A group ends before a write to a resource the group already writes: that write's
-            // precondition needs the revision the earlier one is given at commit.
-            let mut names = HashSet::new();
-            let mut requests = Vec::new();
-            let mut outcomes = Vec::new();
-            while let Some(next) =
-                queued.next_if(|q| q.request.names().all(|name| !names.contains(name)))
-            {
-                names.extend(next.request.names().cloned());
-                requests.push(next.request);
-                outcomes.push(next.outcome);
-            }
-            for (outcome, result) in outcomes.into_iter().zip(self.commit_locked(requests).await) {
-                // The caller may have gone away; its write stands either way.
-                let _ = outcome.send(result);
-            }
-        }
-    }
-
-    /// Validates and commits each request under its own revision, in order, made durable
-    /// together: a later request sees the writes of earlier ones. Each succeeds or fails alone;
-    /// a request whose id was seen before gets its first result.
-    pub async fn write_group(
-        &self,
-        requests: Vec<WriteRequest>,
-    ) -> Vec<Result<Arc<Committed>, WriteError>> {
-        let mut results: Vec<Option<Result<Arc<Committed>, WriteError>>> =
-            Vec::with_capacity(requests.len());
-        let mut pending = Vec::new();
-        for request in requests {
-            let replayed = match &request.request {
-                Some(key) => self.replay(key).await.map_err(WriteError::from).transpose(),
-                None => None,
-            };
-            if replayed.is_none() {
-                pending.push((results.len(), request));
-            }
-            results.push(replayed);
-        }
-        let (indexes, pending): (Vec<usize>, Vec<WriteRequest>) = pending.into_iter().unzip();
-        let outcomes = {
-            let _guard = self.write_lock.lock().await;
-            self.commit_locked(pending).await
-        };
-        for (index, outcome) in indexes.into_iter().zip(outcomes) {
-            results[index] = Some(outcome);
-        }
-        results
-            .into_iter()
-            .map(|r| r.expect("every request has a result"))
-            .collect()
-    }
-
-    /// Plans, commits and applies `requests`, in order and with one result each; the caller
-    /// holds `write_lock`, so the model planned against is exactly the store's state before
-    /// the group.
-    async fn commit_locked(
-        &self,
-        requests: Vec<WriteRequest>,
-    ) -> Vec<Result<Arc<Committed>, WriteError>> {
-        // Plan against everything committed so far, also by other replicas.
-        if self.is_shared()
-            && let Err(error) = self.catch_up_to(i64::MAX).await
-        {
-            return requests
-                .iter()
-                .map(|_| Err(WriteError::Store(error.for_each_request())))
-                .collect();
-        }
-        let mut results: Vec<Option<Result<Arc<Committed>, WriteError>>> =
-            Vec::with_capacity(requests.len());
-        let mut planned: Vec<(usize, Commit)> = Vec::new();
-        {
-            let model = self.model().read();
-            for request in requests {
-                let earlier: Vec<&Commit> = planned.iter().map(|(_, c)| c).collect();
-                match plan(&model, &earlier, request) {
-                    Ok(commit) => {
-                        planned.push((results.len(), commit));
-                        results.push(None);
-                    }
-                    Err(error) => results.push(Some(Err(error))),
-                }
-            }
-        }
-        let (indexes, commits): (Vec<usize>, Vec<Commit>) = planned.into_iter().unzip();
-        if !commits.is_empty() {
-            match self.commit_planned(commits).await {
-                Ok(outcomes) => {
-                    for (index, outcome) in indexes.into_iter().zip(outcomes) {
-                        results[index] = Some(outcome.map_err(WriteError::from));
-                    }
-                }
-                Err(error) => {
-                    for index in indexes {
-                        results[index] = Some(Err(WriteError::Store(error.for_each_request())));
-                    }
-                }
-            }
-        }
-        results
-            .into_iter()
-            .map(|r| r.expect("every request has a result"))
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Snapshot;
 
     #[test]
     fn a_planned_delete_requires_that_nothing_was_committed_after_the_models_revision() {
@@ -495,10 +337,7 @@ mod tests {
             .unwrap()
             .name()
             .clone();
-        let model = ReadModel::from_snapshot(Snapshot {
-            revision: 7,
-            resources,
-        });
+        let model = ReadModel::from_resources(7, resources);
         let delete = WriteOp::Delete {
             name: project,
             expected_revision: None,

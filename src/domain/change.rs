@@ -1,0 +1,93 @@
+//! What a change to the record is: the writes of one commit, the conditions it is committed
+//! under, and what a commit wrote. `changes` owns every operation on the change log; the types
+//! live here, below it, because the store persists them and the read model applies them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Resource, ResourceName};
+
+/// One change within a commit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Write {
+    Put(Box<Resource>),
+    Delete(ResourceName),
+}
+
+impl Write {
+    /// The name of the resource written.
+    pub fn name(&self) -> &ResourceName {
+        match self {
+            Write::Put(resource) => resource.name(),
+            Write::Delete(name) => name,
+        }
+    }
+}
+
+/// A condition the store checks inside the commit's transaction; if one fails nothing is written.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Precondition {
+    /// The resource exists.
+    Exists(ResourceName),
+    /// The resource does not exist.
+    Absent(ResourceName),
+    /// The resource exists and was last written at this revision.
+    AtRevision(ResourceName, i64),
+    /// No other writer has committed after this revision, the one the commit was planned
+    /// against: checked against the log's head when the commit's group began, so earlier
+    /// commits of the same group, which the plan saw, do not count.
+    PlannedAt(i64),
+}
+
+/// Identifies a request so a retry is applied once (AIP-155).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestKey {
+    /// The client's `request_id`, scoped by the caller's subject and the method.
+    pub id: String,
+    /// Digest of the request's content; a different request under the same id is refused.
+    pub fingerprint: String,
+}
+
+/// Writes applied together as one revision, or not at all.
+#[derive(Clone, Debug, Default)]
+pub struct Commit {
+    /// Who asked for the writes (a token's subject, or "seed").
+    pub subject: String,
+    pub writes: Vec<Write>,
+    pub preconditions: Vec<Precondition>,
+    pub request: Option<RequestKey>,
+}
+
+/// What a commit wrote: its revision and the writes with their bookkeeping filled in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Committed {
+    pub revision: i64,
+    pub subject: String,
+    pub commit_time: DateTime<Utc>,
+    pub writes: Vec<Write>,
+    /// True when this is the recorded result of an earlier request with the same id.
+    #[serde(skip)]
+    pub replayed: bool,
+}
+
+/// Why a commit's preconditions failed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Conflict {
+    #[error("{0} does not exist")]
+    Missing(ResourceName),
+    #[error("{0} already exists")]
+    Exists(ResourceName),
+    #[error("{name} has changed since it was read (now at revision {actual}, not {expected})")]
+    Stale {
+        name: ResourceName,
+        expected: i64,
+        actual: i64,
+    },
+    #[error("request_id {0:?} was already used for a different request")]
+    RequestReused(String),
+    #[error(
+        "another writer committed up to revision {head} while this write was planned against \
+         revision {planned_at}; retry"
+    )]
+    Overtaken { planned_at: i64, head: i64 },
+}
