@@ -20,7 +20,7 @@ use crate::api::limit::ConcurrencyLimitLayer;
 use crate::api::{Api, Limits};
 use crate::changes::{Ledger, Reachability, load_model};
 use crate::config::Config;
-use crate::query::SharedModel;
+use crate::query::model::SharedModel;
 use crate::seed;
 use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::telemetry;

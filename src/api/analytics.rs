@@ -10,11 +10,11 @@ use super::pb::analytics_service_server::AnalyticsService;
 use super::resources::parse_name;
 use super::{Api, ApiError};
 use crate::domain::{self, AreaLevel, Collection, ResourceName};
-use crate::query::ReadModel;
 use crate::query::analytics::{
     AnalyticsError, ConversionUsed, Derivation, Dimension, FundingQuery, GroupKey, GroupTotal,
     SeriesQuery,
 };
+use crate::query::model::ReadModel;
 
 impl From<AnalyticsError> for ApiError {
     fn from(error: AnalyticsError) -> Self {

@@ -8,7 +8,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::changes::{Conflict, LogError, StoreError, WriteError};
 use crate::domain::Violation;
-use crate::query::ListError;
+use crate::query::listing::ListError;
 
 /// The `ErrorInfo.domain` of every error this service returns.
 pub const ERROR_DOMAIN: &str = "pairing-aid";

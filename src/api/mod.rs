@@ -21,7 +21,7 @@ pub use error::ApiError;
 
 use crate::changes::{Committed, Edit, Ledger, RequestKey, WriteRequest};
 use crate::domain::Violations;
-use crate::query::ReadModel;
+use crate::query::model::ReadModel;
 use auth::Caller;
 
 /// Limits that keep one client from harming the others.

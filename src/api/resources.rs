@@ -12,7 +12,8 @@ use super::{Api, ApiError, expected_revision};
 use crate::changes::{Committed, Write};
 use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
-use crate::query::{ListQuery, Listed, Page, ReadModel, Table, list};
+use crate::query::listing::{ListQuery, Listed, Page, list};
+use crate::query::model::{ReadModel, Table};
 
 /// Default and largest page sizes (AIP-158).
 const DEFAULT_PAGE_SIZE: usize = 50;

@@ -8,7 +8,7 @@ use tokio::sync::{Mutex, broadcast, watch};
 
 use super::commit::WriteQueue;
 use crate::domain::{Committed, RequestKey};
-use crate::query::{ModelLoader, ReadModel, SharedModel};
+use crate::query::model::{ModelLoader, ReadModel, SharedModel};
 use crate::store::{Store, StoreError, load_each};
 use crate::telemetry;
 

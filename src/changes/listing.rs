@@ -2,7 +2,7 @@
 
 use super::{Ledger, LogError};
 use crate::domain::Committed;
-use crate::query::{Cursor, Value, fingerprint, page_token};
+use crate::query::listing::{Cursor, Value, fingerprint, page_token};
 
 /// One page of the change log.
 #[derive(Debug)]

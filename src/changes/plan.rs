@@ -7,7 +7,7 @@ use crate::domain::{
     Area, Catalog, Commit, Conflict, Indicator, Precondition, RequestKey, Resource, ResourceName,
     Violations, Write,
 };
-use crate::query::ReadModel;
+use crate::query::model::ReadModel;
 use crate::store::StoreError;
 
 /// Makes a resource's new version from the version current when the write is planned, with

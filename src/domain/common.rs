@@ -57,6 +57,25 @@ pub enum DataStatus {
 }
 
 impl DataStatus {
+    /// How far a status is from a value stated by a source: higher is less certain.
+    fn uncertainty(self) -> u8 {
+        match self {
+            DataStatus::Reported => 0,
+            DataStatus::Computed => 1,
+            DataStatus::Provisional => 2,
+            DataStatus::Estimated => 3,
+            DataStatus::Synthetic => 4,
+        }
+    }
+
+    /// The least certain of the statuses: what a figure computed from them can claim.
+    pub fn least_certain(statuses: impl IntoIterator<Item = DataStatus>) -> DataStatus {
+        statuses
+            .into_iter()
+            .max_by_key(|s| s.uncertainty())
+            .unwrap_or(DataStatus::Reported)
+    }
+
     /// Every variant, in declaration order: variant `i` is written as `i`.
     pub const ALL: [DataStatus; 5] = [
         DataStatus::Reported,
@@ -77,6 +96,17 @@ pub enum Qualifier {
     AtMost,
     MoreThan,
     LessThan,
+}
+
+impl Qualifier {
+    /// EXACT only if every input is exact: one approximate input makes the result approximate.
+    pub fn combined(qualifiers: impl IntoIterator<Item = Qualifier>) -> Qualifier {
+        if qualifiers.into_iter().all(|q| q == Qualifier::Exact) {
+            Qualifier::Exact
+        } else {
+            Qualifier::About
+        }
+    }
 }
 
 /// A field of support.

@@ -3,6 +3,7 @@
 mod change;
 mod common;
 mod indicator;
+mod money;
 mod name;
 mod period;
 mod project;
@@ -19,11 +20,10 @@ pub use common::{
 pub use indicator::{
     Frequency, Indicator, MeasureKind, Observation, PriceBasis, RecordMeasure, SeriesRole,
 };
+pub use money::{Money, cents, check_currency, rounded, split_by_shares};
 pub use name::{Collection, ResourceName};
 pub use period::Period;
-pub use project::{
-    FundingLine, FundingType, Money, Project, ProjectOutput, ProjectStatus, RecipientArea,
-};
+pub use project::{FundingLine, FundingType, Project, ProjectOutput, ProjectStatus, RecipientArea};
 pub use references::Catalog;
 pub use resource::Resource;
 pub use shared::Shared;

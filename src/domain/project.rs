@@ -7,29 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::common::{check_year, require_text};
-use super::{DataStatus, Meta, Provenance, ResourceName, SupportField, Violations};
-
-/// An exact amount of money in one currency; never a float.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Money {
-    /// ISO 4217 code, e.g. "CNY".
-    pub currency: String,
-    pub amount: Decimal,
-}
-
-impl Money {
-    fn validate(&self, field: &str, violations: &mut Violations) {
-        if !(self.currency.len() == 3 && self.currency.bytes().all(|b| b.is_ascii_uppercase())) {
-            violations.push(
-                format!("{field}.currency_code"),
-                format!("{:?} is not a three-letter ISO 4217 code", self.currency),
-            );
-        }
-        if self.amount.is_sign_negative() {
-            violations.push(format!("{field}.units"), "must not be negative");
-        }
-    }
-}
+use super::{DataStatus, Meta, Money, Provenance, ResourceName, SupportField, Violations};
 
 /// Where a project stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -10,11 +10,15 @@ use foldhash::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 
-use super::AnalyticsError;
-use super::cube::{ClassTable, FundingCube, NameTable, Sums, cents, rounded};
+use super::error::AnalyticsError;
 use super::money::{ConversionUsed, Converter};
-use crate::domain::{AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField};
-use crate::query::{Filter, ItemRow, Listed, ReadModel, Row, Value};
+use crate::domain::{
+    AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField, cents, rounded,
+    split_by_shares,
+};
+use crate::query::listing::{Filter, ItemRow, Listed, Row, Value};
+use crate::query::model::ReadModel;
+use crate::query::model::cube::{ClassTable, FundingCube, NameTable, Sums};
 
 /// A dimension funding can be grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,30 +205,6 @@ fn area_at_level(model: &ReadModel, area: &ResourceName, level: AreaLevel) -> Re
                 .is_some_and(|a| a.level.depth() == level.depth())
         })
         .unwrap_or_else(|| area.clone())
-}
-
-/// Splits `amount` (in cents) by percentage shares so the parts add up to it exactly.
-pub(super) fn split_by_shares(amount: Decimal, shares: &[Decimal]) -> Vec<Decimal> {
-    let cent = Decimal::new(1, 2);
-    let raw: Vec<Decimal> = shares
-        .iter()
-        .map(|s| amount * s / Decimal::ONE_HUNDRED)
-        .collect();
-    let mut parts: Vec<Decimal> = raw
-        .iter()
-        .map(|r| r.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero))
-        .collect();
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|a, b| (raw[*b] - parts[*b]).cmp(&(raw[*a] - parts[*a])));
-    let mut short = amount - parts.iter().copied().sum::<Decimal>();
-    for i in order.into_iter().cycle().take(parts.len() * 100) {
-        if short < cent {
-            break;
-        }
-        parts[i] += cent;
-        short -= cent;
-    }
-    parts
 }
 
 /// Numbers for names within one summary, and the area each recipient counts towards.
@@ -554,7 +534,7 @@ impl<'m> Pass<'_, 'm, '_> {
         let names = &mut self.names;
         let mut areas = Vec::new();
         // Numbers of the areas the cube's recipient areas count towards.
-        let mut at_level: Vec<Option<u32>> = vec![None; cube.names.len()];
+        let mut at_level: Vec<Option<u32>> = vec![None; cube.names.count()];
         for (index, class) in table.classes.iter().enumerate() {
             let project = &table.representatives[index];
             let projects = sums.projects(index);

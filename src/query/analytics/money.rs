@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
-use super::AnalyticsError;
+use super::error::AnalyticsError;
 use crate::domain::{Observation, SeriesRole};
-use crate::query::ReadModel;
+use crate::query::model::ReadModel;
 
 /// One conversion factor used, and where it came from.
 #[derive(Clone, Debug, PartialEq)]

@@ -2,13 +2,14 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use super::error::AnalyticsError;
 use super::money::{ConversionUsed, Converter};
-use super::{AnalyticsError, least_certain};
 use crate::domain::{
     DataStatus, FundingType, Indicator, Observation, Period, Project, Qualifier, RecordMeasure,
     ResourceName,
 };
-use crate::query::{Filter, ItemRow, Listed, ReadModel};
+use crate::query::listing::{Filter, ItemRow, Listed};
+use crate::query::model::ReadModel;
 
 /// One reported figure and its computed counterpart.
 #[derive(Clone, Debug)]
@@ -197,7 +198,7 @@ fn compute(
     let value = value
         .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
         .normalize();
-    Ok(Some((value, method, least_certain(statuses))))
+    Ok(Some((value, method, DataStatus::least_certain(statuses))))
 }
 
 /// Reconciles every observation matching `filter` whose indicator project records can compute.

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
-use super::{AnalyticsError, combined_qualifier, least_certain};
+use super::error::AnalyticsError;
 use crate::domain::{
     AreaLevel, DataStatus, Frequency, Indicator, Observation, Period, Qualifier, ResourceName,
 };
-use crate::query::ReadModel;
+use crate::query::model::ReadModel;
 
 /// Figures derived from a series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,8 +115,8 @@ fn derived(
         value: Decimal::from_f64(value)?.round_dp(6),
         unit,
         inputs: inputs.iter().map(|o| o.name.clone()).collect(),
-        qualifier: combined_qualifier(inputs.iter().map(|o| o.qualifier)),
-        input_status: least_certain(inputs.iter().map(|o| o.status)),
+        qualifier: Qualifier::combined(inputs.iter().map(|o| o.qualifier)),
+        input_status: DataStatus::least_certain(inputs.iter().map(|o| o.status)),
     })
 }
 
@@ -342,8 +342,8 @@ pub fn roll_up(
             area: area.name.clone(),
             reported: at_period.get(&area.name).map(|o| o.value),
             computed: inputs.iter().map(|o| o.value).sum(),
-            qualifier: combined_qualifier(inputs.iter().map(|o| o.qualifier)),
-            input_status: least_certain(inputs.iter().map(|o| o.status)),
+            qualifier: Qualifier::combined(inputs.iter().map(|o| o.qualifier)),
+            input_status: DataStatus::least_certain(inputs.iter().map(|o| o.status)),
             inputs: inputs.iter().map(|o| o.name.clone()).collect(),
         });
     }

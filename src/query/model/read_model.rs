@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::analytics::FundingCube;
+use super::cube::FundingCube;
 use super::observations::ObservationTable;
 use super::projects::ProjectTable;
 use crate::domain::{

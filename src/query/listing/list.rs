@@ -6,12 +6,12 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::ReadModel;
 use super::fields::{ItemRow, Listed};
 use super::filter::{Filter, FilterError};
 use super::page_token::{self, Cursor};
-use super::table::Table;
 use super::value::Value;
+use crate::query::model::ReadModel;
+use crate::query::model::Table;
 
 /// One listing request, already checked for wire-level sanity.
 #[derive(Clone, Debug, Default)]

@@ -4,9 +4,9 @@ use crate::domain::{
     Area, Indicator, Observation, Pairing, Party, PriceBasis, Project, ResourceName,
 };
 
-use super::ReadModel;
 use super::filter::Row;
 use super::value::{FieldSpec, FieldType, Value};
+use crate::query::model::ReadModel;
 
 /// A resource that listings can filter and order.
 pub trait Listed: Clone {

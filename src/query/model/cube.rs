@@ -12,36 +12,14 @@
 //! A table keeps its classes' numbers in flat arrays, in class order, and names as numbers, so
 //! a summary reads memory front to back and hashes nothing per class.
 
-use chrono::Datelike;
 use foldhash::HashMap;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
-use super::funding::split_by_shares;
+use super::contribution::{Contribution, LineShape};
 use super::members::Members;
 use crate::domain::{
     DataStatus, FundingLine, FundingType, Money, Project, ProjectStatus, ResourceName, SupportField,
 };
-
-/// What a class's projects share about one funding line.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct LineShape {
-    year: i32,
-    funding_type: FundingType,
-    currency: String,
-    /// The year whose exchange rate and deflator apply: of the value date if there is one.
-    rate_year: i32,
-}
-
-impl LineShape {
-    fn of(line: &FundingLine) -> Self {
-        LineShape {
-            year: line.year,
-            funding_type: line.funding_type,
-            currency: line.amount.currency.clone(),
-            rate_year: line.value_date.map_or(line.year, |d| d.year()),
-        }
-    }
-}
 
 /// What alike projects share: everything but name, text and amounts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -137,37 +115,6 @@ impl Sums {
         let sums = &mut self.parts[class.first_part..class.first_part + part_count];
         for (sum, part) in sums.iter_mut().zip(parts) {
             *sum += sign * (*part).into();
-        }
-    }
-}
-
-/// A project's funding as the cube counts it: lines in shape order, rounded to the cent, and
-/// each line's parts by recipient.
-pub struct Contribution {
-    shapes: Vec<LineShape>,
-    /// The lines' amounts in cents, then their parts (line-major, by recipient).
-    pub amounts: Vec<i128>,
-}
-
-impl Contribution {
-    fn of(project: &Project) -> Self {
-        let mut lines: Vec<(LineShape, Decimal)> = project
-            .funding_lines
-            .iter()
-            .map(|l| (LineShape::of(l), rounded(l.amount.amount)))
-            .collect();
-        lines.sort_by(|a, b| a.0.cmp(&b.0));
-        let shares: Vec<Decimal> = project.recipients.iter().map(|r| r.share_percent).collect();
-        let parts = lines
-            .iter()
-            .flat_map(|(_, amount)| split_by_shares(*amount, &shares));
-        Contribution {
-            amounts: lines
-                .iter()
-                .map(|(_, amount)| cents(*amount))
-                .chain(parts.map(cents))
-                .collect(),
-            shapes: lines.into_iter().map(|(shape, _)| shape).collect(),
         }
     }
 }
@@ -276,21 +223,6 @@ impl ClassTable {
     }
 }
 
-/// A decimal with at most two places, in cents.
-pub fn cents(amount: Decimal) -> i128 {
-    let scale = amount.scale();
-    if scale <= 2 {
-        amount.mantissa() * 10i128.pow(2 - scale)
-    } else {
-        amount.mantissa() / 10i128.pow(scale - 2)
-    }
-}
-
-/// An amount as a summary counts it when no conversion applies: rounded to the cent.
-pub fn rounded(amount: Decimal) -> Decimal {
-    amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
-}
-
 /// The project as its class sees it: what filters and groupings read, and nothing else.
 fn representative(project: &Project, key: &ClassKey) -> Project {
     Project {
@@ -357,7 +289,7 @@ impl NameTable {
     }
 
     /// How many names there are.
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.names.len()
     }
 }

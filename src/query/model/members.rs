@@ -7,7 +7,7 @@
 //! with a larger line gets no row and is counted, and while any is, summaries filtered by
 //! title read projects instead.
 
-use super::cube::Contribution;
+use super::contribution::Contribution;
 
 /// One project's row, at its number.
 #[derive(Clone, Copy, Debug, Default)]

@@ -1,0 +1,36 @@
+//! Why an analytics question could not be answered.
+
+use crate::domain::ResourceName;
+use crate::query::listing::FilterError;
+
+/// Why an analytics question could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyticsError {
+    /// A request field is malformed.
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    /// The filter does not parse.
+    #[error("invalid filter {0}")]
+    Filter(#[from] FilterError),
+    /// A named resource does not exist.
+    #[error("{0} does not exist")]
+    NotFound(ResourceName),
+    /// Asked to add up values that cannot be added (a rate, a share, a per-capita figure).
+    #[error("{indicator} cannot be summed across areas: it is a {kind}")]
+    NotSummable {
+        indicator: ResourceName,
+        kind: String,
+    },
+    /// No stored series converts the money as asked.
+    #[error("{0}")]
+    MissingSeries(String),
+}
+
+impl AnalyticsError {
+    pub(super) fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        AnalyticsError::Invalid {
+            field: field.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The AIP-160 listing language over the read model: the fields each collection can be filtered
+//! and ordered by, filters, orders, keyset pages and their tokens.
+
+mod fields;
+mod filter;
+mod list;
+pub mod page_token;
+mod value;
+
+pub use fields::{ItemRow, Listed};
+pub use filter::{Filter, FilterError, Row};
+pub use list::{ListError, ListQuery, Page, list};
+pub use page_token::{Cursor, fingerprint};
+pub use value::{FieldSpec, FieldType, Value};
