@@ -7,27 +7,11 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::Ledger;
+use super::ledger::{Ledger, QueuedWrite, WriteQueue};
 use super::plan::{WriteError, WriteRequest, plan};
 use crate::domain::{Commit, Committed};
 use crate::store::StoreError;
 use crate::telemetry;
-
-/// A single write waiting for its group, and where its outcome goes.
-struct QueuedWrite {
-    request: WriteRequest,
-    outcome: oneshot::Sender<Result<Arc<Committed>, WriteError>>,
-}
-
-/// Single writes waiting for the task that commits them.
-#[derive(Default)]
-pub(super) struct WriteQueue {
-    /// In arrival order.
-    writes: Vec<QueuedWrite>,
-    /// Whether a task that will take `writes` is already on its way, so a write arriving
-    /// meanwhile joins its group instead of starting another.
-    drain_scheduled: bool,
-}
 
 impl Ledger {
     /// Validates and commits `request` as one revision. The caller has looked its request id

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc};
 
-use super::{Ledger, LogError};
+use super::error::LogError;
+use super::ledger::Ledger;
 use crate::domain::Committed;
 use crate::store::StoreError;
 

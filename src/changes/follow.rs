@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::Ledger;
+use super::ledger::Ledger;
 use crate::telemetry;
 
 /// Whether the store answers and the read model has caught up with it.

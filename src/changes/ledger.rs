@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, broadcast, watch};
+use tokio::sync::{Mutex, broadcast, oneshot, watch};
 
-use super::commit::WriteQueue;
+use super::plan::{WriteError, WriteRequest};
 use crate::domain::{Committed, RequestKey};
 use crate::query::model::{ModelLoader, ReadModel, SharedModel};
 use crate::store::{Store, StoreError, load_each};
@@ -16,6 +16,22 @@ use crate::telemetry;
 const FEED_CAPACITY: usize = 1024;
 /// Commits read from the store at a time while catching up.
 const CATCH_UP_BATCH: i64 = 100;
+
+/// A single write waiting for its group, and where its outcome goes.
+pub(super) struct QueuedWrite {
+    pub request: WriteRequest,
+    pub outcome: oneshot::Sender<Result<Arc<Committed>, WriteError>>,
+}
+
+/// Single writes waiting for the task that commits them.
+#[derive(Default)]
+pub(super) struct WriteQueue {
+    /// In arrival order.
+    pub writes: Vec<QueuedWrite>,
+    /// Whether a task that will take `writes` is already on its way, so a write arriving
+    /// meanwhile joins its group instead of starting another.
+    pub drain_scheduled: bool,
+}
 
 /// Builds the read model from everything `store` holds, as the store reads it: the record is
 /// never held decoded whole beside the model being built.

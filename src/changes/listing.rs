@@ -1,6 +1,7 @@
 //! "Changed since revision N": the change log read a page at a time.
 
-use super::{Ledger, LogError};
+use super::error::LogError;
+use super::ledger::Ledger;
 use crate::domain::Committed;
 use crate::query::listing::{Cursor, Value, fingerprint, page_token};
 

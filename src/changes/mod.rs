@@ -7,6 +7,7 @@
 //! model that applies it, and re-exported here.
 
 mod commit;
+mod error;
 mod feed;
 mod follow;
 mod ledger;
@@ -15,22 +16,8 @@ mod plan;
 
 pub use crate::domain::{Commit, Committed, Conflict, Precondition, RequestKey, Write};
 pub use crate::store::StoreError;
+pub use error::LogError;
 pub use follow::Reachability;
 pub use ledger::{Ledger, load_model};
 pub use listing::ChangePage;
 pub use plan::{Edit, Rebase, WriteError, WriteOp, WriteRequest};
-
-/// Why the change log cannot be read from where a caller asked.
-#[derive(Debug, thiserror::Error)]
-pub enum LogError {
-    /// The log no longer holds the commits after `after`; the oldest it holds is `oldest`.
-    #[error(
-        "changes after revision {after} are no longer kept; the oldest revision available is {oldest}"
-    )]
-    Compacted { after: i64, oldest: i64 },
-    /// The page token is not one this listing issued.
-    #[error("{0}")]
-    PageToken(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}

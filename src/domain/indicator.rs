@@ -6,17 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::common::require_text;
-use super::{DataStatus, Meta, Period, Provenance, Qualifier, ResourceName, Violations};
-
-/// How often an indicator is observed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Frequency {
-    Annual,
-    Quarterly,
-    Monthly,
-    MultiYear,
-}
+use super::{DataStatus, Frequency, Meta, Period, Provenance, Qualifier, ResourceName, Violations};
 
 /// What kind of quantity an indicator's values are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -17,12 +17,10 @@ pub use common::{
     Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
     SupportField,
 };
-pub use indicator::{
-    Frequency, Indicator, MeasureKind, Observation, PriceBasis, RecordMeasure, SeriesRole,
-};
+pub use indicator::{Indicator, MeasureKind, Observation, PriceBasis, RecordMeasure, SeriesRole};
 pub use money::{Money, cents, check_currency, rounded, split_by_shares};
 pub use name::{Collection, ResourceName};
-pub use period::Period;
+pub use period::{Frequency, Period};
 pub use project::{FundingLine, FundingType, Project, ProjectOutput, ProjectStatus, RecipientArea};
 pub use references::Catalog;
 pub use resource::Resource;

@@ -2,7 +2,17 @@
 
 use std::fmt;
 
-use super::Frequency;
+use serde::{Deserialize, Serialize};
+
+/// How often an indicator is observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    Annual,
+    Quarterly,
+    Monthly,
+    MultiYear,
+}
 
 /// A period of time an observation covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

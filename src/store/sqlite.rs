@@ -8,8 +8,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 mod checkpoint;
+mod error;
 
 use self::checkpoint::Checkpointer;
+use self::error::unavailable;
 use super::log::{
     ChangeRow, LoadBatch, check_preconditions, commit_rows, corrupt, first_position, group_commits,
     load_abandoned, precondition_names,
@@ -173,17 +175,6 @@ fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     }
     tracing::warn!(path = %path.display(), "the database is read-only: serving reads, refusing writes");
     Ok(connection)
-}
-
-fn unavailable(error: rusqlite::Error) -> StoreError {
-    use rusqlite::ErrorCode;
-    match error.sqlite_error_code() {
-        Some(ErrorCode::DiskFull) => StoreError::Full(error.to_string()),
-        Some(ErrorCode::ReadOnly) => {
-            StoreError::Unavailable(format!("the database is read-only: {error}"))
-        }
-        _ => StoreError::Unavailable(error.to_string()),
-    }
 }
 
 fn latest_revision(tx: &Connection) -> Result<i64, StoreError> {

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::unavailable;
+use super::error::unavailable;
 use crate::store::StoreError;
 
 /// How often the log is copied in.

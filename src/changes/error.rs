@@ -1,0 +1,18 @@
+//! Why the change log cannot be read from where a caller asked.
+
+use crate::store::StoreError;
+
+/// Why the change log cannot be read from where a caller asked.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The log no longer holds the commits after `after`; the oldest it holds is `oldest`.
+    #[error(
+        "changes after revision {after} are no longer kept; the oldest revision available is {oldest}"
+    )]
+    Compacted { after: i64, oldest: i64 },
+    /// The page token is not one this listing issued.
+    #[error("{0}")]
+    PageToken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
