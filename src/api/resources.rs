@@ -6,12 +6,13 @@ use tonic::{Request, Response, Status};
 use pairing_aid_client::v1 as pb;
 
 use super::auth::{Role, require};
-use super::convert::{decode, encode};
+use super::convert::decode::{self, request_name};
+use super::convert::encode;
 use super::pb as server;
 use super::{Api, ApiError, expected_revision};
 use crate::changes::{Committed, Write};
 use crate::changes::{Edit, WriteOp};
-use crate::domain::{Collection, Resource, ResourceName};
+use crate::domain::{Collection, Resource};
 use crate::query::listing::{ListQuery, Listed, Page, list};
 use crate::query::model::{ReadModel, Table};
 
@@ -28,7 +29,7 @@ impl Api {
         table: impl Fn(&ReadModel) -> &dyn Table<T>,
         encode: impl Fn(&T) -> Encoded,
     ) -> Result<Encoded, ApiError> {
-        let name = parse_name(collection, name, "name")?;
+        let name = request_name(collection, name, "name")?;
         let model = self.ledger.model().read();
         table(&model)
             .find(&name)
@@ -68,18 +69,6 @@ pub(super) fn page_size_or_default(page_size: i32, default: usize) -> Result<usi
         0 => Ok(default),
         size => Ok((size as usize).min(MAX_PAGE_SIZE)),
     }
-}
-
-/// Parses a request's resource name, reporting the field on failure.
-pub(super) fn parse_name(
-    collection: Collection,
-    name: &str,
-    field: &str,
-) -> Result<ResourceName, ApiError> {
-    ResourceName::parse(collection, name, field).map_err(|v| ApiError::InvalidArgument {
-        reason: "INVALID_NAME",
-        violations: vec![v],
-    })
 }
 
 /// The name of a resource to create: `{collection}/{id}` from the id field, or the name as sent.
@@ -230,7 +219,7 @@ macro_rules! resource_service {
                             .$singular
                             .as_ref()
                             .ok_or_else(|| ApiError::invalid("INVALID_ARGUMENT", prefix, "is required"))?;
-                        let name = parse_name(Collection::$collection, &incoming.name, concat!(stringify!($singular), ".name"))?;
+                        let name = request_name(Collection::$collection, &incoming.name, concat!(stringify!($singular), ".name"))?;
                         let current = Table::find(&model.$plural, &name)
                             .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
                         let expected_revision = expected_revision(
@@ -278,7 +267,7 @@ macro_rules! resource_service {
                 let message = request.get_ref();
                 let committed = self
                     .write(&caller, stringify!($delete), &message.request_id, message, |model| {
-                        let name = parse_name(Collection::$collection, &message.name, "name")?;
+                        let name = request_name(Collection::$collection, &message.name, "name")?;
                         let expected_revision = if message.etag.is_empty() {
                             None
                         } else {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::labelled::labelled;
 use super::{Collection, ResourceName, Violations};
 
 /// Bookkeeping the store sets on every write.
@@ -45,15 +46,17 @@ impl Provenance {
     }
 }
 
-/// How a figure or record came about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataStatus {
-    Reported,
-    Estimated,
-    Provisional,
-    Computed,
-    Synthetic,
+labelled! {
+    /// How a figure or record came about.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DataStatus {
+        Reported = "REPORTED",
+        Estimated = "ESTIMATED",
+        Provisional = "PROVISIONAL",
+        Computed = "COMPUTED",
+        Synthetic = "SYNTHETIC",
+    }
 }
 
 impl DataStatus {
@@ -75,27 +78,20 @@ impl DataStatus {
             .max_by_key(|s| s.uncertainty())
             .unwrap_or(DataStatus::Reported)
     }
-
-    /// Every variant, in declaration order: variant `i` is written as `i`.
-    pub const ALL: [DataStatus; 5] = [
-        DataStatus::Reported,
-        DataStatus::Estimated,
-        DataStatus::Provisional,
-        DataStatus::Computed,
-        DataStatus::Synthetic,
-    ];
 }
 
-/// How a source qualifies a figure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Qualifier {
-    Exact,
-    About,
-    AtLeast,
-    AtMost,
-    MoreThan,
-    LessThan,
+labelled! {
+    /// How a source qualifies a figure.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Qualifier {
+        Exact = "EXACT",
+        About = "ABOUT",
+        AtLeast = "AT_LEAST",
+        AtMost = "AT_MOST",
+        MoreThan = "MORE_THAN",
+        LessThan = "LESS_THAN",
+    }
 }
 
 impl Qualifier {
@@ -109,51 +105,39 @@ impl Qualifier {
     }
 }
 
-/// A field of support.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SupportField {
-    Economy,
-    Technology,
-    Education,
-    HealthCare,
-    Talent,
-    Housing,
-    RoadsAndTransport,
-    Water,
-    CultureAndTourism,
-    Agriculture,
-    IndustryAndEmployment,
-    Other,
+labelled! {
+    /// A field of support.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SupportField {
+        Economy = "ECONOMY",
+        Technology = "TECHNOLOGY",
+        Education = "EDUCATION",
+        HealthCare = "HEALTH_CARE",
+        Talent = "TALENT",
+        Housing = "HOUSING",
+        RoadsAndTransport = "ROADS_AND_TRANSPORT",
+        Water = "WATER",
+        CultureAndTourism = "CULTURE_AND_TOURISM",
+        Agriculture = "AGRICULTURE",
+        IndustryAndEmployment = "INDUSTRY_AND_EMPLOYMENT",
+        Other = "OTHER",
+    }
 }
 
-impl SupportField {
-    /// Every variant, in declaration order: variant `i` is written as `i`.
-    pub const ALL: [SupportField; 12] = [
-        SupportField::Economy,
-        SupportField::Technology,
-        SupportField::Education,
-        SupportField::HealthCare,
-        SupportField::Talent,
-        SupportField::Housing,
-        SupportField::RoadsAndTransport,
-        SupportField::Water,
-        SupportField::CultureAndTourism,
-        SupportField::Agriculture,
-        SupportField::IndustryAndEmployment,
-        SupportField::Other,
-    ];
-}
+impl SupportField {}
 
-/// Kinds of assisting party.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PartyKind {
-    Province,
-    Municipality,
-    CentralDepartment,
-    Enterprise,
-    Other,
+labelled! {
+    /// Kinds of assisting party.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum PartyKind {
+        Province = "PROVINCE",
+        Municipality = "MUNICIPALITY",
+        CentralDepartment = "CENTRAL_DEPARTMENT",
+        Enterprise = "ENTERPRISE",
+        Other = "OTHER",
+    }
 }
 
 /// An assisting party.
@@ -176,15 +160,17 @@ impl Party {
     }
 }
 
-/// Levels of the area hierarchy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AreaLevel {
-    Region,
-    Prefecture,
-    Division,
-    County,
-    Country,
+labelled! {
+    /// Levels of the area hierarchy.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum AreaLevel {
+        Region = "REGION",
+        Prefecture = "PREFECTURE",
+        Division = "DIVISION",
+        County = "COUNTY",
+        Country = "COUNTRY",
+    }
 }
 
 impl AreaLevel {

@@ -6,19 +6,22 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::common::require_text;
+use super::labelled::labelled;
 use super::{DataStatus, Frequency, Meta, Period, Provenance, Qualifier, ResourceName, Violations};
 
-/// What kind of quantity an indicator's values are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MeasureKind {
-    Stock,
-    Flow,
-    Count,
-    Rate,
-    Share,
-    PerCapita,
-    Ratio,
+labelled! {
+    /// What kind of quantity an indicator's values are.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum MeasureKind {
+        Stock = "STOCK",
+        Flow = "FLOW",
+        Count = "COUNT",
+        Rate = "RATE",
+        Share = "SHARE",
+        PerCapita = "PER_CAPITA",
+        Ratio = "RATIO",
+    }
 }
 
 /// Price basis of money values.
@@ -30,26 +33,45 @@ pub enum PriceBasis {
     Constant(i32),
 }
 
-/// How project records compute an indicator, for reconciliation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordMeasure {
-    /// Sum of expenditure lines in the indicator's unit (a currency).
-    Expenditure,
-    /// Percentage of expenditure on livelihood projects.
-    LivelihoodShare,
-    /// Sum of project outputs counted towards the indicator.
-    Outputs,
+impl PriceBasis {
+    /// The kinds of basis, labelled in the order `kind` numbers them (the wire's, where 0 is
+    /// "not applicable").
+    pub const LABELS: [&'static str; 3] = ["UNSPECIFIED", "NOMINAL", "CONSTANT"];
+
+    /// The basis's kind, its base year left out: an index into `LABELS`.
+    pub fn kind(self) -> usize {
+        match self {
+            PriceBasis::NotApplicable => 0,
+            PriceBasis::Nominal => 1,
+            PriceBasis::Constant(_) => 2,
+        }
+    }
 }
 
-/// Series the service uses to convert money.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SeriesRole {
-    /// An exchange rate whose unit reads "CNY per USD".
-    ExchangeRate,
-    /// A price deflator index for CNY amounts.
-    Deflator,
+labelled! {
+    /// How project records compute an indicator, for reconciliation.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RecordMeasure {
+        /// Sum of expenditure lines in the indicator's unit (a currency).
+        Expenditure = "EXPENDITURE",
+        /// Percentage of expenditure on livelihood projects.
+        LivelihoodShare = "LIVELIHOOD_SHARE",
+        /// Sum of project outputs counted towards the indicator.
+        Outputs = "OUTPUTS",
+    }
+}
+
+labelled! {
+    /// Series the service uses to convert money.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SeriesRole {
+        /// An exchange rate whose unit reads "CNY per USD".
+        ExchangeRate = "EXCHANGE_RATE",
+        /// A price deflator index for CNY amounts.
+        Deflator = "DEFLATOR",
+    }
 }
 
 /// A development indicator.

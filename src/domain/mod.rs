@@ -3,6 +3,7 @@
 mod change;
 mod common;
 mod indicator;
+mod labelled;
 mod money;
 mod name;
 mod period;
@@ -18,6 +19,8 @@ pub use common::{
     SupportField,
 };
 pub use indicator::{Indicator, MeasureKind, Observation, PriceBasis, RecordMeasure, SeriesRole};
+pub use labelled::Labelled;
+pub(crate) use labelled::labelled;
 pub use money::{Money, cents, check_currency, rounded, split_by_shares};
 pub use name::{Collection, ResourceName};
 pub use period::{Frequency, Period};

@@ -4,14 +4,18 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// How often an indicator is observed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Frequency {
-    Annual,
-    Quarterly,
-    Monthly,
-    MultiYear,
+use super::labelled::labelled;
+
+labelled! {
+    /// How often an indicator is observed.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Frequency {
+        Annual = "ANNUAL",
+        Quarterly = "QUARTERLY",
+        Monthly = "MONTHLY",
+        MultiYear = "MULTI_YEAR",
+    }
 }
 
 /// A period of time an observation covers.

@@ -7,47 +7,36 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::common::{check_year, require_text};
+use super::labelled::labelled;
 use super::{DataStatus, Meta, Money, Provenance, ResourceName, SupportField, Violations};
 
-/// Where a project stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProjectStatus {
-    Planned,
-    InProgress,
-    Completed,
-    Suspended,
-    Cancelled,
+labelled! {
+    /// Where a project stands.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ProjectStatus {
+        Planned = "PLANNED",
+        InProgress = "IN_PROGRESS",
+        Completed = "COMPLETED",
+        Suspended = "SUSPENDED",
+        Cancelled = "CANCELLED",
+    }
 }
 
-impl ProjectStatus {
-    /// Every variant, in declaration order: variant `i` is written as `i`.
-    pub const ALL: [ProjectStatus; 5] = [
-        ProjectStatus::Planned,
-        ProjectStatus::InProgress,
-        ProjectStatus::Completed,
-        ProjectStatus::Suspended,
-        ProjectStatus::Cancelled,
-    ];
+impl ProjectStatus {}
+
+labelled! {
+    /// Kinds of funding line, after IATI's transaction types.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum FundingType {
+        Commitment = "COMMITMENT",
+        Disbursement = "DISBURSEMENT",
+        Expenditure = "EXPENDITURE",
+    }
 }
 
-/// Kinds of funding line, after IATI's transaction types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FundingType {
-    Commitment,
-    Disbursement,
-    Expenditure,
-}
-
-impl FundingType {
-    /// Every variant, in declaration order: variant `i` is written as `i`.
-    pub const ALL: [FundingType; 3] = [
-        FundingType::Commitment,
-        FundingType::Disbursement,
-        FundingType::Expenditure,
-    ];
-}
+impl FundingType {}
 
 /// A recipient area and the percentage of the project it receives.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

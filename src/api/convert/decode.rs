@@ -9,11 +9,9 @@ use pairing_aid_client::pb::google::r#type::{Date, Money};
 use pairing_aid_client::v1 as pb;
 use rust_decimal::Decimal;
 
-use super::{
-    AREA_LEVELS, DATA_STATUSES, FREQUENCIES, FUNDING_TYPES, MEASURE_KINDS, PARTY_KINDS,
-    PROJECT_STATUSES, QUALIFIERS, RECORD_MEASURES, SERIES_ROLES, SUPPORT_FIELDS,
-};
-use crate::domain::{self, Collection, Meta, PriceBasis, ResourceName, Violations};
+use super::variant;
+use crate::api::error::ApiError;
+use crate::domain::{self, Collection, Labelled, Meta, PriceBasis, ResourceName, Violations};
 
 /// A decoded resource and the fields that could not be decoded.
 pub type Decoded<T> = (T, Violations);
@@ -52,10 +50,8 @@ impl Decoder {
     }
 
     /// The enum value, or the first variant after recording why it is unset or unknown.
-    fn required<E: Copy>(&mut self, field: &str, raw: i32, variants: &[E]) -> E {
-        let variant = usize::try_from(raw - 1)
-            .ok()
-            .and_then(|i| variants.get(i).copied());
+    fn required<E: Labelled>(&mut self, field: &str, raw: i32) -> E {
+        let variant = variant(raw);
         if variant.is_none() {
             let reason = if raw == 0 {
                 "is required".to_owned()
@@ -64,12 +60,12 @@ impl Decoder {
             };
             self.violations.push(field, reason);
         }
-        variant.unwrap_or(variants[0])
+        variant.unwrap_or(E::ALL[0])
     }
 
     /// The enum value, or `None` when unset (0).
-    fn optional<E: Copy>(&mut self, field: &str, raw: i32, variants: &[E]) -> Option<E> {
-        (raw != 0).then(|| self.required(field, raw, variants))
+    fn optional<E: Labelled>(&mut self, field: &str, raw: i32) -> Option<E> {
+        (raw != 0).then(|| self.required(field, raw))
     }
 
     fn decimal(&mut self, field: &str, text: &str) -> Decimal {
@@ -146,7 +142,7 @@ pub fn party(p: &pb::Party) -> Decoded<domain::Party> {
     let mut d = Decoder::default();
     let party = domain::Party {
         name: d.name(Collection::Parties, "name", &p.name),
-        kind: d.required("kind", p.kind, &PARTY_KINDS),
+        kind: d.required("kind", p.kind),
         display_name: p.display_name.clone(),
         home_area: p.home_area.clone(),
         meta: Meta::default(),
@@ -160,7 +156,7 @@ pub fn area(p: &pb::Area) -> Decoded<domain::Area> {
     let area = domain::Area {
         name: d.name(Collection::Areas, "name", &p.name),
         display_name: p.display_name.clone(),
-        level: d.required("level", p.level, &AREA_LEVELS),
+        level: d.required("level", p.level),
         parent: d.optional_name(Collection::Areas, "parent", &p.parent),
         meta: Meta::default(),
     };
@@ -180,9 +176,9 @@ pub fn pairing(p: &pb::Pairing) -> Decoded<domain::Pairing> {
             .fields
             .iter()
             .enumerate()
-            .map(|(i, f)| d.required(&format!("fields[{i}]"), *f, &SUPPORT_FIELDS))
+            .map(|(i, f)| d.required(&format!("fields[{i}]"), *f))
             .collect(),
-        status: d.required("status", p.status, &DATA_STATUSES),
+        status: d.required("status", p.status),
         provenance: d.provenance("provenance", p.provenance.as_ref()).into(),
         meta: Meta::default(),
     };
@@ -208,9 +204,9 @@ pub fn project(p: &pb::Project) -> Decoded<domain::Project> {
                     .decimal(&format!("recipients[{i}].share_percent"), &r.share_percent),
             })
             .collect(),
-        field: d.required("field", p.field, &SUPPORT_FIELDS),
+        field: d.required("field", p.field),
         livelihood: p.livelihood,
-        status: d.required("status", p.status, &PROJECT_STATUSES),
+        status: d.required("status", p.status),
         planned_start_date: d.date("planned_start_date", p.planned_start_date.as_ref()),
         planned_end_date: d.date("planned_end_date", p.planned_end_date.as_ref()),
         actual_start_date: d.date("actual_start_date", p.actual_start_date.as_ref()),
@@ -233,11 +229,7 @@ pub fn project(p: &pb::Project) -> Decoded<domain::Project> {
             .iter()
             .enumerate()
             .map(|(i, l)| domain::FundingLine {
-                funding_type: d.required(
-                    &format!("funding_lines[{i}].type"),
-                    l.r#type,
-                    &FUNDING_TYPES,
-                ),
+                funding_type: d.required(&format!("funding_lines[{i}].type"), l.r#type),
                 year: l.year,
                 date: d.date(&format!("funding_lines[{i}].date"), l.date.as_ref()),
                 amount: d.money(&format!("funding_lines[{i}].amount"), l.amount.as_ref()),
@@ -247,7 +239,7 @@ pub fn project(p: &pb::Project) -> Decoded<domain::Project> {
                 ),
             })
             .collect(),
-        data_status: d.required("data_status", p.data_status, &DATA_STATUSES),
+        data_status: d.required("data_status", p.data_status),
         provenance: d.provenance("provenance", p.provenance.as_ref()).into(),
         meta: Meta::default(),
     };
@@ -286,13 +278,13 @@ pub fn indicator(p: &pb::Indicator) -> Decoded<domain::Indicator> {
         description: p.description.clone(),
         unit: p.unit.clone(),
         unit_multiplier: p.unit_multiplier,
-        frequency: d.required("frequency", p.frequency, &FREQUENCIES),
-        measure_kind: d.required("measure_kind", p.measure_kind, &MEASURE_KINDS),
+        frequency: d.required("frequency", p.frequency),
+        measure_kind: d.required("measure_kind", p.measure_kind),
         summable: p.summable,
         price_basis,
         topic: p.topic.clone(),
-        record_measure: d.optional("record_measure", p.record_measure, &RECORD_MEASURES),
-        series_role: d.optional("series_role", p.series_role, &SERIES_ROLES),
+        record_measure: d.optional("record_measure", p.record_measure),
+        series_role: d.optional("series_role", p.series_role),
         meta: Meta::default(),
     };
     (indicator, d.violations)
@@ -307,8 +299,8 @@ pub fn observation(p: &pb::Observation) -> Decoded<domain::Observation> {
         area: d.name(Collection::Areas, "area", &p.area),
         period: p.period.clone(),
         value: d.decimal("value", &p.value),
-        qualifier: d.required("qualifier", p.qualifier, &QUALIFIERS),
-        status: d.required("status", p.status, &DATA_STATUSES),
+        qualifier: d.required("qualifier", p.qualifier),
+        status: d.required("status", p.status),
         provenance: d.provenance("provenance", p.provenance.as_ref()).into(),
         meta: Meta::default(),
     };
@@ -334,4 +326,16 @@ fn wrap<T>(
     variant: fn(T) -> domain::Resource,
 ) -> Decoded<domain::Resource> {
     (variant(value), violations)
+}
+
+/// Parses a request's resource name, reporting the field on failure.
+pub fn request_name(
+    collection: Collection,
+    name: &str,
+    field: &str,
+) -> Result<ResourceName, ApiError> {
+    ResourceName::parse(collection, name, field).map_err(|v| ApiError::InvalidArgument {
+        reason: "INVALID_NAME",
+        violations: vec![v],
+    })
 }

@@ -7,11 +7,11 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use crate::changes::{Committed, Write};
-use crate::domain::{self, Meta, PriceBasis};
+use crate::domain::{self, Labelled, Meta, PriceBasis};
 
 /// The proto value of the domain variant with this ordinal.
-pub fn enum_value(ordinal: u8) -> i32 {
-    i32::from(ordinal) + 1
+pub fn enum_value<E: Labelled>(variant: E) -> i32 {
+    variant.ordinal() as i32 + 1
 }
 
 pub(super) fn date(value: Option<NaiveDate>) -> Option<Date> {
@@ -76,7 +76,7 @@ pub fn party(value: &domain::Party) -> pb::Party {
     let meta = bookkeeping(&value.meta);
     pb::Party {
         name: value.name.as_str().to_owned(),
-        kind: enum_value(value.kind as u8),
+        kind: enum_value(value.kind),
         display_name: value.display_name.clone(),
         home_area: value.home_area.clone(),
         etag: meta.etag,
@@ -92,7 +92,7 @@ pub fn area(value: &domain::Area) -> pb::Area {
     pb::Area {
         name: value.name.as_str().to_owned(),
         display_name: value.display_name.clone(),
-        level: enum_value(value.level as u8),
+        level: enum_value(value.level),
         parent: name_or_empty(value.parent.as_ref()),
         etag: meta.etag,
         revision: meta.revision,
@@ -110,8 +110,8 @@ pub fn pairing(value: &domain::Pairing) -> pb::Pairing {
         area: value.area.as_str().to_owned(),
         start_year: value.start_year,
         end_year: value.end_year,
-        fields: value.fields.iter().map(|f| enum_value(*f as u8)).collect(),
-        status: enum_value(value.status as u8),
+        fields: value.fields.iter().map(|f| enum_value(*f)).collect(),
+        status: enum_value(value.status),
         provenance: Some(provenance(&value.provenance)),
         etag: meta.etag,
         revision: meta.revision,
@@ -137,9 +137,9 @@ pub fn project(value: &domain::Project) -> pb::Project {
                 share_percent: r.share_percent.normalize().to_string(),
             })
             .collect(),
-        field: enum_value(value.field as u8),
+        field: enum_value(value.field),
         livelihood: value.livelihood,
-        status: enum_value(value.status as u8),
+        status: enum_value(value.status),
         planned_start_date: date(value.planned_start_date),
         planned_end_date: date(value.planned_end_date),
         actual_start_date: date(value.actual_start_date),
@@ -156,14 +156,14 @@ pub fn project(value: &domain::Project) -> pb::Project {
             .funding_lines
             .iter()
             .map(|l| pb::FundingLine {
-                r#type: enum_value(l.funding_type as u8),
+                r#type: enum_value(l.funding_type),
                 year: l.year,
                 date: date(l.date),
                 amount: Some(money(&l.amount)),
                 value_date: date(l.value_date),
             })
             .collect(),
-        data_status: enum_value(value.data_status as u8),
+        data_status: enum_value(value.data_status),
         provenance: Some(provenance(&value.provenance)),
         etag: meta.etag,
         revision: meta.revision,
@@ -187,14 +187,14 @@ pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
         description: value.description.clone(),
         unit: value.unit.clone(),
         unit_multiplier: value.unit_multiplier,
-        frequency: enum_value(value.frequency as u8),
-        measure_kind: enum_value(value.measure_kind as u8),
+        frequency: enum_value(value.frequency),
+        measure_kind: enum_value(value.measure_kind),
         summable: value.summable,
         price_basis: price_basis.into(),
         price_base_year,
         topic: value.topic.clone(),
-        record_measure: value.record_measure.map_or(0, |m| enum_value(m as u8)),
-        series_role: value.series_role.map_or(0, |r| enum_value(r as u8)),
+        record_measure: value.record_measure.map_or(0, enum_value),
+        series_role: value.series_role.map_or(0, enum_value),
         etag: meta.etag,
         revision: meta.revision,
         create_time: meta.create_time,
@@ -211,8 +211,8 @@ pub fn observation(value: &domain::Observation) -> pb::Observation {
         area: value.area.as_str().to_owned(),
         period: value.period.clone(),
         value: value.value.normalize().to_string(),
-        qualifier: enum_value(value.qualifier as u8),
-        status: enum_value(value.status as u8),
+        qualifier: enum_value(value.qualifier),
+        status: enum_value(value.status),
         provenance: Some(provenance(&value.provenance)),
         etag: meta.etag,
         revision: meta.revision,

@@ -5,10 +5,11 @@ use pairing_aid_client::pb::google::r#type::{Date, Money};
 use pairing_aid_client::v1 as pb;
 use proptest::prelude::*;
 
-use super::{
-    DATA_STATUSES, FUNDING_TYPES, PROJECT_STATUSES, QUALIFIERS, SUPPORT_FIELDS, decode, encode,
+use super::{decode, encode};
+use crate::domain::{
+    Area, Catalog, DataStatus, FundingType, Indicator, Labelled, ProjectStatus, Qualifier,
+    ResourceName, SupportField,
 };
-use crate::domain::{Area, Catalog, Indicator, ResourceName};
 
 /// A catalog in which every reference exists, so rows are judged on their own fields.
 struct EverythingExists;
@@ -130,7 +131,7 @@ fn recipients() -> BoxedStrategy<Vec<pb::RecipientArea>> {
 fn project() -> impl Strategy<Value = pb::Project> {
     let funding = prop::collection::vec(
         (
-            enumeration(FUNDING_TYPES.len()),
+            enumeration(FundingType::ALL.len()),
             mostly(1990..2035i32, any::<i32>()),
             money(),
             date(),
@@ -149,9 +150,9 @@ fn project() -> impl Strategy<Value = pb::Project> {
         (
             recipients(),
             funding,
-            enumeration(SUPPORT_FIELDS.len()),
-            enumeration(PROJECT_STATUSES.len()),
-            enumeration(DATA_STATUSES.len()),
+            enumeration(SupportField::ALL.len()),
+            enumeration(ProjectStatus::ALL.len()),
+            enumeration(DataStatus::ALL.len()),
         ),
         (date(), date(), provenance(), any::<bool>()),
     )
@@ -185,8 +186,8 @@ fn observation() -> impl Strategy<Value = pb::Observation> {
         (
             mostly("(19[9][0-9]|20[0-3][0-9])", junk()),
             mostly("-?[0-9]{1,12}(\\.[0-9]{1,6})?", junk()),
-            enumeration(QUALIFIERS.len()),
-            enumeration(DATA_STATUSES.len()),
+            enumeration(Qualifier::ALL.len()),
+            enumeration(DataStatus::ALL.len()),
             provenance(),
         ),
     )

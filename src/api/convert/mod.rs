@@ -1,158 +1,127 @@
-//! Conversions between `pairing.v1` messages and domain resources: the only place that knows
-//! both.
+//! Conversions between `pairing.v1` messages and domain resources, questions and answers: the
+//! only place that knows both.
 //!
 //! Proto enums declare `*_UNSPECIFIED = 0` and then the domain enum's variants in the domain's
-//! declaration order, so a variant maps to `ordinal + 1`. The arrays below list the variants
-//! in that order; a test holds them in step with the protos.
+//! declaration order, so a variant maps to `ordinal + 1`; `Labelled` lists the variants, and a
+//! test holds every such pair in step.
 
+pub mod analytics;
 pub mod decode;
 pub mod encode;
 #[cfg(test)]
 mod fuzz;
 
-use crate::domain::{
-    AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, ProjectStatus,
-    Qualifier, RecordMeasure, SeriesRole, SupportField,
-};
+use crate::domain::Labelled;
 
-const SUPPORT_FIELDS: [SupportField; 12] = SupportField::ALL;
-const PARTY_KINDS: [PartyKind; 5] = [
-    PartyKind::Province,
-    PartyKind::Municipality,
-    PartyKind::CentralDepartment,
-    PartyKind::Enterprise,
-    PartyKind::Other,
-];
-pub(super) const AREA_LEVELS: [AreaLevel; 5] = [
-    AreaLevel::Region,
-    AreaLevel::Prefecture,
-    AreaLevel::Division,
-    AreaLevel::County,
-    AreaLevel::Country,
-];
-const DATA_STATUSES: [DataStatus; 5] = DataStatus::ALL;
-const QUALIFIERS: [Qualifier; 6] = [
-    Qualifier::Exact,
-    Qualifier::About,
-    Qualifier::AtLeast,
-    Qualifier::AtMost,
-    Qualifier::MoreThan,
-    Qualifier::LessThan,
-];
-const PROJECT_STATUSES: [ProjectStatus; 5] = ProjectStatus::ALL;
-pub(super) const FUNDING_TYPES: [FundingType; 3] = FundingType::ALL;
-const FREQUENCIES: [Frequency; 4] = [
-    Frequency::Annual,
-    Frequency::Quarterly,
-    Frequency::Monthly,
-    Frequency::MultiYear,
-];
-const MEASURE_KINDS: [MeasureKind; 7] = [
-    MeasureKind::Stock,
-    MeasureKind::Flow,
-    MeasureKind::Count,
-    MeasureKind::Rate,
-    MeasureKind::Share,
-    MeasureKind::PerCapita,
-    MeasureKind::Ratio,
-];
-
-const RECORD_MEASURES: [RecordMeasure; 3] = [
-    RecordMeasure::Expenditure,
-    RecordMeasure::LivelihoodShare,
-    RecordMeasure::Outputs,
-];
-const SERIES_ROLES: [SeriesRole; 2] = [SeriesRole::ExchangeRate, SeriesRole::Deflator];
+/// The variant a wire enum value stands for; `None` for 0 (unset) and unknown values.
+pub fn variant<E: Labelled>(raw: i32) -> Option<E> {
+    usize::try_from(raw.checked_sub(1)?)
+        .ok()
+        .and_then(E::from_ordinal)
+}
 
 #[cfg(test)]
 mod tests {
     use pairing_aid_client::v1 as pb;
 
     use super::*;
+    use crate::domain::{
+        AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, PriceBasis,
+        ProjectStatus, Qualifier, RecordMeasure, SeriesRole, SupportField,
+    };
+    use crate::query::analytics::{Derivation, Dimension};
 
-    /// Variant `i` of each array must be proto value `i + 1`, whose name ends with the
-    /// variant's serde name.
-    fn assert_in_step<T: serde::Serialize + Copy>(
-        variants: &[T],
-        ordinal: impl Fn(T) -> u8,
+    /// Variant `i` of `E` must be proto value `i + 1`, named `prefix` and the variant's label;
+    /// the proto has no value beyond the last variant.
+    fn assert_in_step<E: Labelled + std::fmt::Debug>(
         proto_name: impl Fn(i32) -> Option<&'static str>,
     ) {
-        for (i, variant) in variants.iter().enumerate() {
+        for (i, variant) in E::ALL.iter().enumerate() {
             assert_eq!(
-                usize::from(ordinal(*variant)),
+                variant.ordinal(),
                 i,
-                "arrays follow declaration order"
+                "{variant:?}: ALL follows declaration order"
             );
-            let domain = serde_json::to_value(variant).unwrap();
-            let domain = domain.as_str().unwrap().to_ascii_uppercase();
             let proto = proto_name(i as i32 + 1).unwrap();
             assert!(
-                proto.ends_with(&format!("_{domain}")),
-                "{proto} vs {domain}"
+                proto.ends_with(&format!("_{}", variant.label())),
+                "{proto} vs {}",
+                variant.label()
             );
+            assert_eq!(super::variant::<E>(i as i32 + 1), Some(*variant));
         }
         assert!(
-            proto_name(variants.len() as i32 + 1).is_none(),
+            proto_name(E::ALL.len() as i32 + 1).is_none(),
             "the proto has no extra values"
         );
+        assert_eq!(E::LABELS.len(), E::ALL.len());
+    }
+
+    /// A stored enum's label is its serde name, upper-cased: what the store keeps and what
+    /// filters and the wire say agree.
+    fn assert_stored_as_labelled<E: Labelled + serde::Serialize>() {
+        for variant in E::ALL {
+            let stored = serde_json::to_value(variant).unwrap();
+            assert_eq!(
+                stored.as_str().unwrap().to_ascii_uppercase(),
+                variant.label()
+            );
+        }
+    }
+
+    macro_rules! in_step {
+        ($($domain:ty => $proto:ty),* $(,)?) => {$(
+            assert_in_step::<$domain>(|i| <$proto>::try_from(i).ok().map(|e| e.as_str_name()));
+        )*};
     }
 
     #[test]
     fn domain_and_proto_enums_are_in_step() {
-        assert_in_step(
-            &SUPPORT_FIELDS,
-            |v| v as u8,
-            |i| pb::SupportField::try_from(i).ok().map(|e| e.as_str_name()),
+        in_step!(
+            SupportField => pb::SupportField,
+            PartyKind => pb::PartyKind,
+            AreaLevel => pb::AreaLevel,
+            DataStatus => pb::DataStatus,
+            Qualifier => pb::Qualifier,
+            ProjectStatus => pb::ProjectStatus,
+            FundingType => pb::FundingType,
+            Frequency => pb::Frequency,
+            MeasureKind => pb::MeasureKind,
+            RecordMeasure => pb::RecordMeasure,
+            SeriesRole => pb::SeriesRole,
+            Derivation => pb::Derivation,
+            Dimension => pb::FundingDimension,
         );
-        assert_in_step(
-            &PARTY_KINDS,
-            |v| v as u8,
-            |i| pb::PartyKind::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &AREA_LEVELS,
-            |v| v as u8,
-            |i| pb::AreaLevel::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &DATA_STATUSES,
-            |v| v as u8,
-            |i| pb::DataStatus::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &QUALIFIERS,
-            |v| v as u8,
-            |i| pb::Qualifier::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &PROJECT_STATUSES,
-            |v| v as u8,
-            |i| pb::ProjectStatus::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &FUNDING_TYPES,
-            |v| v as u8,
-            |i| pb::FundingType::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &FREQUENCIES,
-            |v| v as u8,
-            |i| pb::Frequency::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &RECORD_MEASURES,
-            |v| v as u8,
-            |i| pb::RecordMeasure::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &SERIES_ROLES,
-            |v| v as u8,
-            |i| pb::SeriesRole::try_from(i).ok().map(|e| e.as_str_name()),
-        );
-        assert_in_step(
-            &MEASURE_KINDS,
-            |v| v as u8,
-            |i| pb::MeasureKind::try_from(i).ok().map(|e| e.as_str_name()),
-        );
+    }
+
+    #[test]
+    fn price_bases_are_labelled_as_the_proto_names_them() {
+        for (i, label) in PriceBasis::LABELS.iter().enumerate() {
+            let proto = pb::PriceBasis::try_from(i as i32).unwrap();
+            assert_eq!(proto.as_str_name(), format!("PRICE_BASIS_{label}"));
+        }
+        assert!(pb::PriceBasis::try_from(PriceBasis::LABELS.len() as i32).is_err());
+        for (basis, kind) in [
+            (PriceBasis::NotApplicable, 0),
+            (PriceBasis::Nominal, 1),
+            (PriceBasis::Constant(2015), 2),
+        ] {
+            assert_eq!(basis.kind(), kind);
+        }
+    }
+
+    #[test]
+    fn stored_enums_are_labelled_by_their_serde_names() {
+        assert_stored_as_labelled::<SupportField>();
+        assert_stored_as_labelled::<PartyKind>();
+        assert_stored_as_labelled::<AreaLevel>();
+        assert_stored_as_labelled::<DataStatus>();
+        assert_stored_as_labelled::<Qualifier>();
+        assert_stored_as_labelled::<ProjectStatus>();
+        assert_stored_as_labelled::<FundingType>();
+        assert_stored_as_labelled::<Frequency>();
+        assert_stored_as_labelled::<MeasureKind>();
+        assert_stored_as_labelled::<RecordMeasure>();
+        assert_stored_as_labelled::<SeriesRole>();
     }
 }

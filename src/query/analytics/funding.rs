@@ -12,24 +12,27 @@ use rust_decimal::Decimal;
 
 use super::error::AnalyticsError;
 use super::money::{ConversionUsed, Converter};
+use crate::domain::labelled;
 use crate::domain::{
     AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField, cents, rounded,
     split_by_shares,
 };
-use crate::query::listing::{Filter, ItemRow, Listed, Row, Value};
+use crate::query::listing::{Field, Filter, ItemRow, Listed, ProjectField, Row, Summarized, Value};
 use crate::query::model::ReadModel;
 use crate::query::model::cube::{ClassTable, FundingCube, NameTable, Sums};
 
-/// A dimension funding can be grouped by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dimension {
-    Party,
-    Area,
-    Field,
-    Livelihood,
-    ProjectStatus,
-    Year,
-    FundingType,
+labelled! {
+    /// A dimension funding can be grouped by.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Dimension {
+        Party = "PARTY",
+        Area = "AREA",
+        Field = "FIELD",
+        Livelihood = "LIVELIHOOD",
+        ProjectStatus = "PROJECT_STATUS",
+        Year = "YEAR",
+        FundingType = "FUNDING_TYPE",
+    }
 }
 
 /// How many dimensions there are: a summary groups by each at most once.
@@ -345,26 +348,27 @@ enum Source<'m> {
 
 impl<'m> Source<'m> {
     fn choose(cube: &'m FundingCube, query: &FundingQuery, filter: &Filter) -> Self {
-        let reads = |field: &str| {
-            Project::FIELDS
-                .iter()
-                .position(|f| f.name == field)
-                .is_some_and(|i| filter.reads(i))
-        };
+        let read: Vec<Summarized> = ProjectField::ALL
+            .iter()
+            .filter(|f| filter.reads(**f as usize))
+            .map(|f| f.summarized())
+            .collect();
+        let reads = |summarized: Summarized| read.contains(&summarized);
         if query.price_base_year.is_some()
             || !cube.all_in(&query.currency)
-            || reads("name")
-            || reads("description")
-            || (reads("title") && !cube.members.complete())
+            || reads(Summarized::ByProject)
+            || (reads(Summarized::ByTitle) && !cube.members.complete())
         {
             return Source::Projects;
         }
-        let table = if query.group_by.contains(&Dimension::Area) || reads("area") {
+        let table = if query.group_by.contains(&Dimension::Area)
+            || reads(Summarized::ByClassWithRecipients)
+        {
             &cube.by_recipient
         } else {
             &cube.lumped
         };
-        if reads("title") {
+        if reads(Summarized::ByTitle) {
             Source::Titles { cube, table }
         } else {
             Source::Classes { cube, table }
@@ -430,12 +434,16 @@ struct MemberRow<'a> {
     shared: ItemRow<'a, Project>,
 }
 
-/// Where `title` sits in the fields filters read.
-const TITLE_FIELD: usize = 1;
+impl MemberRow<'_> {
+    /// Whether the field at `index` is the member's own: the only one its class lacks.
+    fn is_own(index: usize) -> bool {
+        ProjectField::ALL[index].summarized() == Summarized::ByTitle
+    }
+}
 
 impl Row for MemberRow<'_> {
     fn values(&self, field: usize) -> Vec<Value> {
-        if field == TITLE_FIELD {
+        if Self::is_own(field) {
             vec![Value::text(self.title)]
         } else {
             self.shared.values(field)
@@ -443,7 +451,7 @@ impl Row for MemberRow<'_> {
     }
 
     fn text(&self, field: usize) -> Option<&str> {
-        if field == TITLE_FIELD {
+        if Self::is_own(field) {
             Some(self.title)
         } else {
             self.shared.text(field)
@@ -460,6 +468,15 @@ struct Pass<'q, 'm, 'v> {
     total: Accumulator,
 }
 
+/// One funding line of a project (or of every project of a class), as a pass hands it on.
+struct PassedLine<'p> {
+    /// The project, or the class's representative: what group keys read.
+    project: &'p Project,
+    year: i32,
+    funding_type: FundingType,
+    whole: Part,
+}
+
 impl<'m> Pass<'_, 'm, '_> {
     fn projects(
         &mut self,
@@ -467,8 +484,6 @@ impl<'m> Pass<'_, 'm, '_> {
         filter: &Filter,
         converter: &mut Converter<'_>,
     ) -> Result<(), AnalyticsError> {
-        let layout = &self.layout;
-        let names = &mut self.names;
         let mut areas = Vec::new();
         for (index, project) in model.projects.values().enumerate() {
             if !filter.matches(&ItemRow {
@@ -477,13 +492,13 @@ impl<'m> Pass<'_, 'm, '_> {
             }) {
                 continue;
             }
-            let mut key = layout.project(
-                || names.id(&project.party),
+            let mut key = self.layout.project(
+                || self.names.id(&project.party),
                 project.field,
                 project.livelihood,
                 project.status,
             );
-            names.areas_of(layout, &project, &mut areas);
+            self.names.areas_of(&self.layout, &project, &mut areas);
             let shares: Vec<Decimal> = project.recipients.iter().map(|r| r.share_percent).collect();
             for line in &project.funding_lines {
                 if !self.query.counts(line.year, line.funding_type) {
@@ -494,29 +509,19 @@ impl<'m> Pass<'_, 'm, '_> {
                     .map_or(line.year, |d| chrono::Datelike::year(&d));
                 let factor = converter.factor(&line.amount.currency, rate_year)?;
                 let amount = rounded(line.amount.amount * factor);
-                let whole = Part {
-                    cents: cents(amount),
-                    source: index,
-                    projects: 1,
+                let passed = PassedLine {
+                    project: &project,
+                    year: line.year,
+                    funding_type: line.funding_type,
+                    whole: Part {
+                        cents: cents(amount),
+                        source: index,
+                        projects: 1,
+                    },
                 };
-                self.total.add(whole);
-                layout.line(&mut key, line.year, line.funding_type);
-                let keys_for = |area: Option<&ResourceName>| {
-                    layout.keys(&project, line.year, line.funding_type, area)
-                };
-                if layout.by_area() {
-                    let parts = split_by_shares(amount, &shares);
-                    for (id, part) in areas.iter().zip(parts) {
-                        layout.set(&mut key, Dimension::Area, *id);
-                        let part = Part {
-                            cents: cents(part),
-                            ..whole
-                        };
-                        (self.visit)(&key, &|| keys_for(Some(names.name(*id))), part);
-                    }
-                } else {
-                    (self.visit)(&key, &|| keys_for(None), whole);
-                }
+                self.emit(&mut key, &areas, passed, || {
+                    split_by_shares(amount, &shares).into_iter().map(cents)
+                });
             }
         }
         Ok(())
@@ -530,8 +535,6 @@ impl<'m> Pass<'_, 'm, '_> {
         sums: &Sums,
         filter: &Filter,
     ) {
-        let layout = &self.layout;
-        let names = &mut self.names;
         let mut areas = Vec::new();
         // Numbers of the areas the cube's recipient areas count towards.
         let mut at_level: Vec<Option<u32>> = vec![None; cube.names.count()];
@@ -547,12 +550,13 @@ impl<'m> Pass<'_, 'm, '_> {
                 continue;
             }
             let mut key =
-                layout.project(|| class.party, class.field, class.livelihood, class.status);
+                self.layout
+                    .project(|| class.party, class.field, class.livelihood, class.status);
             areas.clear();
-            if layout.by_area() {
+            if self.layout.by_area() {
                 for recipient in table.recipients(class) {
                     let id = *at_level[*recipient as usize]
-                        .get_or_insert_with(|| names.area(cube.names.name(*recipient)));
+                        .get_or_insert_with(|| self.names.area(cube.names.name(*recipient)));
                     areas.push(id);
                 }
             }
@@ -560,29 +564,50 @@ impl<'m> Pass<'_, 'm, '_> {
                 if !self.query.counts(line.year, line.funding_type) {
                     continue;
                 }
-                let whole = Part {
-                    cents: sums.cents(class, i),
-                    source: index,
-                    projects,
+                let passed = PassedLine {
+                    project,
+                    year: line.year,
+                    funding_type: line.funding_type,
+                    whole: Part {
+                        cents: sums.cents(class, i),
+                        source: index,
+                        projects,
+                    },
                 };
-                self.total.add(whole);
-                layout.line(&mut key, line.year, line.funding_type);
-                let keys_for = |area: Option<&ResourceName>| {
-                    layout.keys(project, line.year, line.funding_type, area)
-                };
-                if layout.by_area() {
-                    for (id, cents) in areas.iter().zip(sums.parts(class, i)) {
-                        layout.set(&mut key, Dimension::Area, *id);
-                        let part = Part {
-                            cents: *cents,
-                            ..whole
-                        };
-                        (self.visit)(&key, &|| keys_for(Some(names.name(*id))), part);
-                    }
-                } else {
-                    (self.visit)(&key, &|| keys_for(None), whole);
-                }
+                self.emit(&mut key, &areas, passed, || {
+                    sums.parts(class, i).iter().copied()
+                });
             }
+        }
+    }
+
+    /// Counts one line in the total and hands it to `visit`: whole, or, when the query groups
+    /// by area, as the parts `parts` makes, one for each of `areas`.
+    fn emit<Parts: IntoIterator<Item = i128>>(
+        &mut self,
+        key: &mut Compact,
+        areas: &[u32],
+        line: PassedLine<'_>,
+        parts: impl FnOnce() -> Parts,
+    ) {
+        self.total.add(line.whole);
+        let layout = &self.layout;
+        let names = &self.names;
+        layout.line(key, line.year, line.funding_type);
+        let keys_for = |area: Option<&ResourceName>| {
+            layout.keys(line.project, line.year, line.funding_type, area)
+        };
+        if layout.by_area() {
+            for (id, cents) in areas.iter().zip(parts()) {
+                layout.set(key, Dimension::Area, *id);
+                let part = Part {
+                    cents,
+                    ..line.whole
+                };
+                (self.visit)(key, &|| keys_for(Some(names.name(*id))), part);
+            }
+        } else {
+            (self.visit)(key, &|| keys_for(None), line.whole);
         }
     }
 }
@@ -898,7 +923,6 @@ mod tests {
 
     #[test]
     fn filters_on_names_or_descriptions_and_conversions_are_answered_from_the_projects() {
-        assert_eq!(Project::FIELDS[TITLE_FIELD].name, "title");
         let model = random_model(7);
         let query = |filter: &str, currency: &str, price_base_year| FundingQuery {
             filter: filter.into(),

@@ -6,18 +6,21 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
 use super::error::AnalyticsError;
+use crate::domain::labelled;
 use crate::domain::{
     AreaLevel, DataStatus, Frequency, Indicator, Observation, Period, Qualifier, ResourceName,
 };
 use crate::query::model::ReadModel;
 
-/// Figures derived from a series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Derivation {
-    YearOnYear,
-    Cagr,
-    Index,
-    DoublingTime,
+labelled! {
+    /// Figures derived from a series.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Derivation {
+        YearOnYear = "YEAR_ON_YEAR",
+        Cagr = "CAGR",
+        Index = "INDEX",
+        DoublingTime = "DOUBLING_TIME",
+    }
 }
 
 /// What series to read and what to derive.

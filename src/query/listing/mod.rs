@@ -7,7 +7,10 @@ mod list;
 pub mod page_token;
 mod value;
 
-pub use fields::{ItemRow, Listed};
+pub use fields::{
+    AreaField, Field, IndicatorField, ItemRow, Listed, ObservationField, PairingField, PartyField,
+    ProjectField, Summarized,
+};
 pub use filter::{Filter, FilterError, Row};
 pub use list::{ListError, ListQuery, Page, list};
 pub use page_token::{Cursor, fingerprint};

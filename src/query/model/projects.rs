@@ -10,8 +10,8 @@ use super::interned::Interned;
 use super::named_rows::NamedRows;
 use super::packed::{Reader, Writer};
 use crate::domain::{
-    Collection, DataStatus, FundingLine, FundingType, Meta, Money, Project, ProjectOutput,
-    ProjectStatus, Provenance, RecipientArea, ResourceName, SupportField,
+    Collection, DataStatus, FundingLine, FundingType, Labelled, Meta, Money, Project,
+    ProjectOutput, ProjectStatus, Provenance, RecipientArea, ResourceName, SupportField,
 };
 
 const COLLECTION: Collection = Collection::Projects;

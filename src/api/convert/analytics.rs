@@ -1,0 +1,374 @@
+//! Analytics questions from `pairing.v1` requests, and their answers as responses.
+
+use rust_decimal::Decimal;
+
+use pairing_aid_client::v1 as pb;
+
+use super::decode::request_name;
+use super::encode::{self, enum_value};
+use super::variant;
+use crate::api::error::ApiError;
+use crate::domain::{
+    self, AreaLevel, Collection, DataStatus, Labelled, ResourceName, check_currency,
+};
+use crate::query::analytics::{
+    ConversionUsed, Derived, Dimension, FundingQuery, GroupKey, GroupTotal, ReconciliationReport,
+    RolledUp, SeriesQuery, Summary,
+};
+use crate::query::model::ReadModel;
+
+/// Tolerance for `ABOUT` figures when the request names none, in percent.
+const DEFAULT_ABOUT_TOLERANCE: i64 = 5;
+
+/// One labelled enum value of a request, or why it is not one.
+fn required<E: Labelled>(raw: i32, field: &str, what: &str) -> Result<E, ApiError> {
+    variant(raw).ok_or_else(|| {
+        ApiError::invalid("INVALID_ARGUMENT", field, format!("{raw} is not a {what}"))
+    })
+}
+
+/// Each value of a repeated enum field.
+fn each_required<E: Labelled>(raws: &[i32], field: &str, what: &str) -> Result<Vec<E>, ApiError> {
+    raws.iter()
+        .enumerate()
+        .map(|(i, raw)| required(*raw, &format!("{field}[{i}]"), what))
+        .collect()
+}
+
+fn names(
+    collection: Collection,
+    values: &[String],
+    field: &str,
+) -> Result<Vec<ResourceName>, ApiError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| request_name(collection, v, &format!("{field}[{i}]")))
+        .collect()
+}
+
+/// An area level, or `None` when unset.
+pub fn area_level(raw: i32, field: &str) -> Result<Option<AreaLevel>, ApiError> {
+    (raw != 0)
+        .then(|| required(raw, field, "known level"))
+        .transpose()
+}
+
+fn optional_text(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn optional_year(year: i32) -> Option<i32> {
+    (year != 0).then_some(year)
+}
+
+/// The funding summary a request asks for.
+pub fn funding_query(request: &pb::SummarizeFundingRequest) -> Result<FundingQuery, ApiError> {
+    let group_by: Vec<Dimension> = each_required(&request.group_by, "group_by", "dimension")?;
+    if let Some(repeated) = (1..group_by.len()).find(|i| group_by[..*i].contains(&group_by[*i])) {
+        return Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            &format!("group_by[{repeated}]"),
+            "each dimension may appear once",
+        ));
+    }
+    let mut funding_types = each_required(&request.funding_types, "funding_types", "funding type")?;
+    if funding_types.is_empty() {
+        funding_types.push(domain::FundingType::Expenditure);
+    }
+    let currency = if request.currency_code.is_empty() {
+        "CNY".to_owned()
+    } else {
+        request.currency_code.clone()
+    };
+    check_currency(&currency)
+        .map_err(|reason| ApiError::invalid("INVALID_ARGUMENT", "currency_code", reason))?;
+    let (start_year, end_year) = (
+        optional_year(request.start_year),
+        optional_year(request.end_year),
+    );
+    if let (Some(start), Some(end)) = (start_year, end_year)
+        && start > end
+    {
+        return Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            "end_year",
+            format!("{end} is before start_year {start}"),
+        ));
+    }
+    if request.top_n < 0 {
+        return Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            "top_n",
+            "must not be negative",
+        ));
+    }
+    Ok(FundingQuery {
+        filter: request.filter.clone(),
+        group_by,
+        area_level: area_level(request.area_level, "area_level")?.unwrap_or(AreaLevel::Prefecture),
+        funding_types,
+        start_year,
+        end_year,
+        currency,
+        price_base_year: optional_year(request.price_base_year),
+        top_n: (request.top_n > 0).then_some(request.top_n as usize),
+    })
+}
+
+/// The series a request asks for.
+pub fn series_query(request: &pb::GetIndicatorSeriesRequest) -> Result<SeriesQuery, ApiError> {
+    Ok(SeriesQuery {
+        indicator: request_name(Collection::Indicators, &request.indicator, "indicator")?,
+        areas: names(Collection::Areas, &request.areas, "areas")?,
+        start_period: optional_text(&request.start_period),
+        end_period: optional_text(&request.end_period),
+        derivations: each_required(&request.derivations, "derivations", "derivation")?,
+        index_base_period: optional_text(&request.index_base_period),
+    })
+}
+
+/// The indicator and areas a request for the latest observations names.
+pub fn latest_query(
+    request: &pb::GetLatestObservationsRequest,
+) -> Result<(ResourceName, Vec<ResourceName>), ApiError> {
+    Ok((
+        request_name(Collection::Indicators, &request.indicator, "indicator")?,
+        names(Collection::Areas, &request.areas, "areas")?,
+    ))
+}
+
+/// The indicator a roll-up or a ranking names.
+pub fn indicator(name: &str) -> Result<ResourceName, ApiError> {
+    request_name(Collection::Indicators, name, "indicator")
+}
+
+/// The tolerance for `ABOUT` figures a reconciliation request sets.
+pub fn about_tolerance(request: &pb::ReconcileReportedFiguresRequest) -> Result<Decimal, ApiError> {
+    if request.about_tolerance_percent.is_empty() {
+        return Ok(Decimal::from(DEFAULT_ABOUT_TOLERANCE));
+    }
+    request
+        .about_tolerance_percent
+        .parse::<Decimal>()
+        .ok()
+        .filter(|t| !t.is_sign_negative())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "INVALID_ARGUMENT",
+                "about_tolerance_percent",
+                "must be a non-negative decimal such as \"5\"",
+            )
+        })
+}
+
+fn decimal_string(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
+fn money(amount: Decimal, currency: &str) -> pairing_aid_client::pb::google::r#type::Money {
+    encode::money(&domain::Money {
+        currency: currency.to_owned(),
+        amount,
+    })
+}
+
+/// The proto name of a labelled value, such as `SUPPORT_FIELD_HEALTH_CARE`.
+fn proto_name<E: Labelled, P: TryFrom<i32>>(value: E, name: impl Fn(&P) -> &'static str) -> String {
+    P::try_from(enum_value(value))
+        .map(|p| name(&p))
+        .unwrap_or("UNKNOWN")
+        .to_owned()
+}
+
+/// A label as people read it: `HEALTH_CARE` reads "Health care".
+fn readable(label: &str) -> String {
+    let words = label.replace('_', " ").to_lowercase();
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn group_key(model: &ReadModel, key: &GroupKey) -> pb::GroupKey {
+    let labelled = |value: String, label: &str| (value, readable(label));
+    let (dimension, (value, display_name)) = match key {
+        GroupKey::Party(name) => (
+            Dimension::Party,
+            (
+                name.to_string(),
+                model
+                    .parties
+                    .get(name)
+                    .map(|p| p.display_name.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
+        GroupKey::Area(name) => (
+            Dimension::Area,
+            (
+                name.to_string(),
+                model
+                    .areas
+                    .get(name)
+                    .map(|a| a.display_name.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
+        GroupKey::Field(field) => (
+            Dimension::Field,
+            labelled(
+                proto_name(*field, pb::SupportField::as_str_name),
+                field.label(),
+            ),
+        ),
+        GroupKey::Livelihood(livelihood) => (
+            Dimension::Livelihood,
+            (
+                livelihood.to_string(),
+                if *livelihood {
+                    "Livelihood"
+                } else {
+                    "Not livelihood"
+                }
+                .to_owned(),
+            ),
+        ),
+        GroupKey::ProjectStatus(status) => (
+            Dimension::ProjectStatus,
+            labelled(
+                proto_name(*status, pb::ProjectStatus::as_str_name),
+                status.label(),
+            ),
+        ),
+        GroupKey::Year(year) => (Dimension::Year, (year.to_string(), year.to_string())),
+        GroupKey::FundingType(funding_type) => (
+            Dimension::FundingType,
+            labelled(
+                proto_name(*funding_type, pb::FundingType::as_str_name),
+                funding_type.label(),
+            ),
+        ),
+    };
+    pb::GroupKey {
+        dimension: enum_value(dimension),
+        value,
+        display_name,
+    }
+}
+
+fn funding_group(model: &ReadModel, group: &GroupTotal, currency: &str) -> pb::FundingGroup {
+    pb::FundingGroup {
+        keys: group.keys.iter().map(|k| group_key(model, k)).collect(),
+        other: group.other,
+        amount: Some(money(group.amount, currency)),
+        project_count: group.projects as i64,
+        line_count: group.lines as i64,
+        share: decimal_string(group.share),
+    }
+}
+
+fn conversion(used: &ConversionUsed) -> pb::Conversion {
+    let observation = encode::observation(&used.observation);
+    pb::Conversion {
+        description: used.description.clone(),
+        year: used.year,
+        factor: decimal_string(used.factor.round_dp(12)),
+        observation: observation.name,
+        period: observation.period,
+        status: observation.status,
+        provenance: observation.provenance,
+    }
+}
+
+/// A funding summary, its amounts in `currency`.
+pub fn summary(
+    model: &ReadModel,
+    summary: &Summary,
+    currency: &str,
+) -> pb::SummarizeFundingResponse {
+    pb::SummarizeFundingResponse {
+        groups: summary
+            .groups
+            .iter()
+            .map(|g| funding_group(model, g, currency))
+            .collect(),
+        total: Some(funding_group(model, &summary.total, currency)),
+        conversions: summary.conversions.iter().map(conversion).collect(),
+        revision: model.revision,
+    }
+}
+
+fn derived(figure: &Derived) -> pb::DerivedFigure {
+    pb::DerivedFigure {
+        derivation: enum_value(figure.derivation),
+        period: figure.period.clone(),
+        value: decimal_string(figure.value),
+        unit: figure.unit.to_owned(),
+        inputs: figure.inputs.iter().map(ToString::to_string).collect(),
+        status: enum_value(DataStatus::Computed),
+        qualifier: enum_value(figure.qualifier),
+        input_status: enum_value(figure.input_status),
+    }
+}
+
+/// Series with their derived figures.
+pub fn series(
+    model: &ReadModel,
+    series: &[crate::query::analytics::Series],
+) -> pb::GetIndicatorSeriesResponse {
+    pb::GetIndicatorSeriesResponse {
+        series: series
+            .iter()
+            .map(|s| pb::IndicatorSeries {
+                area: s.area.to_string(),
+                observations: s.observations.iter().map(encode::observation).collect(),
+                derived: s.derived.iter().map(derived).collect(),
+            })
+            .collect(),
+        revision: model.revision,
+    }
+}
+
+/// Values rolled up the hierarchy.
+pub fn rolled_up(model: &ReadModel, values: &[RolledUp]) -> pb::RollUpIndicatorResponse {
+    pb::RollUpIndicatorResponse {
+        values: values
+            .iter()
+            .map(|v| pb::RolledUpValue {
+                area: v.area.to_string(),
+                reported_value: v.reported.map(decimal_string).unwrap_or_default(),
+                computed_value: decimal_string(v.computed),
+                inputs: v.inputs.iter().map(ToString::to_string).collect(),
+                qualifier: enum_value(v.qualifier),
+                input_status: enum_value(v.input_status),
+            })
+            .collect(),
+        revision: model.revision,
+    }
+}
+
+/// Reported figures beside what the records compute.
+pub fn reconciliation(
+    model: &ReadModel,
+    report: &ReconciliationReport,
+) -> pb::ReconcileReportedFiguresResponse {
+    pb::ReconcileReportedFiguresResponse {
+        reconciliations: report
+            .reconciliations
+            .iter()
+            .map(|c| pb::Reconciliation {
+                reported: Some(encode::observation(&c.reported)),
+                computed_value: decimal_string(c.computed),
+                difference: decimal_string(c.difference),
+                difference_percent: c.difference_percent.map(decimal_string).unwrap_or_default(),
+                qualifier_satisfied: c.satisfied,
+                method: c.method.clone(),
+                input_status: enum_value(c.input_status),
+            })
+            .collect(),
+        conversions: report.conversions.iter().map(conversion).collect(),
+        revision: model.revision,
+    }
+}
