@@ -67,6 +67,23 @@ impl Value {
     pub fn text(text: impl Into<String>) -> Self {
         Value::Text(text.into())
     }
+
+    /// The value as a filter on a field of `spec` writes it; `None` for text a quoted literal
+    /// cannot hold as it is (quotes, wildcards, escapes) and for null.
+    #[cfg(test)]
+    pub fn literal(&self, spec: &FieldSpec) -> Option<String> {
+        match (self, spec.field_type) {
+            (Value::Text(text), _) if text.contains(['"', '*', '\\']) => None,
+            (Value::Text(text), _) => Some(format!("\"{text}\"")),
+            (Value::Integer(value), _) => Some(value.to_string()),
+            (Value::Decimal(value), _) => Some(value.to_string()),
+            (Value::Bool(value), _) => Some(value.to_string()),
+            (Value::Enum(ordinal), FieldType::Enum { values, .. }) => {
+                values.get(usize::from(*ordinal)).map(|v| (*v).to_owned())
+            }
+            (Value::Enum(_) | Value::Null, _) => None,
+        }
+    }
 }
 
 impl PartialOrd for Value {
