@@ -89,6 +89,18 @@ impl Api {
             })
     }
 
+    /// Answers a read from the read model, once it has `min_revision`.
+    async fn read_at<T, R>(
+        &self,
+        request: &Request<T>,
+        min_revision: i64,
+        answer: impl FnOnce(&ReadModel) -> Result<R, ApiError>,
+    ) -> Result<tonic::Response<R>, tonic::Status> {
+        self.at_revision(request, min_revision).await?;
+        let model = self.ledger.model().read();
+        Ok(tonic::Response::new(answer(&model)?))
+    }
+
     /// Applies the ops `build` makes from the current record, once per request id.
     async fn write<M: prost::Message>(
         &self,

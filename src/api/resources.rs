@@ -1,6 +1,8 @@
 //! Get, List, Create, Update and Delete for every collection. Each collection's five methods
 //! have the same shape, so one macro writes them; what differs is passed in.
 
+use std::borrow::Cow;
+
 use tonic::{Request, Response, Status};
 
 use pairing_aid_client::v1 as pb;
@@ -12,50 +14,37 @@ use super::pb as server;
 use super::{Api, ApiError, expected_revision};
 use crate::changes::{Committed, Write};
 use crate::changes::{Edit, WriteOp};
-use crate::domain::{Collection, Resource};
-use crate::query::listing::{ListQuery, Listed, Page, list};
-use crate::query::model::{ReadModel, Table};
+use crate::domain::{Collection, Resource, ResourceName};
+use crate::query::listing::{ListQuery, list};
+use crate::query::model::Table;
 
 /// Default and largest page sizes (AIP-158).
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
 
-impl Api {
-    /// The resource named `name`, encoded for the wire straight from the read model.
-    fn get<T: Clone, Encoded>(
-        &self,
-        collection: Collection,
-        name: &str,
-        table: impl Fn(&ReadModel) -> &dyn Table<T>,
-        encode: impl Fn(&T) -> Encoded,
-    ) -> Result<Encoded, ApiError> {
-        let name = request_name(collection, name, "name")?;
-        let model = self.ledger.model().read();
-        table(&model)
-            .find(&name)
-            .map(|item| encode(&*item))
-            .ok_or_else(|| ApiError::NotFound {
-                name: name.to_string(),
-            })
-    }
+/// The item of `table` named `name`.
+fn find<'t, T: Clone>(
+    table: &'t dyn Table<T>,
+    name: &ResourceName,
+) -> Result<Cow<'t, T>, ApiError> {
+    table.find(name).ok_or_else(|| ApiError::NotFound {
+        name: name.to_string(),
+    })
+}
 
-    fn list<T: Listed>(
-        &self,
-        page_size: i32,
-        page_token: &str,
-        filter: &str,
-        order_by: &str,
-        table: impl Fn(&ReadModel) -> &dyn Table<T>,
-    ) -> Result<Page<T>, ApiError> {
-        let query = ListQuery {
-            page_size: page_size_or_default(page_size, DEFAULT_PAGE_SIZE)?,
-            page_token: page_token.to_owned(),
-            filter: filter.to_owned(),
-            order_by: order_by.to_owned(),
-        };
-        let model = self.ledger.model().read();
-        Ok(list(table(&model), &model, &query)?)
-    }
+/// A listing request's page size checked, with its other fields.
+fn list_query(
+    page_size: i32,
+    page_token: &str,
+    filter: &str,
+    order_by: &str,
+) -> Result<ListQuery, ApiError> {
+    Ok(ListQuery {
+        page_size: page_size_or_default(page_size, DEFAULT_PAGE_SIZE)?,
+        page_token: page_token.to_owned(),
+        filter: filter.to_owned(),
+        order_by: order_by.to_owned(),
+    })
 }
 
 /// `page_size` per AIP-158: 0 is the default, too large is capped, negative is an error.
@@ -109,6 +98,23 @@ fn stored(committed: &Committed) -> Result<&Resource, ApiError> {
     }
 }
 
+/// The response to a create or an update: the resource as stored, and the revision.
+macro_rules! stored_response {
+    ($response:ident, $singular:ident, $variant:ident, $committed:expr) => {{
+        let committed = $committed;
+        let Resource::$variant(item) = stored(&committed)? else {
+            return Err(ApiError::Internal {
+                message: "stored another kind".into(),
+            }
+            .into());
+        };
+        Ok(Response::new(pb::$response {
+            $singular: Some(encode::$singular(item)),
+            revision: committed.revision,
+        }))
+    }};
+}
+
 /// Replaces the fields of `target` named by `mask` (all writable fields if empty or `*`).
 macro_rules! merge_masked {
     ($target:ident, $source:ident, $mask:expr, [$($field:ident),+]) => {{
@@ -157,24 +163,29 @@ macro_rules! resource_service {
                 &self,
                 request: Request<pb::$get_request>,
             ) -> Result<Response<pb::$get_response>, Status> {
-                self.at_revision(&request, request.get_ref().min_revision).await?;
-                let item = self.get(Collection::$collection, &request.get_ref().name, |m| &m.$plural, encode::$singular)?;
-                Ok(Response::new(pb::$get_response { $singular: Some(item) }))
+                let r = request.get_ref();
+                let name = request_name(Collection::$collection, &r.name, "name")?;
+                self.read_at(&request, r.min_revision, |model| {
+                    let item = find(&model.$plural, &name)?;
+                    Ok(pb::$get_response { $singular: Some(encode::$singular(&item)) })
+                }).await
             }
 
             async fn $list(
                 &self,
                 request: Request<pb::$list_request>,
             ) -> Result<Response<pb::$list_response>, Status> {
-                self.at_revision(&request, request.get_ref().min_revision).await?;
                 let r = request.get_ref();
-                let page = self.list(r.page_size, &r.page_token, &r.filter, &r.order_by, |m| &m.$plural)?;
-                Ok(Response::new(pb::$list_response {
-                    $plural: page.items.iter().map(encode::$singular).collect(),
-                    next_page_token: page.next_page_token,
-                    total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
-                    revision: page.revision,
-                }))
+                let query = list_query(r.page_size, &r.page_token, &r.filter, &r.order_by)?;
+                self.read_at(&request, r.min_revision, |model| {
+                    let page = list(&model.$plural, model, &query)?;
+                    Ok(pb::$list_response {
+                        $plural: page.items.iter().map(encode::$singular).collect(),
+                        next_page_token: page.next_page_token,
+                        total_size: i32::try_from(page.total_size).unwrap_or(i32::MAX),
+                        revision: page.revision,
+                    })
+                }).await
             }
 
             async fn $create(
@@ -197,13 +208,7 @@ macro_rules! resource_service {
                         Ok(vec![(WriteOp::Create(Resource::$variant(resource)).into(), violations)])
                     }, |_| prefix.to_owned())
                     .await?;
-                let Resource::$variant(item) = stored(&committed)? else {
-                    return Err(ApiError::Internal { message: "stored another kind".into() }.into());
-                };
-                Ok(Response::new(pb::$create_response {
-                    $singular: Some(encode::$singular(item)),
-                    revision: committed.revision,
-                }))
+                stored_response!($create_response, $singular, $variant, committed)
             }
 
             async fn $update(
@@ -220,8 +225,7 @@ macro_rules! resource_service {
                             .as_ref()
                             .ok_or_else(|| ApiError::invalid("INVALID_ARGUMENT", prefix, "is required"))?;
                         let name = request_name(Collection::$collection, &incoming.name, concat!(stringify!($singular), ".name"))?;
-                        let current = Table::find(&model.$plural, &name)
-                            .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
+                        let current = find(&model.$plural, &name)?;
                         let expected_revision = expected_revision(
                             &incoming.etag,
                             current.meta.revision,
@@ -250,13 +254,7 @@ macro_rules! resource_service {
                         Ok(vec![(WriteOp::Replace { resource, expected_revision }.into(), violations)])
                     }, |_| prefix.to_owned())
                     .await?;
-                let Resource::$variant(item) = stored(&committed)? else {
-                    return Err(ApiError::Internal { message: "stored another kind".into() }.into());
-                };
-                Ok(Response::new(pb::$update_response {
-                    $singular: Some(encode::$singular(item)),
-                    revision: committed.revision,
-                }))
+                stored_response!($update_response, $singular, $variant, committed)
             }
 
             async fn $delete(
@@ -271,8 +269,7 @@ macro_rules! resource_service {
                         let expected_revision = if message.etag.is_empty() {
                             None
                         } else {
-                            let current = Table::find(&model.$plural, &name)
-                                .ok_or_else(|| ApiError::NotFound { name: name.to_string() })?;
+                            let current = find(&model.$plural, &name)?;
                             Some(expected_revision(&message.etag, current.meta.revision, "etag")?)
                         };
                         Ok(vec![(WriteOp::Delete { name, expected_revision }.into(), Default::default())])

@@ -81,26 +81,31 @@ impl StoreError {
     }
 }
 
+/// A request id's row: what the first request with that id was and what it committed.
+struct RecordedRequest {
+    fingerprint: String,
+    revision: i64,
+    subject: String,
+    commit_time: String,
+}
+
 /// The recorded result of a request seen before, rebuilt with `commits` (the commit at its
 /// revision) and marked replayed; an error if the same id came with another request.
 fn replayed(
     request: &RequestKey,
-    fingerprint: &str,
-    revision: i64,
-    subject: String,
-    commit_time: &str,
-    commits: impl FnOnce() -> Result<Vec<Committed>, StoreError>,
+    recorded: RecordedRequest,
+    commits: impl FnOnce(i64) -> Result<Vec<Committed>, StoreError>,
 ) -> Result<Committed, StoreError> {
-    if fingerprint != request.fingerprint {
+    if recorded.fingerprint != request.fingerprint {
         return Err(Conflict::RequestReused(request.id.clone()).into());
     }
-    let mut committed = match commits()?.pop() {
+    let mut committed = match commits(recorded.revision)?.pop() {
         Some(committed) => committed,
         // The log no longer holds that revision: the result without its writes.
         None => Committed {
-            revision,
-            subject,
-            commit_time: log::parse_time(commit_time)?,
+            revision: recorded.revision,
+            subject: recorded.subject,
+            commit_time: log::parse_time(&recorded.commit_time)?,
             writes: Vec::new(),
             replayed: false,
         },

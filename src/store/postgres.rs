@@ -17,7 +17,7 @@ use super::log::{
     ChangeRow, LoadBatch, check_preconditions, commit_rows, first_position, group_commits,
     load_abandoned, precondition_names,
 };
-use super::{LoadSender, Loaded, Store, StoreError};
+use super::{LoadSender, Loaded, RecordedRequest, Store, StoreError};
 use crate::domain::{Commit, Committed, RequestKey, ResourceName};
 
 /// Schema versions in order; the same tables as the SQLite store.
@@ -243,18 +243,14 @@ async fn recorded_result(
     else {
         return Ok(None);
     };
-    let (fingerprint, revision, subject, commit_time): (String, i64, String, String) =
-        (row.get(0), row.get(1), row.get(2), row.get(3));
-    let commits = commits_between(tx, revision - 1, revision).await;
-    super::replayed(
-        request,
-        &fingerprint,
-        revision,
-        subject,
-        &commit_time,
-        || commits,
-    )
-    .map(Some)
+    let recorded = RecordedRequest {
+        fingerprint: row.get(0),
+        revision: row.get(1),
+        subject: row.get(2),
+        commit_time: row.get(3),
+    };
+    let commits = commits_between(tx, recorded.revision - 1, recorded.revision).await;
+    super::replayed(request, recorded, |_| commits).map(Some)
 }
 
 /// Applies one commit as `revision` (in a group that began at `head_before_group`), or returns

@@ -16,7 +16,7 @@ use super::log::{
     ChangeRow, LoadBatch, check_preconditions, commit_rows, corrupt, first_position, group_commits,
     load_abandoned, precondition_names,
 };
-use super::{LoadSender, Loaded, Store, StoreError};
+use super::{LoadSender, Loaded, RecordedRequest, Store, StoreError};
 use crate::domain::{Commit, Committed, RequestKey, ResourceName};
 
 /// Schema versions in order; each runs once, in its own transaction.
@@ -213,25 +213,27 @@ fn recorded_result(
     connection: &Connection,
     request: &RequestKey,
 ) -> Result<Option<Committed>, StoreError> {
-    let earlier: Option<(String, i64, String, String)> = connection
+    let earlier = connection
         .query_row(
             "SELECT fingerprint, revision, subject, commit_time FROM requests WHERE request_id = ?1",
             [&request.id],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            |row| {
+                Ok(RecordedRequest {
+                    fingerprint: row.get(0)?,
+                    revision: row.get(1)?,
+                    subject: row.get(2)?,
+                    commit_time: row.get(3)?,
+                })
+            },
         )
         .optional()
         .map_err(unavailable)?;
-    let Some((fingerprint, revision, subject, commit_time)) = earlier else {
+    let Some(recorded) = earlier else {
         return Ok(None);
     };
-    super::replayed(
-        request,
-        &fingerprint,
-        revision,
-        subject,
-        &commit_time,
-        || commits_between(connection, revision - 1, revision),
-    )
+    super::replayed(request, recorded, |revision| {
+        commits_between(connection, revision - 1, revision)
+    })
     .map(Some)
 }
 

@@ -331,6 +331,11 @@ pub fn series(
     }
 }
 
+/// Observations as the wire carries them.
+pub fn observations(observations: &[domain::Observation]) -> Vec<pb::Observation> {
+    observations.iter().map(encode::observation).collect()
+}
+
 /// Values rolled up the hierarchy.
 pub fn rolled_up(model: &ReadModel, values: &[RolledUp]) -> pb::RollUpIndicatorResponse {
     pb::RollUpIndicatorResponse {

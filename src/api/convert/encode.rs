@@ -55,170 +55,157 @@ fn name_or_empty(name: Option<&domain::ResourceName>) -> String {
     name.map(|n| n.as_str().to_owned()).unwrap_or_default()
 }
 
-struct Bookkeeping {
-    etag: String,
-    revision: i64,
-    create_time: Option<prost_types::Timestamp>,
-    update_time: Option<prost_types::Timestamp>,
-}
-
-fn bookkeeping(meta: &Meta) -> Bookkeeping {
-    Bookkeeping {
-        etag: meta.etag(),
-        revision: meta.revision,
-        create_time: timestamp(meta.create_time),
-        update_time: timestamp(meta.update_time),
-    }
+/// A resource message with the bookkeeping every resource carries (etag, revision, times)
+/// filled in from `meta`, beside the fields given.
+macro_rules! with_bookkeeping {
+    ($message:path { $($field:ident $(: $value:expr)?),* $(,)? }, $meta:expr) => {{
+        let meta: &Meta = $meta;
+        $message {
+            $($field $(: $value)?,)*
+            etag: meta.etag(),
+            revision: meta.revision,
+            create_time: timestamp(meta.create_time),
+            update_time: timestamp(meta.update_time),
+        }
+    }};
 }
 
 /// The wire form of a party.
 pub fn party(value: &domain::Party) -> pb::Party {
-    let meta = bookkeeping(&value.meta);
-    pb::Party {
-        name: value.name.as_str().to_owned(),
-        kind: enum_value(value.kind),
-        display_name: value.display_name.clone(),
-        home_area: value.home_area.clone(),
-        etag: meta.etag,
-        revision: meta.revision,
-        create_time: meta.create_time,
-        update_time: meta.update_time,
-    }
+    with_bookkeeping!(
+        pb::Party {
+            name: value.name.as_str().to_owned(),
+            kind: enum_value(value.kind),
+            display_name: value.display_name.clone(),
+            home_area: value.home_area.clone(),
+        },
+        &value.meta
+    )
 }
 
 /// The wire form of an area.
 pub fn area(value: &domain::Area) -> pb::Area {
-    let meta = bookkeeping(&value.meta);
-    pb::Area {
-        name: value.name.as_str().to_owned(),
-        display_name: value.display_name.clone(),
-        level: enum_value(value.level),
-        parent: name_or_empty(value.parent.as_ref()),
-        etag: meta.etag,
-        revision: meta.revision,
-        create_time: meta.create_time,
-        update_time: meta.update_time,
-    }
+    with_bookkeeping!(
+        pb::Area {
+            name: value.name.as_str().to_owned(),
+            display_name: value.display_name.clone(),
+            level: enum_value(value.level),
+            parent: name_or_empty(value.parent.as_ref()),
+        },
+        &value.meta
+    )
 }
 
 /// The wire form of a pairing.
 pub fn pairing(value: &domain::Pairing) -> pb::Pairing {
-    let meta = bookkeeping(&value.meta);
-    pb::Pairing {
-        name: value.name.as_str().to_owned(),
-        party: value.party.as_str().to_owned(),
-        area: value.area.as_str().to_owned(),
-        start_year: value.start_year,
-        end_year: value.end_year,
-        fields: value.fields.iter().map(|f| enum_value(*f)).collect(),
-        status: enum_value(value.status),
-        provenance: Some(provenance(&value.provenance)),
-        etag: meta.etag,
-        revision: meta.revision,
-        create_time: meta.create_time,
-        update_time: meta.update_time,
-    }
+    with_bookkeeping!(
+        pb::Pairing {
+            name: value.name.as_str().to_owned(),
+            party: value.party.as_str().to_owned(),
+            area: value.area.as_str().to_owned(),
+            start_year: value.start_year,
+            end_year: value.end_year,
+            fields: value.fields.iter().map(|f| enum_value(*f)).collect(),
+            status: enum_value(value.status),
+            provenance: Some(provenance(&value.provenance)),
+        },
+        &value.meta
+    )
 }
 
 /// The wire form of a project with its recipients, outputs and funding lines.
 pub fn project(value: &domain::Project) -> pb::Project {
-    let meta = bookkeeping(&value.meta);
-    pb::Project {
-        name: value.name.as_str().to_owned(),
-        title: value.title.clone(),
-        description: value.description.clone(),
-        pairing: name_or_empty(value.pairing.as_ref()),
-        party: value.party.as_str().to_owned(),
-        recipients: value
-            .recipients
-            .iter()
-            .map(|r| pb::RecipientArea {
-                area: r.area.as_str().to_owned(),
-                share_percent: r.share_percent.normalize().to_string(),
-            })
-            .collect(),
-        field: enum_value(value.field),
-        livelihood: value.livelihood,
-        status: enum_value(value.status),
-        planned_start_date: date(value.planned_start_date),
-        planned_end_date: date(value.planned_end_date),
-        actual_start_date: date(value.actual_start_date),
-        actual_end_date: date(value.actual_end_date),
-        outputs: value
-            .outputs
-            .iter()
-            .map(|o| pb::ProjectOutput {
-                indicator: o.indicator.as_str().to_owned(),
-                value: o.value.normalize().to_string(),
-            })
-            .collect(),
-        funding_lines: value
-            .funding_lines
-            .iter()
-            .map(|l| pb::FundingLine {
-                r#type: enum_value(l.funding_type),
-                year: l.year,
-                date: date(l.date),
-                amount: Some(money(&l.amount)),
-                value_date: date(l.value_date),
-            })
-            .collect(),
-        data_status: enum_value(value.data_status),
-        provenance: Some(provenance(&value.provenance)),
-        etag: meta.etag,
-        revision: meta.revision,
-        create_time: meta.create_time,
-        update_time: meta.update_time,
-    }
+    with_bookkeeping!(
+        pb::Project {
+            name: value.name.as_str().to_owned(),
+            title: value.title.clone(),
+            description: value.description.clone(),
+            pairing: name_or_empty(value.pairing.as_ref()),
+            party: value.party.as_str().to_owned(),
+            recipients: value
+                .recipients
+                .iter()
+                .map(|r| pb::RecipientArea {
+                    area: r.area.as_str().to_owned(),
+                    share_percent: r.share_percent.normalize().to_string(),
+                })
+                .collect(),
+            field: enum_value(value.field),
+            livelihood: value.livelihood,
+            status: enum_value(value.status),
+            planned_start_date: date(value.planned_start_date),
+            planned_end_date: date(value.planned_end_date),
+            actual_start_date: date(value.actual_start_date),
+            actual_end_date: date(value.actual_end_date),
+            outputs: value
+                .outputs
+                .iter()
+                .map(|o| pb::ProjectOutput {
+                    indicator: o.indicator.as_str().to_owned(),
+                    value: o.value.normalize().to_string(),
+                })
+                .collect(),
+            funding_lines: value
+                .funding_lines
+                .iter()
+                .map(|l| pb::FundingLine {
+                    r#type: enum_value(l.funding_type),
+                    year: l.year,
+                    date: date(l.date),
+                    amount: Some(money(&l.amount)),
+                    value_date: date(l.value_date),
+                })
+                .collect(),
+            data_status: enum_value(value.data_status),
+            provenance: Some(provenance(&value.provenance)),
+        },
+        &value.meta
+    )
 }
 
 /// The wire form of an indicator.
 pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
-    let meta = bookkeeping(&value.meta);
     let (price_basis, price_base_year) = match value.price_basis {
         PriceBasis::NotApplicable => (pb::PriceBasis::Unspecified, 0),
         PriceBasis::Nominal => (pb::PriceBasis::Nominal, 0),
         PriceBasis::Constant(year) => (pb::PriceBasis::Constant, year),
     };
-    pb::Indicator {
-        name: value.name.as_str().to_owned(),
-        code: value.code.clone(),
-        display_name: value.display_name.clone(),
-        description: value.description.clone(),
-        unit: value.unit.clone(),
-        unit_multiplier: value.unit_multiplier,
-        frequency: enum_value(value.frequency),
-        measure_kind: enum_value(value.measure_kind),
-        summable: value.summable,
-        price_basis: price_basis.into(),
-        price_base_year,
-        topic: value.topic.clone(),
-        record_measure: value.record_measure.map_or(0, enum_value),
-        series_role: value.series_role.map_or(0, enum_value),
-        etag: meta.etag,
-        revision: meta.revision,
-        create_time: meta.create_time,
-        update_time: meta.update_time,
-    }
+    with_bookkeeping!(
+        pb::Indicator {
+            name: value.name.as_str().to_owned(),
+            code: value.code.clone(),
+            display_name: value.display_name.clone(),
+            description: value.description.clone(),
+            unit: value.unit.clone(),
+            unit_multiplier: value.unit_multiplier,
+            frequency: enum_value(value.frequency),
+            measure_kind: enum_value(value.measure_kind),
+            summable: value.summable,
+            price_basis: price_basis.into(),
+            price_base_year,
+            topic: value.topic.clone(),
+            record_measure: value.record_measure.map_or(0, enum_value),
+            series_role: value.series_role.map_or(0, enum_value),
+        },
+        &value.meta
+    )
 }
 
 /// The wire form of an observation.
 pub fn observation(value: &domain::Observation) -> pb::Observation {
-    let meta = bookkeeping(&value.meta);
-    pb::Observation {
-        name: value.name.as_str().to_owned(),
-        indicator: value.indicator.as_str().to_owned(),
-        area: value.area.as_str().to_owned(),
-        period: value.period.clone(),
-        value: value.value.normalize().to_string(),
-        qualifier: enum_value(value.qualifier),
-        status: enum_value(value.status),
-        provenance: Some(provenance(&value.provenance)),
-        etag: meta.etag,
-        revision: meta.revision,
-        create_time: meta.create_time,
-        update_time: meta.update_time,
-    }
+    with_bookkeeping!(
+        pb::Observation {
+            name: value.name.as_str().to_owned(),
+            indicator: value.indicator.as_str().to_owned(),
+            area: value.area.as_str().to_owned(),
+            period: value.period.clone(),
+            value: value.value.normalize().to_string(),
+            qualifier: enum_value(value.qualifier),
+            status: enum_value(value.status),
+            provenance: Some(provenance(&value.provenance)),
+        },
+        &value.meta
+    )
 }
 
 /// Any resource as a `Record`.
