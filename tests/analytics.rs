@@ -3,13 +3,9 @@
 
 mod common;
 
-use common::{ADMIN_TOKEN, TestServer, WRITE_TOKEN};
+use common::{ADMIN_TOKEN, TestServer, WRITE_TOKEN, reason};
 use pairing_aid_client::pb::google::r#type::Money;
 use pairing_aid_client::tonic::Code;
-use pairing_aid_client::v1::analytics_service_client::AnalyticsServiceClient;
-use pairing_aid_client::v1::indicator_service_client::IndicatorServiceClient;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
-use pairing_aid_client::v1::record_service_client::RecordServiceClient;
 use pairing_aid_client::v1::*;
 use rust_decimal::Decimal;
 use tonic_types::StatusExt;
@@ -19,18 +15,12 @@ fn amount(money: &Option<Money>) -> Decimal {
     Decimal::from(money.units) + Decimal::new(i64::from(money.nanos), 9)
 }
 
-fn reason(status: &pairing_aid_client::tonic::Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .unwrap()
-        .reason
-        .clone()
-}
-
 /// The education commitments in Kashgar, 2015-2020, per project, recomputed from ListProjects.
 async fn kashgar_education_commitments(server: &TestServer) -> Decimal {
-    let projects = ProjectServiceClient::new(server.channel().await)
+    let projects = server
+        .client(None)
+        .await
+        .projects()
         .list_projects(ListProjectsRequest {
             filter: r#"field = EDUCATION AND area = "areas/kashgar""#.into(),
             page_size: 1000,
@@ -52,7 +42,7 @@ async fn kashgar_education_commitments(server: &TestServer) -> Decimal {
 async fn one_call_answers_how_much_each_province_committed_to_education_in_kashgar_and_the_livelihood_share()
  {
     let server = TestServer::start();
-    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let mut analytics = server.client(None).await.analytics();
     let summary = analytics
         .summarize_funding(SummarizeFundingRequest {
             filter: r#"field = EDUCATION AND area = "areas/kashgar""#.into(),
@@ -117,7 +107,7 @@ async fn one_call_answers_how_much_each_province_committed_to_education_in_kashg
 #[tokio::test]
 async fn amounts_convert_to_dollars_with_the_rate_they_name() {
     let server = TestServer::start();
-    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let mut analytics = server.client(None).await.analytics();
     let ask = |currency: &str| SummarizeFundingRequest {
         currency_code: currency.into(),
         start_year: 2013,
@@ -168,7 +158,7 @@ async fn amounts_convert_to_dollars_with_the_rate_they_name() {
 #[tokio::test]
 async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
     let server = TestServer::start_with_tokens(&[]);
-    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let mut analytics = server.client(None).await.analytics();
     let ask = SummarizeFundingRequest {
         price_base_year: 2015,
         start_year: 2015,
@@ -178,7 +168,10 @@ async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
     let missing = analytics.summarize_funding(ask.clone()).await.unwrap_err();
     assert_eq!(reason(&missing), "MISSING_SERIES");
 
-    IndicatorServiceClient::new(server.authed(Some(ADMIN_TOKEN)).await)
+    server
+        .client(Some(ADMIN_TOKEN))
+        .await
+        .indicators()
         .create_indicator(CreateIndicatorRequest {
             indicator: Some(Indicator {
                 code: "DEFLATOR_TEST".into(),
@@ -208,7 +201,10 @@ async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
         }),
         ..Default::default()
     };
-    RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .records()
         .batch_upsert_observations(BatchUpsertObservationsRequest {
             observations: vec![point("2015", "100"), point("2016", "125")],
             request_id: String::new(),
@@ -275,7 +271,10 @@ async fn add_gdp(server: &TestServer, area: &str, values: &[(&str, &str)], statu
             ..Default::default()
         })
         .collect();
-    RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .records()
         .batch_upsert_observations(BatchUpsertObservationsRequest {
             observations,
             request_id: String::new(),
@@ -306,7 +305,10 @@ async fn series_derive_growth_index_and_doubling_time_labelled_computed() {
         DataStatus::Reported,
     )
     .await;
-    let response = AnalyticsServiceClient::new(server.channel().await)
+    let response = server
+        .client(None)
+        .await
+        .analytics()
         .get_indicator_series(GetIndicatorSeriesRequest {
             indicator: "indicators/gdp".into(),
             areas: vec!["areas/kashgar".into(), "areas/hotan".into()],
@@ -371,7 +373,10 @@ async fn series_derive_growth_index_and_doubling_time_labelled_computed() {
         DataStatus::Reported
     );
 
-    let bad = AnalyticsServiceClient::new(server.channel().await)
+    let bad = server
+        .client(None)
+        .await
+        .analytics()
         .get_indicator_series(GetIndicatorSeriesRequest {
             indicator: "indicators/gdp".into(),
             areas: vec!["areas/kashgar".into()],
@@ -414,7 +419,7 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
         DataStatus::Estimated,
     )
     .await;
-    let mut analytics = AnalyticsServiceClient::new(server.channel().await);
+    let mut analytics = server.client(None).await.analytics();
     let rolled = analytics
         .roll_up_indicator(RollUpIndicatorRequest {
             indicator: "indicators/gdp".into(),
@@ -509,7 +514,10 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
 #[tokio::test]
 async fn reported_aggregates_stand_beside_figures_computed_from_the_records() {
     let server = TestServer::start();
-    let report = AnalyticsServiceClient::new(server.channel().await)
+    let report = server
+        .client(None)
+        .await
+        .analytics()
         .reconcile_reported_figures(ReconcileReportedFiguresRequest::default())
         .await
         .unwrap()
@@ -564,7 +572,10 @@ async fn reported_aggregates_stand_beside_figures_computed_from_the_records() {
         "GDP is not computable from projects"
     );
 
-    let tight = AnalyticsServiceClient::new(server.channel().await)
+    let tight = server
+        .client(None)
+        .await
+        .analytics()
         .reconcile_reported_figures(ReconcileReportedFiguresRequest {
             filter: r#"indicator = "indicators/assistance-funds""#.into(),
             about_tolerance_percent: "0.1".into(),
@@ -583,7 +594,10 @@ async fn reported_aggregates_stand_beside_figures_computed_from_the_records() {
 #[tokio::test]
 async fn a_bad_summary_filter_names_its_position() {
     let server = TestServer::start();
-    let error = AnalyticsServiceClient::new(server.channel().await)
+    let error = server
+        .client(None)
+        .await
+        .analytics()
         .summarize_funding(SummarizeFundingRequest {
             filter: "year >= 2015 AND".into(),
             ..Default::default()

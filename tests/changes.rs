@@ -4,20 +4,17 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestServer, WRITE_TOKEN, project};
-use pairing_aid_client::tonic::{Code, Request};
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
-use pairing_aid_client::v1::record_service_client::RecordServiceClient;
+use common::{TestServer, WRITE_TOKEN, create_request, get_project, project};
+use pairing_aid_client::tonic::Code;
 use pairing_aid_client::v1::*;
 use tonic_types::StatusExt;
 
 async fn create(server: &TestServer, id: &str) -> i64 {
-    ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
-        .create_project(CreateProjectRequest {
-            project: Some(project(id)),
-            project_id: id.into(),
-            request_id: String::new(),
-        })
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .projects()
+        .create_project(create_request(id, ""))
         .await
         .unwrap()
         .into_inner()
@@ -46,7 +43,7 @@ async fn next_revision(
 #[tokio::test]
 async fn watch_resumes_across_a_reconnect_with_every_revision_exactly_once() {
     let server = TestServer::start_with_tokens(&[]);
-    let mut watcher = RecordServiceClient::new(server.channel().await);
+    let mut watcher = server.client(None).await.records();
     let mut stream = watcher
         .watch_changes(WatchChangesRequest { start_revision: 0 })
         .await
@@ -100,7 +97,7 @@ async fn a_revision_older_than_the_log_keeps_is_out_of_range_and_names_the_oldes
     for i in 0..5 {
         create(&server, &format!("compacted-{i}")).await;
     }
-    let mut client = RecordServiceClient::new(server.channel().await);
+    let mut client = server.client(None).await.records();
     let status = client
         .watch_changes(WatchChangesRequest { start_revision: 0 })
         .await
@@ -149,7 +146,7 @@ async fn list_changes_pages_incremental_sync_and_records_who_wrote() {
 #[tokio::test]
 async fn export_streams_the_whole_record_or_the_collections_asked_for() {
     let server = TestServer::start();
-    let mut client = RecordServiceClient::new(server.channel().await);
+    let mut client = server.client(None).await.records();
     let count = |collections: Vec<String>| {
         let mut client = client.clone();
         async move {
@@ -214,7 +211,10 @@ async fn limits_refuse_clearly_while_other_calls_are_served() {
         projects: (0..200).map(|i| project(&format!("big-{i}"))).collect(),
         request_id: String::new(),
     };
-    let too_big = RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+    let too_big = server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .records()
         .batch_upsert_projects(big)
         .await
         .unwrap_err();
@@ -230,23 +230,9 @@ async fn limits_refuse_clearly_while_other_calls_are_served() {
     );
 
     // One call waits for a revision that will not come; the next is refused at once.
-    let waiting_server = server.channel().await;
-    let waiting = tokio::spawn(async move {
-        let mut request = Request::new(GetProjectRequest {
-            name: "projects/none".into(),
-            min_revision: 1_000,
-        });
-        request.set_timeout(Duration::from_secs(2));
-        ProjectServiceClient::new(waiting_server)
-            .get_project(request)
-            .await
-    });
+    let waiting = common::spawn_waiting_read(&server, 1_000, Duration::from_secs(2)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let refused = ProjectServiceClient::new(server.channel().await)
-        .get_project(GetProjectRequest {
-            name: "projects/none".into(),
-            ..Default::default()
-        })
+    let refused = get_project(&server.client(None).await, "projects/none")
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted);
@@ -261,11 +247,10 @@ async fn limits_refuse_clearly_while_other_calls_are_served() {
         waiting.await.unwrap().unwrap_err().code(),
         Code::DeadlineExceeded
     );
-    ProjectServiceClient::new(server.channel().await)
-        .get_project(GetProjectRequest {
-            name: "projects/shanghai-kashgar-2013-01".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("served again once the slot is free");
+    get_project(
+        &server.client(None).await,
+        "projects/shanghai-kashgar-2013-01",
+    )
+    .await
+    .expect("served again once the slot is free");
 }

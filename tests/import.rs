@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::{TestServer, WRITE_TOKEN, project};
 use pairing_aid_client::tonic::Streaming;
-use pairing_aid_client::v1::record_service_client::RecordServiceClient;
 use pairing_aid_client::v1::*;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -38,7 +37,10 @@ struct Import {
 impl Import {
     async fn open(server: &TestServer) -> Self {
         let (sender, receiver) = mpsc::channel(4);
-        let acks = RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+        let acks = server
+            .client(Some(WRITE_TOKEN))
+            .await
+            .records()
             .import_records(ReceiverStream::new(receiver))
             .await
             .unwrap()

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use common::TestServer;
 use pairing_aid_client::v1::ListProjectsRequest;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 async fn project_names_and_etags(server: &TestServer) -> (Vec<(String, String)>, i64) {
-    let mut client = ProjectServiceClient::new(server.channel().await);
+    let mut client = server.client(None).await.projects();
     let mut all = Vec::new();
     let mut page_token = String::new();
     loop {
@@ -88,13 +87,7 @@ async fn health_is_serving_then_not_serving_on_sigterm_and_the_process_exits_cle
             .status();
         assert_eq!(status, ServingStatus::Serving, "{service:?}");
     }
-    let mut watch = health
-        .watch(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut watch = common::watch_health(&mut health).await;
     assert_eq!(
         watch.message().await.unwrap().unwrap().status(),
         ServingStatus::Serving

@@ -7,14 +7,15 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
-use pairing_aid_client::v1::record_service_client::RecordServiceClient;
-use pairing_aid_client::v1::{GetProjectRequest, ListProjectsRequest, WatchChangesRequest};
+use pairing_aid_client::v1::{ListProjectsRequest, WatchChangesRequest};
 use tonic::Code;
 use tonic_types::StatusExt;
 
 async fn list(server: &TestServer, request: ListProjectsRequest) -> Result<usize, tonic::Status> {
-    ProjectServiceClient::new(server.channel().await)
+    server
+        .client(None)
+        .await
+        .projects()
         .list_projects(request)
         .await
         .map(|r| r.into_inner().projects.len())
@@ -104,9 +105,9 @@ async fn a_flood_of_streams_is_refused_past_the_limit_while_others_are_served() 
     let mut open = Vec::new();
     let mut refused = Vec::new();
     for connection in 0..4 {
-        let channel = server.channel().await;
+        let client = server.client(None).await;
         for _ in 0..40 {
-            let mut client = RecordServiceClient::new(channel.clone());
+            let mut client = client.records();
             match client
                 .watch_changes(WatchChangesRequest { start_revision: 0 })
                 .await
@@ -125,10 +126,10 @@ async fn a_flood_of_streams_is_refused_past_the_limit_while_others_are_served() 
     // Everyone else is served meanwhile, promptly.
     let served = tokio::time::timeout(
         Duration::from_secs(2),
-        ProjectServiceClient::new(server.channel().await).get_project(GetProjectRequest {
-            name: "projects/shanghai-kashgar-2013-01".into(),
-            min_revision: 0,
-        }),
+        common::get_project(
+            &server.client(None).await,
+            "projects/shanghai-kashgar-2013-01",
+        ),
     )
     .await
     .expect("answered within 2 s");
@@ -137,7 +138,10 @@ async fn a_flood_of_streams_is_refused_past_the_limit_while_others_are_served() 
     open.truncate(10);
     let mut reopened = false;
     for _ in 0..50 {
-        let attempt = RecordServiceClient::new(server.channel().await)
+        let attempt = server
+            .client(None)
+            .await
+            .records()
             .watch_changes(WatchChangesRequest { start_revision: 0 })
             .await;
         if attempt.is_ok() {

@@ -8,10 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::TestServer;
-use pairing_aid_client::tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use pairing_aid_client::Client;
 use pairing_aid_client::tonic::{Code, Request};
-use pairing_aid_client::v1::party_service_client::PartyServiceClient;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 use pairing_aid_client::v1::*;
 use serde_norway::Value;
 use tonic_health::pb::HealthCheckRequest;
@@ -216,7 +214,7 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
     let list = r#"pairing_aid_rpc_requests_total{code="Ok",method="/pairing.v1.PartyService/ListParties"}"#;
     let missing = r#"pairing_aid_rpc_requests_total{code="NotFound",method="/pairing.v1.PartyService/GetParty"}"#;
     let before = server.scrape_metrics();
-    let mut parties = PartyServiceClient::new(server.channel().await);
+    let mut parties = server.client(None).await.parties();
     for _ in 0..3 {
         parties
             .list_parties(ListPartiesRequest::default())
@@ -245,24 +243,8 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
     );
 
     // A call in flight when SIGTERM arrives still gets its answer before the process exits.
-    let channel = server.channel().await;
-    let in_flight = tokio::spawn(async move {
-        let mut request = Request::new(GetProjectRequest {
-            name: "projects/none".into(),
-            min_revision: 1_000_000,
-        });
-        request.set_timeout(Duration::from_secs(3));
-        ProjectServiceClient::new(channel)
-            .get_project(request)
-            .await
-    });
-    let mut watch = health
-        .watch(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let in_flight = common::spawn_waiting_read(&server, 1_000_000, Duration::from_secs(3)).await;
+    let mut watch = common::watch_health(&mut health).await;
     watch.message().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.terminate();
@@ -295,7 +277,10 @@ async fn json_logs_carry_trace_and_span_ids_and_honour_traceparent() {
         "traceparent",
         format!("00-{trace}-00f067aa0ba902b7-01").parse().unwrap(),
     );
-    pairing_aid_client::v1::area_service_client::AreaServiceClient::new(server.channel().await)
+    server
+        .client(None)
+        .await
+        .areas()
         .get_area(request)
         .await
         .unwrap_err();
@@ -316,7 +301,8 @@ struct Pki {
     ca: String,
     server_cert: String,
     server_key: String,
-    client: Identity,
+    client_cert: String,
+    client_key: String,
 }
 
 fn pki() -> Pki {
@@ -340,32 +326,32 @@ fn pki() -> Pki {
         ca: ca.pem(),
         server_cert: server.pem(),
         server_key: server_key.serialize_pem(),
-        client: Identity::from_pem(client.pem(), client_key.serialize_pem()),
+        client_cert: client.pem(),
+        client_key: client_key.serialize_pem(),
     }
 }
 
-async fn tls_channel(
+/// A client of `server`'s TLS port that trusts `ca` and, given a certificate and its key (PEM),
+/// presents them.
+async fn tls_client(
     server: &TestServer,
     ca: &str,
-    identity: Option<Identity>,
-) -> Result<Channel, String> {
-    let mut tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(ca))
-        .domain_name("localhost");
-    if let Some(identity) = identity {
-        tls = tls.identity(identity);
+    identity: Option<(&str, &str)>,
+) -> Result<Client, String> {
+    let mut builder = Client::builder()
+        .endpoint(format!("https://{}", server.address))
+        .deadline(None)
+        .tls_ca_pem(ca)
+        .tls_domain("localhost");
+    if let Some((certificate, key)) = identity {
+        builder = builder.tls_identity(certificate, key);
     }
-    Channel::from_shared(format!("https://{}", server.address))
-        .unwrap()
-        .tls_config(tls)
-        .map_err(|e| e.to_string())?
-        .connect()
-        .await
-        .map_err(|e| e.to_string())
+    builder.connect().await.map_err(|e| e.to_string())
 }
 
-async fn list_parties(channel: Channel) -> Result<usize, Code> {
-    PartyServiceClient::new(channel)
+async fn list_parties(client: Client) -> Result<usize, Code> {
+    client
+        .parties()
         .list_parties(ListPartiesRequest::default())
         .await
         .map(|r| r.into_inner().parties.len())
@@ -392,14 +378,15 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
     ];
 
     let tls = TestServer::start_on(dir.path().join("tls.db"), &tls_args);
-    let channel = tls_channel(&tls, &pki.ca, None).await.unwrap();
-    assert_eq!(list_parties(channel).await, Ok(19));
-    let plaintext = Channel::from_shared(tls.endpoint())
-        .unwrap()
+    let client = tls_client(&tls, &pki.ca, None).await.unwrap();
+    assert_eq!(list_parties(client).await, Ok(19));
+    let plaintext = Client::builder()
+        .endpoint(tls.endpoint())
+        .deadline(None)
         .connect()
         .await;
     let refused = match plaintext {
-        Ok(channel) => list_parties(channel).await.is_err(),
+        Ok(client) => list_parties(client).await.is_err(),
         Err(_) => true,
     };
     assert!(refused, "a plaintext client gets nothing from a TLS port");
@@ -411,12 +398,11 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
         .chain(["--tls-client-ca", ca.as_str()])
         .collect();
     let mutual = TestServer::start_on(dir.path().join("mtls.db"), &mutual_args);
-    let with_certificate = tls_channel(&mutual, &pki.ca, Some(pki.client))
-        .await
-        .unwrap();
+    let identity = (pki.client_cert.as_str(), pki.client_key.as_str());
+    let with_certificate = tls_client(&mutual, &pki.ca, Some(identity)).await.unwrap();
     assert_eq!(list_parties(with_certificate).await, Ok(19));
-    let without = match tls_channel(&mutual, &pki.ca, None).await {
-        Ok(channel) => list_parties(channel).await.is_err(),
+    let without = match tls_client(&mutual, &pki.ca, None).await {
+        Ok(client) => list_parties(client).await.is_err(),
         Err(_) => true,
     };
     assert!(without, "mutual TLS refuses a client without a certificate");

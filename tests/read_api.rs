@@ -5,20 +5,14 @@ mod common;
 use std::collections::HashSet;
 
 use common::TestServer;
+use pairing_aid_client::Client;
 use pairing_aid_client::tonic::{Code, Status};
-use pairing_aid_client::v1::area_service_client::AreaServiceClient;
-use pairing_aid_client::v1::indicator_service_client::IndicatorServiceClient;
-use pairing_aid_client::v1::observation_service_client::ObservationServiceClient;
-use pairing_aid_client::v1::pairing_service_client::PairingServiceClient;
-use pairing_aid_client::v1::party_service_client::PartyServiceClient;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 use pairing_aid_client::v1::*;
-use tonic_types::StatusExt;
 
 const SOURCE_TITLE: &str = "Commentary: Pairing assistance boosts Xinjiang development";
 
 async fn all_projects(
-    client: &mut ProjectServiceClient<pairing_aid_client::tonic::transport::Channel>,
+    client: &Client,
     filter: &str,
     order_by: &str,
     page_size: i32,
@@ -27,6 +21,7 @@ async fn all_projects(
     let mut page_token = String::new();
     loop {
         let page = client
+            .projects()
             .list_projects(ListProjectsRequest {
                 page_size,
                 page_token: page_token.clone(),
@@ -53,30 +48,16 @@ async fn all_projects(
 
 /// The `(reason, [(field, description)])` a client reads from an error's details.
 fn details(status: &Status) -> (String, Vec<(String, String)>) {
-    let details = status.get_error_details();
-    let reason = details
-        .error_info()
-        .expect("every error carries ErrorInfo")
-        .reason
-        .clone();
-    let violations = details
-        .bad_request()
-        .map(|b| {
-            b.field_violations
-                .iter()
-                .map(|v| (v.field.clone(), v.description.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    (reason, violations)
+    (common::reason(status), common::violations(status))
 }
 
 #[tokio::test]
 async fn gets_each_kind_of_resource_by_name() {
     let server = TestServer::start();
-    let channel = server.channel().await;
+    let client = server.client(None).await;
 
-    let party = PartyServiceClient::new(channel.clone())
+    let party = client
+        .parties()
         .get_party(GetPartyRequest {
             name: "parties/beijing".into(),
             ..Default::default()
@@ -90,7 +71,8 @@ async fn gets_each_kind_of_resource_by_name() {
     assert_eq!(party.kind(), PartyKind::Municipality);
     assert!(!party.etag.is_empty());
 
-    let area = AreaServiceClient::new(channel.clone())
+    let area = client
+        .areas()
         .get_area(GetAreaRequest {
             name: "areas/shufu".into(),
             ..Default::default()
@@ -105,7 +87,8 @@ async fn gets_each_kind_of_resource_by_name() {
         (AreaLevel::County, "areas/kashgar")
     );
 
-    let pairing = PairingServiceClient::new(channel.clone())
+    let pairing = client
+        .pairings()
         .get_pairing(GetPairingRequest {
             name: "pairings/beijing-hotan".into(),
             ..Default::default()
@@ -121,7 +104,8 @@ async fn gets_each_kind_of_resource_by_name() {
     );
     assert_eq!(pairing.status(), DataStatus::Synthetic);
 
-    let project = ProjectServiceClient::new(channel.clone())
+    let project = client
+        .projects()
         .get_project(GetProjectRequest {
             name: "projects/beijing-hotan-2016-01".into(),
             ..Default::default()
@@ -137,7 +121,8 @@ async fn gets_each_kind_of_resource_by_name() {
     assert_eq!(amount.currency_code, "CNY");
     assert!(amount.units > 0);
 
-    let indicator = IndicatorServiceClient::new(channel.clone())
+    let indicator = client
+        .indicators()
         .get_indicator(GetIndicatorRequest {
             name: "indicators/gdp".into(),
             ..Default::default()
@@ -153,7 +138,8 @@ async fn gets_each_kind_of_resource_by_name() {
     );
     assert!(indicator.summable);
 
-    let observation = ObservationServiceClient::new(channel)
+    let observation = client
+        .observations()
         .get_observation(GetObservationRequest {
             name: "observations/assistance-funds-2013-2022".into(),
             ..Default::default()
@@ -178,8 +164,8 @@ async fn gets_each_kind_of_resource_by_name() {
 #[tokio::test]
 async fn pages_through_every_project_once_in_order() {
     let server = TestServer::start();
-    let mut client = ProjectServiceClient::new(server.channel().await);
-    let projects = all_projects(&mut client, "", "", 97).await;
+    let client = server.client(None).await;
+    let projects = all_projects(&client, "", "", 97).await;
     assert!(projects.len() > 500, "demo data has hundreds of projects");
     let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
     let unique: HashSet<&str> = names.iter().copied().collect();
@@ -189,7 +175,7 @@ async fn pages_through_every_project_once_in_order() {
         "default order is by name"
     );
 
-    let by_title = all_projects(&mut client, "", "title desc, name", 50).await;
+    let by_title = all_projects(&client, "", "title desc, name", 50).await;
     assert_eq!(by_title.len(), projects.len());
     assert!(by_title.windows(2).all(|w| w[0].title >= w[1].title));
 }
@@ -197,12 +183,13 @@ async fn pages_through_every_project_once_in_order() {
 #[tokio::test]
 async fn filters_projects_by_party_field_years_and_area_hierarchy() {
     let server = TestServer::start();
-    let mut client = ProjectServiceClient::new(server.channel().await);
+    let client = server.client(None).await;
     let filter =
         r#"field = EDUCATION AND year >= 2015 AND year <= 2020 AND area = "areas/kashgar""#;
-    let projects = all_projects(&mut client, filter, "", 20).await;
+    let projects = all_projects(&client, filter, "", 20).await;
     assert!(!projects.is_empty());
-    let areas = AreaServiceClient::new(server.channel().await)
+    let areas = client
+        .areas()
         .list_areas(ListAreasRequest {
             filter: r#"ancestor = "areas/kashgar" OR name = "areas/kashgar""#.into(),
             page_size: 100,
@@ -228,13 +215,13 @@ async fn filters_projects_by_party_field_years_and_area_hierarchy() {
         );
     }
 
-    let everything = all_projects(&mut client, "", "", 1000).await;
+    let everything = all_projects(&client, "", "", 1000).await;
     let expected = everything
         .iter()
         .filter(|p| p.party == "parties/shanghai" && !p.livelihood)
         .count();
     let filtered = all_projects(
-        &mut client,
+        &client,
         r#"party = "parties/shanghai" AND NOT livelihood = true"#,
         "",
         1000,
@@ -243,7 +230,7 @@ async fn filters_projects_by_party_field_years_and_area_hierarchy() {
     assert_eq!(filtered.len(), expected);
     assert!(expected > 0);
 
-    let titled = all_projects(&mut client, r#"title:"TAP WATER""#, "", 1000).await;
+    let titled = all_projects(&client, r#"title:"TAP WATER""#, "", 1000).await;
     assert!(!titled.is_empty());
     assert!(
         titled
@@ -255,8 +242,9 @@ async fn filters_projects_by_party_field_years_and_area_hierarchy() {
 #[tokio::test]
 async fn every_reported_figure_cites_the_article_and_nothing_synthetic_passes_as_reported() {
     let server = TestServer::start();
-    let channel = server.channel().await;
-    let observations = ObservationServiceClient::new(channel.clone())
+    let client = server.client(None).await;
+    let observations = client
+        .observations()
         .list_observations(ListObservationsRequest {
             page_size: 1000,
             ..Default::default()
@@ -306,10 +294,9 @@ async fn every_reported_figure_cites_the_article_and_nothing_synthetic_passes_as
         Some(("1.7".into(), Qualifier::Exact))
     );
 
-    let mut projects = ProjectServiceClient::new(channel);
-    let reported = all_projects(&mut projects, "data_status = REPORTED", "", 1000).await;
+    let reported = all_projects(&client, "data_status = REPORTED", "", 1000).await;
     assert!(reported.is_empty(), "the demo has no reported projects");
-    for project in all_projects(&mut projects, "", "", 1000).await {
+    for project in all_projects(&client, "", "", 1000).await {
         assert_eq!(project.data_status(), DataStatus::Synthetic);
         assert!(project.provenance.unwrap().note.contains("Synthetic"));
     }
@@ -318,7 +305,7 @@ async fn every_reported_figure_cites_the_article_and_nothing_synthetic_passes_as
 #[tokio::test]
 async fn bad_input_gets_invalid_argument_or_not_found_with_details() {
     let server = TestServer::start();
-    let mut client = ProjectServiceClient::new(server.channel().await);
+    let mut client = server.client(None).await.projects();
 
     let missing = client
         .get_project(GetProjectRequest {

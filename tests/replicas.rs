@@ -8,10 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::postgres::PgDatabase;
-use common::{TestServer, WRITE_TOKEN, project};
+use common::{TestServer, WRITE_TOKEN, create_request};
 use pairing_aid_client::tonic::Code;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
-use pairing_aid_client::v1::record_service_client::RecordServiceClient;
 use pairing_aid_client::v1::*;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -64,12 +62,11 @@ impl Drop for PostgresOutage {
 }
 
 async fn create(server: &TestServer, id: &str) -> Result<i64, pairing_aid_client::tonic::Status> {
-    ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
-        .create_project(CreateProjectRequest {
-            project: Some(project(id)),
-            project_id: id.into(),
-            request_id: format!("create-{id}"),
-        })
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .projects()
+        .create_project(create_request(id, &format!("create-{id}")))
         .await
         .map(|r| r.into_inner().revision)
 }
@@ -106,7 +103,10 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
 
     // Read your writes across replicas: written through A, read through B.
     let revision = create(&a, "replicated-1").await.unwrap();
-    let seen = ProjectServiceClient::new(b.channel().await)
+    let seen = b
+        .client(None)
+        .await
+        .projects()
         .get_project(GetProjectRequest {
             name: "projects/replicated-1".into(),
             min_revision: revision,
@@ -117,7 +117,10 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
     assert_eq!(seen.project.unwrap().revision, revision);
 
     // B's watchers see A's writes, in order.
-    let mut watch = RecordServiceClient::new(b.channel().await)
+    let mut watch = b
+        .client(None)
+        .await
+        .records()
         .watch_changes(WatchChangesRequest {
             start_revision: revision,
         })
@@ -167,7 +170,10 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
         },
     )
     .await;
-    let on_a = ProjectServiceClient::new(a.channel().await)
+    let on_a = a
+        .client(None)
+        .await
+        .projects()
         .get_project(GetProjectRequest {
             name: "projects/after-outage".into(),
             min_revision: after.unwrap(),
@@ -181,7 +187,10 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
 
     // A replica that starts late catches up from the log before it serves.
     let c = TestServer::start_on(&url, &common::token_args());
-    let listed = ProjectServiceClient::new(c.channel().await)
+    let listed = c
+        .client(None)
+        .await
+        .projects()
         .list_projects(ListProjectsRequest {
             filter: r#"name = "*-outage" OR name = "projects/replicated-*""#.into(),
             ..Default::default()
@@ -247,7 +256,7 @@ async fn a_replica_behind_the_retained_log_reloads_the_record() {
     assert_eq!(latest, before + 5);
     drop(paused);
 
-    let mut on_b = ProjectServiceClient::new(b.channel().await);
+    let mut on_b = b.client(None).await.projects();
     for id in ["before-pause", "while-paused-0", "while-paused-4"] {
         let project = on_b
             .get_project(GetProjectRequest {
@@ -259,7 +268,10 @@ async fn a_replica_behind_the_retained_log_reloads_the_record() {
             .into_inner();
         assert_eq!(project.project.unwrap().name, format!("projects/{id}"));
     }
-    let changes = RecordServiceClient::new(b.channel().await)
+    let changes = b
+        .client(None)
+        .await
+        .records()
         .list_changes(ListChangesRequest {
             after_revision: before,
             ..Default::default()

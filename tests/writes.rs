@@ -5,61 +5,18 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ADMIN_TOKEN, READ_TOKEN, TestServer, WRITE_TOKEN, project};
-use pairing_aid_client::tonic::{Code, Request, Status};
-use pairing_aid_client::v1::observation_service_client::ObservationServiceClient;
-use pairing_aid_client::v1::party_service_client::PartyServiceClient;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
-use pairing_aid_client::v1::record_service_client::RecordServiceClient;
+use common::{
+    ADMIN_TOKEN, READ_TOKEN, TestServer, WRITE_TOKEN, create_request, get_project, project, reason,
+    violations,
+};
+use pairing_aid_client::tonic::{Code, Request};
 use pairing_aid_client::v1::*;
-use tonic_types::StatusExt;
-
-fn violations(status: &Status) -> Vec<(String, String)> {
-    status
-        .get_error_details()
-        .bad_request()
-        .map(|b| {
-            b.field_violations
-                .iter()
-                .map(|v| (v.field.clone(), v.description.clone()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn reason(status: &Status) -> String {
-    status
-        .get_error_details()
-        .error_info()
-        .expect("ErrorInfo on every error")
-        .reason
-        .clone()
-}
-
-fn create(id: &str, request_id: &str) -> CreateProjectRequest {
-    CreateProjectRequest {
-        project: Some(project(id)),
-        project_id: id.into(),
-        request_id: request_id.into(),
-    }
-}
-
-/// The project as the server now holds it.
-async fn stored_project(channel: common::Authed, name: &str) -> Project {
-    ProjectServiceClient::new(channel)
-        .get_project(GetProjectRequest {
-            name: name.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .project
-        .unwrap()
-}
 
 async fn latest_revision(server: &TestServer) -> i64 {
-    RecordServiceClient::new(server.channel().await)
+    server
+        .client(None)
+        .await
+        .records()
         .list_changes(ListChangesRequest {
             after_revision: 0,
             page_size: 1,
@@ -77,8 +34,11 @@ async fn writes_need_a_valid_token_with_the_right_role() {
     let attempt = |token: Option<&'static str>| {
         let server = &server;
         async move {
-            ProjectServiceClient::new(server.authed(token).await)
-                .create_project(create("token-test", ""))
+            server
+                .client(token)
+                .await
+                .projects()
+                .create_project(create_request("token-test", ""))
                 .await
         }
     };
@@ -99,7 +59,10 @@ async fn writes_need_a_valid_token_with_the_right_role() {
         display_name: "Test Enterprise".into(),
         ..Default::default()
     };
-    let by_writer = PartyServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+    let by_writer = server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .parties()
         .create_party(CreatePartyRequest {
             party: Some(party.clone()),
             party_id: "test-enterprise".into(),
@@ -112,7 +75,10 @@ async fn writes_need_a_valid_token_with_the_right_role() {
         Code::PermissionDenied,
         "reference data needs the admin role"
     );
-    PartyServiceClient::new(server.authed(Some(ADMIN_TOKEN)).await)
+    server
+        .client(Some(ADMIN_TOKEN))
+        .await
+        .parties()
         .create_party(CreatePartyRequest {
             party: Some(party),
             party_id: "test-enterprise".into(),
@@ -122,11 +88,7 @@ async fn writes_need_a_valid_token_with_the_right_role() {
         .unwrap();
 
     // Reads stay open without a token.
-    ProjectServiceClient::new(server.channel().await)
-        .get_project(GetProjectRequest {
-            name: "projects/token-test".into(),
-            ..Default::default()
-        })
+    get_project(&server.client(None).await, "projects/token-test")
         .await
         .unwrap();
 }
@@ -134,12 +96,18 @@ async fn writes_need_a_valid_token_with_the_right_role() {
 #[tokio::test]
 async fn reads_need_a_token_when_the_server_says_so() {
     let server = TestServer::start_with_tokens(&["--require-token-for-reads"]);
-    let anonymous = ProjectServiceClient::new(server.channel().await)
+    let anonymous = server
+        .client(None)
+        .await
+        .projects()
         .list_projects(ListProjectsRequest::default())
         .await
         .unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
-    ProjectServiceClient::new(server.authed(Some(READ_TOKEN)).await)
+    server
+        .client(Some(READ_TOKEN))
+        .await
+        .projects()
         .list_projects(ListProjectsRequest::default())
         .await
         .unwrap();
@@ -148,9 +116,10 @@ async fn reads_need_a_token_when_the_server_says_so() {
 #[tokio::test]
 async fn create_update_and_delete_with_etags() {
     let server = TestServer::start_with_tokens(&[]);
-    let mut client = ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await);
+    let writer = server.client(Some(WRITE_TOKEN)).await;
+    let mut client = writer.projects();
     let created = client
-        .create_project(create("etag-test", ""))
+        .create_project(create_request("etag-test", ""))
         .await
         .unwrap()
         .into_inner();
@@ -159,7 +128,7 @@ async fn create_update_and_delete_with_etags() {
     assert!(stored.create_time.is_some());
 
     let again = client
-        .create_project(create("etag-test", ""))
+        .create_project(create_request("etag-test", ""))
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::AlreadyExists);
@@ -205,16 +174,7 @@ async fn create_update_and_delete_with_etags() {
         .await
         .unwrap_err();
     assert_eq!(stale_delete.code(), Code::Aborted);
-    let current = client
-        .get_project(GetProjectRequest {
-            name: stored.name.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .project
-        .unwrap();
+    let current = get_project(&writer, &stored.name).await.unwrap();
     assert_eq!(current, after);
 
     let bad_mask = client
@@ -237,13 +197,7 @@ async fn create_update_and_delete_with_etags() {
         })
         .await
         .unwrap();
-    let gone = client
-        .get_project(GetProjectRequest {
-            name: stored.name,
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let gone = get_project(&writer, &stored.name).await.unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);
 }
 
@@ -269,7 +223,10 @@ async fn every_violation_is_reported_with_its_field_and_nothing_is_written() {
         day: 30,
     });
     bad.pairing = "Bad Name".into();
-    let error = ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+    let error = server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .projects()
         .create_project(CreateProjectRequest {
             project: Some(bad),
             project_id: "bad-project".into(),
@@ -316,7 +273,10 @@ async fn every_violation_is_reported_with_its_field_and_nothing_is_written() {
         }),
         ..Default::default()
     };
-    let error = ObservationServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
+    let error = server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .observations()
         .create_observation(CreateObservationRequest {
             observation: Some(observation),
             observation_id: "gdp-kashgar-2022q1".into(),
@@ -334,20 +294,20 @@ async fn a_retried_request_id_is_applied_once_even_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let database = common::database_in(&dir);
     let server = TestServer::start_on(&database, &common::token_args());
-    let mut client = ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await);
+    let mut client = server.client(Some(WRITE_TOKEN)).await.projects();
     let first = client
-        .create_project(create("retried", "req-42"))
+        .create_project(create_request("retried", "req-42"))
         .await
         .unwrap()
         .into_inner();
     let second = client
-        .create_project(create("retried", "req-42"))
+        .create_project(create_request("retried", "req-42"))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(first, second);
     let reused = client
-        .create_project(create("other-project", "req-42"))
+        .create_project(create_request("other-project", "req-42"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -357,9 +317,9 @@ async fn a_retried_request_id_is_applied_once_even_after_a_restart() {
     assert!(server.stop().success());
 
     let server = TestServer::start_on(&database, &common::token_args());
-    let mut client = ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await);
+    let mut client = server.client(Some(WRITE_TOKEN)).await.projects();
     let third = client
-        .create_project(create("retried", "req-42"))
+        .create_project(create_request("retried", "req-42"))
         .await
         .unwrap()
         .into_inner();
@@ -374,30 +334,22 @@ async fn a_retried_request_id_is_applied_once_even_after_a_restart() {
 #[tokio::test]
 async fn concurrent_writers_on_one_project_lose_no_update() {
     let server = TestServer::start_with_tokens(&[]);
-    let channel = server.authed(Some(WRITE_TOKEN)).await;
-    ProjectServiceClient::new(channel.clone())
-        .create_project(create("contended", ""))
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    client
+        .projects()
+        .create_project(create_request("contended", ""))
         .await
         .unwrap();
     let writers = 6;
     let increments = 5;
     let mut tasks = Vec::new();
     for _ in 0..writers {
-        let mut client = ProjectServiceClient::new(channel.clone());
+        let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let mut aborted = 0;
             for _ in 0..increments {
                 loop {
-                    let mut current = client
-                        .get_project(GetProjectRequest {
-                            name: "projects/contended".into(),
-                            ..Default::default()
-                        })
-                        .await
-                        .unwrap()
-                        .into_inner()
-                        .project
-                        .unwrap();
+                    let mut current = get_project(&client, "projects/contended").await.unwrap();
                     let count: u32 = current
                         .description
                         .trim_start_matches("count=")
@@ -411,7 +363,7 @@ async fn concurrent_writers_on_one_project_lose_no_update() {
                         }),
                         request_id: String::new(),
                     };
-                    match client.update_project(update).await {
+                    match client.projects().update_project(update).await {
                         Ok(_) => break,
                         Err(status) if status.code() == Code::Aborted => aborted += 1,
                         Err(status) => panic!("unexpected {status:?}"),
@@ -425,7 +377,7 @@ async fn concurrent_writers_on_one_project_lose_no_update() {
     for task in tasks {
         aborted += task.await.unwrap();
     }
-    let last = stored_project(channel, "projects/contended").await;
+    let last = get_project(&client, "projects/contended").await.unwrap();
     assert_eq!(
         last.description,
         format!("count={}", writers * increments),
@@ -436,13 +388,14 @@ async fn concurrent_writers_on_one_project_lose_no_update() {
 #[tokio::test]
 async fn updates_without_an_etag_are_never_aborted_and_keep_each_others_fields() {
     let server = TestServer::start_with_tokens(&[]);
-    let channel = server.authed(Some(WRITE_TOKEN)).await;
-    ProjectServiceClient::new(channel.clone())
-        .create_project(create("unconditional", ""))
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    client
+        .projects()
+        .create_project(create_request("unconditional", ""))
         .await
         .unwrap();
     let update = |field: &'static str, value: String| {
-        let mut client = ProjectServiceClient::new(channel.clone());
+        let mut client = client.projects();
         let mut project = Project {
             name: "projects/unconditional".into(),
             ..Default::default()
@@ -471,7 +424,9 @@ async fn updates_without_an_etag_are_never_aborted_and_keep_each_others_fields()
     for task in tasks {
         task.await.unwrap().expect("no ABORTED without an etag");
     }
-    let last = stored_project(channel, "projects/unconditional").await;
+    let last = get_project(&client, "projects/unconditional")
+        .await
+        .unwrap();
     assert!(last.title.starts_with("title "), "{}", last.title);
     assert!(
         last.description.starts_with("description "),
@@ -483,7 +438,7 @@ async fn updates_without_an_etag_are_never_aborted_and_keep_each_others_fields()
 #[tokio::test]
 async fn batch_upserts_are_all_or_nothing() {
     let server = TestServer::start_with_tokens(&[]);
-    let mut records = RecordServiceClient::new(server.authed(Some(WRITE_TOKEN)).await);
+    let mut records = server.client(Some(WRITE_TOKEN)).await.records();
     let mut broken = project("batch-3");
     broken.recipients[0].share_percent = "abc".into();
     let refused = records
@@ -498,12 +453,7 @@ async fn batch_upserts_are_all_or_nothing() {
         violations(&refused)[0].0,
         "projects[2].recipients[0].share_percent"
     );
-    let mut reader = ProjectServiceClient::new(server.channel().await);
-    let missing = reader
-        .get_project(GetProjectRequest {
-            name: "projects/batch-1".into(),
-            ..Default::default()
-        })
+    let missing = get_project(&server.client(None).await, "projects/batch-1")
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
@@ -540,12 +490,15 @@ async fn batch_upserts_are_all_or_nothing() {
 #[tokio::test]
 async fn reads_wait_for_a_minimum_revision_within_the_deadline() {
     let server = TestServer::start_with_tokens(&[]);
-    let created = ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await)
-        .create_project(create("fresh", ""))
+    let created = server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .projects()
+        .create_project(create_request("fresh", ""))
         .await
         .unwrap()
         .into_inner();
-    let mut reader = ProjectServiceClient::new(server.channel().await);
+    let mut reader = server.client(None).await.projects();
     let seen = reader
         .get_project(GetProjectRequest {
             name: "projects/fresh".into(),
@@ -572,8 +525,8 @@ async fn reads_wait_for_a_minimum_revision_within_the_deadline() {
 #[tokio::test]
 async fn pages_stay_consistent_while_writes_happen() {
     let server = TestServer::start_with_tokens(&[]);
-    let mut writer = ProjectServiceClient::new(server.authed(Some(WRITE_TOKEN)).await);
-    let mut reader = ProjectServiceClient::new(server.channel().await);
+    let mut writer = server.client(Some(WRITE_TOKEN)).await.projects();
+    let mut reader = server.client(None).await.projects();
     let mut seen = Vec::new();
     let mut page_token = String::new();
     let mut round = 0;
@@ -596,7 +549,7 @@ async fn pages_stay_consistent_while_writes_happen() {
         round += 1;
         for prefix in ["a", "z"] {
             writer
-                .create_project(create(&format!("{prefix}-inserted-{round}"), ""))
+                .create_project(create_request(&format!("{prefix}-inserted-{round}"), ""))
                 .await
                 .unwrap();
         }

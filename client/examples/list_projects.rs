@@ -3,16 +3,17 @@
 //! Run a server (`cargo run --release`), then:
 //! `cargo run -p pairing-aid-client --example list_projects -- http://127.0.0.1:50051`
 
+use pairing_aid_client::Client;
 use pairing_aid_client::v1::ListProjectsRequest;
-use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:50051".into());
-    let mut client = ProjectServiceClient::connect(endpoint).await?;
+    let client = Client::connect(endpoint).await?;
     let page = client
+        .projects()
         .list_projects(ListProjectsRequest {
             filter: r#"field = EDUCATION AND area = "areas/kashgar" AND year >= 2015"#.into(),
             order_by: "title".into(),

@@ -62,16 +62,22 @@ pub mod pb {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/pairing_v1_descriptor.bin"));
 
+mod builder;
 mod client;
 pub mod codec;
 mod error;
+mod import;
+mod listing;
 mod retry;
+mod watch;
+mod write;
 
-pub use client::{
-    CallSettings, Client, ClientBuilder, Idempotent, ImportProgress, ItemStream, Listing,
-    RejectedRecord, Transport,
-};
+pub use builder::{CallSettings, ClientBuilder};
+pub use client::{Client, Transport};
 pub use error::{Error, FieldViolation};
+pub use import::{ImportProgress, RejectedRecord};
+pub use listing::{ItemStream, Listing};
 pub use pb::pairing::v1;
 pub use retry::{RetryPolicy, new_request_id};
+pub use write::Idempotent;
 pub use {prost_types, tonic};

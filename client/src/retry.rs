@@ -39,15 +39,20 @@ impl RetryPolicy {
     /// The wait before retry number `retry` (from 0): the server's `RetryInfo` if longer,
     /// else the backoff with ±50 % jitter so clients do not retry in lockstep.
     fn delay(&self, retry: u32, error: &Error) -> Duration {
-        let backoff = self
-            .initial_backoff
-            .saturating_mul(1 << retry.min(16))
-            .min(self.max_backoff);
+        let backoff = self.backoff(retry.min(16));
         let jitter = 0.5 + jitter_fraction();
         let jittered = backoff.mul_f64(jitter);
         error
             .retry_after()
             .map_or(jittered, |hint| hint.max(jittered))
+    }
+
+    /// `initial_backoff` doubled `doublings` times, at most `max_backoff`, without jitter:
+    /// the wait before a stream (a watch, an import) reconnects.
+    pub(crate) fn backoff(&self, doublings: u32) -> Duration {
+        self.initial_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff)
     }
 
     /// Runs `call` until it succeeds, fails in a way retrying cannot help, or runs out of

@@ -10,7 +10,8 @@ use pairing_aid_client::v1;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::resources::Message;
+use crate::enums::ShortName;
+use crate::protojson::Message;
 
 /// One record of an import or export file.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -63,13 +64,10 @@ pub struct FlatObservation {
     pub note: String,
 }
 
-fn enum_value(
-    field: &str,
-    text: &str,
-    prefix: &str,
-    parse: fn(&str) -> Option<i32>,
-) -> Result<i32, String> {
-    parse(&format!("{prefix}{}", text.trim().to_uppercase()))
+/// The value of an enum a cell names by its short name, as an API field holds it.
+fn enum_value<E: ShortName>(field: &str, text: &str) -> Result<i32, String> {
+    E::from_short(text)
+        .map(Into::into)
         .ok_or_else(|| format!("{field}: {text:?} is not a known value"))
 }
 
@@ -89,25 +87,31 @@ fn money(text: &str, currency: &str) -> Result<Money, String> {
     })
 }
 
+/// The provenance the source cells of a flat record give.
+fn provenance(
+    source_title: String,
+    publisher: String,
+    quoted_passage: String,
+    note: String,
+) -> Option<v1::Provenance> {
+    Some(v1::Provenance {
+        source_title,
+        publisher,
+        quoted_passage,
+        note,
+        ..Default::default()
+    })
+}
+
 impl FlatRecord {
     /// The record as the API takes it, or what is wrong with the row.
     pub fn into_record(self) -> Result<v1::Record, String> {
         use v1::record::Resource;
         let resource = match self {
             FlatRecord::Observation(o) => Resource::Observation(v1::Observation {
-                qualifier: enum_value("qualifier", &o.qualifier, "QUALIFIER_", |s| {
-                    v1::Qualifier::from_str_name(s).map(Into::into)
-                })?,
-                status: enum_value("status", &o.status, "DATA_STATUS_", |s| {
-                    v1::DataStatus::from_str_name(s).map(Into::into)
-                })?,
-                provenance: Some(v1::Provenance {
-                    source_title: o.source_title,
-                    publisher: o.publisher,
-                    quoted_passage: o.quoted_passage,
-                    note: o.note,
-                    ..Default::default()
-                }),
+                qualifier: enum_value::<v1::Qualifier>("qualifier", &o.qualifier)?,
+                status: enum_value::<v1::DataStatus>("status", &o.status)?,
+                provenance: provenance(o.source_title, o.publisher, o.quoted_passage, o.note),
                 name: o.name,
                 indicator: o.indicator,
                 area: o.area,
@@ -140,9 +144,7 @@ impl FlatRecord {
                             ));
                         };
                         Ok(v1::FundingLine {
-                            r#type: enum_value("funding", kind, "FUNDING_TYPE_", |s| {
-                                v1::FundingType::from_str_name(s).map(Into::into)
-                            })?,
+                            r#type: enum_value::<v1::FundingType>("funding", kind)?,
                             year: year
                                 .parse()
                                 .map_err(|_| format!("funding: {year:?} is not a year"))?,
@@ -152,21 +154,10 @@ impl FlatRecord {
                     })
                     .collect::<Result<_, String>>()?;
                 Resource::Project(v1::Project {
-                    field: enum_value("field", &p.field, "SUPPORT_FIELD_", |s| {
-                        v1::SupportField::from_str_name(s).map(Into::into)
-                    })?,
-                    status: enum_value("status", &p.status, "PROJECT_STATUS_", |s| {
-                        v1::ProjectStatus::from_str_name(s).map(Into::into)
-                    })?,
-                    data_status: enum_value("data_status", &p.data_status, "DATA_STATUS_", |s| {
-                        v1::DataStatus::from_str_name(s).map(Into::into)
-                    })?,
-                    provenance: Some(v1::Provenance {
-                        source_title: p.source_title,
-                        publisher: p.publisher,
-                        note: p.note,
-                        ..Default::default()
-                    }),
+                    field: enum_value::<v1::SupportField>("field", &p.field)?,
+                    status: enum_value::<v1::ProjectStatus>("status", &p.status)?,
+                    data_status: enum_value::<v1::DataStatus>("data_status", &p.data_status)?,
+                    provenance: provenance(p.source_title, p.publisher, String::new(), p.note),
                     name: p.name,
                     title: p.title,
                     description: p.description,

@@ -1,85 +1,129 @@
-//! Resources as protobuf JSON, the mapping grpcurl and other gRPC tools speak, by way of the
-//! descriptors the client crate embeds. What `get -o json` prints, `create` and `update` read.
-
-use std::sync::LazyLock;
+//! The six resource kinds pairctl lists, reads and writes: where each sits in a record and
+//! which calls of its service list, get, create, update and delete it. What the commands do
+//! with them is the same for every kind (`commands::crud`).
 
 use pairing_aid_client::v1::{self, record};
-use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
-use serde_json::Value;
+use pairing_aid_client::{Client, Error, Listing};
 
+use crate::protojson::Message;
 use crate::rows::Row;
 
-static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
-    DescriptorPool::decode(pairing_aid_client::FILE_DESCRIPTOR_SET)
-        .expect("the client crate embeds a valid descriptor set")
-});
-
-/// A message with a protobuf JSON form.
-pub trait Message: prost::Message + Default {
-    /// The message's full protobuf name.
-    const FULL_NAME: &'static str;
-
-    /// The message as protobuf JSON, default fields left out.
-    fn to_json(&self) -> Value {
-        let descriptor = POOL
-            .get_message_by_name(Self::FULL_NAME)
-            .expect("every message is in the descriptor set");
-        let dynamic = DynamicMessage::decode(descriptor, self.encode_to_vec().as_slice())
-            .expect("a message decodes as its own descriptor");
-        dynamic
-            .serialize_with_options(
-                serde_json::value::Serializer,
-                &SerializeOptions::new().stringify_64_bit_integers(false),
-            )
-            .expect("protobuf JSON serializes")
-    }
-
-    /// The message a protobuf JSON value describes, or what is wrong with it.
-    fn from_json(value: Value) -> Result<Self, String> {
-        let descriptor = POOL
-            .get_message_by_name(Self::FULL_NAME)
-            .expect("every message is in the descriptor set");
-        let dynamic = DynamicMessage::deserialize(descriptor, value).map_err(|e| e.to_string())?;
-        Self::decode(prost::Message::encode_to_vec(&dynamic).as_slice()).map_err(|e| e.to_string())
-    }
-}
-
 /// A resource kind that pairctl lists, reads and writes.
-pub trait Resource: Message + Row {
+pub trait Resource: Message + Row + Send + 'static {
     /// The resource from a record, if the record holds this kind.
     fn from_record(record: record::Resource) -> Option<Self>;
     /// Sets the etag an update is conditional on.
     fn set_etag(&mut self, etag: String);
+    /// Every resource matching `filter`, in `order_by` order, page by page.
+    fn list(client: &Client, filter: String, order_by: String) -> Listing<Self>;
+    /// The resource named `name`, read under the client's retry policy.
+    async fn get(client: &Client, name: String) -> Result<Option<Self>, Error>;
+    /// Creates `resource`; the resource as stored.
+    async fn create(client: &Client, resource: Self) -> Result<Option<Self>, Error>;
+    /// Replaces the fields `mask` names (every field if empty); the resource as stored.
+    async fn update(
+        client: &Client,
+        resource: Self,
+        mask: Vec<String>,
+    ) -> Result<Option<Self>, Error>;
+    /// Deletes `name`, only if unchanged since `etag` when one is given; the revision of the
+    /// delete.
+    async fn delete(client: &Client, name: String, etag: String) -> Result<i64, Error>;
 }
 
-macro_rules! resource {
-    ($($message:ident => $variant:ident),* $(,)?) => {$(
-        impl Message for v1::$message {
-            const FULL_NAME: &'static str = concat!("pairing.v1.", stringify!($message));
-        }
-        impl Resource for v1::$message {
+/// Implements [`Resource`] for each kind from one row: the kind (also its record variant), the
+/// client's stub accessor and the response field holding the resource, then each call with its
+/// request message.
+macro_rules! resources {
+    ($($kind:ident: $stub:ident.$field:ident, $list:ident($list_request:ident), $get:ident($get_request:ident), $create:ident($create_request:ident), $update:ident($update_request:ident), $delete:ident($delete_request:ident);)*) => {$(
+        impl Resource for v1::$kind {
             fn from_record(record: record::Resource) -> Option<Self> {
                 match record {
-                    record::Resource::$variant(resource) => Some(resource),
+                    record::Resource::$kind(resource) => Some(resource),
                     _ => None,
                 }
             }
+
             fn set_etag(&mut self, etag: String) {
                 self.etag = etag;
+            }
+
+            fn list(client: &Client, filter: String, order_by: String) -> Listing<Self> {
+                client.$list(v1::$list_request {
+                    filter,
+                    order_by,
+                    ..Default::default()
+                })
+            }
+
+            async fn get(client: &Client, name: String) -> Result<Option<Self>, Error> {
+                let request = v1::$get_request {
+                    name,
+                    ..Default::default()
+                };
+                let response = client
+                    .retrying(|| {
+                        let mut stub = client.$stub();
+                        let request = request.clone();
+                        async move { stub.$get(request).await.map_err(Error::from) }
+                    })
+                    .await?;
+                Ok(response.into_inner().$field)
+            }
+
+            async fn create(client: &Client, resource: Self) -> Result<Option<Self>, Error> {
+                let request = v1::$create_request {
+                    $field: Some(resource),
+                    ..Default::default()
+                };
+                let response = client
+                    .write(request, |client, r| async move {
+                        client.$stub().$create(r).await
+                    })
+                    .await?;
+                Ok(response.$field)
+            }
+
+            async fn update(
+                client: &Client,
+                resource: Self,
+                mask: Vec<String>,
+            ) -> Result<Option<Self>, Error> {
+                let request = v1::$update_request {
+                    $field: Some(resource),
+                    update_mask: Some(pairing_aid_client::prost_types::FieldMask { paths: mask }),
+                    request_id: String::new(),
+                };
+                let response = client
+                    .write(request, |client, r| async move {
+                        client.$stub().$update(r).await
+                    })
+                    .await?;
+                Ok(response.$field)
+            }
+
+            async fn delete(client: &Client, name: String, etag: String) -> Result<i64, Error> {
+                let request = v1::$delete_request {
+                    name,
+                    etag,
+                    request_id: String::new(),
+                };
+                let response = client
+                    .write(request, |client, r| async move {
+                        client.$stub().$delete(r).await
+                    })
+                    .await?;
+                Ok(response.revision)
             }
         }
     )*};
 }
 
-resource!(
-    Party => Party,
-    Area => Area,
-    Pairing => Pairing,
-    Project => Project,
-    Indicator => Indicator,
-    Observation => Observation,
-);
-
-impl Message for v1::Record {
-    const FULL_NAME: &'static str = "pairing.v1.Record";
+resources! {
+    Party: parties.party, list_parties(ListPartiesRequest), get_party(GetPartyRequest), create_party(CreatePartyRequest), update_party(UpdatePartyRequest), delete_party(DeletePartyRequest);
+    Area: areas.area, list_areas(ListAreasRequest), get_area(GetAreaRequest), create_area(CreateAreaRequest), update_area(UpdateAreaRequest), delete_area(DeleteAreaRequest);
+    Pairing: pairings.pairing, list_pairings(ListPairingsRequest), get_pairing(GetPairingRequest), create_pairing(CreatePairingRequest), update_pairing(UpdatePairingRequest), delete_pairing(DeletePairingRequest);
+    Project: projects.project, list_projects(ListProjectsRequest), get_project(GetProjectRequest), create_project(CreateProjectRequest), update_project(UpdateProjectRequest), delete_project(DeleteProjectRequest);
+    Indicator: indicators.indicator, list_indicators(ListIndicatorsRequest), get_indicator(GetIndicatorRequest), create_indicator(CreateIndicatorRequest), update_indicator(UpdateIndicatorRequest), delete_indicator(DeleteIndicatorRequest);
+    Observation: observations.observation, list_observations(ListObservationsRequest), get_observation(GetObservationRequest), create_observation(CreateObservationRequest), update_observation(UpdateObservationRequest), delete_observation(DeleteObservationRequest);
 }

@@ -2,6 +2,8 @@
 
 use pairing_aid_client::v1;
 
+use crate::enums::ShortName;
+
 /// A resource printed as named columns.
 pub trait Row {
     /// Column names, in order.
@@ -10,11 +12,7 @@ pub trait Row {
     fn cells(&self) -> Vec<String>;
 }
 
-/// The short, lower-case name of an enum value: `SUPPORT_FIELD_HEALTH_CARE` -> `health_care`.
-pub fn short(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix).unwrap_or(name).to_lowercase()
-}
-
+/// An amount as `units[.fraction] CURRENCY`, e.g. `2500000.5 CNY`; empty if absent.
 pub fn money(money: &Option<pairing_aid_client::pb::google::r#type::Money>) -> String {
     match money {
         Some(m) if m.nanos == 0 => format!("{} {}", m.units, m.currency_code),
@@ -31,134 +29,74 @@ pub fn money(money: &Option<pairing_aid_client::pb::google::r#type::Money>) -> S
     }
 }
 
-impl Row for v1::Party {
-    fn columns() -> &'static [&'static str] {
-        &["name", "kind", "display_name", "home_area"]
-    }
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            short(self.kind().as_str_name(), "PARTY_KIND_"),
-            self.display_name.clone(),
-            self.home_area.clone(),
-        ]
-    }
+/// Implements [`Row`] from `column => cell` pairs, each column named beside its value; `$it`
+/// stands for the resource in the cells.
+macro_rules! row {
+    ($type:ty, |$it:ident| { $($column:literal => $cell:expr),* $(,)? }) => {
+        impl Row for $type {
+            fn columns() -> &'static [&'static str] {
+                &[$($column),*]
+            }
+            fn cells(&self) -> Vec<String> {
+                let $it = self;
+                vec![$($cell),*]
+            }
+        }
+    };
 }
 
-impl Row for v1::Area {
-    fn columns() -> &'static [&'static str] {
-        &["name", "level", "display_name", "parent"]
-    }
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            short(self.level().as_str_name(), "AREA_LEVEL_"),
-            self.display_name.clone(),
-            self.parent.clone(),
-        ]
-    }
-}
+row!(v1::Party, |party| {
+    "name" => party.name.clone(),
+    "kind" => party.kind().short(),
+    "display_name" => party.display_name.clone(),
+    "home_area" => party.home_area.clone(),
+});
 
-impl Row for v1::Pairing {
-    fn columns() -> &'static [&'static str] {
-        &["name", "party", "area", "start_year", "end_year", "status"]
-    }
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            self.party.clone(),
-            self.area.clone(),
-            self.start_year.to_string(),
-            self.end_year.map(|y| y.to_string()).unwrap_or_default(),
-            short(self.status().as_str_name(), "DATA_STATUS_"),
-        ]
-    }
-}
+row!(v1::Area, |area| {
+    "name" => area.name.clone(),
+    "level" => area.level().short(),
+    "display_name" => area.display_name.clone(),
+    "parent" => area.parent.clone(),
+});
 
-impl Row for v1::Project {
-    fn columns() -> &'static [&'static str] {
-        &[
-            "name",
-            "title",
-            "party",
-            "areas",
-            "field",
-            "livelihood",
-            "status",
-            "funding_lines",
-            "data_status",
-        ]
-    }
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            self.title.clone(),
-            self.party.clone(),
-            self.recipients
-                .iter()
-                .map(|r| r.area.clone())
-                .collect::<Vec<_>>()
-                .join(" "),
-            short(self.field().as_str_name(), "SUPPORT_FIELD_"),
-            self.livelihood.to_string(),
-            short(self.status().as_str_name(), "PROJECT_STATUS_"),
-            self.funding_lines.len().to_string(),
-            short(self.data_status().as_str_name(), "DATA_STATUS_"),
-        ]
-    }
-}
+row!(v1::Pairing, |pairing| {
+    "name" => pairing.name.clone(),
+    "party" => pairing.party.clone(),
+    "area" => pairing.area.clone(),
+    "start_year" => pairing.start_year.to_string(),
+    "end_year" => pairing.end_year.map(|y| y.to_string()).unwrap_or_default(),
+    "status" => pairing.status().short(),
+});
 
-impl Row for v1::Indicator {
-    fn columns() -> &'static [&'static str] {
-        &[
-            "name",
-            "code",
-            "display_name",
-            "unit",
-            "unit_multiplier",
-            "frequency",
-            "summable",
-        ]
-    }
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            self.code.clone(),
-            self.display_name.clone(),
-            self.unit.clone(),
-            self.unit_multiplier.to_string(),
-            short(self.frequency().as_str_name(), "FREQUENCY_"),
-            self.summable.to_string(),
-        ]
-    }
-}
+row!(v1::Project, |project| {
+    "name" => project.name.clone(),
+    "title" => project.title.clone(),
+    "party" => project.party.clone(),
+    "areas" => project.recipients.iter().map(|r| r.area.clone()).collect::<Vec<_>>().join(" "),
+    "field" => project.field().short(),
+    "livelihood" => project.livelihood.to_string(),
+    "status" => project.status().short(),
+    "funding_lines" => project.funding_lines.len().to_string(),
+    "data_status" => project.data_status().short(),
+});
 
-impl Row for v1::Observation {
-    fn columns() -> &'static [&'static str] {
-        &[
-            "name",
-            "indicator",
-            "area",
-            "period",
-            "value",
-            "qualifier",
-            "status",
-            "source",
-        ]
-    }
-    fn cells(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            self.indicator.clone(),
-            self.area.clone(),
-            self.period.clone(),
-            self.value.clone(),
-            short(self.qualifier().as_str_name(), "QUALIFIER_"),
-            short(self.status().as_str_name(), "DATA_STATUS_"),
-            self.provenance
-                .as_ref()
-                .map(|p| p.source_title.clone())
-                .unwrap_or_default(),
-        ]
-    }
-}
+row!(v1::Indicator, |indicator| {
+    "name" => indicator.name.clone(),
+    "code" => indicator.code.clone(),
+    "display_name" => indicator.display_name.clone(),
+    "unit" => indicator.unit.clone(),
+    "unit_multiplier" => indicator.unit_multiplier.to_string(),
+    "frequency" => indicator.frequency().short(),
+    "summable" => indicator.summable.to_string(),
+});
+
+row!(v1::Observation, |observation| {
+    "name" => observation.name.clone(),
+    "indicator" => observation.indicator.clone(),
+    "area" => observation.area.clone(),
+    "period" => observation.period.clone(),
+    "value" => observation.value.clone(),
+    "qualifier" => observation.qualifier().short(),
+    "status" => observation.status().short(),
+    "source" => observation.provenance.as_ref().map(|p| p.source_title.clone()).unwrap_or_default(),
+});

@@ -39,6 +39,13 @@ fn exported_records(path: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A temporary directory, to keep while the file is used, and the path of a file `name` in it.
+fn scratch_file(name: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name).to_str().unwrap().to_owned();
+    (dir, path)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -145,39 +152,24 @@ fn import_list_summary_and_export_round_trip() {
 #[test]
 fn create_and_update_a_project_from_a_file() {
     let server = TestServer::start_with_tokens(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("project.json");
+    let (_dir, path) = scratch_file("project.json");
     let project = |title: &str| {
         format!(
             r#"{{"kind":"project","name":"projects/cli-made","title":"{title}","party":"parties/hunan","areas":"areas/turpan","field":"water","livelihood":true,"status":"planned","data_status":"estimated","funding":"commitment:2024:2500000.50:CNY","source_title":"Programme office ledger"}}"#
         )
     };
-    std::fs::write(&file, project("Turpan canal lining")).unwrap();
+    std::fs::write(&path, project("Turpan canal lining")).unwrap();
     let created = pairctl(
         &server,
-        &[
-            "projects",
-            "create",
-            "--file",
-            file.to_str().unwrap(),
-            "-o",
-            "json",
-        ],
+        &["projects", "create", "--file", &path, "-o", "json"],
     );
     assert!(created.status.success(), "{}", text(&created.stderr));
     assert!(text(&created.stdout).contains("Turpan canal lining"));
 
-    std::fs::write(&file, project("Turpan canal lining, phase 2")).unwrap();
+    std::fs::write(&path, project("Turpan canal lining, phase 2")).unwrap();
     let updated = pairctl(
         &server,
-        &[
-            "projects",
-            "update",
-            "--file",
-            file.to_str().unwrap(),
-            "--mask",
-            "title",
-        ],
+        &["projects", "update", "--file", &path, "--mask", "title"],
     );
     assert!(updated.status.success(), "{}", text(&updated.stderr));
     let got = pairctl(
@@ -186,10 +178,7 @@ fn create_and_update_a_project_from_a_file() {
     );
     assert!(text(&got.stdout).contains("Turpan canal lining, phase 2"));
 
-    let parties = pairctl(
-        &server,
-        &["parties", "create", "--file", file.to_str().unwrap()],
-    );
+    let parties = pairctl(&server, &["parties", "create", "--file", &path]);
     assert_eq!(parties.status.code(), Some(2), "a project is not a party");
     assert!(text(&parties.stderr).contains("another kind than pairing.v1.Party"));
 }
@@ -197,24 +186,16 @@ fn create_and_update_a_project_from_a_file() {
 #[test]
 fn every_resource_round_trips_through_get_json_and_update() {
     let server = TestServer::start_with_tokens(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("area.json");
+    let (_dir, path) = scratch_file("area.json");
     std::fs::write(
-        &file,
+        &path,
         r#"{"name":"areas/cli-county","displayName":"Cli County","level":"AREA_LEVEL_COUNTY","parent":"areas/kashgar"}"#,
     )
     .unwrap();
-    let refused = pairctl(
-        &server,
-        &["areas", "create", "--file", file.to_str().unwrap()],
-    );
+    let refused = pairctl(&server, &["areas", "create", "--file", &path]);
     assert_eq!(refused.status.code(), Some(1), "reference data needs admin");
     assert!(text(&refused.stderr).contains("PERMISSION_DENIED"));
-    let created = pairctl_as(
-        ADMIN_TOKEN,
-        &server,
-        &["areas", "create", "--file", file.to_str().unwrap()],
-    );
+    let created = pairctl_as(ADMIN_TOKEN, &server, &["areas", "create", "--file", &path]);
     assert!(created.status.success(), "{}", text(&created.stderr));
 
     let got = pairctl(&server, &["areas", "get", "areas/cli-county", "-o", "json"]);
@@ -222,37 +203,22 @@ fn every_resource_round_trips_through_get_json_and_update() {
     assert_eq!(area["parent"], "areas/kashgar");
     assert_eq!(area["level"], "AREA_LEVEL_COUNTY");
     area["displayName"] = "Cli County (renamed)".into();
-    std::fs::write(&file, area.to_string()).unwrap();
+    std::fs::write(&path, area.to_string()).unwrap();
     let updated = pairctl_as(
         ADMIN_TOKEN,
         &server,
-        &[
-            "areas",
-            "update",
-            "--file",
-            file.to_str().unwrap(),
-            "--mask",
-            "display_name",
-        ],
+        &["areas", "update", "--file", &path, "--mask", "display_name"],
     );
     assert!(updated.status.success(), "{}", text(&updated.stderr));
     assert!(text(&updated.stdout).contains("Cli County (renamed)"));
 
     // The file still holds the etag it was read with: a second update is refused.
-    let stale = pairctl_as(
-        ADMIN_TOKEN,
-        &server,
-        &["areas", "update", "--file", file.to_str().unwrap()],
-    );
+    let stale = pairctl_as(ADMIN_TOKEN, &server, &["areas", "update", "--file", &path]);
     assert_eq!(stale.status.code(), Some(1));
     assert!(text(&stale.stderr).contains("ABORTED") || text(&stale.stderr).contains("Aborted"));
 
-    std::fs::write(&file, r#"{"name":"areas/x","level":"AREA_LEVL"}"#).unwrap();
-    let bad = pairctl_as(
-        ADMIN_TOKEN,
-        &server,
-        &["areas", "create", "--file", file.to_str().unwrap()],
-    );
+    std::fs::write(&path, r#"{"name":"areas/x","level":"AREA_LEVL"}"#).unwrap();
+    let bad = pairctl_as(ADMIN_TOKEN, &server, &["areas", "create", "--file", &path]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
         text(&bad.stderr).contains("AREA_LEVL"),

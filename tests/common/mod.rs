@@ -10,7 +10,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use pairing_aid_client::tonic::Status;
 use pairing_aid_client::tonic::transport::Channel;
+use pairing_aid_client::{Client, Error};
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
 /// A running server process and the log lines it has written.
 pub struct TestServer {
@@ -111,7 +115,7 @@ impl TestServer {
         format!("http://{}", self.address)
     }
 
-    /// A connected channel.
+    /// A connected channel without the client crate, for the health service and raw calls.
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.endpoint())
             .expect("valid endpoint")
@@ -261,7 +265,9 @@ pub fn token_args() -> [&'static str; 2] {
     ]
 }
 
-/// Adds `authorization: Bearer <token>` to every call when a token is given.
+/// Adds `authorization: Bearer <token>` to every call when a token is given. Only for
+/// `benches/import.rs`, which still builds its stub on [`TestServer::authed`]; tests call
+/// through [`TestServer::client`].
 #[derive(Clone)]
 pub struct Bearer(pub Option<String>);
 
@@ -296,13 +302,43 @@ impl TestServer {
         server
     }
 
-    /// A channel carrying `token` (or none).
+    /// A channel carrying `token` (or none), for `benches/import.rs` only (see [`Bearer`]).
     pub async fn authed(&self, token: Option<&str>) -> Authed {
         pairing_aid_client::tonic::service::interceptor::InterceptedService::new(
             self.channel().await,
             Bearer(token.map(str::to_owned)),
         )
     }
+
+    /// A client of this server that sends `token` (or none) with every call: how the tests
+    /// call the API. It sets no default deadline, so a call waits as long as the call itself
+    /// asks, as with the generated stubs alone.
+    pub async fn client(&self, token: Option<&str>) -> Client {
+        let mut builder = Client::builder().endpoint(self.endpoint()).deadline(None);
+        if let Some(token) = token {
+            builder = builder.token(token);
+        }
+        builder.connect().await.expect("server accepts connections")
+    }
+}
+
+/// The `ErrorInfo` reason of an error, as the client crate decodes it; every error the server
+/// sends has one.
+pub fn reason(status: &Status) -> String {
+    Error::from(status.clone())
+        .reason()
+        .expect("ErrorInfo on every error")
+        .to_owned()
+}
+
+/// The `(field, description)` of every `BadRequest` violation of an error, as the client crate
+/// decodes them.
+pub fn violations(status: &Status) -> Vec<(String, String)> {
+    Error::from(status.clone())
+        .violations()
+        .iter()
+        .map(|v| (v.field.clone(), v.description.clone()))
+        .collect()
 }
 
 /// A valid project in Kashgar funded by Shanghai, with one funding line.
@@ -351,6 +387,65 @@ pub fn project(id: &str) -> pairing_aid_client::v1::Project {
     }
 }
 
+/// A request to create `project(id)` under `request_id` (empty: none).
+pub fn create_request(id: &str, request_id: &str) -> pairing_aid_client::v1::CreateProjectRequest {
+    pairing_aid_client::v1::CreateProjectRequest {
+        project: Some(project(id)),
+        project_id: id.into(),
+        request_id: request_id.into(),
+    }
+}
+
+/// The project `name` as the server holds it now (no minimum revision), or the server's error.
+pub async fn get_project(
+    client: &Client,
+    name: &str,
+) -> Result<pairing_aid_client::v1::Project, Status> {
+    let request = pairing_aid_client::v1::GetProjectRequest {
+        name: name.into(),
+        ..Default::default()
+    };
+    let response = client.projects().get_project(request).await?;
+    Ok(response
+        .into_inner()
+        .project
+        .expect("a found project is returned"))
+}
+
+/// Starts reading `projects/none` at revision `min_revision`, which will not come, with the
+/// deadline `timeout`: a call the server holds open until the deadline.
+pub async fn spawn_waiting_read(
+    server: &TestServer,
+    min_revision: i64,
+    timeout: Duration,
+) -> tokio::task::JoinHandle<
+    Result<pairing_aid_client::tonic::Response<pairing_aid_client::v1::GetProjectResponse>, Status>,
+> {
+    let client = server.client(None).await;
+    tokio::spawn(async move {
+        let mut request =
+            pairing_aid_client::tonic::Request::new(pairing_aid_client::v1::GetProjectRequest {
+                name: "projects/none".into(),
+                min_revision,
+            });
+        request.set_timeout(timeout);
+        client.projects().get_project(request).await
+    })
+}
+
+/// Watches the health of the whole server (the empty service name) over `health`'s connection.
+pub async fn watch_health(
+    health: &mut HealthClient<Channel>,
+) -> pairing_aid_client::tonic::Streaming<HealthCheckResponse> {
+    health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// Every change after `after`, read through ListChanges in pages of `page_size`.
 pub async fn all_changes(
     server: &TestServer,
@@ -358,8 +453,7 @@ pub async fn all_changes(
     page_size: i32,
 ) -> Vec<pairing_aid_client::v1::Change> {
     use pairing_aid_client::v1::ListChangesRequest;
-    use pairing_aid_client::v1::record_service_client::RecordServiceClient;
-    let mut client = RecordServiceClient::new(server.channel().await);
+    let mut client = server.client(None).await.records();
     let mut changes = Vec::new();
     let mut page_token = String::new();
     loop {
@@ -383,9 +477,7 @@ pub async fn all_projects(
     filter: &str,
 ) -> Vec<pairing_aid_client::v1::Project> {
     use futures_util::TryStreamExt;
-    let client = pairing_aid_client::Client::connect(server.endpoint())
-        .await
-        .unwrap();
+    let client = server.client(None).await;
     let request = pairing_aid_client::v1::ListProjectsRequest {
         filter: filter.into(),
         page_size: 1000,

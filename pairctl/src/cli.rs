@@ -1,0 +1,246 @@
+//! The command line: every command, argument and help example.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::output::Format;
+
+/// Read, write and analyse the pairing-aid record.
+#[derive(Parser)]
+#[command(
+    version,
+    about,
+    after_help = "Example:\n  pairctl projects list --filter 'field = EDUCATION AND year >= 2015' -o csv"
+)]
+pub struct Cli {
+    /// The server.
+    #[arg(
+        long,
+        global = true,
+        env = "PAIRCTL_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// Bearer token for writes (prefer the environment variable).
+    #[arg(long, global = true, env = "PAIRCTL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// How to print results.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Assisting parties.
+    #[command(after_help = "Example:\n  pairctl parties list -o csv")]
+    Parties {
+        #[command(subcommand)]
+        command: ResourceCommand,
+    },
+    /// Recipient areas.
+    #[command(after_help = "Example:\n  pairctl areas list --filter 'level = PREFECTURE'")]
+    Areas {
+        #[command(subcommand)]
+        command: ResourceCommand,
+    },
+    /// Pairings of parties with areas.
+    #[command(
+        after_help = "Example:\n  pairctl pairings list --filter 'party = \"parties/beijing\"'"
+    )]
+    Pairings {
+        #[command(subcommand)]
+        command: ResourceCommand,
+    },
+    /// Projects and their funding.
+    #[command(
+        after_help = "Example:\n  pairctl projects get projects/shanghai-kashgar-2013-01 -o json"
+    )]
+    Projects {
+        #[command(subcommand)]
+        command: ResourceCommand,
+    },
+    /// Indicators.
+    #[command(after_help = "Example:\n  pairctl indicators list")]
+    Indicators {
+        #[command(subcommand)]
+        command: ResourceCommand,
+    },
+    /// Observations of indicators.
+    #[command(
+        after_help = "Example:\n  pairctl observations list --filter 'indicator = \"indicators/gdp\"' -o csv"
+    )]
+    Observations {
+        #[command(subcommand)]
+        command: ResourceCommand,
+    },
+    /// Funding summaries.
+    #[command(
+        after_help = "Example:\n  pairctl funding summary --by party,field --from 2015 --to 2020"
+    )]
+    Funding {
+        #[command(subcommand)]
+        command: FundingCommand,
+    },
+    /// An indicator's series with derived figures.
+    #[command(
+        after_help = "Example:\n  pairctl series indicators/gdp --area areas/kashgar --derive yoy,cagr,index"
+    )]
+    Series {
+        /// The indicator, `indicators/{indicator}`.
+        indicator: String,
+        /// Areas, repeated for series side by side.
+        #[arg(long = "area", required = true)]
+        areas: Vec<String>,
+        /// Figures to derive.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        derive: Vec<DerivationArg>,
+        /// First period.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last period.
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Reported aggregates beside the same figures computed from the projects.
+    #[command(after_help = "Example:\n  pairctl reconcile -o json")]
+    Reconcile {
+        /// Filter over the reported observations.
+        #[arg(long, default_value = "")]
+        filter: String,
+    },
+    /// Import records from NDJSON (protobuf JSON records as `export` writes, or flat records)
+    /// or CSV (flat records), by extension or --format. Reference data needs an admin token.
+    #[command(after_help = "Example:\n  pairctl import projects.ndjson --token \"$TOKEN\"")]
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
+        /// Records per batch.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+    },
+    /// Export every record, one protobuf JSON record per line, to a file that `import` reads
+    /// back into an empty server.
+    #[command(after_help = "Example:\n  pairctl export record.ndjson")]
+    Export { file: PathBuf },
+    /// Print changes as they are committed.
+    #[command(after_help = "Example:\n  pairctl watch --from 0")]
+    Watch {
+        /// Print changes after this revision.
+        #[arg(long, default_value_t = 0)]
+        from: i64,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  pairctl completion bash > /etc/bash_completion.d/pairctl")]
+    Completion { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+pub enum ResourceCommand {
+    /// List, filtered and ordered.
+    #[command(
+        after_help = "Example:\n  pairctl projects list --filter 'party = \"parties/beijing\"' --order-by 'title'"
+    )]
+    List {
+        #[arg(long, default_value = "")]
+        filter: String,
+        #[arg(long, default_value = "")]
+        order_by: String,
+    },
+    /// Get one by name.
+    #[command(after_help = "Example:\n  pairctl areas get areas/kashgar")]
+    Get { name: String },
+    /// Create one from a file (`-` for standard input) holding it in protobuf JSON, as `get -o
+    /// json` prints it; projects and observations may also be one flat record, as `import` reads.
+    #[command(
+        after_help = "Example:\n  echo '{\"name\":\"areas/new\",\"displayName\":\"New County\",\"level\":\"AREA_LEVEL_COUNTY\",\"parent\":\"areas/kashgar\"}' \\\n    | pairctl areas create --file - --token \"$TOKEN\""
+    )]
+    Create {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Replace the fields named by --mask (all if none) from a file read as `create` reads it.
+    /// The etag in the file (or --etag) makes the update fail if the resource changed since.
+    #[command(
+        after_help = "Example:\n  pairctl projects get projects/p1 -o json > p1.json\n  # edit p1.json\n  pairctl projects update --file p1.json --mask title,status"
+    )]
+    Update {
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long, value_delimiter = ',')]
+        mask: Vec<String>,
+        /// Update only if unchanged since this etag was read.
+        #[arg(long, default_value = "")]
+        etag: String,
+    },
+    /// Delete one by name.
+    #[command(
+        after_help = "Example:\n  pairctl projects delete projects/old-project --token \"$TOKEN\""
+    )]
+    Delete {
+        name: String,
+        /// Delete only if unchanged since this etag was read.
+        #[arg(long, default_value = "")]
+        etag: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FundingCommand {
+    /// Sum funding lines grouped by dimensions.
+    #[command(
+        after_help = "Example:\n  pairctl funding summary --by party,field --from 2015 --to 2020 --currency USD"
+    )]
+    Summary {
+        #[arg(long, value_enum, value_delimiter = ',')]
+        by: Vec<Dimension>,
+        #[arg(long, default_value = "")]
+        filter: String,
+        #[arg(long)]
+        from: Option<i32>,
+        #[arg(long)]
+        to: Option<i32>,
+        #[arg(long, default_value = "CNY")]
+        currency: String,
+        /// Area level when grouping by area.
+        #[arg(long, value_enum, default_value_t = Level::Prefecture)]
+        level: Level,
+        #[arg(long, default_value_t = 0)]
+        top: i32,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Dimension {
+    Party,
+    Area,
+    Field,
+    Livelihood,
+    Status,
+    Year,
+    Type,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Level {
+    Region,
+    Prefecture,
+    County,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DerivationArg {
+    Yoy,
+    Cagr,
+    Index,
+    Doubling,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    Csv,
+    Ndjson,
+}

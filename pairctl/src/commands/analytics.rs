@@ -1,0 +1,210 @@
+//! `pairctl funding summary`, `series` and `reconcile`: the analytics service's figures as
+//! tables.
+
+use clap::ValueEnum;
+use pairing_aid_client::{Client, v1};
+
+use crate::Failure;
+use crate::cli::{DerivationArg, Dimension, FundingCommand, Level};
+use crate::enums::ShortName;
+use crate::output::{Format, print};
+use crate::rows;
+
+/// Prints funding summed by the dimensions asked for, with an `(other)` and a `(total)` row,
+/// and says on standard error which currency conversions went into it.
+pub async fn funding(
+    client: &Client,
+    command: FundingCommand,
+    format: Format,
+) -> Result<(), Failure> {
+    let FundingCommand::Summary {
+        by,
+        filter,
+        from,
+        to,
+        currency,
+        level,
+        top,
+    } = command;
+    let request = v1::SummarizeFundingRequest {
+        filter,
+        group_by: by
+            .iter()
+            .map(|d| {
+                i32::from(match d {
+                    Dimension::Party => v1::FundingDimension::Party,
+                    Dimension::Area => v1::FundingDimension::Area,
+                    Dimension::Field => v1::FundingDimension::Field,
+                    Dimension::Livelihood => v1::FundingDimension::Livelihood,
+                    Dimension::Status => v1::FundingDimension::ProjectStatus,
+                    Dimension::Year => v1::FundingDimension::Year,
+                    Dimension::Type => v1::FundingDimension::FundingType,
+                })
+            })
+            .collect(),
+        area_level: match level {
+            Level::Region => v1::AreaLevel::Region,
+            Level::Prefecture => v1::AreaLevel::Prefecture,
+            Level::County => v1::AreaLevel::County,
+        }
+        .into(),
+        start_year: from.unwrap_or(0),
+        end_year: to.unwrap_or(0),
+        currency_code: currency,
+        top_n: top,
+        ..Default::default()
+    };
+    let summary = client
+        .analytics()
+        .summarize_funding(request)
+        .await?
+        .into_inner();
+    let mut columns: Vec<String> = by
+        .iter()
+        .filter_map(|d| d.to_possible_value())
+        .map(|v| v.get_name().to_owned())
+        .collect();
+    columns.extend(["amount", "share", "projects"].map(String::from));
+    let total = summary.total.clone().unwrap_or_default();
+    let rows: Vec<Vec<String>> = summary
+        .groups
+        .iter()
+        .chain(std::iter::once(&total))
+        .enumerate()
+        .map(|(i, g)| {
+            let mut row: Vec<String> = if g.other || i == summary.groups.len() {
+                let label = if g.other { "(other)" } else { "(total)" };
+                (0..by.len())
+                    .map(|k| {
+                        if k == 0 {
+                            label.to_owned()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect()
+            } else {
+                g.keys.iter().map(|k| k.display_name.clone()).collect()
+            };
+            row.extend([
+                rows::money(&g.amount),
+                g.share.clone(),
+                g.project_count.to_string(),
+            ]);
+            row
+        })
+        .collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    print(format, &columns, &rows).map_err(Failure::Usage)?;
+    for conversion in &summary.conversions {
+        eprintln!(
+            "converted {} ({}): factor {} from {}",
+            conversion.year, conversion.description, conversion.factor, conversion.observation
+        );
+    }
+    Ok(())
+}
+
+/// Prints an indicator's observations in each area, and the figures derived from them.
+pub async fn series(
+    client: &Client,
+    indicator: String,
+    areas: Vec<String>,
+    derive: Vec<DerivationArg>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Format,
+) -> Result<(), Failure> {
+    let request = v1::GetIndicatorSeriesRequest {
+        indicator,
+        areas,
+        start_period: from.unwrap_or_default(),
+        end_period: to.unwrap_or_default(),
+        derivations: derive
+            .iter()
+            .map(|d| {
+                i32::from(match d {
+                    DerivationArg::Yoy => v1::Derivation::YearOnYear,
+                    DerivationArg::Cagr => v1::Derivation::Cagr,
+                    DerivationArg::Index => v1::Derivation::Index,
+                    DerivationArg::Doubling => v1::Derivation::DoublingTime,
+                })
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let response = client
+        .analytics()
+        .get_indicator_series(request)
+        .await?
+        .into_inner();
+    let mut rows = Vec::new();
+    for series in &response.series {
+        for o in &series.observations {
+            rows.push(vec![
+                series.area.clone(),
+                o.period.clone(),
+                "value".into(),
+                o.value.clone(),
+                o.status().short(),
+            ]);
+        }
+        for d in &series.derived {
+            let what = d.derivation().short();
+            rows.push(vec![
+                series.area.clone(),
+                d.period.clone(),
+                what,
+                format!("{} {}", d.value, d.unit),
+                "computed".into(),
+            ]);
+        }
+    }
+    print(
+        format,
+        &["area", "period", "figure", "value", "status"],
+        &rows,
+    )
+    .map_err(Failure::Usage)
+}
+
+/// Prints each reported aggregate beside the same figure computed from the projects.
+pub async fn reconcile(client: &Client, filter: String, format: Format) -> Result<(), Failure> {
+    let request = v1::ReconcileReportedFiguresRequest {
+        filter,
+        ..Default::default()
+    };
+    let report = client
+        .analytics()
+        .reconcile_reported_figures(request)
+        .await?
+        .into_inner();
+    let rows: Vec<Vec<String>> = report
+        .reconciliations
+        .iter()
+        .map(|r| {
+            let reported = r.reported.clone().unwrap_or_default();
+            vec![
+                reported.name.clone(),
+                format!("{} {}", reported.qualifier().short(), reported.value),
+                r.computed_value.clone(),
+                r.difference_percent.clone(),
+                r.qualifier_satisfied.to_string(),
+                r.input_status().short(),
+            ]
+        })
+        .collect();
+    print(
+        format,
+        &[
+            "reported",
+            "as_reported",
+            "computed",
+            "difference_percent",
+            "agrees",
+            "computed_from",
+        ],
+        &rows,
+    )
+    .map_err(Failure::Usage)
+}
