@@ -24,45 +24,65 @@ const EXPORT_CHUNK: usize = 500;
 
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
-impl Api {
-    fn check_batch_size(&self, size: usize, field: &str) -> Result<(), ApiError> {
-        if size == 0 || size > self.limits.max_batch {
-            return Err(ApiError::invalid(
-                "BATCH_SIZE",
-                field,
-                format!(
-                    "a batch holds 1 to {} records, got {size}",
-                    self.limits.max_batch
-                ),
-            ));
-        }
-        Ok(())
+/// The one rule for batch sizes: 1 to `max` records, for batch upserts and import batches.
+fn check_batch_size(size: usize, max: usize, field: &str) -> Result<(), ApiError> {
+    if size == 0 || size > max {
+        return Err(ApiError::invalid(
+            "BATCH_SIZE",
+            field,
+            format!("a batch holds 1 to {max} records, got {size}"),
+        ));
     }
+    Ok(())
+}
 
-    /// Upserts decoded resources all or none; violations are reported as `field[i]....`.
-    async fn batch_upsert<M: prost::Message>(
+/// One batch upsert: who asks, through which method, with which request, its records under
+/// which field.
+struct BatchCall<'a, M> {
+    caller: &'a Caller,
+    method: &'a str,
+    field: &'a str,
+    message: &'a M,
+    request_id: &'a str,
+}
+
+impl Api {
+    /// Upserts `items` all or none, each decoded by `decode`; violations are reported as
+    /// `field[i]....`. Answers with the stored items `encode` picks and the revision.
+    async fn batch_upsert<M: prost::Message, Wire, Stored>(
         &self,
-        caller: &Caller,
-        method: &str,
-        field: &str,
-        message: &M,
-        request_id: &str,
-        decoded: Vec<(Resource, Violations)>,
-    ) -> Result<Arc<Committed>, ApiError> {
-        self.check_batch_size(decoded.len(), field)?;
-        let ops = decoded
-            .into_iter()
-            .map(|(r, v)| (WriteOp::Upsert(r).into(), v))
-            .collect();
-        self.write(
+        call: BatchCall<'_, M>,
+        items: &[Wire],
+        decode: impl Fn(&Wire) -> (Resource, Violations),
+        encode: impl Fn(&Resource) -> Option<Stored>,
+    ) -> Result<(Vec<Stored>, i64), ApiError> {
+        let BatchCall {
             caller,
             method,
-            request_id,
+            field,
             message,
-            |_| Ok(ops),
-            |i| format!("{field}[{i}]"),
-        )
-        .await
+            request_id,
+        } = call;
+        check_batch_size(items.len(), self.limits.max_batch, field)?;
+        let ops = items
+            .iter()
+            .map(|item| {
+                let (resource, violations) = decode(item);
+                (WriteOp::Upsert(resource).into(), violations)
+            })
+            .collect();
+        let committed = self
+            .write(
+                caller,
+                method,
+                request_id,
+                message,
+                |_| Ok(ops),
+                |i| format!("{field}[{i}]"),
+            )
+            .await?;
+        let stored = stored_resources(&committed).filter_map(encode).collect();
+        Ok((stored, committed.revision))
     }
 }
 
@@ -100,16 +120,7 @@ fn prepare_batch(
             "must be 1 or more",
         ));
     }
-    if batch.records.is_empty() || batch.records.len() > max_batch {
-        return Err(ApiError::invalid(
-            "BATCH_SIZE",
-            "records",
-            format!(
-                "a batch holds 1 to {max_batch} records, got {}",
-                batch.records.len()
-            ),
-        ));
-    }
+    check_batch_size(batch.records.len(), max_batch, "records")?;
     let id = format!("{}/{}", batch.import_id, batch.batch_sequence);
     // Names and sizes identify a batch well enough to catch a different batch sent under the
     // same sequence number, at a fraction of the cost of re-encoding and hashing it whole.
@@ -249,33 +260,29 @@ impl RecordService for Api {
     ) -> Result<Response<pb::BatchUpsertProjectsResponse>, Status> {
         let caller = require(&request, Role::Write)?;
         let message = request.get_ref();
-        let decoded = message
-            .projects
-            .iter()
-            .map(|p| {
-                let (project, violations) = decode::project(p);
-                (Resource::Project(project), violations)
-            })
-            .collect();
-        let committed = self
+        let (projects, revision) = self
             .batch_upsert(
-                &caller,
-                "BatchUpsertProjects",
-                "projects",
-                message,
-                &message.request_id,
-                decoded,
+                BatchCall {
+                    caller: &caller,
+                    method: "BatchUpsertProjects",
+                    field: "projects",
+                    message,
+                    request_id: &message.request_id,
+                },
+                &message.projects,
+                |p| {
+                    let (project, violations) = decode::project(p);
+                    (Resource::Project(project), violations)
+                },
+                |stored| match stored {
+                    Resource::Project(p) => Some(encode::project(p)),
+                    _ => None,
+                },
             )
             .await?;
-        let projects = stored_resources(&committed)
-            .filter_map(|r| match r {
-                Resource::Project(p) => Some(encode::project(p)),
-                _ => None,
-            })
-            .collect();
         Ok(Response::new(pb::BatchUpsertProjectsResponse {
             projects,
-            revision: committed.revision,
+            revision,
         }))
     }
 
@@ -285,33 +292,29 @@ impl RecordService for Api {
     ) -> Result<Response<pb::BatchUpsertObservationsResponse>, Status> {
         let caller = require(&request, Role::Write)?;
         let message = request.get_ref();
-        let decoded = message
-            .observations
-            .iter()
-            .map(|o| {
-                let (observation, violations) = decode::observation(o);
-                (Resource::Observation(observation), violations)
-            })
-            .collect();
-        let committed = self
+        let (observations, revision) = self
             .batch_upsert(
-                &caller,
-                "BatchUpsertObservations",
-                "observations",
-                message,
-                &message.request_id,
-                decoded,
+                BatchCall {
+                    caller: &caller,
+                    method: "BatchUpsertObservations",
+                    field: "observations",
+                    message,
+                    request_id: &message.request_id,
+                },
+                &message.observations,
+                |o| {
+                    let (observation, violations) = decode::observation(o);
+                    (Resource::Observation(observation), violations)
+                },
+                |stored| match stored {
+                    Resource::Observation(o) => Some(encode::observation(o)),
+                    _ => None,
+                },
             )
             .await?;
-        let observations = stored_resources(&committed)
-            .filter_map(|r| match r {
-                Resource::Observation(o) => Some(encode::observation(o)),
-                _ => None,
-            })
-            .collect();
         Ok(Response::new(pb::BatchUpsertObservationsResponse {
             observations,
-            revision: committed.revision,
+            revision,
         }))
     }
 

@@ -167,27 +167,41 @@ impl<'a> Staged<'a> {
     }
 }
 
+impl<'a> Staged<'a> {
+    /// What the group's writes make of `name`, as `pick` reads it: `Some(None)` when they
+    /// delete it or put another kind there, `None` when they leave it as the model has it.
+    fn staged<T>(
+        &self,
+        name: &ResourceName,
+        pick: impl Fn(&'a Resource) -> Option<&'a T>,
+    ) -> Option<Option<&'a T>> {
+        match self.puts.get(name) {
+            Some(resource) => Some(pick(resource)),
+            None if self.deletes.contains(name) => Some(None),
+            None => None,
+        }
+    }
+}
+
 impl Catalog for Staged<'_> {
     fn contains(&self, name: &ResourceName) -> bool {
         self.puts.contains_key(name) || (!self.deletes.contains(name) && self.model.contains(name))
     }
 
     fn indicator(&self, name: &ResourceName) -> Option<&Indicator> {
-        match self.puts.get(name) {
-            Some(Resource::Indicator(indicator)) => Some(indicator),
-            Some(_) => None,
-            None if self.deletes.contains(name) => None,
-            None => self.model.indicator(name),
-        }
+        self.staged(name, |r| match r {
+            Resource::Indicator(indicator) => Some(indicator),
+            _ => None,
+        })
+        .unwrap_or_else(|| self.model.indicator(name))
     }
 
     fn area(&self, name: &ResourceName) -> Option<&Area> {
-        match self.puts.get(name) {
-            Some(Resource::Area(area)) => Some(area),
-            Some(_) => None,
-            None if self.deletes.contains(name) => None,
-            None => self.model.area(name),
-        }
+        self.staged(name, |r| match r {
+            Resource::Area(area) => Some(area),
+            _ => None,
+        })
+        .unwrap_or_else(|| self.model.area(name))
     }
 }
 

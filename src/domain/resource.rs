@@ -16,40 +16,33 @@ pub enum Resource {
     Observation(Observation),
 }
 
+/// `$body` for whichever resource `$resource` holds, bound to `$each`.
+macro_rules! each_kind {
+    ($resource:expr, $each:ident => $body:expr) => {
+        match $resource {
+            Resource::Party($each) => $body,
+            Resource::Area($each) => $body,
+            Resource::Pairing($each) => $body,
+            Resource::Project($each) => $body,
+            Resource::Indicator($each) => $body,
+            Resource::Observation($each) => $body,
+        }
+    };
+}
+
 impl Resource {
     /// The resource's name.
     pub fn name(&self) -> &ResourceName {
-        match self {
-            Resource::Party(r) => &r.name,
-            Resource::Area(r) => &r.name,
-            Resource::Pairing(r) => &r.name,
-            Resource::Project(r) => &r.name,
-            Resource::Indicator(r) => &r.name,
-            Resource::Observation(r) => &r.name,
-        }
+        each_kind!(self, r => &r.name)
     }
 
     /// The store's bookkeeping.
     pub fn meta(&self) -> &Meta {
-        match self {
-            Resource::Party(r) => &r.meta,
-            Resource::Area(r) => &r.meta,
-            Resource::Pairing(r) => &r.meta,
-            Resource::Project(r) => &r.meta,
-            Resource::Indicator(r) => &r.meta,
-            Resource::Observation(r) => &r.meta,
-        }
+        each_kind!(self, r => &r.meta)
     }
 
     /// The store's bookkeeping, for the store to set on write.
     pub fn meta_mut(&mut self) -> &mut Meta {
-        match self {
-            Resource::Party(r) => &mut r.meta,
-            Resource::Area(r) => &mut r.meta,
-            Resource::Pairing(r) => &mut r.meta,
-            Resource::Project(r) => &mut r.meta,
-            Resource::Indicator(r) => &mut r.meta,
-            Resource::Observation(r) => &mut r.meta,
-        }
+        each_kind!(self, r => &mut r.meta)
     }
 }

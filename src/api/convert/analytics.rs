@@ -191,30 +191,26 @@ fn readable(label: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The display name of a party or an area; empty if it is gone.
+fn display_name(model: &ReadModel, name: &ResourceName) -> String {
+    let found = match name.collection() {
+        Collection::Parties => model.parties.get(name).map(|p| &p.display_name),
+        Collection::Areas => model.areas.get(name).map(|a| &a.display_name),
+        _ => None,
+    };
+    found.cloned().unwrap_or_default()
+}
+
 fn group_key(model: &ReadModel, key: &GroupKey) -> pb::GroupKey {
     let labelled = |value: String, label: &str| (value, readable(label));
     let (dimension, (value, display_name)) = match key {
         GroupKey::Party(name) => (
             Dimension::Party,
-            (
-                name.to_string(),
-                model
-                    .parties
-                    .get(name)
-                    .map(|p| p.display_name.clone())
-                    .unwrap_or_default(),
-            ),
+            (name.to_string(), display_name(model, name)),
         ),
         GroupKey::Area(name) => (
             Dimension::Area,
-            (
-                name.to_string(),
-                model
-                    .areas
-                    .get(name)
-                    .map(|a| a.display_name.clone())
-                    .unwrap_or_default(),
-            ),
+            (name.to_string(), display_name(model, name)),
         ),
         GroupKey::Field(field) => (
             Dimension::Field,

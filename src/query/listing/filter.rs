@@ -373,12 +373,22 @@ impl Parser<'_> {
     }
 
     fn expression(&mut self) -> Result<Expr, FilterError> {
-        let mut parts = vec![self.sequence()?];
-        while self.is_word("AND") {
+        self.joined("AND", Self::sequence, Expr::And)
+    }
+
+    /// Operands `operand` parses, separated by the keyword `separator`, as one `combine`.
+    fn joined(
+        &mut self,
+        separator: &str,
+        operand: fn(&mut Self) -> Result<Expr, FilterError>,
+        combine: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, FilterError> {
+        let mut parts = vec![operand(self)?];
+        while self.is_word(separator) {
             self.at += 1;
-            parts.push(self.sequence()?);
+            parts.push(operand(self)?);
         }
-        Ok(flatten(parts, Expr::And))
+        Ok(flatten(parts, combine))
     }
 
     fn sequence(&mut self) -> Result<Expr, FilterError> {
@@ -398,12 +408,7 @@ impl Parser<'_> {
     }
 
     fn factor(&mut self) -> Result<Expr, FilterError> {
-        let mut parts = vec![self.term()?];
-        while self.is_word("OR") {
-            self.at += 1;
-            parts.push(self.term()?);
-        }
-        Ok(flatten(parts, Expr::Or))
+        self.joined("OR", Self::term, Expr::Or)
     }
 
     fn term(&mut self) -> Result<Expr, FilterError> {
