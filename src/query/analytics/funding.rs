@@ -766,7 +766,7 @@ mod tests {
             resources.push(Resource::Project(Project {
                 name: name(Collection::Projects, &format!("p{p}")),
                 title: format!("Project {p}"),
-                description: String::new(),
+                description: ["", "Water works", "School"][rng.next(3) as usize].into(),
                 pairing: [None, Some(name(Collection::Pairings, "x-region"))][rng.next(2) as usize]
                     .clone(),
                 party: name(Collection::Parties, ["x", "y", "z"][rng.next(3) as usize]),
@@ -778,9 +778,13 @@ mod tests {
                 ][rng.next(3) as usize],
                 livelihood: rng.next(2) == 0,
                 status: [ProjectStatus::Completed, ProjectStatus::InProgress][rng.next(2) as usize],
-                planned_start_date: None,
-                planned_end_date: None,
-                actual_start_date: None,
+                planned_start_date: chrono::NaiveDate::from_ymd_opt(
+                    2013 + rng.next(8) as i32,
+                    3,
+                    1,
+                ),
+                planned_end_date: chrono::NaiveDate::from_ymd_opt(2016 + rng.next(8) as i32, 6, 30),
+                actual_start_date: chrono::NaiveDate::from_ymd_opt(2013 + rng.next(8) as i32, 4, 1),
                 actual_end_date: None,
                 outputs: Vec::new(),
                 funding_lines,

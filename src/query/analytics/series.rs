@@ -6,10 +6,10 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
 use super::error::AnalyticsError;
-use crate::domain::labelled;
 use crate::domain::{
     AreaLevel, DataStatus, Frequency, Indicator, Observation, Period, Qualifier, ResourceName,
 };
+use crate::domain::{Labelled, labelled};
 use crate::query::model::ReadModel;
 
 labelled! {
@@ -123,21 +123,44 @@ fn derived(
     })
 }
 
-fn derive(
-    observations: &[Observation],
-    frequency: Frequency,
-    query: &SeriesQuery,
-) -> Result<Vec<Derived>, AnalyticsError> {
-    let parsed: Vec<(Period, &Observation)> = observations
-        .iter()
-        .filter_map(|o| Period::parse(&o.period, frequency).ok().map(|p| (p, o)))
-        .collect();
-    let by_period: HashMap<Period, &Observation> = parsed.iter().map(|(p, o)| (*p, *o)).collect();
-    let value = |o: &Observation| o.value.to_f64();
-    let mut out = Vec::new();
-    if query.derivations.contains(&Derivation::YearOnYear) {
-        for (period, current) in &parsed {
-            let Some(previous) = year_before(*period).and_then(|p| by_period.get(&p)) else {
+/// A series ready for deriving figures: its observations in period order, those whose period
+/// parses by the indicator's frequency with their periods.
+struct Parsed<'o> {
+    observations: &'o [Observation],
+    periods: Vec<(Period, &'o Observation)>,
+    by_period: HashMap<Period, &'o Observation>,
+}
+
+/// Growth from the first to the last observation of a series.
+struct Growth<'o> {
+    /// Per year, compounded.
+    rate: f64,
+    span: String,
+    ends: [&'o Observation; 2],
+}
+
+fn value(observation: &Observation) -> Option<f64> {
+    observation.value.to_f64()
+}
+
+impl<'o> Parsed<'o> {
+    fn new(observations: &'o [Observation], frequency: Frequency) -> Self {
+        let periods: Vec<(Period, &Observation)> = observations
+            .iter()
+            .filter_map(|o| Period::parse(&o.period, frequency).ok().map(|p| (p, o)))
+            .collect();
+        let by_period = periods.iter().map(|(p, o)| (*p, *o)).collect();
+        Parsed {
+            observations,
+            periods,
+            by_period,
+        }
+    }
+
+    /// Percentage change from each period's year-earlier period.
+    fn year_on_year(&self, out: &mut Vec<Derived>) {
+        for (period, current) in &self.periods {
+            let Some(previous) = year_before(*period).and_then(|p| self.by_period.get(&p)) else {
                 continue;
             };
             if let (Some(now), Some(before)) = (value(current), value(previous))
@@ -153,58 +176,51 @@ fn derive(
             }
         }
     }
-    let wants_growth = query
-        .derivations
-        .iter()
-        .any(|d| matches!(d, Derivation::Cagr | Derivation::DoublingTime));
-    if wants_growth
-        && let (Some((first_period, first)), Some((last_period, last))) =
-            (parsed.first(), parsed.last())
-        && let (Some(start), Some(end)) = (
-            fractional_year(*first_period),
-            fractional_year(*last_period),
-        )
-        && end > start
-        && let (Some(from), Some(to)) = (value(first), value(last))
-        && from > 0.0
-        && to > 0.0
-    {
-        let rate = (to / from).powf(1.0 / (end - start)) - 1.0;
-        let span = format!("{}/{}", first.period, last.period);
-        if query.derivations.contains(&Derivation::Cagr) {
-            out.extend(derived(
-                Derivation::Cagr,
-                span.clone(),
-                rate * 100.0,
-                "percent",
-                &[first, last],
-            ));
+
+    /// Compound growth from the first to the last observation, when both are positive and
+    /// apart in time.
+    fn growth(&self) -> Option<Growth<'o>> {
+        let ((first_period, first), (last_period, last)) =
+            (self.periods.first()?, self.periods.last()?);
+        let (start, end) = (
+            fractional_year(*first_period)?,
+            fractional_year(*last_period)?,
+        );
+        let (from, to) = (value(first)?, value(last)?);
+        if end <= start || from <= 0.0 || to <= 0.0 {
+            return None;
         }
-        if query.derivations.contains(&Derivation::DoublingTime) && rate > 0.0 {
-            out.extend(derived(
-                Derivation::DoublingTime,
-                span,
-                2f64.ln() / (1.0 + rate).ln(),
-                "years",
-                &[first, last],
-            ));
-        }
+        Some(Growth {
+            rate: (to / from).powf(1.0 / (end - start)) - 1.0,
+            span: format!("{}/{}", first.period, last.period),
+            ends: [first, last],
+        })
     }
-    if query.derivations.contains(&Derivation::Index) && !observations.is_empty() {
-        let base = match &query.index_base_period {
-            Some(period) => observations
+
+    /// Each observation as an index of the one for `base_period` (the first if none) = 100.
+    fn index(
+        &self,
+        base_period: Option<&str>,
+        out: &mut Vec<Derived>,
+    ) -> Result<(), AnalyticsError> {
+        let Some(first) = self.observations.first() else {
+            return Ok(());
+        };
+        let base = match base_period {
+            Some(period) => self
+                .observations
                 .iter()
-                .find(|o| &o.period == period)
+                .find(|o| o.period == period)
                 .ok_or_else(|| {
                     AnalyticsError::invalid(
                         "index_base_period",
                         format!("the series has no observation for {period}"),
                     )
                 })?,
-            None => &observations[0],
+            None => first,
         };
         if let Some(base_value) = value(base).filter(|v| *v != 0.0) {
-            for observation in observations {
+            for observation in self.observations {
                 if let Some(v) = value(observation) {
                     out.extend(derived(
                         Derivation::Index,
@@ -212,6 +228,48 @@ fn derive(
                         v / base_value * 100.0,
                         "index",
                         &[base, observation],
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The figures `query` asks for, in the order derivations are declared.
+fn derive(
+    observations: &[Observation],
+    frequency: Frequency,
+    query: &SeriesQuery,
+) -> Result<Vec<Derived>, AnalyticsError> {
+    let series = Parsed::new(observations, frequency);
+    let mut out = Vec::new();
+    for derivation in Derivation::ALL {
+        if !query.derivations.contains(derivation) {
+            continue;
+        }
+        match derivation {
+            Derivation::YearOnYear => series.year_on_year(&mut out),
+            Derivation::Cagr => {
+                if let Some(growth) = series.growth() {
+                    out.extend(derived(
+                        Derivation::Cagr,
+                        growth.span,
+                        growth.rate * 100.0,
+                        "percent",
+                        &growth.ends,
+                    ));
+                }
+            }
+            Derivation::Index => series.index(query.index_base_period.as_deref(), &mut out)?,
+            Derivation::DoublingTime => {
+                if let Some(growth) = series.growth().filter(|g| g.rate > 0.0) {
+                    out.extend(derived(
+                        Derivation::DoublingTime,
+                        growth.span,
+                        2f64.ln() / (1.0 + growth.rate).ln(),
+                        "years",
+                        &growth.ends,
                     ));
                 }
             }
