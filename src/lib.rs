@@ -4,6 +4,7 @@ pub mod api;
 pub mod changes;
 pub mod config;
 pub mod domain;
+pub mod middleware;
 pub mod query;
 pub mod seed;
 pub mod server;

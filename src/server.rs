@@ -16,7 +16,7 @@ use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
 use crate::api::auth::{Authenticator, Tokens};
-use crate::api::limit::ConcurrencyLimitLayer;
+use crate::api::limit::ConcurrencyLimit;
 use crate::api::{Api, Limits};
 use crate::changes::{Ledger, Reachability, load_model};
 use crate::config::Config;
@@ -155,8 +155,8 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     }
     let router = builder
         .timeout(Duration::from_secs(config.request_timeout_seconds))
-        .layer(telemetry::CallLayer)
-        .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
+        .layer(telemetry::ObserveCalls::layer())
+        .layer(ConcurrencyLimit::layer(config.max_concurrent_requests))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

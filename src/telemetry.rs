@@ -3,7 +3,7 @@
 
 mod calls;
 
-pub use calls::{CallLayer, in_call_span};
+pub use calls::{ObserveCalls, in_call_span};
 
 use std::convert::Infallible;
 use std::sync::OnceLock;

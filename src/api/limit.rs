@@ -6,74 +6,44 @@
 //! status code guide asks: tonic refuses it while decoding, before any handler runs, with a
 //! bare OUT_OF_RANGE.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use tokio::sync::Semaphore;
 use tonic::codegen::http;
-use tower::{Layer, Service};
+use tower::Service;
 
 use super::ApiError;
+use crate::middleware::{Answer, Wrap, WrapLayer};
 
 /// Limits calls in flight across all connections.
 #[derive(Clone)]
-pub struct ConcurrencyLimitLayer {
+pub struct ConcurrencyLimit {
     permits: Arc<Semaphore>,
     limit: usize,
 }
 
-impl ConcurrencyLimitLayer {
-    /// At most `limit` calls in flight.
-    pub fn new(limit: usize) -> Self {
-        ConcurrencyLimitLayer {
+impl ConcurrencyLimit {
+    /// At most `limit` calls in flight, as a layer.
+    pub fn layer(limit: usize) -> WrapLayer<Self> {
+        WrapLayer(ConcurrencyLimit {
             permits: Arc::new(Semaphore::new(limit)),
             limit,
-        }
+        })
     }
 }
 
-impl<S> Layer<S> for ConcurrencyLimitLayer {
-    type Service = ConcurrencyLimit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ConcurrencyLimit {
-            inner,
-            permits: self.permits.clone(),
-            limit: self.limit,
-        }
-    }
-}
-
-/// The service [`ConcurrencyLimitLayer`] makes.
-#[derive(Clone)]
-pub struct ConcurrencyLimit<S> {
-    inner: S,
-    permits: Arc<Semaphore>,
-    limit: usize,
-}
-
-impl<S, B> Service<http::Request<B>> for ConcurrencyLimit<S>
+impl<S, B> Wrap<S, http::Request<B>> for ConcurrencyLimit
 where
     S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
     S::Future: Send + 'static,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn wrap(&self, inner: &mut S, request: http::Request<B>) -> Answer<S::Response, S::Error> {
         if request.uri().path().starts_with("/grpc.health.v1.") {
-            return Box::pin(self.inner.call(request));
+            return Box::pin(inner.call(request));
         }
         match self.permits.clone().try_acquire_owned() {
             Ok(permit) => {
-                let response = self.inner.call(request);
+                let response = inner.call(request);
                 Box::pin(async move {
                     let response = response.await;
                     drop(permit);

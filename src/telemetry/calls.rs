@@ -7,18 +7,16 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use prometheus::{Histogram, IntCounter};
 use tonic::codegen::http;
-use tower::{Layer, Service};
+use tower::Service;
 use tracing::{Level, Span};
 
 use super::{code_label, grpc_code, metrics};
+use crate::middleware::{Answer, Wrap, WrapLayer};
 
 /// The method label of calls to paths no service serves, so that probing random paths cannot
 /// grow the metrics without bound.
@@ -26,42 +24,27 @@ const UNKNOWN_METHOD: &str = "unknown";
 
 /// Counts, times and (when they log) identifies every call.
 #[derive(Clone, Default)]
-pub struct CallLayer;
+pub struct ObserveCalls;
 
-impl<S> Layer<S> for CallLayer {
-    type Service = ObservedCalls<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        ObservedCalls { inner }
+impl ObserveCalls {
+    /// The layer that observes every call.
+    pub fn layer() -> WrapLayer<Self> {
+        WrapLayer(ObserveCalls)
     }
 }
 
-/// The service [`CallLayer`] makes.
-#[derive(Clone)]
-pub struct ObservedCalls<S> {
-    inner: S,
-}
-
-impl<S, B, R> Service<http::Request<B>> for ObservedCalls<S>
+impl<S, B, R> Wrap<S, http::Request<B>> for ObserveCalls
 where
     S: Service<http::Request<B>, Response = http::Response<R>>,
     S::Future: Send + 'static,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn wrap(&self, inner: &mut S, request: http::Request<B>) -> Answer<S::Response, S::Error> {
         let call = Arc::new(Call {
             uri: request.uri().clone(),
             ids: CallIds::of(request.headers()),
         });
         let started = Instant::now();
-        let response = CURRENT_CALL.scope(call.clone(), self.inner.call(request));
+        let response = CURRENT_CALL.scope(call.clone(), inner.call(request));
         Box::pin(async move {
             let response = response.await;
             let code = match &response {
