@@ -84,6 +84,21 @@ pub struct Config {
     )]
     pub max_concurrent_requests: usize,
 
+    /// Threads heavy calls (scans of the record: filtered listings, title summaries, exports,
+    /// reconciliation) run on, at low priority; default: the CPUs this process may use.
+    #[arg(long, env = "PAIRING_AID_HEAVY_THREADS")]
+    pub heavy_threads: Option<usize>,
+
+    /// Heavy calls that may wait for a thread; more are refused with RESOURCE_EXHAUSTED at
+    /// once. Default: twice the threads.
+    #[arg(long, env = "PAIRING_AID_HEAVY_QUEUE")]
+    pub heavy_queue: Option<usize>,
+
+    /// Longest a heavy call waits for a thread before RESOURCE_EXHAUSTED, in milliseconds;
+    /// default 5000.
+    #[arg(long, env = "PAIRING_AID_HEAVY_QUEUE_WAIT_MS")]
+    pub heavy_queue_wait_ms: Option<u64>,
+
     /// Most change streams (WatchChanges) open at once.
     #[arg(long, env = "PAIRING_AID_MAX_WATCHERS", default_value_t = 256)]
     pub max_watchers: usize,

@@ -15,6 +15,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
+use crate::api::admission::{Admission, AdmissionLimits};
 use crate::api::auth::{Authenticator, Tokens};
 use crate::api::limit::ConcurrencyLimit;
 use crate::api::{Api, Limits};
@@ -129,12 +130,20 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         set_health(&health_reporter, ServingStatus::NotServing).await;
     });
 
+    let machine = AdmissionLimits::for_this_machine();
     let limits = Limits {
         max_batch: config.max_batch,
         max_revision_wait: Duration::from_secs(config.request_timeout_seconds),
         max_watchers: config.max_watchers,
     };
-    let api = Api::new(ledger, limits);
+    let admission = AdmissionLimits {
+        threads: config.heavy_threads.unwrap_or(machine.threads).max(1),
+        queue: config.heavy_queue.unwrap_or(machine.queue),
+        max_wait: config
+            .heavy_queue_wait_ms
+            .map_or(machine.max_wait, Duration::from_millis),
+    };
+    let api = Api::new(ledger, limits, Admission::new(admission));
     let authenticator = Authenticator::new(tokens, config.require_token_for_reads);
     let max_message = config.max_message_bytes;
     macro_rules! guarded {

@@ -32,6 +32,20 @@ pub struct Metrics {
     pub store_commit_duration: Histogram,
     /// Imported records, accepted or rejected.
     pub import_rows: IntCounterVec,
+    /// Threads of the heavy-work pool.
+    pub heavy_threads: IntGauge,
+    /// Heavy calls running on the pool.
+    pub heavy_running: IntGauge,
+    /// Heavy calls waiting for a thread.
+    pub heavy_queued: IntGauge,
+    /// Calls admitted, by class and cost (light or heavy).
+    pub admitted: IntCounterVec,
+    /// Heavy calls refused (queue full or waited too long), by class.
+    pub refused: IntCounterVec,
+    /// Heavy calls stopped because their caller went away, by class.
+    pub interrupted: IntCounterVec,
+    /// Time heavy calls waited for a thread, by class.
+    pub heavy_wait: HistogramVec,
 }
 
 impl Metrics {
@@ -86,6 +100,48 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric");
+        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid metric");
+        let heavy_threads = gauge(
+            "pairing_aid_heavy_threads",
+            "threads of the pool heavy calls run on",
+        );
+        let heavy_running = gauge(
+            "pairing_aid_heavy_running",
+            "heavy calls running on the pool",
+        );
+        let heavy_queued = gauge(
+            "pairing_aid_heavy_queued",
+            "heavy calls waiting for a thread of the pool",
+        );
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+        };
+        let admitted = counter(
+            "pairing_aid_admitted_total",
+            "calls admitted, by class and cost (light: on the runtime; heavy: on the pool)",
+            &["class", "cost"],
+        );
+        let refused = counter(
+            "pairing_aid_heavy_refused_total",
+            "heavy calls refused with RESOURCE_EXHAUSTED (queue full, or waited too long)",
+            &["class"],
+        );
+        let interrupted = counter(
+            "pairing_aid_heavy_interrupted_total",
+            "heavy calls stopped because their caller went away",
+            &["class"],
+        );
+        let heavy_wait = HistogramVec::new(
+            HistogramOpts::new(
+                "pairing_aid_heavy_wait_seconds",
+                "time heavy calls waited for a thread of the pool",
+            )
+            .buckets(vec![
+                0.0001, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["class"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -93,6 +149,13 @@ impl Metrics {
             Box::new(replica_lag.clone()),
             Box::new(store_commit_duration.clone()),
             Box::new(import_rows.clone()),
+            Box::new(heavy_threads.clone()),
+            Box::new(heavy_running.clone()),
+            Box::new(heavy_queued.clone()),
+            Box::new(admitted.clone()),
+            Box::new(refused.clone()),
+            Box::new(interrupted.clone()),
+            Box::new(heavy_wait.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
             registry
@@ -107,6 +170,13 @@ impl Metrics {
             replica_lag,
             store_commit_duration,
             import_rows,
+            heavy_threads,
+            heavy_running,
+            heavy_queued,
+            admitted,
+            refused,
+            interrupted,
+            heavy_wait,
         }
     }
 

@@ -4,10 +4,13 @@ use tonic::{Request, Response, Status};
 
 use pairing_aid_client::v1 as pb;
 
+use super::admission::Cost;
 use super::convert::analytics as convert;
 use super::pb::analytics_service_server::AnalyticsService;
 use super::{Api, ApiError};
+use crate::domain::ResourceName;
 use crate::query::analytics::{self, AnalyticsError};
+use crate::query::model::ReadModel;
 
 impl From<AnalyticsError> for ApiError {
     fn from(error: AnalyticsError) -> Self {
@@ -24,6 +27,7 @@ impl From<AnalyticsError> for ApiError {
             not_summable @ AnalyticsError::NotSummable { .. } => {
                 ApiError::invalid("NOT_SUMMABLE", "indicator", not_summable.to_string())
             }
+            AnalyticsError::Interrupted(interrupted) => interrupted.into(),
             AnalyticsError::MissingSeries(message) => ApiError::FailedPrecondition {
                 reason: "MISSING_SERIES",
                 message,
@@ -40,10 +44,18 @@ impl AnalyticsService for Api {
     ) -> Result<Response<pb::SummarizeFundingResponse>, Status> {
         let r = request.get_ref();
         let query = convert::funding_query(r)?;
-        self.read_at(&request, r.min_revision, |model| {
-            let summary = analytics::summarize(model, &query)?;
-            Ok(convert::summary(model, &summary, &query.currency))
-        })
+        let estimate = query.clone();
+        let cost = move |model: &_| Ok(Cost::Rows(analytics::summary_rows(model, &estimate)?));
+        self.read_at(
+            &request,
+            r.min_revision,
+            "SummarizeFunding",
+            cost,
+            move |model, interrupt| {
+                let summary = analytics::summarize(model, &query, interrupt)?;
+                Ok(convert::summary(model, &summary, &query.currency))
+            },
+        )
         .await
     }
 
@@ -52,9 +64,15 @@ impl AnalyticsService for Api {
         request: Request<pb::GetIndicatorSeriesRequest>,
     ) -> Result<Response<pb::GetIndicatorSeriesResponse>, Status> {
         let query = convert::series_query(request.get_ref())?;
-        self.read_at(&request, request.get_ref().min_revision, |model| {
-            Ok(convert::series(model, &analytics::series(model, &query)?))
-        })
+        // A series reads its areas' observations of one indicator, a few dozen each.
+        let cost = |_: &_| Ok(Cost::Rows(0));
+        self.read_at(
+            &request,
+            request.get_ref().min_revision,
+            "GetIndicatorSeries",
+            cost,
+            move |model, _| Ok(convert::series(model, &analytics::series(model, &query)?)),
+        )
         .await
     }
 
@@ -64,13 +82,21 @@ impl AnalyticsService for Api {
     ) -> Result<Response<pb::GetLatestObservationsResponse>, Status> {
         let r = request.get_ref();
         let (indicator, areas) = convert::latest_query(r)?;
-        self.read_at(&request, r.min_revision, |model| {
-            let latest = analytics::latest(model, &indicator, &areas, r.skip_zero)?;
-            Ok(pb::GetLatestObservationsResponse {
-                observations: convert::observations(&latest),
-                revision: model.revision,
-            })
-        })
+        let skip_zero = r.skip_zero;
+        let cost = indicator_cost(indicator.clone());
+        self.read_at(
+            &request,
+            r.min_revision,
+            "GetLatestObservations",
+            cost,
+            move |model, _| {
+                let latest = analytics::latest(model, &indicator, &areas, skip_zero)?;
+                Ok(pb::GetLatestObservationsResponse {
+                    observations: convert::observations(&latest),
+                    revision: model.revision,
+                })
+            },
+        )
         .await
     }
 
@@ -82,10 +108,18 @@ impl AnalyticsService for Api {
         let indicator = convert::indicator(&r.indicator)?;
         let level = convert::area_level(r.level, "level")?
             .ok_or_else(|| ApiError::invalid("INVALID_ARGUMENT", "level", "is required"))?;
-        self.read_at(&request, r.min_revision, |model| {
-            let values = analytics::roll_up(model, &indicator, &r.period, level)?;
-            Ok(convert::rolled_up(model, &values))
-        })
+        let period = r.period.clone();
+        let cost = indicator_cost(indicator.clone());
+        self.read_at(
+            &request,
+            r.min_revision,
+            "RollUpIndicator",
+            cost,
+            move |model, _| {
+                let values = analytics::roll_up(model, &indicator, &period, level)?;
+                Ok(convert::rolled_up(model, &values))
+            },
+        )
         .await
     }
 
@@ -96,13 +130,21 @@ impl AnalyticsService for Api {
         let r = request.get_ref();
         let indicator = convert::indicator(&r.indicator)?;
         let level = convert::area_level(r.level, "level")?;
-        self.read_at(&request, r.min_revision, |model| {
-            let ranked = analytics::rank_areas(model, &indicator, &r.period, level, r.ascending)?;
-            Ok(pb::RankAreasResponse {
-                observations: convert::observations(&ranked),
-                revision: model.revision,
-            })
-        })
+        let (period, ascending) = (r.period.clone(), r.ascending);
+        let cost = indicator_cost(indicator.clone());
+        self.read_at(
+            &request,
+            r.min_revision,
+            "RankAreas",
+            cost,
+            move |model, _| {
+                let ranked = analytics::rank_areas(model, &indicator, &period, level, ascending)?;
+                Ok(pb::RankAreasResponse {
+                    observations: convert::observations(&ranked),
+                    revision: model.revision,
+                })
+            },
+        )
         .await
     }
 
@@ -112,10 +154,24 @@ impl AnalyticsService for Api {
     ) -> Result<Response<pb::ReconcileReportedFiguresResponse>, Status> {
         let r = request.get_ref();
         let tolerance = convert::about_tolerance(r)?;
-        self.read_at(&request, r.min_revision, |model| {
-            let report = analytics::reconcile(model, &r.filter, tolerance)?;
-            Ok(convert::reconciliation(model, &report))
-        })
+        let filter = r.filter.clone();
+        // Every reported figure is checked against every project.
+        let cost = |_: &_| Ok(Cost::Scan);
+        self.read_at(
+            &request,
+            r.min_revision,
+            "ReconcileReportedFigures",
+            cost,
+            move |model, interrupt| {
+                let report = analytics::reconcile(model, &filter, tolerance, interrupt)?;
+                Ok(convert::reconciliation(model, &report))
+            },
+        )
         .await
     }
+}
+
+/// The cost of reading every observation of `indicator`.
+fn indicator_cost(indicator: ResourceName) -> impl FnOnce(&ReadModel) -> Result<Cost, ApiError> {
+    move |model| Ok(Cost::Rows(model.observations.count_of(&indicator)))
 }

@@ -8,6 +8,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::changes::{Conflict, LogError, StoreError, WriteError};
 use crate::domain::Violation;
+use crate::query::interrupt::Interrupted;
 use crate::query::listing::ListError;
 
 /// The `ErrorInfo.domain` of every error this service returns.
@@ -48,6 +49,8 @@ pub enum ApiError {
     },
     /// The call's deadline passed before the answer was ready.
     DeadlineExceeded(String),
+    /// The call ended (its caller went away) before the answer was ready.
+    Cancelled(String),
     /// The store cannot be reached now; retrying later may succeed.
     Unavailable { message: String },
     /// A fault of the service itself.
@@ -111,7 +114,14 @@ impl From<ListError> for ApiError {
             ListError::Filter(e) => ApiError::invalid("INVALID_FILTER", "filter", e.to_string()),
             ListError::OrderBy(m) => ApiError::invalid("INVALID_ORDER_BY", "order_by", m),
             ListError::PageToken(m) => ApiError::invalid("INVALID_PAGE_TOKEN", "page_token", m),
+            ListError::Interrupted(interrupted) => interrupted.into(),
         }
+    }
+}
+
+impl From<Interrupted> for ApiError {
+    fn from(interrupted: Interrupted) -> Self {
+        ApiError::Cancelled(interrupted.to_string())
     }
 }
 
@@ -189,6 +199,7 @@ impl From<ApiError> for Status {
             ApiError::DeadlineExceeded(message) => {
                 (Code::DeadlineExceeded, message, "DEADLINE_EXCEEDED")
             }
+            ApiError::Cancelled(message) => (Code::Cancelled, message, "CANCELLED"),
             ApiError::Unavailable { message } => {
                 details.set_retry_info(Some(Duration::from_secs(1)));
                 (Code::Unavailable, message, "STORE_UNAVAILABLE")

@@ -1,6 +1,7 @@
 //! The gRPC surface: authentication, request decoding, proto <-> domain mapping, and errors
 //! as `Status`.
 
+pub mod admission;
 mod analytics;
 pub mod auth;
 mod convert;
@@ -21,7 +22,9 @@ pub use error::ApiError;
 
 use crate::changes::{Committed, Edit, Ledger, RequestKey, WriteRequest};
 use crate::domain::Violations;
+use crate::query::interrupt::Interrupt;
 use crate::query::model::ReadModel;
+use admission::{Admission, Cost};
 use auth::Caller;
 
 /// Limits that keep one client from harming the others.
@@ -51,16 +54,18 @@ pub struct Api {
     ledger: Arc<Ledger>,
     limits: Limits,
     watchers: Arc<Semaphore>,
+    admission: Arc<Admission>,
 }
 
 impl Api {
-    /// The API over `ledger`.
-    pub fn new(ledger: Arc<Ledger>, limits: Limits) -> Self {
+    /// The API over `ledger`, its heavy calls run as `admission` admits them.
+    pub fn new(ledger: Arc<Ledger>, limits: Limits, admission: Admission) -> Self {
         let watchers = Arc::new(Semaphore::new(limits.max_watchers));
         Api {
             ledger,
             limits,
             watchers,
+            admission: Arc::new(admission),
         }
     }
 
@@ -89,16 +94,26 @@ impl Api {
             })
     }
 
-    /// Answers a read from the read model, once it has `min_revision`.
-    async fn read_at<T, R>(
+    /// Answers a read of `class` from the read model, once it has `min_revision`: at once if
+    /// what `cost` reads off the model is light, on the heavy-work pool otherwise.
+    async fn read_at<T, R: Send + 'static>(
         &self,
         request: &Request<T>,
         min_revision: i64,
-        answer: impl FnOnce(&ReadModel) -> Result<R, ApiError>,
+        class: &'static str,
+        cost: impl FnOnce(&ReadModel) -> Result<Cost, ApiError>,
+        answer: impl FnOnce(&ReadModel, &Interrupt) -> Result<R, ApiError> + Send + 'static,
     ) -> Result<tonic::Response<R>, tonic::Status> {
         self.at_revision(request, min_revision).await?;
-        let model = self.ledger.model().read();
-        Ok(tonic::Response::new(answer(&model)?))
+        let cost = cost(&self.ledger.model().read())?;
+        let model = self.ledger.model().clone();
+        let answer = self
+            .admission
+            .run(caller_key(request), class, cost, move |interrupt| {
+                answer(&model.read(), interrupt)
+            })
+            .await?;
+        Ok(tonic::Response::new(answer))
     }
 
     /// Applies the ops `build` makes from the current record, once per request id.
@@ -128,6 +143,15 @@ impl Api {
             })
             .await
             .map_err(|e| ApiError::from_write(e, prefix))
+    }
+}
+
+/// Who a call is for admission's fairness: its token's subject, else its peer's address.
+fn caller_key<T>(request: &Request<T>) -> String {
+    match (request.extensions().get::<Caller>(), request.remote_addr()) {
+        (Some(caller), _) => format!("subject:{}", caller.subject),
+        (None, Some(peer)) => format!("peer:{}", peer.ip()),
+        (None, None) => "anonymous".to_owned(),
     }
 }
 

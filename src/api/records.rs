@@ -11,13 +11,15 @@ use tonic::{Request, Response, Status, Streaming};
 
 use pairing_aid_client::v1 as pb;
 
+use super::admission::Cost;
 use super::auth::{Caller, Role, require};
 use super::convert::{decode, encode};
 use super::pb::record_service_server::RecordService;
 use super::resources::page_size_or_default;
-use super::{Api, ApiError, request_key};
+use super::{Api, ApiError, caller_key, request_key};
 use crate::changes::{Committed, Ledger, Write, WriteError, WriteOp, WriteRequest};
 use crate::domain::{Collection, Resource, Violations};
+use crate::query::interrupt::{Interrupt, Interrupted};
 
 /// Records per chunk of an export.
 const EXPORT_CHUNK: usize = 500;
@@ -397,38 +399,45 @@ impl RecordService for Api {
             collections = Collection::ALL.to_vec();
         }
         collections.sort_by_key(|c| Collection::ALL.iter().position(|a| a == c));
-        let (revision, names) = {
-            let model = self.ledger.model().read();
-            let names: Vec<_> = collections
-                .iter()
-                .flat_map(|c| {
-                    model
-                        .resources(*c)
-                        .map(|r| r.name().clone())
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            (model.revision, names)
-        };
-        let ledger = self.ledger.clone();
+        let revision = self.ledger.model().read().revision;
+        let model = self.ledger.model().clone();
+        let admission = self.admission.clone();
+        let caller = caller_key(&request);
         let (sender, receiver) = mpsc::channel(2);
         tokio::spawn(async move {
-            for chunk in names.chunks(EXPORT_CHUNK) {
-                let records = {
-                    let model = ledger.model().read();
-                    chunk
-                        .iter()
-                        .filter_map(|name| model.get(name))
-                        .map(|r| encode::record(&r))
-                        .collect()
-                };
-                if sender
-                    .send(Ok(pb::ExportRecordsResponse { records, revision }))
-                    .await
-                    .is_err()
-                {
-                    return;
+            // A chunk at a time, each under its own read of the model, after the last name
+            // sent: memory follows the chunk, and writes wait for one chunk at most.
+            let chunks = sender.clone();
+            let export = move |interrupt: &Interrupt| {
+                for collection in collections {
+                    let mut after: Option<String> = None;
+                    loop {
+                        interrupt.check()?;
+                        let records: Vec<pb::Record> = {
+                            let model = model.read();
+                            model
+                                .resources_after(collection, after.as_deref())
+                                .take(EXPORT_CHUNK)
+                                .map(|r| encode::record(&r))
+                                .collect()
+                        };
+                        let Some(last) = records.last() else {
+                            break;
+                        };
+                        after = Some(record_name(last).to_owned());
+                        let chunk = pb::ExportRecordsResponse { records, revision };
+                        if chunks.blocking_send(Ok(chunk)).is_err() {
+                            return Err(Interrupted.into());
+                        }
+                    }
                 }
+                Ok(())
+            };
+            if let Err(error) = admission
+                .run(caller, "ExportRecords", Cost::Scan, export)
+                .await
+            {
+                let _ = sender.send(Err(Status::from(error))).await;
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use pairing_aid_client::v1 as pb;
 
+use super::admission::Cost;
 use super::auth::{Role, require};
 use super::convert::decode::{self, request_name};
 use super::convert::encode;
@@ -16,7 +17,7 @@ use crate::changes::{Committed, Write};
 use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
 use crate::query::listing::{ListQuery, list};
-use crate::query::model::Table;
+use crate::query::model::{ReadModel, Table};
 
 /// Default and largest page sizes (AIP-158).
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -45,6 +46,20 @@ fn list_query(
         filter: filter.to_owned(),
         order_by: order_by.to_owned(),
     })
+}
+
+/// What a listing reads: the page, when it walks the name order unfiltered; the whole
+/// collection, when it filters or sorts.
+fn listing_cost(query: &ListQuery) -> impl FnOnce(usize) -> Cost + use<> {
+    let walks_pages = query.filter.trim().is_empty() && query.order_by.trim().is_empty();
+    let page_size = query.page_size;
+    move |collection_size| {
+        Cost::Rows(if walks_pages {
+            page_size
+        } else {
+            collection_size
+        })
+    }
 }
 
 /// `page_size` per AIP-158: 0 is the default, too large is capped, negative is an error.
@@ -165,7 +180,8 @@ macro_rules! resource_service {
             ) -> Result<Response<pb::$get_response>, Status> {
                 let r = request.get_ref();
                 let name = request_name(Collection::$collection, &r.name, "name")?;
-                self.read_at(&request, r.min_revision, |model| {
+                let cost = |_: &ReadModel| Ok(Cost::Rows(1));
+                self.read_at(&request, r.min_revision, stringify!($get), cost, move |model, _| {
                     let item = find(&model.$plural, &name)?;
                     Ok(pb::$get_response { $singular: Some(encode::$singular(&item)) })
                 }).await
@@ -177,8 +193,10 @@ macro_rules! resource_service {
             ) -> Result<Response<pb::$list_response>, Status> {
                 let r = request.get_ref();
                 let query = list_query(r.page_size, &r.page_token, &r.filter, &r.order_by)?;
-                self.read_at(&request, r.min_revision, |model| {
-                    let page = list(&model.$plural, model, &query)?;
+                let cost = listing_cost(&query);
+                let cost = move |model: &ReadModel| Ok(cost(Table::len(&model.$plural)));
+                self.read_at(&request, r.min_revision, stringify!($list), cost, move |model, interrupt| {
+                    let page = list(&model.$plural, model, &query, interrupt)?;
                     Ok(pb::$list_response {
                         $plural: page.items.iter().map(encode::$singular).collect(),
                         next_page_token: page.next_page_token,

@@ -7,9 +7,10 @@ use std::time::Duration;
 use tokio::sync::{Mutex, broadcast, oneshot, watch};
 
 use super::plan::{WriteError, WriteRequest};
+use crate::domain::Resource;
 use crate::domain::{Committed, RequestKey};
 use crate::query::model::{ModelLoader, ReadModel, SharedModel};
-use crate::store::{Store, StoreError, load_each};
+use crate::store::{LOAD_BATCHES_IN_FLIGHT, Store, StoreError};
 use crate::telemetry;
 
 /// How many commits a slow watcher may fall behind before it re-reads from the store.
@@ -34,11 +35,26 @@ pub(super) struct WriteQueue {
 }
 
 /// Builds the read model from everything `store` holds, as the store reads it: the record is
-/// never held decoded whole beside the model being built.
+/// never held decoded whole beside the model being built. The model is built on a blocking
+/// thread, so a reload at full scale (tens of seconds) takes no runtime thread from serving.
 pub async fn load_model(store: &dyn Store) -> Result<ReadModel, StoreError> {
-    let mut loader = ModelLoader::default();
-    let loaded = load_each(store, |resource| loader.add(resource)).await?;
-    Ok(loader.finish(loaded.revision, loaded.shared))
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<Vec<Resource>>(LOAD_BATCHES_IN_FLIGHT);
+    let build = tokio::task::spawn_blocking(move || {
+        let mut loader = ModelLoader::default();
+        while let Some(batch) = receiver.blocking_recv() {
+            batch.into_iter().for_each(|resource| loader.add(resource));
+        }
+        loader
+    });
+    let loaded = store.load_into(sender).await;
+    let loader = build
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("building the read model: {e}")))?;
+    let loaded = loaded?;
+    tokio::task::spawn_blocking(move || loader.finish(loaded.revision, loaded.shared))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("building the read model: {e}")))
 }
 
 /// The single way writes reach the store and the read model.

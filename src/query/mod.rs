@@ -3,6 +3,7 @@
 //! Each imports only the ones before it in that list.
 
 pub mod analytics;
+pub mod interrupt;
 pub mod listing;
 pub mod model;
 

@@ -51,7 +51,7 @@ pub async fn load_each<S: Store + ?Sized>(
 }
 
 /// Batches a load may have sent and not yet seen consumed.
-const LOAD_BATCHES_IN_FLIGHT: usize = 2;
+pub const LOAD_BATCHES_IN_FLIGHT: usize = 2;
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

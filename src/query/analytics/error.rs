@@ -1,6 +1,7 @@
 //! Why an analytics question could not be answered.
 
 use crate::domain::ResourceName;
+use crate::query::interrupt::Interrupted;
 use crate::query::listing::FilterError;
 
 /// Why an analytics question could not be answered.
@@ -21,6 +22,9 @@ pub enum AnalyticsError {
         indicator: ResourceName,
         kind: String,
     },
+    /// The caller went away before the answer was ready.
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
     /// No stored series converts the money as asked.
     #[error("{0}")]
     MissingSeries(String),

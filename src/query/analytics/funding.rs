@@ -17,6 +17,7 @@ use crate::domain::{
     AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField, cents, rounded,
     split_by_shares,
 };
+use crate::query::interrupt::{Interrupt, Interrupted};
 use crate::query::listing::{Field, Filter, ItemRow, Listed, ProjectField, Row, Summarized, Value};
 use crate::query::model::ReadModel;
 use crate::query::model::cube::{ClassTable, FundingCube, NameTable, Sums};
@@ -382,6 +383,7 @@ impl<'m> Source<'m> {
         query: &FundingQuery,
         filter: &Filter,
         converter: &mut Converter<'_>,
+        interrupt: &Interrupt,
         visit: Visit<'_>,
     ) -> Result<Accumulator, AnalyticsError> {
         let mut pass = Pass {
@@ -390,28 +392,44 @@ impl<'m> Source<'m> {
             },
             names: Names::new(model, query.area_level),
             query,
+            interrupt,
             visit,
             total: Accumulator::default(),
         };
         match self {
             Source::Projects => pass.projects(model, filter, converter)?,
             Source::Classes { cube, table } => {
-                pass.classes(model, cube, table, &table.sums, filter);
+                pass.classes(model, cube, table, &table.sums, filter)?;
             }
             Source::Titles { cube, table } => {
-                let sums = picked(model, cube, table, filter);
-                pass.classes(model, cube, table, &sums, &Filter::default());
+                let sums = picked(model, cube, table, filter, interrupt)?;
+                pass.classes(model, cube, table, &sums, &Filter::default())?;
             }
         }
         Ok(pass.total)
     }
+
+    /// About how many rows answering from this source reads.
+    fn rows(&self, model: &ReadModel) -> usize {
+        match self {
+            Source::Projects | Source::Titles { .. } => model.projects.len(),
+            Source::Classes { table, .. } => table.classes.len(),
+        }
+    }
 }
 
 /// The sums over the members `filter` picks, by the classes of `table`.
-fn picked(model: &ReadModel, cube: &FundingCube, table: &ClassTable, filter: &Filter) -> Sums {
+fn picked(
+    model: &ReadModel,
+    cube: &FundingCube,
+    table: &ClassTable,
+    filter: &Filter,
+    interrupt: &Interrupt,
+) -> Result<Sums, Interrupted> {
     let in_lumped = std::ptr::eq(table, &cube.lumped);
     let mut sums = table.sums.zeroed_like();
     for member in cube.members.iter() {
+        interrupt.check()?;
         let [lumped, by_recipient] = member.classes;
         let row = MemberRow {
             title: member.title,
@@ -425,7 +443,7 @@ fn picked(model: &ReadModel, cube: &FundingCube, table: &ClassTable, filter: &Fi
             sums.add(class, &table.classes[class], 1, member.amounts);
         }
     }
-    sums
+    Ok(sums)
 }
 
 /// A member as a filter reads it: its own title, and what its class shares.
@@ -464,6 +482,7 @@ struct Pass<'q, 'm, 'v> {
     layout: Layout<'q>,
     names: Names<'m>,
     query: &'q FundingQuery,
+    interrupt: &'q Interrupt,
     visit: Visit<'v>,
     total: Accumulator,
 }
@@ -486,6 +505,7 @@ impl<'m> Pass<'_, 'm, '_> {
     ) -> Result<(), AnalyticsError> {
         let mut areas = Vec::new();
         for (index, project) in model.projects.values().enumerate() {
+            self.interrupt.check()?;
             if !filter.matches(&ItemRow {
                 item: &project,
                 model,
@@ -534,11 +554,12 @@ impl<'m> Pass<'_, 'm, '_> {
         table: &'m ClassTable,
         sums: &Sums,
         filter: &Filter,
-    ) {
+    ) -> Result<(), Interrupted> {
         let mut areas = Vec::new();
         // Numbers of the areas the cube's recipient areas count towards.
         let mut at_level: Vec<Option<u32>> = vec![None; cube.names.count()];
         for (index, class) in table.classes.iter().enumerate() {
+            self.interrupt.check()?;
             let project = &table.representatives[index];
             let projects = sums.projects(index);
             if projects == 0
@@ -579,6 +600,7 @@ impl<'m> Pass<'_, 'm, '_> {
                 });
             }
         }
+        Ok(())
     }
 
     /// Counts one line in the total and hands it to `visit`: whole, or, when the query groups
@@ -613,10 +635,21 @@ impl<'m> Pass<'_, 'm, '_> {
 }
 
 /// Sums funding as `query` asks.
-pub fn summarize(model: &ReadModel, query: &FundingQuery) -> Result<Summary, AnalyticsError> {
+pub fn summarize(
+    model: &ReadModel,
+    query: &FundingQuery,
+    interrupt: &Interrupt,
+) -> Result<Summary, AnalyticsError> {
     let filter = Filter::parse(&query.filter, Project::FIELDS)?;
     let source = Source::choose(model.funding_cube(), query, &filter);
-    summarize_from(model, query, &filter, source)
+    summarize_from(model, query, &filter, source, interrupt)
+}
+
+/// About how many rows `summarize` reads to answer `query`: classes when the funding cube
+/// answers it, projects otherwise.
+pub fn summary_rows(model: &ReadModel, query: &FundingQuery) -> Result<usize, AnalyticsError> {
+    let filter = Filter::parse(&query.filter, Project::FIELDS)?;
+    Ok(Source::choose(model.funding_cube(), query, &filter).rows(model))
 }
 
 fn summarize_from(
@@ -624,6 +657,7 @@ fn summarize_from(
     query: &FundingQuery,
     filter: &Filter,
     source: Source<'_>,
+    interrupt: &Interrupt,
 ) -> Result<Summary, AnalyticsError> {
     let mut converter = Converter::new(model, &query.currency, query.price_base_year);
     let mut groups = Groups::default();
@@ -632,6 +666,7 @@ fn summarize_from(
         query,
         filter,
         &mut converter,
+        interrupt,
         &mut |key, keys, part| groups.add(key, keys, part),
     )?;
     let mut groups = groups
@@ -647,11 +682,18 @@ fn summarize_from(
     if let Some(top) = query.top_n.filter(|n| groups.len() > *n) {
         let rest: HashSet<Compact> = groups[top..].iter().map(|(compact, _)| *compact).collect();
         let mut other = Accumulator::default();
-        source.parts(model, query, filter, &mut converter, &mut |key, _, part| {
-            if rest.contains(key) {
-                other.add(part);
-            }
-        })?;
+        source.parts(
+            model,
+            query,
+            filter,
+            &mut converter,
+            interrupt,
+            &mut |key, _, part| {
+                if rest.contains(key) {
+                    other.add(part);
+                }
+            },
+        )?;
         groups.truncate(top);
         groups.push(([0; DIMENSIONS], other.into_total(Vec::new(), true)?));
     }
@@ -818,7 +860,7 @@ mod tests {
                         top_n,
                         ..FundingQuery::all_cny(group_by, level)
                     };
-                    let summary = summarize(&model, &query).unwrap();
+                    let summary = summarize(&model, &query, &Interrupt::default()).unwrap();
                     let sum: Decimal = summary.groups.iter().map(|g| g.amount).sum();
                     assert_eq!(
                         sum, summary.total.amount,
@@ -911,9 +953,17 @@ mod tests {
                         let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
                         let source = Source::choose(model.funding_cube(), &query, &filter);
                         assert!(!matches!(source, Source::Projects), "{filter_text}");
-                        let classes = summarize_from(&model, &query, &filter, source).unwrap();
-                        let projects =
-                            summarize_from(&model, &query, &filter, Source::Projects).unwrap();
+                        let classes =
+                            summarize_from(&model, &query, &filter, source, &Interrupt::default())
+                                .unwrap();
+                        let projects = summarize_from(
+                            &model,
+                            &query,
+                            &filter,
+                            Source::Projects,
+                            &Interrupt::default(),
+                        )
+                        .unwrap();
                         let case = format!(
                             "seed {seed}, round {round}, {group_by:?}, {filter_text:?}, {level:?}"
                         );
@@ -980,8 +1030,16 @@ mod tests {
                 let filter = Filter::parse(&filter_text, Project::FIELDS).unwrap();
                 let source = Source::choose(model.funding_cube(), &query, &filter);
                 assert!(matches!(source, Source::Titles { .. }));
-                let titles = summarize_from(&model, &query, &filter, source).unwrap();
-                let projects = summarize_from(&model, &query, &filter, Source::Projects).unwrap();
+                let titles =
+                    summarize_from(&model, &query, &filter, source, &Interrupt::default()).unwrap();
+                let projects = summarize_from(
+                    &model,
+                    &query,
+                    &filter,
+                    Source::Projects,
+                    &Interrupt::default(),
+                )
+                .unwrap();
                 assert_eq!(
                     titles.groups, projects.groups,
                     "round {round} {filter_text}"
@@ -1010,7 +1068,7 @@ mod tests {
         let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
         let source = Source::choose(model.funding_cube(), &query, &filter);
         assert!(matches!(source, Source::Projects));
-        let summary = summarize(&model, &query).unwrap();
+        let summary = summarize(&model, &query, &Interrupt::default()).unwrap();
         assert_eq!(summary.total.projects, 1);
         assert!(summary.total.amount >= amount, "{}", summary.total.amount);
 
@@ -1057,9 +1115,22 @@ mod tests {
                             };
                             let source = Source::choose(model.funding_cube(), &query, &filter);
                             assert!(!matches!(source, Source::Projects), "{filter_text}");
-                            let cube = summarize_from(&model, &query, &filter, source).unwrap();
-                            let projects =
-                                summarize_from(&model, &query, &filter, Source::Projects).unwrap();
+                            let cube = summarize_from(
+                                &model,
+                                &query,
+                                &filter,
+                                source,
+                                &Interrupt::default(),
+                            )
+                            .unwrap();
+                            let projects = summarize_from(
+                                &model,
+                                &query,
+                                &filter,
+                                Source::Projects,
+                                &Interrupt::default(),
+                            )
+                            .unwrap();
                             let case = format!("seed {seed}, {group_by:?}, {filter_text:?}");
                             assert_eq!(cube.groups, projects.groups, "{case}");
                             assert_eq!(cube.total, projects.total, "{case}");

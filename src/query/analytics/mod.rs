@@ -9,7 +9,9 @@ mod reconcile;
 mod series;
 
 pub use error::AnalyticsError;
-pub use funding::{Dimension, FundingQuery, GroupKey, GroupTotal, Summary, summarize};
+pub use funding::{
+    Dimension, FundingQuery, GroupKey, GroupTotal, Summary, summarize, summary_rows,
+};
 pub use money::ConversionUsed;
 pub use reconcile::{Reconciliation, ReconciliationReport, reconcile};
 pub use series::{

@@ -8,6 +8,7 @@ use crate::domain::{
     DataStatus, FundingType, Indicator, Observation, Period, Project, Qualifier, RecordMeasure,
     ResourceName,
 };
+use crate::query::interrupt::Interrupt;
 use crate::query::listing::{Filter, ItemRow, Listed};
 use crate::query::model::ReadModel;
 
@@ -51,6 +52,7 @@ fn share_in(model: &ReadModel, project: &Project, area: &ResourceName) -> Decima
 
 fn tally(
     model: &ReadModel,
+    interrupt: &Interrupt,
     area: &ResourceName,
     years: (i32, i32),
     mut measure: impl FnMut(&Project) -> Result<Option<(Decimal, usize)>, AnalyticsError>,
@@ -62,6 +64,7 @@ fn tally(
         statuses: Vec::new(),
     };
     for project in model.projects.values() {
+        interrupt.check()?;
         let share = share_in(model, &project, area);
         let active = project
             .funding_lines
@@ -130,6 +133,7 @@ fn satisfied(
 
 fn compute(
     model: &ReadModel,
+    interrupt: &Interrupt,
     observation: &Observation,
     indicator: &Indicator,
     measure: RecordMeasure,
@@ -144,7 +148,7 @@ fn compute(
     let (value, method, statuses) = match measure {
         RecordMeasure::Expenditure => {
             let mut to_unit = Converter::new(model, &indicator.unit, None);
-            let tally = tally(model, &observation.area, years, |p| {
+            let tally = tally(model, interrupt, &observation.area, years, |p| {
                 expenditure(p, years, &mut to_unit)
             })?;
             converter.absorb(to_unit);
@@ -156,10 +160,10 @@ fn compute(
         }
         RecordMeasure::LivelihoodShare => {
             let mut in_cny = Converter::new(model, "CNY", None);
-            let all = tally(model, &observation.area, years, |p| {
+            let all = tally(model, interrupt, &observation.area, years, |p| {
                 expenditure(p, years, &mut in_cny)
             })?;
-            let livelihood = tally(model, &observation.area, years, |p| {
+            let livelihood = tally(model, interrupt, &observation.area, years, |p| {
                 if p.livelihood {
                     expenditure(p, years, &mut in_cny)
                 } else {
@@ -179,7 +183,7 @@ fn compute(
             (value, method, all.statuses)
         }
         RecordMeasure::Outputs => {
-            let tally = tally(model, &observation.area, years, |p| {
+            let tally = tally(model, interrupt, &observation.area, years, |p| {
                 let outputs: Vec<Decimal> = p
                     .outputs
                     .iter()
@@ -206,11 +210,13 @@ pub fn reconcile(
     model: &ReadModel,
     filter: &str,
     about_tolerance: Decimal,
+    interrupt: &Interrupt,
 ) -> Result<ReconciliationReport, AnalyticsError> {
     let filter = Filter::parse(filter, Observation::FIELDS)?;
     let mut converter = Converter::new(model, "CNY", None);
     let mut reconciliations = Vec::new();
     for observation in model.observations.values() {
+        interrupt.check()?;
         if observation.status != DataStatus::Reported
             || !filter.matches(&ItemRow {
                 item: &observation,
@@ -225,8 +231,14 @@ pub fn reconcile(
         let Some(measure) = indicator.record_measure else {
             continue;
         };
-        let Some((computed, method, input_status)) =
-            compute(model, &observation, indicator, measure, &mut converter)?
+        let Some((computed, method, input_status)) = compute(
+            model,
+            interrupt,
+            &observation,
+            indicator,
+            measure,
+            &mut converter,
+        )?
         else {
             continue;
         };

@@ -10,6 +10,8 @@ use super::fields::{ItemRow, Listed};
 use super::filter::{Filter, FilterError};
 use super::page_token::{self, Cursor};
 use super::value::Value;
+use crate::domain::ResourceName;
+use crate::query::interrupt::{Interrupt, Interrupted};
 use crate::query::model::ReadModel;
 use crate::query::model::Table;
 
@@ -40,6 +42,8 @@ pub enum ListError {
     OrderBy(String),
     #[error("invalid page_token: {0}")]
     PageToken(String),
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
 }
 
 struct OrderTerm {
@@ -47,9 +51,23 @@ struct OrderTerm {
     descending: bool,
 }
 
+/// Most keys an `order_by` may name: each is read for every item a listing sorts.
+pub const MAX_ORDER_KEYS: usize = 4;
+
 fn parse_order<T: Listed>(order_by: &str) -> Result<Vec<OrderTerm>, ListError> {
-    let mut terms = Vec::new();
-    for part in order_by.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    let parts: Vec<&str> = order_by
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() > MAX_ORDER_KEYS {
+        return Err(ListError::OrderBy(format!(
+            "at most {MAX_ORDER_KEYS} keys, got {}",
+            parts.len()
+        )));
+    }
+    let mut terms: Vec<OrderTerm> = Vec::new();
+    for part in parts {
         let mut words = part.split_whitespace();
         let field_name = words.next().unwrap_or_default();
         let descending = match words.next() {
@@ -80,6 +98,11 @@ fn parse_order<T: Listed>(order_by: &str) -> Result<Vec<OrderTerm>, ListError> {
                     orderable.join(", ")
                 ))
             })?;
+        if terms.iter().any(|t| t.field == field) {
+            return Err(ListError::OrderBy(format!(
+                "`{field_name}` appears more than once"
+            )));
+        }
         terms.push(OrderTerm { field, descending });
     }
     Ok(terms)
@@ -110,11 +133,13 @@ fn compare_keys(a: &[Value], b: &[Value], order: &[OrderTerm]) -> Ordering {
     Ordering::Equal
 }
 
-/// Lists `items` (all of one collection in `model`) as `query` asks.
+/// Lists `items` (all of one collection in `model`) as `query` asks, checking `interrupt` on
+/// every item it reads.
 pub fn list<T: Listed>(
     items: &dyn Table<T>,
     model: &ReadModel,
     query: &ListQuery,
+    interrupt: &Interrupt,
 ) -> Result<Page<T>, ListError> {
     let filter = Filter::parse(&query.filter, T::FIELDS)?;
     let order = parse_order::<T>(&query.order_by)?;
@@ -134,18 +159,19 @@ pub fn list<T: Listed>(
     };
 
     if order.is_empty() {
-        return Ok(in_name_order(
-            items,
-            model,
-            &filter,
-            after,
-            query,
-            fingerprint,
-        ));
+        return in_name_order(items, model, &filter, after, query, fingerprint, interrupt);
     }
+    let page_size = query.page_size.max(1);
+    let by_key = |a: &(Vec<Value>, ResourceName), b: &(Vec<Value>, ResourceName)| {
+        compare_keys(&a.0, &b.0, &order)
+    };
+    // Only the keys of the page and one more are kept (with the names to read them again),
+    // trimmed whenever twice that many have gathered: memory follows the page, not the
+    // collection.
     let mut total_size = 0;
-    let mut remaining: Vec<(Vec<Value>, Cow<T>)> = Vec::new();
+    let mut remaining: Vec<(Vec<Value>, ResourceName)> = Vec::new();
     for item in items.after(None) {
+        interrupt.check()?;
         if !filter.matches(&ItemRow {
             item: &*item,
             model,
@@ -158,17 +184,19 @@ pub fn list<T: Listed>(
             .as_ref()
             .is_none_or(|after| compare_keys(&key, after, &order) == Ordering::Greater)
         {
-            remaining.push((key, item));
+            remaining.push((key, item.resource_name().clone()));
+            if remaining.len() >= 2 * (page_size + 1) {
+                remaining.select_nth_unstable_by(page_size, by_key);
+                remaining.truncate(page_size + 1);
+            }
         }
     }
-
-    let page_size = query.page_size.max(1);
     let has_more = remaining.len() > page_size;
     if has_more {
-        remaining.select_nth_unstable_by(page_size - 1, |a, b| compare_keys(&a.0, &b.0, &order));
+        remaining.select_nth_unstable_by(page_size - 1, by_key);
         remaining.truncate(page_size);
     }
-    remaining.sort_by(|a, b| compare_keys(&a.0, &b.0, &order));
+    remaining.sort_by(by_key);
     let next_page_token = match remaining.last() {
         Some((key, _)) if has_more => page_token::encode(&Cursor {
             query: fingerprint,
@@ -178,8 +206,8 @@ pub fn list<T: Listed>(
     };
     Ok(Page {
         items: remaining
-            .into_iter()
-            .map(|(_, item)| item.into_owned())
+            .iter()
+            .filter_map(|(_, name)| items.find(name).map(Cow::into_owned))
             .collect(),
         next_page_token,
         total_size,
@@ -196,24 +224,34 @@ fn in_name_order<T: Listed>(
     after: Option<Vec<Value>>,
     query: &ListQuery,
     fingerprint: String,
-) -> Page<T> {
+    interrupt: &Interrupt,
+) -> Result<Page<T>, ListError> {
     let matches = |item: &T| filter.matches(&ItemRow { item, model });
     let total_size = if filter.is_empty() {
         items.len()
     } else {
-        items.after(None).filter(|item| matches(item)).count()
+        let mut count = 0;
+        for item in items.after(None) {
+            interrupt.check()?;
+            count += usize::from(matches(&item));
+        }
+        count
     };
     let start = match after.as_ref().and_then(|key| key.last()) {
         Some(Value::Text(last)) => Some(last.as_str()),
         _ => None,
     };
     let page_size = query.page_size.max(1);
-    let mut page: Vec<T> = items
-        .after(start)
-        .filter(|item| matches(item))
-        .take(page_size + 1)
-        .map(Cow::into_owned)
-        .collect();
+    let mut page: Vec<T> = Vec::with_capacity(page_size + 1);
+    for item in items.after(start) {
+        interrupt.check()?;
+        if matches(&item) {
+            page.push(item.into_owned());
+            if page.len() > page_size {
+                break;
+            }
+        }
+    }
     let has_more = page.len() > page_size;
     page.truncate(page_size);
     let next_page_token = match page.last() {
@@ -223,18 +261,18 @@ fn in_name_order<T: Listed>(
         }),
         _ => String::new(),
     };
-    Page {
+    Ok(Page {
         items: page,
         next_page_token,
         total_size,
         revision: model.revision,
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Collection, ResourceName};
+    use crate::domain::Collection;
 
     fn model() -> ReadModel {
         let mut resources = crate::seed::demo_resources().unwrap();
@@ -270,7 +308,7 @@ mod tests {
                 filter: filter.into(),
                 order_by: order_by.into(),
             };
-            let page = list(items, model, &query).unwrap();
+            let page = list(items, model, &query, &Interrupt::default()).unwrap();
             names.extend(page.items.iter().map(|i| i.resource_name().clone()));
             totals.push(page.total_size);
             if page.next_page_token.is_empty() {

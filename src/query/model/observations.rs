@@ -140,6 +140,12 @@ impl ObservationTable {
             .collect()
     }
 
+    /// How many observations `indicator` has: what reading its whole series costs.
+    pub fn count_of(&self, indicator: &ResourceName) -> usize {
+        self.series_rows(indicator)
+            .map_or(0, |by_area| by_area.values().map(Vec::len).sum())
+    }
+
     /// The observations of `indicator` for `area`, in period order.
     pub fn series_for(&self, indicator: &ResourceName, area: &ResourceName) -> Vec<Observation> {
         self.series_rows(indicator)

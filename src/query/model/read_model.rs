@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::cube::FundingCube;
 use super::observations::ObservationTable;
 use super::projects::ProjectTable;
+use super::table::Table;
 use crate::domain::{
     Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Resource,
     ResourceName, Shared,
@@ -210,21 +211,26 @@ impl ReadModel {
         }
     }
 
-    /// Every resource, in collection order (referenced before referencing) and name order.
-    pub fn resources(&self, collection: Collection) -> Box<dyn Iterator<Item = Resource> + '_> {
+    /// The resources of `collection` named after `after` (every one for `None`), in name order.
+    pub fn resources_after<'a>(
+        &'a self,
+        collection: Collection,
+        after: Option<&str>,
+    ) -> Box<dyn Iterator<Item = Resource> + 'a> {
+        fn of<'a, T: Clone + 'a>(
+            table: &'a dyn Table<T>,
+            after: Option<&str>,
+            wrap: fn(T) -> Resource,
+        ) -> Box<dyn Iterator<Item = Resource> + 'a> {
+            Box::new(table.after(after).map(move |item| wrap(item.into_owned())))
+        }
         match collection {
-            Collection::Parties => Box::new(self.parties.values().cloned().map(Resource::Party)),
-            Collection::Areas => Box::new(self.areas.values().cloned().map(Resource::Area)),
-            Collection::Pairings => {
-                Box::new(self.pairings.values().cloned().map(Resource::Pairing))
-            }
-            Collection::Projects => Box::new(self.projects.values().map(Resource::Project)),
-            Collection::Indicators => {
-                Box::new(self.indicators.values().cloned().map(Resource::Indicator))
-            }
-            Collection::Observations => {
-                Box::new(self.observations.values().map(Resource::Observation))
-            }
+            Collection::Parties => of(&self.parties, after, Resource::Party),
+            Collection::Areas => of(&self.areas, after, Resource::Area),
+            Collection::Pairings => of(&self.pairings, after, Resource::Pairing),
+            Collection::Projects => of(&self.projects, after, Resource::Project),
+            Collection::Indicators => of(&self.indicators, after, Resource::Indicator),
+            Collection::Observations => of(&self.observations, after, Resource::Observation),
         }
     }
 
@@ -246,7 +252,7 @@ impl ReadModel {
                 .find_map(refers),
             _ => Collection::ALL
                 .into_iter()
-                .find_map(|c| self.resources(c).find_map(refers)),
+                .find_map(|c| self.resources_after(c, None).find_map(refers)),
         }
     }
 }
@@ -308,8 +314,8 @@ mod tests {
         let query =
             FundingQuery::all_cny(&[Dimension::Party, Dimension::Area], AreaLevel::Prefecture);
         let (from_load, from_writes) = (
-            summarize(&loaded, &query).unwrap(),
-            summarize(&written, &query).unwrap(),
+            summarize(&loaded, &query, &Default::default()).unwrap(),
+            summarize(&written, &query, &Default::default()).unwrap(),
         );
         assert!(!from_load.groups.is_empty());
         assert_eq!(

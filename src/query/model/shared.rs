@@ -26,12 +26,18 @@ impl SharedModel {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Replaces the whole model, after reloading it from the store.
+    /// Replaces the whole model, after reloading it from the store. The old one is freed
+    /// after the lock is let go: freeing a full-scale model takes a while, readers need not
+    /// wait for it.
     pub fn replace(&self, model: ReadModel) {
-        *self
-            .inner
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = model;
+        let old = std::mem::replace(
+            &mut *self
+                .inner
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            model,
+        );
+        drop(old);
     }
 
     /// Applies a durable commit.
