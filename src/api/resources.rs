@@ -48,6 +48,11 @@ fn list_query(
     })
 }
 
+/// The gRPC method a request message is for: `ListProjectsRequest` is for `ListProjects`.
+fn method_name(request: &'static str) -> &'static str {
+    request.trim_end_matches("Request")
+}
+
 /// What a listing reads: the page, when it walks the name order unfiltered; the whole
 /// collection, when it filters or sorts.
 fn listing_cost(query: &ListQuery) -> impl FnOnce(usize) -> Cost + use<> {
@@ -181,7 +186,7 @@ macro_rules! resource_service {
                 let r = request.get_ref();
                 let name = request_name(Collection::$collection, &r.name, "name")?;
                 let cost = |_: &ReadModel| Ok(Cost::Rows(1));
-                self.read_at(&request, r.min_revision, stringify!($get), cost, move |model, _| {
+                self.read_at(&request, r.min_revision, method_name(stringify!($get_request)), cost, move |model, _| {
                     let item = find(&model.$plural, &name)?;
                     Ok(pb::$get_response { $singular: Some(encode::$singular(&item)) })
                 }).await
@@ -195,7 +200,7 @@ macro_rules! resource_service {
                 let query = list_query(r.page_size, &r.page_token, &r.filter, &r.order_by)?;
                 let cost = listing_cost(&query);
                 let cost = move |model: &ReadModel| Ok(cost(Table::len(&model.$plural)));
-                self.read_at(&request, r.min_revision, stringify!($list), cost, move |model, interrupt| {
+                self.read_at(&request, r.min_revision, method_name(stringify!($list_request)), cost, move |model, interrupt| {
                     let page = list(&model.$plural, model, &query, interrupt)?;
                     Ok(pb::$list_response {
                         $plural: page.items.iter().map(encode::$singular).collect(),
