@@ -22,6 +22,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(false)
         .codec_path("::pairing_aid_client::codec::SliceCodec")
+        // Export chunks are encoded on the heavy-work pool, not by the runtime's stream.
+        .extern_path(
+            ".pairing.v1.ExportRecordsResponse",
+            "crate::api::encoded::EncodedExport",
+        )
         .extern_path(".pairing.v1", "::pairing_aid_client::pb::pairing::v1")
         .extern_path(".google.type", "::pairing_aid_client::pb::google::r#type")
         .compile_fds(descriptors)?;

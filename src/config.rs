@@ -99,6 +99,23 @@ pub struct Config {
     #[arg(long, env = "PAIRING_AID_HEAVY_QUEUE_WAIT_MS")]
     pub heavy_queue_wait_ms: Option<u64>,
 
+    /// Most calls in flight from one address; more from it are refused with
+    /// RESOURCE_EXHAUSTED while other addresses are served.
+    #[arg(
+        long,
+        env = "PAIRING_AID_MAX_CONCURRENT_REQUESTS_PER_PEER",
+        default_value_t = 128
+    )]
+    pub max_concurrent_requests_per_peer: usize,
+
+    /// Most streams one HTTP/2 connection may open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+    #[arg(
+        long,
+        env = "PAIRING_AID_MAX_STREAMS_PER_CONNECTION",
+        default_value_t = 100
+    )]
+    pub max_streams_per_connection: u32,
+
     /// Most change streams (WatchChanges) open at once.
     #[arg(long, env = "PAIRING_AID_MAX_WATCHERS", default_value_t = 256)]
     pub max_watchers: usize,

@@ -10,3 +10,4 @@ pub mod seed;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod text;

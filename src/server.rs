@@ -164,8 +164,12 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     }
     let router = builder
         .timeout(Duration::from_secs(config.request_timeout_seconds))
+        .max_concurrent_streams(Some(config.max_streams_per_connection))
         .layer(telemetry::ObserveCalls::layer())
-        .layer(ConcurrencyLimit::layer(config.max_concurrent_requests))
+        .layer(ConcurrencyLimit::layer(
+            config.max_concurrent_requests,
+            config.max_concurrent_requests_per_peer,
+        ))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first; a file may import from its own top-level module or from a module
 /// of a lower layer. Modules on one layer (query and store) do not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["middleware"],
+    &["middleware", "text"],
     &["telemetry"],
     &["domain"],
     &["query", "store"],

@@ -53,6 +53,12 @@ macro_rules! stubs {
 }
 
 impl Client {
+    /// The connection with the client's call settings (token, deadline), for calls the
+    /// generated stubs do not make, such as reading a stream's raw bytes.
+    pub fn transport(&self) -> Transport {
+        self.transport.clone()
+    }
+
     /// Connects to one endpoint with default settings.
     pub async fn connect(endpoint: impl Into<String>) -> Result<Client, Error> {
         Client::builder().endpoint(endpoint).connect().await

@@ -102,7 +102,8 @@ fn wait_for(
     address: mpsc::Receiver<String>,
     dir: Option<tempfile::TempDir>,
 ) -> Result<Served, String> {
-    match address.recv_timeout(Duration::from_secs(120)) {
+    // A full-scale synthetic record takes minutes to generate on a first start.
+    match address.recv_timeout(Duration::from_secs(900)) {
         Ok(address) => Ok(Served {
             child,
             endpoint: format!("http://{address}"),

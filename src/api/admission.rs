@@ -309,10 +309,13 @@ impl Admission {
         };
         match tokio::time::timeout(limits.max_wait, granted).await {
             Ok(Ok(slot)) => Ok(slot),
-            Ok(Err(_)) | Err(_) => Err(busy(format!(
-                "no thread for heavy work came free within {:?}; retry shortly",
-                limits.max_wait
-            ))),
+            Ok(Err(_)) | Err(_) => Err(ApiError::ResourceExhausted {
+                reason: "HEAVY_WORK_WAIT_TOO_LONG",
+                message: format!(
+                    "no thread for heavy work came free within {:?}; retry shortly",
+                    limits.max_wait
+                ),
+            }),
         }
     }
 }

@@ -53,7 +53,7 @@ impl AnalyticsService for Api {
             cost,
             move |model, interrupt| {
                 let summary = analytics::summarize(model, &query, interrupt)?;
-                Ok(convert::summary(model, &summary, &query.currency))
+                convert::summary(model, &summary, &query.currency)
             },
         )
         .await

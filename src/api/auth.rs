@@ -122,6 +122,20 @@ impl Authenticator {
 
 impl tonic::service::Interceptor for Authenticator {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        // Two headers could say two things, and which one a proxy or a server reads differs:
+        // a call sends one or none.
+        if request
+            .metadata()
+            .get_all("authorization")
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            return Err(ApiError::Unauthenticated(
+                "send one authorization header, not several".into(),
+            )
+            .into());
+        }
         let Some(header) = request.metadata().get("authorization") else {
             if self.reads_need_token {
                 return Err(ApiError::Unauthenticated(

@@ -10,6 +10,14 @@ use crate::changes::{Conflict, LogError, StoreError, WriteError};
 use crate::domain::Violation;
 use crate::query::interrupt::Interrupted;
 use crate::query::listing::ListError;
+use crate::text::{bounded, bounded_to};
+
+/// Violations detailed in an error's `BadRequest`; more are counted in the message.
+const MAX_VIOLATIONS: usize = 50;
+/// Violations an error's message spells out.
+const MAX_VIOLATIONS_IN_MESSAGE: usize = 5;
+/// Longest error message, in bytes.
+const MAX_MESSAGE: usize = 1024;
 
 /// The `ErrorInfo.domain` of every error this service returns.
 pub const ERROR_DOMAIN: &str = "pairing-aid";
@@ -159,17 +167,30 @@ impl From<ApiError> for Status {
         let mut details = ErrorDetails::new();
         let (code, message, reason) = match error {
             ApiError::InvalidArgument { reason, violations } => {
-                let message = violations
+                // Each quoted in bounds, and a bounded number of them: a request with a
+                // thousand bad rows still gets an answer its client can read.
+                let shown = violations.len().min(MAX_VIOLATIONS);
+                let mut message = violations[..shown.min(MAX_VIOLATIONS_IN_MESSAGE)]
                     .iter()
-                    .map(|v| format!("{}: {}", v.field, v.reason))
+                    .map(|v| format!("{}: {}", bounded(&v.field), bounded(&v.reason)))
                     .collect::<Vec<_>>()
                     .join("; ");
-                for violation in violations {
-                    details.add_bad_request_violation(violation.field, violation.reason);
+                if violations.len() > MAX_VIOLATIONS_IN_MESSAGE {
+                    message.push_str(&format!(
+                        "; and {} more",
+                        violations.len() - MAX_VIOLATIONS_IN_MESSAGE
+                    ));
+                }
+                for violation in &violations[..shown] {
+                    details.add_bad_request_violation(
+                        bounded(&violation.field),
+                        bounded(&violation.reason),
+                    );
                 }
                 (Code::InvalidArgument, message, reason)
             }
             ApiError::NotFound { name } => {
+                let name = bounded(&name).into_owned();
                 let message = format!("{name} does not exist");
                 let collection = name.split('/').next().unwrap_or_default().to_owned();
                 details.set_resource_info(collection, name, "", "");
@@ -205,7 +226,9 @@ impl From<ApiError> for Status {
                 (Code::Unavailable, message, "STORE_UNAVAILABLE")
             }
             ApiError::Internal { message } => {
-                crate::telemetry::in_call_span(|| tracing::error!(%message, "internal error"));
+                crate::telemetry::in_call_span(
+                    || tracing::error!(message = %bounded(&message), "internal error"),
+                );
                 (
                     Code::Internal,
                     "internal error; see the server log".to_owned(),
@@ -214,6 +237,6 @@ impl From<ApiError> for Status {
             }
         };
         details.set_error_info(reason, ERROR_DOMAIN, []);
-        Status::with_error_details(code, message, details)
+        Status::with_error_details(code, bounded_to(&message, MAX_MESSAGE), details)
     }
 }

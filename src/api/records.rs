@@ -14,6 +14,7 @@ use pairing_aid_client::v1 as pb;
 use super::admission::Cost;
 use super::auth::{Caller, Role, require};
 use super::convert::{decode, encode};
+use super::encoded::EncodedExport;
 use super::pb::record_service_server::RecordService;
 use super::resources::page_size_or_default;
 use super::{Api, ApiError, caller_key, request_key};
@@ -376,7 +377,7 @@ impl RecordService for Api {
         Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
     }
 
-    type ExportRecordsStream = ResponseStream<pb::ExportRecordsResponse>;
+    type ExportRecordsStream = ResponseStream<EncodedExport>;
 
     async fn export_records(
         &self,
@@ -426,7 +427,10 @@ impl RecordService for Api {
                         };
                         after = Some(record_name(last).to_owned());
                         let chunk = pb::ExportRecordsResponse { records, revision };
-                        if chunks.blocking_send(Ok(chunk)).is_err() {
+                        if chunks
+                            .blocking_send(Ok(EncodedExport::from(&chunk)))
+                            .is_err()
+                        {
                             return Err(Interrupted.into());
                         }
                     }

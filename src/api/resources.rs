@@ -140,7 +140,10 @@ macro_rules! merge_masked {
     ($target:ident, $source:ident, $mask:expr, [$($field:ident),+]) => {{
         let paths: Vec<String> = $mask.map(|m| m.paths.clone()).unwrap_or_default();
         let mut unknown = Vec::new();
-        if paths.is_empty() || paths.iter().any(|p| p == "*") {
+        let star_with_others = paths.len() > 1 && paths.iter().any(|p| p == "*");
+        if star_with_others {
+            // Refused below, before any field is touched.
+        } else if paths.is_empty() || paths[0] == "*" {
             $( $target.$field = $source.$field.clone(); )+
         } else {
             for path in &paths {
@@ -150,7 +153,13 @@ macro_rules! merge_masked {
                 }
             }
         }
-        if unknown.is_empty() {
+        if star_with_others {
+            Err(ApiError::invalid(
+                "INVALID_UPDATE_MASK",
+                "update_mask",
+                "`*` stands alone: it already names every writable field",
+            ))
+        } else if unknown.is_empty() {
             Ok(())
         } else {
             Err(ApiError::invalid(

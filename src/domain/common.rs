@@ -37,6 +37,11 @@ pub struct Provenance {
 
 impl Provenance {
     pub(super) fn validate(&self, field: &str, violations: &mut Violations) {
+        check_date(
+            self.publish_date,
+            &format!("{field}.publish_date"),
+            violations,
+        );
         if self.source_title.trim().is_empty() {
             violations.push(
                 format!("{field}.source_title"),
@@ -255,5 +260,12 @@ pub(super) fn require_text(value: &str, field: &str, violations: &mut Violations
 pub(super) fn check_year(year: i32, field: &str, violations: &mut Violations) {
     if !(1949..=2100).contains(&year) {
         violations.push(field, format!("year {year} is outside 1949..=2100"));
+    }
+}
+
+/// Every date of the record lies in the years `check_year` allows.
+pub(super) fn check_date(date: Option<NaiveDate>, field: &str, violations: &mut Violations) {
+    if let Some(date) = date {
+        check_year(chrono::Datelike::year(&date), field, violations);
     }
 }

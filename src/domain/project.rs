@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::common::{check_year, require_text};
+use super::common::{check_date, check_year, require_text};
 use super::labelled::labelled;
 use super::{DataStatus, Meta, Money, Provenance, ResourceName, SupportField, Violations};
 
@@ -108,6 +108,14 @@ impl Project {
         if !self.recipients.is_empty() && total != Decimal::ONE_HUNDRED {
             violations.push("recipients", format!("shares add up to {total}, not 100"));
         }
+        for (date, field) in [
+            (self.planned_start_date, "planned_start_date"),
+            (self.planned_end_date, "planned_end_date"),
+            (self.actual_start_date, "actual_start_date"),
+            (self.actual_end_date, "actual_end_date"),
+        ] {
+            check_date(date, field, &mut violations);
+        }
         if let (Some(start), Some(end)) = (self.planned_start_date, self.planned_end_date)
             && end < start
         {
@@ -119,9 +127,12 @@ impl Project {
             violations.push("actual_end_date", "must not be before actual_start_date");
         }
         for (i, line) in self.funding_lines.iter().enumerate() {
-            check_year(
-                line.year,
-                &format!("funding_lines[{i}].year"),
+            let field = format!("funding_lines[{i}]");
+            check_year(line.year, &format!("{field}.year"), &mut violations);
+            check_date(line.date, &format!("{field}.date"), &mut violations);
+            check_date(
+                line.value_date,
+                &format!("{field}.value_date"),
                 &mut violations,
             );
             line.amount

@@ -82,7 +82,12 @@ impl Call {
     /// were made lazily, so log queries keep working.
     fn span(&self) -> Span {
         let (trace_id, span_id) = (self.ids.trace_id(), self.ids.span_id());
-        tracing::info_span!("rpc", method = self.uri.path(), %trace_id, %span_id)
+        tracing::info_span!(
+            "rpc",
+            method = %crate::text::bounded(self.uri.path()),
+            %trace_id,
+            %span_id
+        )
     }
 
     fn finished(&self, code: tonic::Code, latency: Duration) {

@@ -166,11 +166,30 @@ fn decimal_string(value: Decimal) -> String {
     value.normalize().to_string()
 }
 
-fn money(amount: Decimal, currency: &str) -> pairing_aid_client::pb::google::r#type::Money {
-    encode::money(&domain::Money {
+/// Whole units google.type.Money holds at most.
+const MAX_MONEY_UNITS: i64 = i64::MAX;
+
+/// A group's amount as the wire carries it, or OUT_OF_RANGE naming the group: money never
+/// saturates silently.
+fn money(
+    amount: Decimal,
+    currency: &str,
+    group: impl FnOnce() -> String,
+) -> Result<pairing_aid_client::pb::google::r#type::Money, ApiError> {
+    if amount.abs().trunc() > Decimal::from(MAX_MONEY_UNITS) {
+        return Err(ApiError::OutOfRange {
+            reason: "AMOUNT_OUT_OF_RANGE",
+            message: format!(
+                "{} adds up to {amount} {currency}, more than google.type.Money holds \
+                 ({MAX_MONEY_UNITS} units); narrow the question or ask in another currency",
+                group()
+            ),
+        });
+    }
+    Ok(encode::money(&domain::Money {
         currency: currency.to_owned(),
         amount,
-    })
+    }))
 }
 
 /// The proto name of a labelled value, such as `SUPPORT_FIELD_HEALTH_CARE`.
@@ -254,15 +273,28 @@ fn group_key(model: &ReadModel, key: &GroupKey) -> pb::GroupKey {
     }
 }
 
-fn funding_group(model: &ReadModel, group: &GroupTotal, currency: &str) -> pb::FundingGroup {
-    pb::FundingGroup {
-        keys: group.keys.iter().map(|k| group_key(model, k)).collect(),
+fn funding_group(
+    model: &ReadModel,
+    group: &GroupTotal,
+    currency: &str,
+) -> Result<pb::FundingGroup, ApiError> {
+    let keys: Vec<pb::GroupKey> = group.keys.iter().map(|k| group_key(model, k)).collect();
+    let label = || match (keys.is_empty(), group.other) {
+        (_, true) => "the group of all others".to_owned(),
+        (true, false) => "the total".to_owned(),
+        (false, false) => {
+            let values: Vec<&str> = keys.iter().map(|k| k.value.as_str()).collect();
+            format!("the group {}", values.join(" x "))
+        }
+    };
+    Ok(pb::FundingGroup {
+        amount: Some(money(group.amount, currency, label)?),
+        keys,
         other: group.other,
-        amount: Some(money(group.amount, currency)),
         project_count: group.projects as i64,
         line_count: group.lines as i64,
         share: decimal_string(group.share),
-    }
+    })
 }
 
 fn conversion(used: &ConversionUsed) -> pb::Conversion {
@@ -283,17 +315,17 @@ pub fn summary(
     model: &ReadModel,
     summary: &Summary,
     currency: &str,
-) -> pb::SummarizeFundingResponse {
-    pb::SummarizeFundingResponse {
+) -> Result<pb::SummarizeFundingResponse, ApiError> {
+    Ok(pb::SummarizeFundingResponse {
         groups: summary
             .groups
             .iter()
             .map(|g| funding_group(model, g, currency))
-            .collect(),
-        total: Some(funding_group(model, &summary.total, currency)),
+            .collect::<Result<_, _>>()?,
+        total: Some(funding_group(model, &summary.total, currency)?),
         conversions: summary.conversions.iter().map(conversion).collect(),
         revision: model.revision,
-    }
+    })
 }
 
 fn derived(figure: &Derived) -> pb::DerivedFigure {

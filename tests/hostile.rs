@@ -1,0 +1,201 @@
+//! Hostile and odd input, each reproduced from outside against a real server: what one caller
+//! sends can neither mislead the server nor make its answers unreadable to the caller.
+
+mod common;
+
+use common::{ADMIN_TOKEN, TestServer, WRITE_TOKEN, reason, violations};
+use pairing_aid_client::pb::google::r#type::{Date, Money};
+use pairing_aid_client::prost_types::FieldMask;
+use pairing_aid_client::tonic::{Code, Request};
+use pairing_aid_client::v1::*;
+
+/// Two `authorization` headers, an admin's then a reader's: which one counts differs between
+/// proxies and servers, so the call is refused whichever comes first.
+#[tokio::test]
+async fn two_authorization_headers_are_refused() {
+    let server = TestServer::start_with_tokens(&[]);
+    let client = server.client(None).await;
+    let mut request = Request::new(common::create_request("twice-authorized", ""));
+    for token in [ADMIN_TOKEN, common::READ_TOKEN] {
+        request
+            .metadata_mut()
+            .append("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    let status = client.projects().create_project(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let missing = client
+        .projects()
+        .get_project(GetProjectRequest {
+            name: "projects/twice-authorized".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_mask_of_star_and_other_paths_is_refused() {
+    let server = TestServer::start_with_tokens(&[]);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    client
+        .projects()
+        .create_project(common::create_request("masked", ""))
+        .await
+        .unwrap();
+    for paths in [vec!["*", "title"], vec!["*", "a.b.c.d.e.f"]] {
+        let mut project = common::project("masked");
+        project.title = "Changed".into();
+        let status = client
+            .projects()
+            .update_project(UpdateProjectRequest {
+                project: Some(project),
+                update_mask: Some(FieldMask {
+                    paths: paths.iter().map(|p| p.to_string()).collect(),
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{paths:?}: {status:?}"
+        );
+        assert_eq!(reason(&status), "INVALID_UPDATE_MASK");
+    }
+}
+
+#[tokio::test]
+async fn dates_outside_the_documented_years_are_refused_field_by_field() {
+    let server = TestServer::start_with_tokens(&[]);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    let mut project = common::project("far-future");
+    let date = |year| {
+        Some(Date {
+            year,
+            month: 1,
+            day: 1,
+        })
+    };
+    project.planned_start_date = date(10_000);
+    project.funding_lines[0].date = date(-2015);
+    project.provenance.as_mut().unwrap().publish_date = date(10_000);
+    let status = client
+        .projects()
+        .create_project(CreateProjectRequest {
+            project_id: "far-future".into(),
+            project: Some(project),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let fields: Vec<String> = violations(&status).into_iter().map(|(f, _)| f).collect();
+    for field in [
+        "project.planned_start_date",
+        "project.funding_lines[0].date",
+        "project.provenance.publish_date",
+    ] {
+        assert!(fields.iter().any(|f| f == field), "{field} in {fields:?}");
+    }
+}
+
+/// A 10,000-character name and a megabyte filter: the errors quote them cut short, so clients
+/// with grpc-core's 16 KiB metadata limit read the INVALID_ARGUMENT meant for them.
+#[tokio::test]
+async fn errors_quote_huge_input_cut_short() {
+    let server = TestServer::start();
+    let client = server.client(None).await;
+    let long_name = format!("projects/{}", "x".repeat(10_000));
+    let status = client
+        .projects()
+        .get_project(GetProjectRequest {
+            name: long_name,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{}", status.code());
+    let trailers = status.message().len() + status.details().len();
+    assert!(trailers < 2_000, "{trailers} bytes of message and details");
+    assert!(
+        status.message().contains("bytes in all"),
+        "{}",
+        status.message()
+    );
+
+    let currency = "Y".repeat(1 << 20);
+    let status = client
+        .analytics()
+        .summarize_funding(SummarizeFundingRequest {
+            currency_code: currency,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let trailers = status.message().len() + status.details().len();
+    assert!(trailers < 2_000, "{trailers} bytes of message and details");
+}
+
+#[tokio::test]
+async fn orders_of_many_or_repeated_keys_are_refused_before_any_work() {
+    let server = TestServer::start();
+    let client = server.client(None).await;
+    let many = vec!["title"; 5_000].join(", ") + ", name";
+    for order_by in [many.as_str(), "title, status, title"] {
+        let status = client
+            .projects()
+            .list_projects(ListProjectsRequest {
+                order_by: order_by.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(reason(&status), "INVALID_ORDER_BY");
+    }
+}
+
+/// Lines near the largest amount google.type.Money holds: their sum does not fit, and the
+/// summary says so instead of capping the total.
+#[tokio::test]
+async fn a_total_too_large_for_money_is_out_of_range_naming_its_group() {
+    let server = TestServer::start_with_tokens(&[]);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    for id in ["huge-a", "huge-b"] {
+        let mut project = common::project(id);
+        project.title = "Huge test works".into();
+        project.funding_lines[0].amount = Some(Money {
+            currency_code: "CNY".into(),
+            units: 9_000_000_000_000_000_000,
+            nanos: 0,
+        });
+        client
+            .projects()
+            .create_project(CreateProjectRequest {
+                project_id: id.into(),
+                project: Some(project),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let status = client
+        .analytics()
+        .summarize_funding(SummarizeFundingRequest {
+            filter: "title:\"huge test\"".into(),
+            funding_types: vec![FundingType::Commitment.into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(reason(&status), "AMOUNT_OUT_OF_RANGE");
+    assert!(
+        status.message().contains("the total"),
+        "{}",
+        status.message()
+    );
+}
