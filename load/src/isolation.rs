@@ -15,7 +15,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::driver::{Callers, Measured, drive};
 use crate::servers;
-use crate::workload::{Target, Workload};
+use crate::workload::{Target, Workload, party_by_field};
 
 /// What the run is asked to prove; each `None` is reported, not judged.
 pub struct Settings {
@@ -298,16 +298,7 @@ async fn heavy_call(client: &Client, kind: Heavy) -> Result<(), tonic::Status> {
             client.projects().list_projects(request).await.map(drop)
         }
         Heavy::TitleSummary => {
-            let request = v1::SummarizeFundingRequest {
-                filter: "title:\"water\"".into(),
-                group_by: vec![
-                    v1::FundingDimension::Party.into(),
-                    v1::FundingDimension::Field.into(),
-                ],
-                start_year: 2015,
-                end_year: 2020,
-                ..Default::default()
-            };
+            let request = party_by_field("title:\"water\"");
             client
                 .analytics()
                 .summarize_funding(request)

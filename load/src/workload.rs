@@ -183,8 +183,11 @@ async fn read(client: &Client, name: String, rng: &mut Rng) -> Result<(), tonic:
     }
 }
 
-async fn summarize(client: &Client) -> Result<(), tonic::Status> {
-    let request = v1::SummarizeFundingRequest {
+/// Funding by party and field over 2015-2020, under `filter`: the analytics benchmark's
+/// question.
+pub fn party_by_field(filter: &str) -> v1::SummarizeFundingRequest {
+    v1::SummarizeFundingRequest {
+        filter: filter.into(),
         group_by: vec![
             v1::FundingDimension::Party.into(),
             v1::FundingDimension::Field.into(),
@@ -192,7 +195,11 @@ async fn summarize(client: &Client) -> Result<(), tonic::Status> {
         start_year: 2015,
         end_year: 2020,
         ..Default::default()
-    };
+    }
+}
+
+async fn summarize(client: &Client) -> Result<(), tonic::Status> {
+    let request = party_by_field("");
     client
         .analytics()
         .summarize_funding(request)
