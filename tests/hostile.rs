@@ -199,3 +199,89 @@ async fn a_total_too_large_for_money_is_out_of_range_naming_its_group() {
         status.message()
     );
 }
+
+/// Calls opened from another address and never finished (a message announced as 100 bytes of
+/// which 5 come): they use up that address's share of the calls in flight, while callers from
+/// elsewhere keep being served, and health stays SERVING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_uploads_from_one_address_do_not_lock_out_the_others() {
+    use pairing_aid_client::tonic::codegen::http;
+    use prost::bytes::Bytes;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on(
+        common::database_in(&dir),
+        &[
+            "--max-concurrent-requests",
+            "64",
+            "--max-concurrent-requests-per-peer",
+            "16",
+        ],
+    );
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let tcp = socket
+            .connect(server.address.parse().unwrap())
+            .await
+            .unwrap();
+        let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+        tokio::spawn(connection);
+        for _ in 0..40 {
+            let mut client = client.clone().ready().await.unwrap();
+            let request = http::Request::post(format!(
+                "http://{}/pairing.v1.ProjectService/GetProject",
+                server.address
+            ))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .unwrap();
+            let (response, mut send) = client.send_request(request, false).unwrap();
+            send.send_data(
+                Bytes::from_static(&[0, 0, 0, 0, 100, 10, 3, 1, 2, 3]),
+                false,
+            )
+            .unwrap();
+            held.push((response, send));
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let client = server.client(None).await;
+    for _ in 0..20 {
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            common::get_project(&client, "projects/shanghai-kashgar-2013-01"),
+        )
+        .await
+        .expect("answered within 2 s");
+        assert!(answered.is_ok(), "{answered:?}");
+    }
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
+    assert_eq!(status, 1, "SERVING");
+
+    // Beyond its share, the other address's calls were refused at once.
+    let mut refused = 0;
+    for (response, _send) in held {
+        if let Ok(Ok(response)) =
+            tokio::time::timeout(std::time::Duration::from_millis(10), response).await
+            && response
+                .headers()
+                .get("grpc-status")
+                .is_some_and(|s| s == "8")
+        {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 160 - 16, "all but the address's share refused");
+}
