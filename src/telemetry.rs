@@ -38,8 +38,8 @@ pub struct Metrics {
     pub heavy_running: IntGauge,
     /// Heavy calls waiting for a thread.
     pub heavy_queued: IntGauge,
-    /// Calls admitted, by class and cost (light or heavy).
-    pub admitted: IntCounterVec,
+    /// Heavy calls admitted to the pool, by class.
+    pub heavy_admitted: IntCounterVec,
     /// Heavy calls refused (queue full or waited too long), by class.
     pub refused: IntCounterVec,
     /// Heavy calls stopped because their caller went away, by class.
@@ -116,10 +116,10 @@ impl Metrics {
         let counter = |name: &str, help: &str, labels: &[&str]| {
             IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
         };
-        let admitted = counter(
-            "pairing_aid_admitted_total",
-            "calls admitted, by class and cost (light: on the runtime; heavy: on the pool)",
-            &["class", "cost"],
+        let heavy_admitted = counter(
+            "pairing_aid_heavy_admitted_total",
+            "heavy calls admitted to the pool, by class (the rest of a method's calls ran light)",
+            &["class"],
         );
         let refused = counter(
             "pairing_aid_heavy_refused_total",
@@ -152,7 +152,7 @@ impl Metrics {
             Box::new(heavy_threads.clone()),
             Box::new(heavy_running.clone()),
             Box::new(heavy_queued.clone()),
-            Box::new(admitted.clone()),
+            Box::new(heavy_admitted.clone()),
             Box::new(refused.clone()),
             Box::new(interrupted.clone()),
             Box::new(heavy_wait.clone()),
@@ -173,7 +173,7 @@ impl Metrics {
             heavy_threads,
             heavy_running,
             heavy_queued,
-            admitted,
+            heavy_admitted,
             refused,
             interrupted,
             heavy_wait,

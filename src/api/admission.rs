@@ -219,25 +219,25 @@ impl Admission {
     /// checks the interrupt it is given; it is raised when the returned future is dropped.
     pub async fn run<R: Send + 'static>(
         &self,
-        caller: String,
+        caller: impl FnOnce() -> String,
         class: &'static str,
         cost: Cost,
         job: impl FnOnce(&Interrupt) -> Result<R, ApiError> + Send + 'static,
     ) -> Result<R, ApiError> {
-        let metrics = telemetry::metrics();
+        // Light calls, GetProject among them, pay for nothing here: no metric, no caller key.
         if !cost.is_heavy() {
-            metrics.admitted.with_label_values(&[class, "light"]).inc();
             return job(&Interrupt::default());
         }
+        let metrics = telemetry::metrics();
         let waited = Instant::now();
-        let slot = self.admit(caller).await.inspect_err(|_| {
+        let slot = self.admit(caller()).await.inspect_err(|_| {
             metrics.refused.with_label_values(&[class]).inc();
         })?;
         metrics
             .heavy_wait
             .with_label_values(&[class])
             .observe(waited.elapsed().as_secs_f64());
-        metrics.admitted.with_label_values(&[class, "heavy"]).inc();
+        metrics.heavy_admitted.with_label_values(&[class]).inc();
         let interrupt = Interrupt::default();
         let _stop_when_dropped = interrupt.raise_on_drop();
         let (answer, answered) = oneshot::channel();
@@ -393,14 +393,14 @@ mod tests {
             let admission = admission.clone();
             async move {
                 admission
-                    .run("a".into(), "t", heavy(), held(held_until, 1))
+                    .run(|| "a".into(), "t", heavy(), held(held_until, 1))
                     .await
             }
         });
         settle().await;
         assert_eq!(queue_len(&admission), (1, 0));
         let light = admission
-            .run("b".into(), "t", Cost::Rows(10), |_| Ok(2))
+            .run(|| "b".into(), "t", Cost::Rows(10), |_| Ok(2))
             .await
             .unwrap();
         assert_eq!(light, 2);
@@ -417,7 +417,11 @@ mod tests {
         let spawn = |caller: &str, job: Receiver<()>, value| {
             let admission = admission.clone();
             let caller = caller.to_owned();
-            tokio::spawn(async move { admission.run(caller, "t", heavy(), held(job, value)).await })
+            tokio::spawn(async move {
+                admission
+                    .run(|| caller, "t", heavy(), held(job, value))
+                    .await
+            })
         };
         let first = spawn("a", a1, 1);
         settle().await;
@@ -451,18 +455,18 @@ mod tests {
             let admission = admission.clone();
             async move {
                 admission
-                    .run("a".into(), "t", heavy(), held(held_until, 1))
+                    .run(|| "a".into(), "t", heavy(), held(held_until, 1))
                     .await
             }
         });
         settle().await;
         let waiting = tokio::spawn({
             let admission = admission.clone();
-            async move { admission.run("b".into(), "t", heavy(), |_| Ok(2)).await }
+            async move { admission.run(|| "b".into(), "t", heavy(), |_| Ok(2)).await }
         });
         settle().await;
         let started = Instant::now();
-        let refused = admission.run("c".into(), "t", heavy(), |_| Ok(3)).await;
+        let refused = admission.run(|| "c".into(), "t", heavy(), |_| Ok(3)).await;
         assert!(matches!(refused, Err(ApiError::ResourceExhausted { .. })));
         assert!(
             started.elapsed() < Duration::from_millis(100),
@@ -487,13 +491,18 @@ mod tests {
             let admission = admission.clone();
             async move {
                 admission
-                    .run("a".into(), "t", heavy(), move |interrupt| {
-                        while interrupt.check().is_ok() {
-                            std::thread::sleep(Duration::from_millis(1));
-                        }
-                        stopped.send(()).unwrap();
-                        Err::<(), _>(interrupt.check().unwrap_err().into())
-                    })
+                    .run(
+                        || "a".into(),
+                        "t",
+                        heavy(),
+                        move |interrupt| {
+                            while interrupt.check().is_ok() {
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                            stopped.send(()).unwrap();
+                            Err::<(), _>(interrupt.check().unwrap_err().into())
+                        },
+                    )
                     .await
             }
         });
@@ -506,7 +515,7 @@ mod tests {
             .expect("the job saw its interrupt");
         settle().await;
         assert_eq!(queue_len(&admission), (0, 0), "the thread is free again");
-        let next = admission.run("b".into(), "t", heavy(), |_| Ok(5)).await;
+        let next = admission.run(|| "b".into(), "t", heavy(), |_| Ok(5)).await;
         assert_eq!(next.unwrap(), 5);
     }
 }

@@ -110,9 +110,12 @@ impl Api {
         let model = self.ledger.model().clone();
         let answer = self
             .admission
-            .run(caller_key(request), class, cost, move |interrupt| {
-                answer(&model.read(), interrupt)
-            })
+            .run(
+                || caller_key(request),
+                class,
+                cost,
+                move |interrupt| answer(&model.read(), interrupt),
+            )
             .await?;
         Ok(tonic::Response::new(answer))
     }

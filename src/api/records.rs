@@ -438,7 +438,7 @@ impl RecordService for Api {
                 Ok(())
             };
             if let Err(error) = admission
-                .run(caller, "ExportRecords", Cost::Scan, export)
+                .run(|| caller, "ExportRecords", Cost::Scan, export)
                 .await
             {
                 let _ = sender.send(Err(Status::from(error))).await;
