@@ -17,17 +17,43 @@ use crate::driver::{Callers, Measured, drive};
 use crate::servers;
 use crate::workload::{Target, Workload, party_by_field};
 
-/// What the run is asked to prove; each `None` is reported, not judged.
+/// The isolation run's options: what it measures, and what it is asked to prove (each `None`
+/// is reported, not judged).
+#[derive(clap::Args)]
 pub struct Settings {
+    /// The pairing-aid binary; by default the one beside this binary.
+    #[arg(long)]
     pub server_binary: Option<std::path::PathBuf>,
+    /// Synthetic projects the server generates (with the demo data) before the run.
+    #[arg(long, default_value_t = 100_000)]
     pub synthetic_projects: usize,
-    pub light: Callers,
+    /// Connections of the light GetProject load.
+    #[arg(long, default_value_t = 1)]
+    pub connections: usize,
+    /// Closed-loop callers of the light GetProject load.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Heavy callers, each with a token of its own and one call in flight.
+    #[arg(long = "heavy", default_value_t = 4)]
     pub heavy_callers: usize,
+    /// Unmeasured time at the start of each phase.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub warmup: Duration,
+    /// Measured time of each phase.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
+    /// Exit non-zero if the health checks' p99 beside heavy load exceeds this.
+    #[arg(long)]
     pub require_health_p99_ms: Option<f64>,
+    /// Exit non-zero if GetProject's throughput beside heavy load is below this share of its
+    /// throughput alone.
+    #[arg(long)]
     pub require_get_ratio: Option<f64>,
+    /// Exit non-zero if GetProject's p99 beside heavy load exceeds this.
+    #[arg(long)]
     pub require_get_p99_ms: Option<f64>,
+    /// Exit non-zero if a refused heavy call took longer than this to be refused.
+    #[arg(long)]
     pub require_refusal_ms: Option<f64>,
 }
 
@@ -78,8 +104,8 @@ pub async fn isolation(settings: Settings) -> Result<bool, String> {
     println!(
         "server ready with {} synthetic projects; light load: GetProject, {} connection(s) x {} callers, health every 100 ms; {} heavy callers",
         settings.synthetic_projects,
-        settings.light.connections,
-        settings.light.concurrency,
+        settings.connections,
+        settings.concurrency,
         settings.heavy_callers
     );
     let target = Arc::new(
@@ -87,14 +113,16 @@ pub async fn isolation(settings: Settings) -> Result<bool, String> {
             &server.endpoint,
             None,
             Workload::Get,
-            settings.light.connections,
+            settings.connections,
             0,
         )
         .await?,
     );
-    let run = settings
-        .light
-        .closed_loop(Workload::Get, settings.warmup, settings.duration);
+    let light = Callers {
+        connections: settings.connections,
+        concurrency: settings.concurrency,
+    };
+    let run = light.closed_loop(Workload::Get, settings.warmup, settings.duration);
 
     let (alone, alone_health) = {
         let health = probe_health(&server.endpoint, settings.warmup, settings.duration);

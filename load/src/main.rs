@@ -92,40 +92,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  target/release/pairing-load isolation --synthetic-projects 1000000 --duration 300s \\\n    --require-health-p99-ms 50 --require-get-ratio 0.5 --require-get-p99-ms 20 --require-refusal-ms 100"
     )]
-    Isolation {
-        #[arg(long)]
-        server_binary: Option<PathBuf>,
-        /// Synthetic projects the server generates (with the demo data) before the run.
-        #[arg(long, default_value_t = 100_000)]
-        synthetic_projects: usize,
-        /// Connections and closed-loop callers of the light GetProject load.
-        #[arg(long, default_value_t = 1)]
-        connections: usize,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// Heavy callers, each with a token of its own and one call in flight.
-        #[arg(long, default_value_t = 4)]
-        heavy: usize,
-        /// Unmeasured time at the start of each phase.
-        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
-        warmup: Duration,
-        /// Measured time of each phase.
-        #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
-        duration: Duration,
-        /// Exit non-zero if the health checks' p99 beside heavy load exceeds this.
-        #[arg(long)]
-        require_health_p99_ms: Option<f64>,
-        /// Exit non-zero if GetProject's throughput beside heavy load is below this share of
-        /// its throughput alone.
-        #[arg(long)]
-        require_get_ratio: Option<f64>,
-        /// Exit non-zero if GetProject's p99 beside heavy load exceeds this.
-        #[arg(long)]
-        require_get_p99_ms: Option<f64>,
-        /// Exit non-zero if a refused heavy call took longer than this to be refused.
-        #[arg(long)]
-        require_refusal_ms: Option<f64>,
-    },
+    Isolation(isolation::Settings),
     /// Starts pairing-aid, finds the mixed workload's maximum throughput, then runs at half of
     /// it and checks errors, memory growth after warm-up and the steadiness of p99.
     #[command(
@@ -338,36 +305,7 @@ async fn run(cli: Cli) -> Result<bool, String> {
             })
             .await
         }
-        Command::Isolation {
-            server_binary,
-            synthetic_projects,
-            connections,
-            concurrency,
-            heavy,
-            warmup,
-            duration,
-            require_health_p99_ms,
-            require_get_ratio,
-            require_get_p99_ms,
-            require_refusal_ms,
-        } => {
-            isolation::isolation(isolation::Settings {
-                server_binary,
-                synthetic_projects,
-                light: Callers {
-                    connections,
-                    concurrency,
-                },
-                heavy_callers: heavy,
-                warmup,
-                duration,
-                require_health_p99_ms,
-                require_get_ratio,
-                require_get_p99_ms,
-                require_refusal_ms,
-            })
-            .await
-        }
+        Command::Isolation(settings) => isolation::isolation(settings).await,
         Command::Soak {
             server_binary,
             shape,
