@@ -372,6 +372,22 @@ mod tests {
         }
     }
 
+    /// A heavy call of `caller` on its own task, held until `release` receives.
+    fn spawn_held(
+        admission: &Arc<Admission>,
+        caller: &str,
+        release: Receiver<()>,
+        value: u32,
+    ) -> tokio::task::JoinHandle<Result<u32, ApiError>> {
+        let admission = admission.clone();
+        let caller = caller.to_owned();
+        tokio::spawn(async move {
+            admission
+                .run(|| caller, "t", heavy(), held(release, value))
+                .await
+        })
+    }
+
     fn heavy() -> Cost {
         Cost::Rows(LIGHT_ROWS + 1)
     }
@@ -389,14 +405,7 @@ mod tests {
     async fn light_calls_run_at_once_beside_a_full_pool() {
         let admission = Arc::new(Admission::new(limits(1, 0, 1000)));
         let (release, held_until) = channel();
-        let busy = tokio::spawn({
-            let admission = admission.clone();
-            async move {
-                admission
-                    .run(|| "a".into(), "t", heavy(), held(held_until, 1))
-                    .await
-            }
-        });
+        let busy = spawn_held(&admission, "a", held_until, 1);
         settle().await;
         assert_eq!(queue_len(&admission), (1, 0));
         let light = admission
@@ -414,15 +423,7 @@ mod tests {
         let (release_a1, a1) = channel();
         let (release_a2, a2) = channel();
         let (release_b, b) = channel();
-        let spawn = |caller: &str, job: Receiver<()>, value| {
-            let admission = admission.clone();
-            let caller = caller.to_owned();
-            tokio::spawn(async move {
-                admission
-                    .run(|| caller, "t", heavy(), held(job, value))
-                    .await
-            })
-        };
+        let spawn = |caller, job, value| spawn_held(&admission, caller, job, value);
         let first = spawn("a", a1, 1);
         settle().await;
         let second = spawn("a", a2, 2);
@@ -451,14 +452,7 @@ mod tests {
     async fn calls_beyond_the_queue_are_refused_at_once_and_long_waits_in_time() {
         let admission = Arc::new(Admission::new(limits(1, 1, 300)));
         let (release, held_until) = channel();
-        let running = tokio::spawn({
-            let admission = admission.clone();
-            async move {
-                admission
-                    .run(|| "a".into(), "t", heavy(), held(held_until, 1))
-                    .await
-            }
-        });
+        let running = spawn_held(&admission, "a", held_until, 1);
         settle().await;
         let waiting = tokio::spawn({
             let admission = admission.clone();

@@ -727,6 +727,18 @@ mod tests {
     };
     use crate::domain::{Committed, Write};
 
+    /// The summary `source` answers for `query`, and the one every project answers.
+    fn answered_both_ways(
+        model: &ReadModel,
+        query: &FundingQuery,
+        filter: &Filter,
+        source: Source<'_>,
+    ) -> (Summary, Summary) {
+        let answer =
+            |source| summarize_from(model, query, filter, source, &Interrupt::default()).unwrap();
+        (answer(source), answer(Source::Projects))
+    }
+
     /// A small deterministic generator, so failures reproduce.
     struct Rng(u64);
 
@@ -953,17 +965,8 @@ mod tests {
                         let filter = Filter::parse(filter_text, Project::FIELDS).unwrap();
                         let source = Source::choose(model.funding_cube(), &query, &filter);
                         assert!(!matches!(source, Source::Projects), "{filter_text}");
-                        let classes =
-                            summarize_from(&model, &query, &filter, source, &Interrupt::default())
-                                .unwrap();
-                        let projects = summarize_from(
-                            &model,
-                            &query,
-                            &filter,
-                            Source::Projects,
-                            &Interrupt::default(),
-                        )
-                        .unwrap();
+                        let (classes, projects) =
+                            answered_both_ways(&model, &query, &filter, source);
                         let case = format!(
                             "seed {seed}, round {round}, {group_by:?}, {filter_text:?}, {level:?}"
                         );
@@ -1030,16 +1033,7 @@ mod tests {
                 let filter = Filter::parse(&filter_text, Project::FIELDS).unwrap();
                 let source = Source::choose(model.funding_cube(), &query, &filter);
                 assert!(matches!(source, Source::Titles { .. }));
-                let titles =
-                    summarize_from(&model, &query, &filter, source, &Interrupt::default()).unwrap();
-                let projects = summarize_from(
-                    &model,
-                    &query,
-                    &filter,
-                    Source::Projects,
-                    &Interrupt::default(),
-                )
-                .unwrap();
+                let (titles, projects) = answered_both_ways(&model, &query, &filter, source);
                 assert_eq!(
                     titles.groups, projects.groups,
                     "round {round} {filter_text}"
@@ -1115,22 +1109,8 @@ mod tests {
                             };
                             let source = Source::choose(model.funding_cube(), &query, &filter);
                             assert!(!matches!(source, Source::Projects), "{filter_text}");
-                            let cube = summarize_from(
-                                &model,
-                                &query,
-                                &filter,
-                                source,
-                                &Interrupt::default(),
-                            )
-                            .unwrap();
-                            let projects = summarize_from(
-                                &model,
-                                &query,
-                                &filter,
-                                Source::Projects,
-                                &Interrupt::default(),
-                            )
-                            .unwrap();
+                            let (cube, projects) =
+                                answered_both_ways(&model, &query, &filter, source);
                             let case = format!("seed {seed}, {group_by:?}, {filter_text:?}");
                             assert_eq!(cube.groups, projects.groups, "{case}");
                             assert_eq!(cube.total, projects.total, "{case}");
