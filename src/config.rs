@@ -128,6 +128,16 @@ pub struct Config {
     )]
     pub request_timeout_seconds: u64,
 
+    /// Longest wait for a request's message (for an import, for its next frame), in
+    /// milliseconds: a call still sending after that is refused and its slot freed.
+    #[arg(long, env = "PAIRING_AID_UPLOAD_TIMEOUT_MS", default_value_t = 5_000)]
+    pub upload_timeout_ms: u64,
+
+    /// Longest a call without a token may run, in milliseconds (watches excepted: they wait
+    /// for changes by design).
+    #[arg(long, env = "PAIRING_AID_ANONYMOUS_BUDGET_MS", default_value_t = 1_000)]
+    pub anonymous_budget_ms: u64,
+
     /// Address for Prometheus metrics over HTTP (`GET /metrics`); port 0 picks a free port.
     #[arg(
         long,

@@ -17,6 +17,7 @@ use tracing::{info, warn};
 
 use crate::api::admission::{Admission, AdmissionLimits};
 use crate::api::auth::{Authenticator, Tokens};
+use crate::api::deadlines::{AnonymousBudget, UploadDeadline};
 use crate::api::limit::ConcurrencyLimit;
 use crate::api::{Api, Limits};
 use crate::changes::{Ledger, Reachability, load_model};
@@ -166,10 +167,16 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(config.request_timeout_seconds))
         .max_concurrent_streams(Some(config.max_streams_per_connection))
         .layer(telemetry::ObserveCalls::layer())
+        .layer(UploadDeadline::layer(Duration::from_millis(
+            config.upload_timeout_ms,
+        )))
         .layer(ConcurrencyLimit::layer(
             config.max_concurrent_requests,
             config.max_concurrent_requests_per_peer,
         ))
+        .layer(AnonymousBudget::layer(Duration::from_millis(
+            config.anonymous_budget_ms,
+        )))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

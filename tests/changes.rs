@@ -230,7 +230,7 @@ async fn limits_refuse_clearly_while_other_calls_are_served() {
     );
 
     // One call waits for a revision that will not come; the next is refused at once.
-    let waiting = common::spawn_waiting_read(&server, 1_000, Duration::from_secs(2)).await;
+    let waiting = common::spawn_waiting_read(&server, 1_000, Duration::from_millis(900)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let refused = get_project(&server.client(None).await, "projects/none")
         .await

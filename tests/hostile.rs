@@ -6,8 +6,12 @@ mod common;
 use common::{ADMIN_TOKEN, TestServer, WRITE_TOKEN, reason, violations};
 use pairing_aid_client::pb::google::r#type::{Date, Money};
 use pairing_aid_client::prost_types::FieldMask;
+use pairing_aid_client::tonic;
+use pairing_aid_client::tonic::codegen::http;
 use pairing_aid_client::tonic::{Code, Request};
+use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 use pairing_aid_client::v1::*;
+use prost::bytes::Bytes;
 
 /// Two `authorization` headers, an admin's then a reader's: which one counts differs between
 /// proxies and servers, so the call is refused whichever comes first.
@@ -205,9 +209,6 @@ async fn a_total_too_large_for_money_is_out_of_range_naming_its_group() {
 /// elsewhere keep being served, and health stays SERVING.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unfinished_uploads_from_one_address_do_not_lock_out_the_others() {
-    use pairing_aid_client::tonic::codegen::http;
-    use prost::bytes::Bytes;
-
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start_on(
         common::database_in(&dir),
@@ -220,31 +221,9 @@ async fn unfinished_uploads_from_one_address_do_not_lock_out_the_others() {
     );
     let mut held = Vec::new();
     for _ in 0..4 {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
-        let tcp = socket
-            .connect(server.address.parse().unwrap())
-            .await
-            .unwrap();
-        let (client, connection) = h2::client::handshake(tcp).await.unwrap();
-        tokio::spawn(connection);
+        let client = connect_from("127.0.0.2", &server).await;
         for _ in 0..40 {
-            let mut client = client.clone().ready().await.unwrap();
-            let request = http::Request::post(format!(
-                "http://{}/pairing.v1.ProjectService/GetProject",
-                server.address
-            ))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .unwrap();
-            let (response, mut send) = client.send_request(request, false).unwrap();
-            send.send_data(
-                Bytes::from_static(&[0, 0, 0, 0, 100, 10, 3, 1, 2, 3]),
-                false,
-            )
-            .unwrap();
-            held.push((response, send));
+            held.push(open_unfinished_call(&client, &server).await);
         }
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -284,4 +263,160 @@ async fn unfinished_uploads_from_one_address_do_not_lock_out_the_others() {
         }
     }
     assert_eq!(refused, 160 - 16, "all but the address's share refused");
+}
+
+/// A raw HTTP/2 connection to `server` from the local address `from`.
+async fn connect_from(from: &str, server: &TestServer) -> h2::client::SendRequest<Bytes> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let tcp = socket
+        .connect(server.address.parse().unwrap())
+        .await
+        .unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// A GetProject whose message is announced as 100 bytes of which 5 are sent, and no more.
+async fn open_unfinished_call(
+    client: &h2::client::SendRequest<Bytes>,
+    server: &TestServer,
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    let mut client = client.clone().ready().await.unwrap();
+    let request = http::Request::post(format!(
+        "http://{}/pairing.v1.ProjectService/GetProject",
+        server.address
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .body(())
+    .unwrap();
+    let (response, mut send) = client.send_request(request, false).unwrap();
+    send.send_data(
+        Bytes::from_static(&[0, 0, 0, 0, 100, 10, 3, 1, 2, 3]),
+        false,
+    )
+    .unwrap();
+    (response, send)
+}
+
+/// The status a raw call ended with, from its headers (a trailers-only answer) or trailers.
+async fn raw_status(response: h2::client::ResponseFuture) -> tonic::Status {
+    let response = response.await.unwrap();
+    if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+        return status;
+    }
+    let mut body = response.into_body();
+    while body.data().await.is_some() {}
+    let trailers = body.trailers().await.unwrap().expect("trailers");
+    tonic::Status::from_header_map(&trailers).expect("a grpc-status")
+}
+
+/// Calls whose message never finishes arriving are refused once the upload timeout passes,
+/// naming the limit, and their address can call again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_uploads_are_refused_after_the_upload_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_on(
+        common::database_in(&dir),
+        &[
+            "--max-concurrent-requests-per-peer",
+            "4",
+            "--upload-timeout-ms",
+            "400",
+        ],
+    );
+    let connection = connect_from("127.0.0.2", &server).await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(open_unfinished_call(&connection, &server).await);
+    }
+    let started = std::time::Instant::now();
+    for (response, _send) in held {
+        let status = tokio::time::timeout(std::time::Duration::from_secs(5), raw_status(response))
+            .await
+            .expect("answered long before the 30-s request timeout");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert_eq!(reason(&status), "REQUEST_SENT_TOO_SLOWLY");
+        assert!(status.message().contains("within 400 ms"), "{status:?}");
+    }
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+
+    let channel = tonic::transport::Endpoint::from_shared(server.endpoint())
+        .unwrap()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .connect()
+        .await
+        .unwrap();
+    let answer = ProjectServiceClient::new(channel)
+        .get_project(GetProjectRequest {
+            name: "projects/shanghai-kashgar-2013-01".into(),
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        answer.is_ok(),
+        "the address's slots are free again: {answer:?}"
+    );
+}
+
+/// A call without a token gets a fixed budget: waiting for a revision that does not come is
+/// cut off at it, while the same wait with a token runs to its own limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_calls_end_at_their_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let [tokens, token_list] = common::token_args();
+    let server = TestServer::start_on(
+        common::database_in(&dir),
+        &["--anonymous-budget-ms", "300", tokens, token_list],
+    );
+    let future = GetProjectRequest {
+        name: "projects/shanghai-kashgar-2013-01".into(),
+        min_revision: 1_000_000,
+    };
+    let started = std::time::Instant::now();
+    let refused = server
+        .client(None)
+        .await
+        .projects()
+        .get_project(future.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(reason(&refused), "ANONYMOUS_CALL_TOO_LONG");
+    assert!(refused.message().contains("300 ms"), "{refused:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+
+    let mut with_token = Request::new(future);
+    with_token.set_timeout(std::time::Duration::from_millis(800));
+    let started = std::time::Instant::now();
+    let waited = server
+        .client(Some(common::READ_TOKEN))
+        .await
+        .projects()
+        .get_project(with_token)
+        .await
+        .unwrap_err();
+    assert_ne!(reason(&waited), "ANONYMOUS_CALL_TOO_LONG", "{waited:?}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(700),
+        "{waited:?} after {:?}",
+        started.elapsed()
+    );
+
+    // A watch waits for changes by design and is not cut off.
+    let mut watch = server
+        .client(None)
+        .await
+        .records()
+        .watch_changes(WatchChangesRequest { start_revision: 2 })
+        .await
+        .unwrap()
+        .into_inner();
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(700), watch.message()).await;
+    assert!(
+        quiet.is_err(),
+        "a watch from the next revision stays open past the budget"
+    );
 }

@@ -29,7 +29,9 @@ fn heavy_listing() -> ListProjectsRequest {
 
 fn start(extra: &[&str]) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
+    // Heavy calls here run past the anonymous budget: the tests call with a token.
     let mut args = vec!["--synthetic-projects", "200000"];
+    args.extend(common::token_args());
     args.extend_from_slice(extra);
     let server = TestServer::start_on(common::database_in(&dir), &args);
     std::mem::forget(dir);
@@ -69,7 +71,7 @@ fn metric(server: &TestServer, line_start: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_heavy_call_whose_deadline_passes_stops_its_work() {
     let server = start(&[]);
-    let client = server.client(None).await;
+    let client = server.client(Some(common::READ_TOKEN)).await;
 
     let started = Instant::now();
     client
@@ -109,7 +111,7 @@ async fn a_heavy_call_whose_deadline_passes_stops_its_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heavy_calls_beyond_the_queue_are_refused_at_once_while_light_ones_answer() {
     let server = start(&["--heavy-threads", "1", "--heavy-queue", "1"]);
-    let client = server.client(None).await;
+    let client = server.client(Some(common::READ_TOKEN)).await;
     let name = client
         .projects()
         .list_projects(ListProjectsRequest {

@@ -243,7 +243,8 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
     );
 
     // A call in flight when SIGTERM arrives still gets its answer before the process exits.
-    let in_flight = common::spawn_waiting_read(&server, 1_000_000, Duration::from_secs(3)).await;
+    let in_flight =
+        common::spawn_waiting_read(&server, 1_000_000, Duration::from_millis(900)).await;
     let mut watch = common::watch_health(&mut health).await;
     watch.message().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -11,7 +11,8 @@ port=50071
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
 target/release/pairing-aid --database "$dir/iso.db" --listen 127.0.0.1:$port \
-  --metrics-listen 127.0.0.1:0 --synthetic-projects "$projects" 2>"$dir/log" &
+  --metrics-listen 127.0.0.1:0 --synthetic-projects "$projects" \
+  --anonymous-budget-ms 30000 2>"$dir/log" &   # the heavy grpcurl callers have no token
 until grep -q "listening on" "$dir/log"; do sleep 1; done
 name=$(grpcurl -plaintext -d '{"page_size": 1}' 127.0.0.1:$port \
   pairing.v1.ProjectService/ListProjects | python3 -c 'import json,sys; print(json.load(sys.stdin)["projects"][0]["name"])')

@@ -5,6 +5,7 @@ pub mod admission;
 mod analytics;
 pub mod auth;
 mod convert;
+pub mod deadlines;
 pub mod encoded;
 mod error;
 pub mod limit;

@@ -413,7 +413,8 @@ pub async fn get_project(
 }
 
 /// Starts reading `projects/none` at revision `min_revision`, which will not come, with the
-/// deadline `timeout`: a call the server holds open until the deadline.
+/// deadline `timeout`: a call the server holds open until the deadline. It has no token, so
+/// `timeout` must be under the anonymous budget (1 s by default).
 pub async fn spawn_waiting_read(
     server: &TestServer,
     min_revision: i64,

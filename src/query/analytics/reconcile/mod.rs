@@ -324,10 +324,7 @@ mod tests {
 
     /// Demo projects copied with random recipients, lines, livelihood and status, and demo
     /// figures copied to random areas and spans.
-    fn varied_demo(
-        projects: &[VariedProject],
-        figures: &[(usize, usize, i32, i32)],
-    ) -> ReadModel {
+    fn varied_demo(projects: &[VariedProject], figures: &[(usize, usize, i32, i32)]) -> ReadModel {
         let mut resources = crate::seed::demo_resources().unwrap();
         let areas: Vec<ResourceName> = resources
             .iter()
