@@ -19,6 +19,7 @@ use crate::api::admission::{Admission, AdmissionLimits};
 use crate::api::auth::{Authenticator, Tokens};
 use crate::api::deadlines::{AnonymousBudget, UploadDeadline};
 use crate::api::limit::ConcurrencyLimit;
+use crate::api::restate::RestateRefusals;
 use crate::api::{Api, Limits};
 use crate::changes::{Ledger, Reachability, load_model};
 use crate::config::Config;
@@ -136,6 +137,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         max_batch: config.max_batch,
         max_revision_wait: Duration::from_secs(config.request_timeout_seconds),
         max_watchers: config.max_watchers,
+        max_answer_bytes: config.max_message_bytes,
     };
     let admission = AdmissionLimits {
         threads: config.heavy_threads.unwrap_or(machine.threads).max(1),
@@ -167,6 +169,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(config.request_timeout_seconds))
         .max_concurrent_streams(Some(config.max_streams_per_connection))
         .layer(telemetry::ObserveCalls::layer())
+        .layer(RestateRefusals::layer())
         .layer(UploadDeadline::layer(Duration::from_millis(
             config.upload_timeout_ms,
         )))

@@ -420,3 +420,200 @@ async fn anonymous_calls_end_at_their_budget() {
         "a watch from the next revision stays open past the budget"
     );
 }
+
+/// Bytes that are not the method's message, and a message cut short, are the caller's fault:
+/// INVALID_ARGUMENT with the field tonic's decoder names, not a bare INTERNAL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_are_invalid_arguments_naming_the_field() {
+    let server = TestServer::start();
+    let connection = connect_from("127.0.0.1", &server).await;
+    let send = |body: &'static [u8]| {
+        let mut client = connection.clone();
+        let address = server.address.clone();
+        async move {
+            client = client.ready().await.unwrap();
+            let request = http::Request::post(format!(
+                "http://{address}/pairing.v1.ProjectService/ListProjects"
+            ))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .unwrap();
+            let (response, mut stream) = client.send_request(request, false).unwrap();
+            stream.send_data(Bytes::from_static(body), true).unwrap();
+            raw_status(response).await
+        }
+    };
+    // ListProjectsRequest.filter (field 3) holding bytes that are not UTF-8.
+    let not_utf8 = send(&[0, 0, 0, 0, 4, 0x1a, 2, 0xff, 0xfe]).await;
+    assert_eq!(not_utf8.code(), Code::InvalidArgument, "{not_utf8:?}");
+    assert_eq!(reason(&not_utf8), "MALFORMED_MESSAGE");
+    let named: Vec<String> = violations(&not_utf8).into_iter().map(|(f, _)| f).collect();
+    assert_eq!(named, vec!["filter".to_owned()], "{not_utf8:?}");
+
+    // A message announced as 10 bytes of which 2 arrive before the stream ends.
+    let cut_short = send(&[0, 0, 0, 0, 10, 0x1a, 2]).await;
+    assert_eq!(cut_short.code(), Code::InvalidArgument, "{cut_short:?}");
+    assert_eq!(reason(&cut_short), "MALFORMED_MESSAGE");
+
+    // A compression flag no encoding was named for.
+    let flagged = send(&[1, 0, 0, 0, 0]).await;
+    assert_eq!(flagged.code(), Code::InvalidArgument, "{flagged:?}");
+}
+
+/// The server's resident memory now and at its peak since the peak was last reset, in bytes.
+fn resident_and_peak(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+            .expect("a memory figure")
+            * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// How far `request` raised the server's resident memory above where it stood: the kernel's
+/// peak mark is reset first (`/proc/PID/clear_refs`), so the peak is this request's.
+async fn growth_of<F: std::future::Future>(pid: u32, request: F) -> (u64, F::Output) {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+    let (before, _) = resident_and_peak(pid);
+    let answer = request.await;
+    let (_, peak) = resident_and_peak(pid);
+    (peak.saturating_sub(before), answer)
+}
+
+/// The budget docs/RELIABILITY.md states: no single request raises resident memory by more
+/// than 64 MiB. Each of the largest questions and writes a caller can send is measured alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_single_request_raises_resident_memory_by_more_than_64_mib() {
+    const BUDGET: u64 = 64 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let [tokens, token_list] = common::token_args();
+    let server = TestServer::start_on(
+        common::database_in(&dir),
+        &["--synthetic-projects", "50000", tokens, token_list],
+    );
+    let pid = server.pid();
+    let client = server.client(Some(common::READ_TOKEN)).await;
+    let writer = server.client(Some(WRITE_TOKEN)).await;
+    let mut grown = Vec::new();
+
+    let list = |filter: &str, order_by: &str| ListProjectsRequest {
+        page_size: 1000,
+        filter: filter.into(),
+        order_by: order_by.into(),
+        ..Default::default()
+    };
+    for (what, request) in [
+        ("sorted page of 1000", list("", "title desc, name")),
+        ("substring page of 1000", list("title:\"water\"", "")),
+        (
+            "filtered, sorted page",
+            list("year >= 2015 OR livelihood = true", "party, title"),
+        ),
+        ("5,000 order keys", list("", &"title, ".repeat(5_000))),
+    ] {
+        let (growth, answer) = growth_of(pid, client.projects().list_projects(request)).await;
+        assert!(
+            answer.is_ok() || what == "5,000 order keys",
+            "{what}: {answer:?}"
+        );
+        grown.push((what, growth));
+    }
+
+    let every_dimension = SummarizeFundingRequest {
+        group_by: (1..=7).collect(),
+        area_level: AreaLevel::County.into(),
+        funding_types: vec![1, 2, 3],
+        ..Default::default()
+    };
+    let (growth, answer) =
+        growth_of(pid, client.analytics().summarize_funding(every_dimension)).await;
+    // More groups than an answer holds: refused, saying how to ask for less.
+    let refused = answer.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(reason(&refused), "TOO_MANY_GROUPS");
+    grown.push(("summary by every dimension", growth));
+
+    let (growth, answer) = growth_of(
+        pid,
+        client
+            .analytics()
+            .reconcile_reported_figures(ReconcileReportedFiguresRequest::default()),
+    )
+    .await;
+    assert!(answer.is_ok(), "{answer:?}");
+    grown.push(("reconciliation of every figure", growth));
+
+    let export = async {
+        let mut stream = client
+            .records()
+            .export_records(ExportRecordsRequest::default())
+            .await?
+            .into_inner();
+        let mut messages = 0;
+        while stream.message().await?.is_some() {
+            messages += 1;
+        }
+        Ok::<_, pairing_aid_client::tonic::Status>(messages)
+    };
+    let (growth, answer) = growth_of(pid, export).await;
+    assert!(answer.is_ok_and(|m| m > 1), "the export streams in parts");
+    grown.push(("export of the whole record", growth));
+
+    // A batch at the limits: 1,000 projects with long titles, 15 MiB in all, refused whole.
+    let batch = BatchUpsertProjectsRequest {
+        projects: (0..1_000)
+            .map(|i| Project {
+                title: "t".repeat(15_000),
+                recipients: vec![],
+                ..common::project(&format!("memory-{i}"))
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let (growth, answer) = growth_of(pid, writer.records().batch_upsert_projects(batch)).await;
+    assert!(answer.is_err(), "invalid projects are refused");
+    grown.push(("15-MiB batch of 1,000 projects", growth));
+
+    // Forty projects of a megabyte each: a page of 1,000 asked for comes back shorter, within
+    // its byte budget, with a token for the rest.
+    for i in 0..40 {
+        let mut request = CreateProjectRequest {
+            project: Some(Project {
+                description: "d".repeat(1 << 20),
+                ..common::project(&format!("large-{i:02}"))
+            }),
+            ..Default::default()
+        };
+        request.project_id = format!("large-{i:02}");
+        writer.projects().create_project(request).await.unwrap();
+    }
+    let (growth, answer) = growth_of(
+        pid,
+        client
+            .projects()
+            .list_projects(list("title:\"Test project large\"", "")),
+    )
+    .await;
+    let page = answer.unwrap().into_inner();
+    assert_eq!(page.total_size, 40);
+    assert!(
+        (1..=4).contains(&page.projects.len()) && !page.next_page_token.is_empty(),
+        "{} projects in the first page",
+        page.projects.len()
+    );
+    grown.push(("page of 1000 asked for, of 1-MiB projects", growth));
+
+    println!("resident memory growth by request: {grown:#?}");
+    for (what, growth) in grown {
+        assert!(
+            growth <= BUDGET,
+            "{what} raised resident memory by {} MiB",
+            growth >> 20
+        );
+    }
+}

@@ -3,6 +3,7 @@
 mod compare;
 mod driver;
 mod echo;
+mod hostile;
 mod isolation;
 mod observe;
 mod servers;
@@ -93,6 +94,13 @@ enum Command {
         after_help = "Example:\n  target/release/pairing-load isolation --synthetic-projects 1000000 --duration 300s \\\n    --require-health-p99-ms 50 --require-get-ratio 0.5 --require-get-p99-ms 20 --require-refusal-ms 100"
     )]
     Isolation(isolation::Settings),
+    /// Starts pairing-aid on a synthetic record and sends it hostile and odd input in four
+    /// phases (random typed requests, damaged messages, odd metadata, raw HTTP/2 abuse) while
+    /// another caller probes it; then checks the server, its log and its record.
+    #[command(
+        after_help = "Example:\n  target/release/pairing-load hostile --phase 60s --attackers 8 \\\n    --require-probe-p99-ms 50 --require-rss-growth-mib 256"
+    )]
+    Hostile(hostile::Settings),
     /// Starts pairing-aid, finds the mixed workload's maximum throughput, then runs at half of
     /// it and checks errors, memory growth after warm-up and the steadiness of p99.
     #[command(
@@ -306,6 +314,7 @@ async fn run(cli: Cli) -> Result<bool, String> {
             .await
         }
         Command::Isolation(settings) => isolation::isolation(settings).await,
+        Command::Hostile(settings) => hostile::hostile(settings).await,
         Command::Soak {
             server_binary,
             shape,

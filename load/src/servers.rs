@@ -1,6 +1,6 @@
 //! Server processes a comparison or a soak starts and stops.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -10,12 +10,34 @@ use std::time::Duration;
 pub struct Served {
     child: Child,
     pub endpoint: String,
-    _dir: Option<tempfile::TempDir>,
+    /// pairing-aid's database and log, and how it was started, for a restart.
+    started: Option<(tempfile::TempDir, PathBuf, Vec<String>)>,
 }
 
 impl Served {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Everything pairing-aid has logged so far (all starts).
+    pub fn log(&self) -> String {
+        self.started
+            .as_ref()
+            .and_then(|(dir, _, _)| std::fs::read_to_string(dir.path().join("server.log")).ok())
+            .unwrap_or_default()
+    }
+
+    /// Kills pairing-aid with SIGKILL and starts it again on the same database.
+    pub fn kill_and_restart(mut self) -> Result<Served, String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (dir, binary, extra) = self.started.take().ok_or("only pairing-aid restarts")?;
+        spawn_pairing_aid(dir, &binary, &extra)
     }
 }
 
@@ -39,7 +61,23 @@ pub fn server_binary(explicit: Option<&Path>) -> PathBuf {
 /// Starts pairing-aid on a fresh database with its demo data and `extra` arguments, logging
 /// as it does by default; waits until it listens.
 pub fn start_pairing_aid(binary: &Path, extra: &[String]) -> Result<Served, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    spawn_pairing_aid(
+        tempfile::tempdir().map_err(|e| e.to_string())?,
+        binary,
+        extra,
+    )
+}
+
+fn spawn_pairing_aid(
+    dir: tempfile::TempDir,
+    binary: &Path,
+    extra: &[String],
+) -> Result<Served, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("server.log"))
+        .map_err(|e| e.to_string())?;
     let mut child = Command::new(binary)
         .args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
         .args(["--log-format", "json", "--database"])
@@ -50,7 +88,7 @@ pub fn start_pairing_aid(binary: &Path, extra: &[String]) -> Result<Served, Stri
         .spawn()
         .map_err(|e| format!("starting {}: {e}", binary.display()))?;
     let stderr = child.stderr.take().expect("stderr is piped");
-    let address = announced(stderr, |line| {
+    let address = announced(stderr, Some(log), |line| {
         let value: serde_json::Value = serde_json::from_str(line).ok()?;
         let message = value.pointer("/fields/message")?.as_str()?;
         message
@@ -61,7 +99,11 @@ pub fn start_pairing_aid(binary: &Path, extra: &[String]) -> Result<Served, Stri
             .as_str()
             .map(str::to_owned)
     });
-    wait_for(child, address, Some(dir))
+    wait_for(
+        child,
+        address,
+        Some((dir, binary.to_owned(), extra.to_vec())),
+    )
 }
 
 /// Starts this binary's echo service; waits until it listens.
@@ -74,21 +116,25 @@ pub fn start_echo() -> Result<Served, String> {
         .spawn()
         .map_err(|e| format!("starting the echo service: {e}"))?;
     let stdout = child.stdout.take().expect("stdout is piped");
-    let address = announced(stdout, |line| {
+    let address = announced(stdout, None, |line| {
         line.strip_prefix("listening on ").map(str::to_owned)
     });
     wait_for(child, address, None)
 }
 
-/// Reads `output` on a thread until `parse` finds the address, then drains it, so the child
-/// never blocks on a full pipe.
+/// Reads `output` on a thread until `parse` finds the address, then drains it (into `log`, if
+/// given), so the child never blocks on a full pipe.
 fn announced(
     output: impl std::io::Read + Send + 'static,
+    mut log: Option<std::fs::File>,
     parse: impl Fn(&str) -> Option<String> + Send + 'static,
 ) -> mpsc::Receiver<String> {
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(output).lines().map_while(Result::ok) {
+            if let Some(log) = &mut log {
+                let _ = writeln!(log, "{line}");
+            }
             if let Some(address) = parse(&line) {
                 let _ = sender.send(address);
             }
@@ -100,14 +146,14 @@ fn announced(
 fn wait_for(
     mut child: Child,
     address: mpsc::Receiver<String>,
-    dir: Option<tempfile::TempDir>,
+    started: Option<(tempfile::TempDir, PathBuf, Vec<String>)>,
 ) -> Result<Served, String> {
     // A full-scale synthetic record takes minutes to generate on a first start.
     match address.recv_timeout(Duration::from_secs(900)) {
         Ok(address) => Ok(Served {
             child,
             endpoint: format!("http://{address}"),
-            _dir: dir,
+            started,
         }),
         Err(_) => {
             let _ = child.kill();

@@ -32,6 +32,10 @@ impl From<AnalyticsError> for ApiError {
                 reason: "MISSING_SERIES",
                 message,
             },
+            too_many @ AnalyticsError::TooManyGroups { .. } => ApiError::ResourceExhausted {
+                reason: "TOO_MANY_GROUPS",
+                message: too_many.to_string(),
+            },
         }
     }
 }

@@ -1,10 +1,6 @@
 //! Refuses calls beyond a number in flight with RESOURCE_EXHAUSTED, at once, instead of queueing
 //! them until the server falls over. Health checks are never refused, so probes keep working
 //! under load.
-//!
-//! It also reports an oversized request as RESOURCE_EXHAUSTED with `ErrorInfo`, as the gRPC
-//! status code guide asks: tonic refuses it while decoding, before any handler runs, with a
-//! bare OUT_OF_RANGE.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -110,7 +106,7 @@ where
                 Box::pin(async move {
                     let response = response.await;
                     drop((permit, place));
-                    response.map(explain_oversized)
+                    response
                 })
             }
             Err(_) => {
@@ -126,25 +122,4 @@ where
             }
         }
     }
-}
-
-/// Rewrites tonic's OUT_OF_RANGE for a message over the size limit as RESOURCE_EXHAUSTED.
-fn explain_oversized(
-    response: http::Response<tonic::body::Body>,
-) -> http::Response<tonic::body::Body> {
-    let message = match tonic::Status::from_header_map(response.headers()) {
-        Some(status)
-            if status.code() == tonic::Code::OutOfRange
-                && status.message().contains("message length too large") =>
-        {
-            status.message().to_owned()
-        }
-        _ => return response,
-    };
-    let status: tonic::Status = ApiError::ResourceExhausted {
-        reason: "MESSAGE_TOO_LARGE",
-        message: format!("request message too large: {message}; send smaller batches"),
-    }
-    .into();
-    status.into_http()
 }

@@ -12,6 +12,7 @@ pub mod limit;
 pub mod pb;
 mod records;
 mod resources;
+pub mod restate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct Limits {
     pub max_revision_wait: Duration,
     /// Most change streams open at once.
     pub max_watchers: usize,
+    /// Largest answer sent, in bytes (the server's message size limit).
+    pub max_answer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +49,7 @@ impl Default for Limits {
             max_batch: 1000,
             max_revision_wait: Duration::from_secs(30),
             max_watchers: 256,
+            max_answer_bytes: 16 << 20,
         }
     }
 }
@@ -98,7 +102,7 @@ impl Api {
 
     /// Answers a read of `class` from the read model, once it has `min_revision`: at once if
     /// what `cost` reads off the model is light, on the heavy-work pool otherwise.
-    async fn read_at<T, R: Send + 'static>(
+    async fn read_at<T, R: prost::Message + 'static>(
         &self,
         request: &Request<T>,
         min_revision: i64,
@@ -109,13 +113,14 @@ impl Api {
         self.at_revision(request, min_revision).await?;
         let cost = cost(&self.ledger.model().read())?;
         let model = self.ledger.model().clone();
+        let limit = self.limits.max_answer_bytes;
         let answer = self
             .admission
             .run(
                 || caller_key(request),
                 class,
                 cost,
-                move |interrupt| answer(&model.read(), interrupt),
+                move |interrupt| within(limit, answer(&model.read(), interrupt)?),
             )
             .await?;
         Ok(tonic::Response::new(answer))
@@ -149,6 +154,22 @@ impl Api {
             .await
             .map_err(|e| ApiError::from_write(e, prefix))
     }
+}
+
+/// `answer` if it fits in `limit` bytes; otherwise RESOURCE_EXHAUSTED saying how to ask for
+/// less, where tonic would fail to encode it and send a bare OUT_OF_RANGE.
+fn within<R: prost::Message>(limit: usize, answer: R) -> Result<R, ApiError> {
+    let size = answer.encoded_len();
+    if size <= limit {
+        return Ok(answer);
+    }
+    Err(ApiError::ResourceExhausted {
+        reason: "ANSWER_TOO_LARGE",
+        message: format!(
+            "the answer is {size} bytes, more than the {limit} bytes a message may have; ask for \
+             less: a smaller page_size, fewer group_by dimensions or a top_n, a narrower filter"
+        ),
+    })
 }
 
 /// Who a call is for admission's fairness: its token's subject, else its peer's address.

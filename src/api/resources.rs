@@ -16,12 +16,15 @@ use super::{Api, ApiError, expected_revision};
 use crate::changes::{Committed, Write};
 use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
-use crate::query::listing::{ListQuery, list};
+use crate::query::listing::{Budget, ListQuery, list};
 use crate::query::model::{ReadModel, Table};
 
 /// Default and largest page sizes (AIP-158).
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
+/// Most bytes of items in one page: a page of large records ends early, with a token for the
+/// rest, so an answer stays far within a message and a request's memory budget.
+const MAX_PAGE_BYTES: usize = 4 << 20;
 
 /// The item of `table` named `name`.
 fn find<'t, T: Clone>(
@@ -210,7 +213,9 @@ macro_rules! resource_service {
                 let cost = listing_cost(&query);
                 let cost = move |model: &ReadModel| Ok(cost(Table::len(&model.$plural)));
                 self.read_at(&request, r.min_revision, method_name(stringify!($list_request)), cost, move |model, interrupt| {
-                    let page = list(&model.$plural, model, &query, interrupt)?;
+                    let size_of = |item: &_| prost::Message::encoded_len(&encode::$singular(item));
+                    let budget = Budget { max_bytes: MAX_PAGE_BYTES, size_of: &size_of };
+                    let page = list(&model.$plural, model, &query, &budget, interrupt)?;
                     Ok(pb::$list_response {
                         $plural: page.items.iter().map(encode::$singular).collect(),
                         next_page_token: page.next_page_token,

@@ -28,6 +28,12 @@ pub enum AnalyticsError {
     /// No stored series converts the money as asked.
     #[error("{0}")]
     MissingSeries(String),
+    /// A summary would have more groups than one answer holds.
+    #[error(
+        "the summary has more than {limit} groups, the most one answer holds; group by fewer \
+         dimensions, at a coarser area level, or over a narrower filter"
+    )]
+    TooManyGroups { limit: usize },
 }
 
 impl AnalyticsError {

@@ -154,6 +154,10 @@ impl Accumulator {
     }
 }
 
+/// Most groups a summary has: about 200 bytes each on the wire and twice that while they add
+/// up, so the largest answer stays within a message and a request's memory budget (64 MiB).
+const MAX_GROUPS: usize = 50_000;
+
 /// The groups of a summary as they fill up.
 #[derive(Default)]
 struct Groups {
@@ -162,6 +166,8 @@ struct Groups {
     /// The group added to last: a class's or project's lines often fall in one group in a
     /// row, and comparing keys is cheaper than hashing them.
     last: Option<(Compact, usize)>,
+    /// A part belonged to a group beyond `MAX_GROUPS`: the summary cannot be answered.
+    overflowed: bool,
 }
 
 impl Groups {
@@ -170,6 +176,10 @@ impl Groups {
             Some((last, at)) if last == *key => at,
             _ => {
                 let next = self.totals.len();
+                if next >= MAX_GROUPS && !self.index.contains_key(key) {
+                    self.overflowed = true;
+                    return;
+                }
                 let at = *self.index.entry(*key).or_insert(next);
                 if at == next {
                     self.totals.push((keys(), Accumulator::default()));
@@ -669,6 +679,9 @@ fn summarize_from(
         interrupt,
         &mut |key, keys, part| groups.add(key, keys, part),
     )?;
+    if groups.overflowed {
+        return Err(AnalyticsError::TooManyGroups { limit: MAX_GROUPS });
+    }
     let mut groups = groups
         .index
         .into_iter()

@@ -3,7 +3,6 @@
 //! Pages continue strictly after the sort key of the last item served, so a listing never
 //! repeats or skips an item that exists throughout it, whatever is written between pages.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::fields::{ItemRow, Listed};
@@ -22,6 +21,21 @@ pub struct ListQuery {
     pub page_token: String,
     pub filter: String,
     pub order_by: String,
+}
+
+/// How many bytes a page may take as answered, and what each item takes: a page ends early,
+/// with a token for the rest, rather than grow past it (AIP-158 allows a shorter page).
+pub struct Budget<'s, T> {
+    pub max_bytes: usize,
+    pub size_of: &'s dyn Fn(&T) -> usize,
+}
+
+impl<T> Budget<'_, T> {
+    /// Whether an item of `size` joins a page holding `items` taking `bytes`: the first
+    /// always does, so every page moves the listing on.
+    fn admits(&self, items: usize, bytes: usize, size: usize) -> bool {
+        items == 0 || bytes + size <= self.max_bytes
+    }
 }
 
 /// One page of a listing.
@@ -133,12 +147,13 @@ fn compare_keys(a: &[Value], b: &[Value], order: &[OrderTerm]) -> Ordering {
     Ordering::Equal
 }
 
-/// Lists `items` (all of one collection in `model`) as `query` asks, checking `interrupt` on
-/// every item it reads.
+/// Lists `items` (all of one collection in `model`) as `query` asks, in pages within
+/// `budget`, checking `interrupt` on every item it reads.
 pub fn list<T: Listed>(
     items: &dyn Table<T>,
     model: &ReadModel,
     query: &ListQuery,
+    budget: &Budget<'_, T>,
     interrupt: &Interrupt,
 ) -> Result<Page<T>, ListError> {
     let filter = Filter::parse(&query.filter, T::FIELDS)?;
@@ -159,7 +174,15 @@ pub fn list<T: Listed>(
     };
 
     if order.is_empty() {
-        return in_name_order(items, model, &filter, after, query, fingerprint, interrupt);
+        return in_name_order(
+            items,
+            model,
+            &filter,
+            after,
+            (query, budget),
+            fingerprint,
+            interrupt,
+        );
     }
     let page_size = query.page_size.max(1);
     let by_key = |a: &(Vec<Value>, ResourceName), b: &(Vec<Value>, ResourceName)| {
@@ -191,12 +214,26 @@ pub fn list<T: Listed>(
             }
         }
     }
-    let has_more = remaining.len() > page_size;
+    let mut has_more = remaining.len() > page_size;
     if has_more {
         remaining.select_nth_unstable_by(page_size - 1, by_key);
         remaining.truncate(page_size);
     }
     remaining.sort_by(by_key);
+    let (mut page, mut bytes) = (Vec::with_capacity(remaining.len()), 0);
+    for (index, (_, name)) in remaining.iter().enumerate() {
+        let Some(item) = items.find(name) else {
+            continue;
+        };
+        let size = (budget.size_of)(&item);
+        if !budget.admits(page.len(), bytes, size) {
+            has_more = true;
+            remaining.truncate(index);
+            break;
+        }
+        bytes += size;
+        page.push(item.into_owned());
+    }
     let next_page_token = match remaining.last() {
         Some((key, _)) if has_more => page_token::encode(&Cursor {
             query: fingerprint,
@@ -205,10 +242,7 @@ pub fn list<T: Listed>(
         _ => String::new(),
     };
     Ok(Page {
-        items: remaining
-            .iter()
-            .filter_map(|(_, name)| items.find(name).map(Cow::into_owned))
-            .collect(),
+        items: page,
         next_page_token,
         total_size,
         revision: model.revision,
@@ -222,7 +256,7 @@ fn in_name_order<T: Listed>(
     model: &ReadModel,
     filter: &Filter,
     after: Option<Vec<Value>>,
-    query: &ListQuery,
+    (query, budget): (&ListQuery, &Budget<'_, T>),
     fingerprint: String,
     interrupt: &Interrupt,
 ) -> Result<Page<T>, ListError> {
@@ -242,18 +276,19 @@ fn in_name_order<T: Listed>(
         _ => None,
     };
     let page_size = query.page_size.max(1);
-    let mut page: Vec<T> = Vec::with_capacity(page_size + 1);
+    let (mut page, mut bytes, mut has_more) = (Vec::with_capacity(page_size), 0, false);
     for item in items.after(start) {
         interrupt.check()?;
         if matches(&item) {
-            page.push(item.into_owned());
-            if page.len() > page_size {
+            let size = (budget.size_of)(&item);
+            if page.len() == page_size || !budget.admits(page.len(), bytes, size) {
+                has_more = true;
                 break;
             }
+            bytes += size;
+            page.push(item.into_owned());
         }
     }
-    let has_more = page.len() > page_size;
-    page.truncate(page_size);
     let next_page_token = match page.last() {
         Some(last) if has_more => page_token::encode(&Cursor {
             query: fingerprint,
@@ -298,6 +333,22 @@ mod tests {
         filter: &str,
         order_by: &str,
     ) -> (Vec<ResourceName>, Vec<usize>) {
+        let unlimited = Budget {
+            max_bytes: usize::MAX,
+            size_of: &|_: &T| 0,
+        };
+        pages_within(page_size, &unlimited, items, model, filter, order_by)
+    }
+
+    /// The same, each page within `budget`.
+    fn pages_within<T: Listed>(
+        page_size: usize,
+        budget: &Budget<'_, T>,
+        items: &dyn Table<T>,
+        model: &ReadModel,
+        filter: &str,
+        order_by: &str,
+    ) -> (Vec<ResourceName>, Vec<usize>) {
         let mut names = Vec::new();
         let mut totals = Vec::new();
         let mut page_token = String::new();
@@ -308,7 +359,13 @@ mod tests {
                 filter: filter.into(),
                 order_by: order_by.into(),
             };
-            let page = list(items, model, &query, &Interrupt::default()).unwrap();
+            let page = list(items, model, &query, budget, &Interrupt::default()).unwrap();
+            let bytes: usize = page.items.iter().map(|i| (budget.size_of)(i)).sum();
+            assert!(
+                page.items.len() == 1 || bytes <= budget.max_bytes,
+                "a page of {} items takes {bytes} bytes",
+                page.items.len()
+            );
             names.extend(page.items.iter().map(|i| i.resource_name().clone()));
             totals.push(page.total_size);
             if page.next_page_token.is_empty() {
@@ -344,6 +401,38 @@ mod tests {
                 .0
                 .iter()
                 .all(|n| n.collection() == Collection::Projects)
+        );
+    }
+
+    #[test]
+    fn pages_end_early_within_their_byte_budget_and_still_list_everything_once() {
+        let model = model();
+        // Sized by their titles: the first page fills its budget long before 50 items.
+        let by_title = Budget {
+            max_bytes: 200,
+            size_of: &|p: &crate::domain::Project| p.title.len(),
+        };
+        for order_by in ["", "title desc", "party, name"] {
+            let whole = pages_of(1000, &model.projects, &model, "", order_by);
+            let budgeted = pages_within(50, &by_title, &model.projects, &model, "", order_by);
+            assert_eq!(
+                budgeted.0, whole.0,
+                "{order_by}: the same items in the same order"
+            );
+            assert!(
+                budgeted.1.len() > whole.0.len() / 50,
+                "{order_by}: shorter pages"
+            );
+        }
+        let huge = Budget {
+            max_bytes: 1,
+            size_of: &|_: &crate::domain::Project| 10,
+        };
+        let one_by_one = pages_within(50, &huge, &model.projects, &model, "", "");
+        assert_eq!(
+            one_by_one.1.len(),
+            one_by_one.0.len(),
+            "one item a page, none skipped"
         );
     }
 

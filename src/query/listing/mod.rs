@@ -12,6 +12,6 @@ pub use fields::{
     ProjectField, Summarized,
 };
 pub use filter::{Filter, FilterError, Row};
-pub use list::{ListError, ListQuery, Page, list};
+pub use list::{Budget, ListError, ListQuery, Page, list};
 pub use page_token::{Cursor, fingerprint};
 pub use value::{FieldSpec, FieldType, Value};
