@@ -283,11 +283,15 @@ async fn aftermath(mut server: Served) -> Result<Vec<(String, bool)>, String> {
     Ok(checks)
 }
 
-/// What the record holds, in a few figures: revision, projects, observations, funding total.
+/// What the record holds: its revision, its counts, and a digest of its whole export.
 async fn snapshot(endpoint: &str) -> Result<String, String> {
+    use prost::Message;
+    use std::hash::{Hash, Hasher};
+
     let client = Client::builder()
         .endpoint(endpoint.to_owned())
         .token(READER)
+        .max_message_bytes(64 << 20)
         .connect()
         .await
         .map_err(|e| e.to_string())?;
@@ -300,26 +304,23 @@ async fn snapshot(endpoint: &str) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?
         .into_inner();
-    let observations = client
-        .observations()
-        .list_observations(v1::ListObservationsRequest {
-            page_size: 1,
-            ..Default::default()
-        })
+    let mut export = client
+        .records()
+        .export_records(v1::ExportRecordsRequest::default())
         .await
         .map_err(|e| e.to_string())?
         .into_inner();
-    let total = client
-        .analytics()
-        .summarize_funding(v1::SummarizeFundingRequest::default())
-        .await
-        .map_err(|e| e.to_string())?
-        .into_inner()
-        .total;
-    let total = total.map(|t| (t.amount, t.line_count)).unwrap_or_default();
+    let (mut digest, mut bytes) = (std::collections::hash_map::DefaultHasher::new(), 0);
+    while let Some(part) = export.message().await.map_err(|e| e.to_string())? {
+        let encoded = part.encode_to_vec();
+        bytes += encoded.len();
+        encoded.hash(&mut digest);
+    }
     Ok(format!(
-        "revision {}, {} projects, {} observations, funding total {:?}",
-        projects.revision, projects.total_size, observations.total_size, total
+        "revision {}, {} projects, export of {bytes} bytes with digest {:016x}",
+        projects.revision,
+        projects.total_size,
+        digest.finish()
     ))
 }
 

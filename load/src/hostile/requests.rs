@@ -261,6 +261,45 @@ fn project() -> SBoxedStrategy<v1::Project> {
         .sboxed()
 }
 
+/// A project that passes validation but for, now and then, one odd field: the writes that
+/// succeed, so the run checks that what it acknowledged survives a restart.
+fn plausible_project() -> SBoxedStrategy<v1::Project> {
+    let title = prop_oneof![4 => "[A-Za-z ]{1,40}", 1 => text()];
+    let year = prop_oneof![8 => 2000i32..2030, 1 => any::<i32>()];
+    let units = prop_oneof![8 => 1i64..1_000_000_000, 1 => any::<i64>()];
+    let share = prop_oneof![8 => Just("100".to_owned()), 1 => text()];
+    (title, year, units, share, 1i32..10)
+        .prop_map(|(title, year, units, share_percent, field)| v1::Project {
+            title,
+            party: "parties/shenzhen".into(),
+            recipients: vec![v1::RecipientArea {
+                area: "areas/kashgar-city".into(),
+                share_percent,
+            }],
+            field,
+            livelihood: true,
+            status: v1::ProjectStatus::InProgress.into(),
+            funding_lines: vec![v1::FundingLine {
+                r#type: v1::FundingType::Expenditure.into(),
+                year,
+                amount: Some(Money {
+                    currency_code: "CNY".into(),
+                    units,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }],
+            data_status: v1::DataStatus::Estimated.into(),
+            provenance: Some(v1::Provenance {
+                source_title: "pairing-load hostile run".into(),
+                publisher: "pairing-aid".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .sboxed()
+}
+
 fn presents() -> impl Strategy<Value = Presents> {
     prop_oneof![
         Just(Presents::Nothing),
@@ -376,6 +415,16 @@ pub fn calls() -> SBoxedStrategy<Call> {
                     project: Some(project),
                     project_id,
                     request_id,
+                }
+            })
+        ),
+        call(
+            "/pairing.v1.ProjectService/CreateProject",
+            (plausible_project(), "[a-z][a-z0-9-]{2,30}").prop_map(|(project, project_id)| {
+                v1::CreateProjectRequest {
+                    project: Some(project),
+                    project_id,
+                    request_id: String::new(),
                 }
             })
         ),
