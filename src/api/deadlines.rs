@@ -30,21 +30,62 @@ fn infrastructure(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
 }
 
-/// A body that gives up when `deadline` passes before its end: with `error`, after which it
-/// ends. `window`, if set, moves the deadline on by that much with every frame.
+/// A body that gives up when `until` passes before its end, ending as `outcome` says.
+/// `window`, if set, moves `until` on by that much with every frame. The timer is made only
+/// when the body first waits: most requests have arrived whole by the time they are read,
+/// and their calls never pay for one.
 struct Deadlined {
     inner: GrpcBody,
-    deadline: Pin<Box<Sleep>>,
+    until: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
     window: Option<Duration>,
-    error: Option<Outcome>,
+    outcome: Option<Outcome>,
 }
 
-/// How a body that ran out of time ends.
+/// How a body that ran out of time ends, and why.
 enum Outcome {
-    /// A request body: the error the decoder hands the handler, which answers with it.
-    Fail(tonic::Status),
-    /// A response body: trailers with this status end the call.
-    Trailers(tonic::Status),
+    /// A request body: the decoder hands this error to the handler, which answers with it.
+    SentTooSlowly { limit: Duration, streamed: bool },
+    /// A response body: trailers with this refusal end the call.
+    AnonymousTooLong { budget: Duration },
+}
+
+impl Outcome {
+    fn frame(self) -> Result<Frame<Bytes>, tonic::Status> {
+        match self {
+            Outcome::SentTooSlowly { limit, streamed } => Err(sent_too_slowly(limit, streamed)),
+            Outcome::AnonymousTooLong { budget } => {
+                let mut trailers = http::HeaderMap::new();
+                // Adding the status's headers fails only for an invalid message, which ours are not.
+                let _ = anonymous_too_long(budget).add_header(&mut trailers);
+                Ok(Frame::trailers(trailers))
+            }
+        }
+    }
+}
+
+fn sent_too_slowly(limit: Duration, streamed: bool) -> tonic::Status {
+    ApiError::ResourceExhausted {
+        reason: "REQUEST_SENT_TOO_SLOWLY",
+        message: format!(
+            "the request message did not arrive within {} ms{}; send it whole, at once",
+            limit.as_millis(),
+            if streamed { " of the previous one" } else { "" }
+        ),
+    }
+    .into()
+}
+
+fn anonymous_too_long(budget: Duration) -> tonic::Status {
+    ApiError::ResourceExhausted {
+        reason: "ANONYMOUS_CALL_TOO_LONG",
+        message: format!(
+            "a call without a token may run {} ms and this one needed more; send a bearer \
+             token for longer questions",
+            budget.as_millis()
+        ),
+    }
+    .into()
 }
 
 impl Body for Deadlined {
@@ -58,26 +99,25 @@ impl Body for Deadlined {
         let this = &mut *self;
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             if let (Some(window), Some(Ok(_))) = (this.window, &frame) {
-                this.deadline.as_mut().reset(Instant::now() + window);
+                this.until = Instant::now() + window;
+                if let Some(timer) = &mut this.timer {
+                    timer.as_mut().reset(this.until);
+                }
             }
             return Poll::Ready(frame);
         }
-        if this.deadline.as_mut().poll(cx).is_pending() {
+        let until = this.until;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+        if timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
-        Poll::Ready(this.error.take().map(|outcome| match outcome {
-            Outcome::Fail(status) => Err(status),
-            Outcome::Trailers(status) => {
-                let mut trailers = http::HeaderMap::new();
-                // Adding the status's headers fails only for an invalid message, which ours are not.
-                let _ = status.add_header(&mut trailers);
-                Ok(Frame::trailers(trailers))
-            }
-        }))
+        Poll::Ready(this.outcome.take().map(Outcome::frame))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.error.is_none() || self.inner.is_end_stream()
+        self.outcome.is_none() || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -86,12 +126,18 @@ impl Body for Deadlined {
 }
 
 impl Deadlined {
-    fn wrap(inner: GrpcBody, until: Instant, window: Option<Duration>, error: Outcome) -> GrpcBody {
+    fn wrap(
+        inner: GrpcBody,
+        until: Instant,
+        window: Option<Duration>,
+        outcome: Outcome,
+    ) -> GrpcBody {
         GrpcBody::new(Deadlined {
             inner,
-            deadline: Box::pin(tokio::time::sleep_until(until)),
+            until,
+            timer: None,
             window,
-            error: Some(error),
+            outcome: Some(outcome),
         })
     }
 }
@@ -120,22 +166,13 @@ where
         request: http::Request<GrpcBody>,
     ) -> Answer<S::Response, S::Error> {
         let streamed = request.uri().path() == STREAMED_UPLOAD;
-        let status: tonic::Status = ApiError::ResourceExhausted {
-            reason: "REQUEST_SENT_TOO_SLOWLY",
-            message: format!(
-                "the request message did not arrive within {} ms{}; send it whole, at once",
-                self.limit.as_millis(),
-                if streamed { " of the previous one" } else { "" }
-            ),
-        }
-        .into();
         let limit = self.limit;
         let request = request.map(|body| {
             Deadlined::wrap(
                 body,
                 Instant::now() + limit,
                 streamed.then_some(limit),
-                Outcome::Fail(status),
+                Outcome::SentTooSlowly { limit, streamed },
             )
         });
         Box::pin(inner.call(request))
@@ -153,18 +190,6 @@ impl AnonymousBudget {
     pub fn layer(budget: Duration) -> WrapLayer<Self> {
         WrapLayer(AnonymousBudget { budget })
     }
-
-    fn refusal(&self) -> tonic::Status {
-        ApiError::ResourceExhausted {
-            reason: "ANONYMOUS_CALL_TOO_LONG",
-            message: format!(
-                "a call without a token may run {} ms and this one needed more; send a bearer \
-                 token for longer questions",
-                self.budget.as_millis()
-            ),
-        }
-        .into()
-    }
 }
 
 impl<S> Wrap<S, http::Request<GrpcBody>> for AnonymousBudget
@@ -181,20 +206,32 @@ where
         if request.headers().contains_key(http::header::AUTHORIZATION) || infrastructure(path) {
             return Box::pin(inner.call(request));
         }
-        let (watch, streamed) = (path == WATCH, path == STREAMED_ANSWER);
-        let until = Instant::now() + self.budget;
-        let refusal = self.refusal();
+        if path == WATCH {
+            return Box::pin(inner.call(request));
+        }
+        let streamed = path == STREAMED_ANSWER;
+        let budget = self.budget;
+        let until = Instant::now() + budget;
         let answer = inner.call(request);
         Box::pin(async move {
-            if watch {
-                return answer.await;
-            }
-            // Dropping the answer on time-out raises its interrupt, which stops the work.
-            match tokio::time::timeout_at(until, answer).await {
-                Ok(Ok(response)) if streamed => Ok(response
-                    .map(|body| Deadlined::wrap(body, until, None, Outcome::Trailers(refusal)))),
-                Ok(answered) => answered,
-                Err(_) => Ok(refusal.into_http()),
+            // Dropping the answer on time-out raises its interrupt, which stops the work. The
+            // timer is made only if the answer is not ready at once, as light calls' are.
+            let mut answer = std::pin::pin!(answer);
+            let mut timer: Option<Pin<Box<Sleep>>> = None;
+            let answered = std::future::poll_fn(|cx| {
+                if let Poll::Ready(answered) = answer.as_mut().poll(cx) {
+                    return Poll::Ready(Some(answered));
+                }
+                let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+                timer.as_mut().poll(cx).map(|()| None)
+            })
+            .await;
+            match answered {
+                Some(Ok(response)) if streamed => Ok(response.map(|body| {
+                    Deadlined::wrap(body, until, None, Outcome::AnonymousTooLong { budget })
+                })),
+                Some(answered) => answered,
+                None => Ok(anonymous_too_long(budget).into_http()),
             }
         })
     }
@@ -216,12 +253,11 @@ mod tests {
     #[tokio::test]
     async fn a_stalled_answer_ends_with_the_refusal_in_its_trailers() {
         let limit = Duration::from_millis(20);
-        let refusal = AnonymousBudget { budget: limit }.refusal();
         let mut body = Deadlined::wrap(
             stalled(),
             Instant::now() + limit,
             None,
-            Outcome::Trailers(refusal),
+            Outcome::AnonymousTooLong { budget: limit },
         );
         let frame = body.frame().await.unwrap().unwrap();
         let status = tonic::Status::from_header_map(frame.trailers_ref().unwrap()).unwrap();
@@ -236,9 +272,16 @@ mod tests {
             stalled(),
             Instant::now() + limit,
             Some(limit),
-            Outcome::Fail(tonic::Status::resource_exhausted("slow")),
+            Outcome::SentTooSlowly {
+                limit,
+                streamed: true,
+            },
         );
         let status = body.frame().await.unwrap().unwrap_err();
-        assert_eq!(status.message(), "slow");
+        assert!(
+            status
+                .message()
+                .contains("within 20 ms of the previous one")
+        );
     }
 }

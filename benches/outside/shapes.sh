@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# GetProject against the trivial tonic echo (a 32-byte payload) with h2load, at the shapes
+# issue #21 names (connections x streams: 4x32, 2x4, 4x1, and 1x1 for latency), in alternating
+# rounds in one run. Needs h2load (Debian nghttp2-client) and a release build.
+# Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-3}
+rounds=${2:-5}
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
+target/release/pairing-aid --database "$dir/shapes.db" --listen 127.0.0.1:50073 \
+  --metrics-listen 127.0.0.1:0 2>"$dir/log" &
+target/release/pairing-load echo-server --listen 127.0.0.1:50074 >"$dir/echo" &
+until grep -q "listening on" "$dir/log" && grep -q "listening on" "$dir/echo"; do sleep 1; done
+python3 - "$dir" <<'PY'
+import struct, sys
+def framed(message):
+    return b"\x00" + struct.pack(">I", len(message)) + message
+name = b"projects/shanghai-kashgar-2013-01"
+open(sys.argv[1] + "/get.bin", "wb").write(framed(b"\x0a" + bytes([len(name)]) + name))
+open(sys.argv[1] + "/echo.bin", "wb").write(framed(b"\x0a\x20" + b"x" * 32))
+PY
+run() {  # connections streams body url -> "requests/s mean-latency"
+  h2load -c "$1" -m "$2" -D "$seconds" -d "$3" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "$4" | awk '
+      /^finished in/ { gsub(",", ""); rate = $4 }
+      /^time for request:/ { mean = $6 }
+      END { print rate, mean }'
+}
+for shape in "4 32" "2 4" "4 1" "1 1"; do
+  set -- $shape
+  ratios=()
+  for round in $(seq "$rounds"); do
+    get=$(run "$1" "$2" "$dir/get.bin" http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
+    echo=$(run "$1" "$2" "$dir/echo.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
+    ratios+=("$(python3 -c "print(f'{float(\"${get%% *}\")/float(\"${echo%% *}\"):.2f}')")")
+    echo "  $1x$2 round $round: GetProject ${get% *} req/s (mean ${get#* }), echo ${echo% *} req/s (mean ${echo#* })"
+  done
+  echo "$1x$2: GetProject/echo by round: ${ratios[*]}"
+done
