@@ -18,7 +18,7 @@ use crate::domain::{
     split_by_shares,
 };
 use crate::query::interrupt::{Interrupt, Interrupted};
-use crate::query::listing::{Field, Filter, ItemRow, Listed, ProjectField, Row, Summarized, Value};
+use crate::query::listing::{Field, Filter, ItemRow, Listed, MemberRow, ProjectField, Summarized};
 use crate::query::model::ReadModel;
 use crate::query::model::cube::{ClassTable, FundingCube, NameTable, Sums};
 
@@ -454,37 +454,6 @@ fn picked(
         }
     }
     Ok(sums)
-}
-
-/// A member as a filter reads it: its own title, and what its class shares.
-struct MemberRow<'a> {
-    title: &'a str,
-    shared: ItemRow<'a, Project>,
-}
-
-impl MemberRow<'_> {
-    /// Whether the field at `index` is the member's own: the only one its class lacks.
-    fn is_own(index: usize) -> bool {
-        ProjectField::ALL[index].summarized() == Summarized::ByTitle
-    }
-}
-
-impl Row for MemberRow<'_> {
-    fn values(&self, field: usize) -> Vec<Value> {
-        if Self::is_own(field) {
-            vec![Value::text(self.title)]
-        } else {
-            self.shared.values(field)
-        }
-    }
-
-    fn text(&self, field: usize) -> Option<&str> {
-        if Self::is_own(field) {
-            Some(self.title)
-        } else {
-            self.shared.text(field)
-        }
-    }
 }
 
 /// One pass over a summary's sources, handing each part to `visit`.

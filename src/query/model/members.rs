@@ -142,13 +142,22 @@ impl Members {
 
     /// Every live row.
     pub fn iter(&self) -> impl Iterator<Item = Member<'_>> {
+        self.numbered().map(|(_, member)| member)
+    }
+
+    /// Every live row with its project's number.
+    pub fn numbered(&self) -> impl Iterator<Item = (u32, Member<'_>)> {
         self.slots
             .iter()
-            .filter(|s| s.state == State::Live)
-            .map(|slot| Member {
-                title: title_of(&self.titles, slot),
-                classes: slot.classes.map(|c| c as usize),
-                amounts: amounts_of(&self.amounts, slot),
+            .enumerate()
+            .filter(|(_, s)| s.state == State::Live)
+            .map(|(number, slot)| {
+                let member = Member {
+                    title: title_of(&self.titles, slot),
+                    classes: slot.classes.map(|c| c as usize),
+                    amounts: amounts_of(&self.amounts, slot),
+                };
+                (number as u32, member)
             })
     }
 }
