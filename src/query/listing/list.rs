@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use super::fields::{ItemRow, Listed};
 use super::filter::{Filter, FilterError};
 use super::page_token::{self, Cursor};
-use super::picks::{Pickable, Picked};
+use super::picks::Pickable;
 use super::value::Value;
 use crate::domain::ResourceName;
 use crate::query::interrupt::{Interrupt, Interrupted};
@@ -176,25 +176,41 @@ pub fn list<T: Pickable>(
     };
 
     let picked = T::picked(model, &filter, interrupt)?;
-    if let (true, Some(picked)) = (order.is_empty(), &picked) {
-        return Ok(picked_in_name_order(
-            picked.as_ref(),
-            model,
-            after,
-            (query, budget),
-            fingerprint,
-        ));
-    }
     if order.is_empty() {
-        return in_name_order(
-            items,
-            model,
-            &filter,
-            after,
-            (query, budget),
-            fingerprint,
-            interrupt,
-        );
+        let start = match after.as_ref().and_then(|key| key.last()) {
+            Some(Value::Text(last)) => Some(last.as_str()),
+            _ => None,
+        };
+        let matches = |item: &T| filter.matches(&ItemRow { item, model });
+        let page = match &picked {
+            Some(picked) => in_name_order(
+                picked.after(start).map(|item| Ok(Cow::Owned(item))),
+                picked.len(),
+                model,
+                (query, budget),
+                fingerprint,
+            ),
+            None => {
+                let total_size = if filter.is_empty() {
+                    items.len()
+                } else {
+                    let mut count = 0;
+                    for item in items.after(None) {
+                        interrupt.check()?;
+                        count += usize::from(matches(&item));
+                    }
+                    count
+                };
+                let matching = items
+                    .after(start)
+                    .filter_map(|item| match interrupt.check() {
+                        Err(interrupted) => Some(Err(interrupted)),
+                        Ok(()) => matches(&item).then_some(Ok(item)),
+                    });
+                in_name_order(matching, total_size, model, (query, budget), fingerprint)
+            }
+        };
+        return page;
     }
     let page_size = query.page_size.max(1);
     let by_key = |a: &(Vec<Value>, ResourceName), b: &(Vec<Value>, ResourceName)| {
@@ -207,7 +223,7 @@ pub fn list<T: Pickable>(
     let mut remaining: Vec<(Vec<Value>, ResourceName)> = Vec::new();
     // Picked items all match; otherwise every item is read and judged.
     let candidates: Box<dyn Iterator<Item = Cow<'_, T>>> = match &picked {
-        Some(picked) => Box::new((0..picked.len()).map(|i| Cow::Owned(picked.item(i)))),
+        Some(picked) => Box::new(picked.after(None).map(Cow::Owned)),
         None => items.after(None),
     };
     for item in candidates {
@@ -268,92 +284,27 @@ pub fn list<T: Pickable>(
     })
 }
 
-/// A page in name order from what an index picked: the total is its count, and the page
-/// starts just after the cursor's name, found by halving.
-fn picked_in_name_order<T: Listed>(
-    picked: &dyn Picked<T>,
+/// A page in name order from `matching`, the items after the cursor that match, in name
+/// order: read as far as the page goes, so a page costs the same on the first page and the
+/// ten-thousandth of ten million.
+fn in_name_order<'i, T: Listed + 'i>(
+    matching: impl Iterator<Item = Result<Cow<'i, T>, Interrupted>>,
+    total_size: usize,
     model: &ReadModel,
-    after: Option<Vec<Value>>,
     (query, budget): (&ListQuery, &Budget<'_, T>),
     fingerprint: String,
-) -> Page<T> {
-    let (mut start, mut end) = (0, picked.len());
-    if let Some(Value::Text(last)) = after.as_ref().and_then(|key| key.last()) {
-        while start < end {
-            let middle = start + (end - start) / 2;
-            if picked.name(middle).as_str() <= last.as_str() {
-                start = middle + 1;
-            } else {
-                end = middle;
-            }
-        }
-    }
+) -> Result<Page<T>, ListError> {
     let page_size = query.page_size.max(1);
     let (mut page, mut bytes, mut has_more) = (Vec::with_capacity(page_size), 0, false);
-    for index in start..picked.len() {
-        let item = picked.item(index);
+    for item in matching {
+        let item = item?;
         let size = (budget.size_of)(&item);
         if page.len() == page_size || !budget.admits(page.len(), bytes, size) {
             has_more = true;
             break;
         }
         bytes += size;
-        page.push(item);
-    }
-    let next_page_token = match page.last() {
-        Some(last) if has_more => page_token::encode(&Cursor {
-            query: fingerprint,
-            after: vec![Value::text(last.resource_name().as_str())],
-        }),
-        _ => String::new(),
-    };
-    Page {
-        items: page,
-        next_page_token,
-        total_size: picked.len(),
-        revision: model.revision,
-    }
-}
-
-/// A page in name order, the map's own: read from just after the cursor, as far as the page
-/// goes, so a page costs the same on the first page and the ten-thousandth of ten million.
-fn in_name_order<T: Listed>(
-    items: &dyn Table<T>,
-    model: &ReadModel,
-    filter: &Filter,
-    after: Option<Vec<Value>>,
-    (query, budget): (&ListQuery, &Budget<'_, T>),
-    fingerprint: String,
-    interrupt: &Interrupt,
-) -> Result<Page<T>, ListError> {
-    let matches = |item: &T| filter.matches(&ItemRow { item, model });
-    let total_size = if filter.is_empty() {
-        items.len()
-    } else {
-        let mut count = 0;
-        for item in items.after(None) {
-            interrupt.check()?;
-            count += usize::from(matches(&item));
-        }
-        count
-    };
-    let start = match after.as_ref().and_then(|key| key.last()) {
-        Some(Value::Text(last)) => Some(last.as_str()),
-        _ => None,
-    };
-    let page_size = query.page_size.max(1);
-    let (mut page, mut bytes, mut has_more) = (Vec::with_capacity(page_size), 0, false);
-    for item in items.after(start) {
-        interrupt.check()?;
-        if matches(&item) {
-            let size = (budget.size_of)(&item);
-            if page.len() == page_size || !budget.admits(page.len(), bytes, size) {
-                has_more = true;
-                break;
-            }
-            bytes += size;
-            page.push(item.into_owned());
-        }
+        page.push(item.into_owned());
     }
     let next_page_token = match page.last() {
         Some(last) if has_more => page_token::encode(&Cursor {

@@ -7,7 +7,7 @@
 use super::fields::{Field, ItemRow, Listed, ProjectField, Summarized};
 use super::filter::{Filter, Row};
 use super::value::Value;
-use crate::domain::{Area, Indicator, Observation, Pairing, Party, Project, ResourceName};
+use crate::domain::{Area, Indicator, Observation, Pairing, Party, Project};
 use crate::query::interrupt::{Interrupt, Interrupted};
 use crate::query::model::ProjectTable;
 use crate::query::model::ReadModel;
@@ -43,34 +43,34 @@ impl Row for MemberRow<'_> {
     }
 }
 
-/// The items a filter picked from an index, in name order: all that match, and only those.
+/// The items a filter picked from an index: all that match, and only those.
 pub trait Picked<T> {
+    /// How many there are.
     fn len(&self) -> usize;
 
-    /// The name of the `index`th pick.
-    fn name(&self, index: usize) -> ResourceName;
-
-    /// The `index`th pick.
-    fn item(&self, index: usize) -> T;
+    /// The picks named after `after` (all for `None`), in name order.
+    fn after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = T> + 'a>;
 }
 
-/// The projects a filter picked, by number, in name order.
+/// The projects a filter picked, marked by number.
 pub struct Picks<'m> {
     table: &'m ProjectTable,
-    numbers: Vec<u32>,
+    marked: Vec<bool>,
+    count: usize,
 }
 
 impl Picked<Project> for Picks<'_> {
     fn len(&self) -> usize {
-        self.numbers.len()
+        self.count
     }
 
-    fn name(&self, index: usize) -> ResourceName {
-        self.table.name_at(self.numbers[index])
-    }
-
-    fn item(&self, index: usize) -> Project {
-        self.table.at(self.numbers[index])
+    fn after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = Project> + 'a> {
+        Box::new(
+            self.table
+                .numbers_after(after)
+                .filter(|n| self.marked.get(*n as usize).copied().unwrap_or(false))
+                .map(|n| self.table.at(n)),
+        )
     }
 }
 
@@ -127,7 +127,7 @@ fn projects<'m>(
     };
     let by_title = reads(Summarized::ByTitle);
     let mut class_picked: Vec<Option<bool>> = vec![None; table.representatives.len()];
-    let mut picked = vec![false; model.projects.len().max(1)];
+    let (mut marked, mut count) = (vec![false; model.projects.len()], 0);
     for (number, member) in cube.members.numbered() {
         interrupt.check()?;
         let class = member.classes[which];
@@ -144,19 +144,16 @@ fn projects<'m>(
             *class_picked[class].get_or_insert_with(|| filter.matches(&row))
         };
         if yes {
-            if picked.len() <= number as usize {
-                picked.resize(number as usize + 1, false);
+            if marked.len() <= number as usize {
+                marked.resize(number as usize + 1, false);
             }
-            picked[number as usize] = true;
+            marked[number as usize] = true;
+            count += 1;
         }
     }
-    let numbers = model
-        .projects
-        .numbers()
-        .filter(|n| picked.get(*n as usize).copied().unwrap_or(false))
-        .collect();
     Ok(Some(Picks {
         table: &model.projects,
-        numbers,
+        marked,
+        count,
     }))
 }

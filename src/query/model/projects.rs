@@ -115,19 +115,14 @@ impl ProjectTable {
         self.after(None)
     }
 
-    /// Every project's number, in name order.
-    pub fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
-        self.rows.after(None)
+    /// The numbers of the projects named after `after` (every one for `None`), in name order.
+    pub fn numbers_after(&self, after: Option<&str>) -> impl Iterator<Item = u32> + '_ {
+        self.rows.after(after)
     }
 
     /// The project numbered `number`.
     pub fn at(&self, number: u32) -> Project {
         self.project(number)
-    }
-
-    /// The name of the project numbered `number`.
-    pub fn name_at(&self, number: u32) -> ResourceName {
-        self.rows.name(number)
     }
 
     fn project(&self, number: u32) -> Project {
