@@ -50,14 +50,7 @@ where
 }
 
 fn resident_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kib / 1024.0
+    common::memory_bytes(pid, "VmRSS:") as f64 / (1 << 20) as f64
 }
 
 fn quoted(text: &str) -> String {

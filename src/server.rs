@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use crate::api::admission::{Admission, AdmissionLimits};
 use crate::api::auth::{Authenticator, Tokens};
-use crate::api::deadlines::{AnonymousBudget, UploadDeadline};
+use crate::api::deadlines::Deadlines;
 use crate::api::limit::ConcurrencyLimit;
 use crate::api::restate::RestateRefusals;
 use crate::api::{Api, Limits};
@@ -170,16 +170,14 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         .max_concurrent_streams(Some(config.max_streams_per_connection))
         .layer(telemetry::ObserveCalls::layer())
         .layer(RestateRefusals::layer())
-        .layer(UploadDeadline::layer(Duration::from_millis(
-            config.upload_timeout_ms,
-        )))
+        .layer(Deadlines::layer(
+            Duration::from_millis(config.upload_timeout_ms),
+            Duration::from_millis(config.anonymous_budget_ms),
+        ))
         .layer(ConcurrencyLimit::layer(
             config.max_concurrent_requests,
             config.max_concurrent_requests_per_peer,
         ))
-        .layer(AnonymousBudget::layer(Duration::from_millis(
-            config.anonymous_budget_ms,
-        )))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -463,16 +463,10 @@ async fn malformed_messages_are_invalid_arguments_naming_the_field() {
 
 /// The server's resident memory now and at its peak since the peak was last reset, in bytes.
 fn resident_and_peak(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
-            .expect("a memory figure")
-            * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    (
+        common::memory_bytes(pid, "VmRSS:"),
+        common::memory_bytes(pid, "VmHWM:"),
+    )
 }
 
 /// How far `request` raised the server's resident memory above where it stood: the kernel's

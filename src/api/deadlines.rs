@@ -1,7 +1,7 @@
-//! Time limits a caller cannot stretch: a request's message must arrive promptly, so a client
-//! that opens calls and never finishes sending them cannot hold the server's call slots; and a
-//! call without a token gets a small, fixed budget, so no anonymous question can keep the
-//! server's threads for long.
+//! Time limits a caller cannot stretch, in one layer: a request's message must arrive promptly,
+//! so a client that opens calls and never finishes sending them cannot hold the server's call
+//! slots; and a call without a token gets a small, fixed budget, so no anonymous question can
+//! keep the server's threads for long.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -30,14 +30,41 @@ fn infrastructure(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.") || path.starts_with("/grpc.reflection.")
 }
 
-/// A body that gives up when `until` passes before its end, ending as `outcome` says.
-/// `window`, if set, moves `until` on by that much with every frame. The timer is made only
-/// when the body first waits: most requests have arrived whole by the time they are read,
-/// and their calls never pay for one.
-struct Deadlined {
-    inner: GrpcBody,
+/// A deadline whose timer is made only when first waited on: most requests have arrived
+/// whole by the time they are read and most answers are ready at once, and their calls never
+/// pay for a timer.
+struct LazyDeadline {
     until: Instant,
     timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl LazyDeadline {
+    fn new(until: Instant) -> Self {
+        LazyDeadline { until, timer: None }
+    }
+
+    fn reset(&mut self, until: Instant) {
+        self.until = until;
+        if let Some(timer) = &mut self.timer {
+            timer.as_mut().reset(until);
+        }
+    }
+
+    /// Ready once the deadline has passed.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let until = self.until;
+        self.timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)))
+            .as_mut()
+            .poll(cx)
+    }
+}
+
+/// A body that gives up when its deadline passes before its end, ending as `outcome` says.
+/// `window`, if set, moves the deadline on by that much with every frame.
+struct Deadlined {
+    inner: GrpcBody,
+    deadline: LazyDeadline,
     window: Option<Duration>,
     outcome: Option<Outcome>,
 }
@@ -99,18 +126,11 @@ impl Body for Deadlined {
         let this = &mut *self;
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             if let (Some(window), Some(Ok(_))) = (this.window, &frame) {
-                this.until = Instant::now() + window;
-                if let Some(timer) = &mut this.timer {
-                    timer.as_mut().reset(this.until);
-                }
+                this.deadline.reset(Instant::now() + window);
             }
             return Poll::Ready(frame);
         }
-        let until = this.until;
-        let timer = this
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-        if timer.as_mut().poll(cx).is_pending() {
+        if this.deadline.poll(cx).is_pending() {
             return Poll::Pending;
         }
         Poll::Ready(this.outcome.take().map(Outcome::frame))
@@ -134,65 +154,33 @@ impl Deadlined {
     ) -> GrpcBody {
         GrpcBody::new(Deadlined {
             inner,
-            until,
-            timer: None,
+            deadline: LazyDeadline::new(until),
             window,
             outcome: Some(outcome),
         })
     }
 }
 
-/// Refuses a request whose message does not arrive within `limit` of the call's start (for
-/// uploads: of the previous frame), with RESOURCE_EXHAUSTED, freeing its slot.
+/// Both limits, in one layer: a request whose message does not arrive within `upload` of the
+/// call's start (for imports: of the previous frame) is refused with RESOURCE_EXHAUSTED,
+/// freeing its slot; a call without a token ends once it has run for `anonymous_budget`: its
+/// answer, or for an export its whole stream. Probes, discovery and watches have no budget.
 #[derive(Clone)]
-pub struct UploadDeadline {
-    limit: Duration,
+pub struct Deadlines {
+    upload: Duration,
+    anonymous_budget: Duration,
 }
 
-impl UploadDeadline {
-    pub fn layer(limit: Duration) -> WrapLayer<Self> {
-        WrapLayer(UploadDeadline { limit })
+impl Deadlines {
+    pub fn layer(upload: Duration, anonymous_budget: Duration) -> WrapLayer<Self> {
+        WrapLayer(Deadlines {
+            upload,
+            anonymous_budget,
+        })
     }
 }
 
-impl<S> Wrap<S, http::Request<GrpcBody>> for UploadDeadline
-where
-    S: Service<http::Request<GrpcBody>, Response = http::Response<GrpcBody>>,
-    S::Future: Send + 'static,
-{
-    fn wrap(
-        &self,
-        inner: &mut S,
-        request: http::Request<GrpcBody>,
-    ) -> Answer<S::Response, S::Error> {
-        let streamed = request.uri().path() == STREAMED_UPLOAD;
-        let limit = self.limit;
-        let request = request.map(|body| {
-            Deadlined::wrap(
-                body,
-                Instant::now() + limit,
-                streamed.then_some(limit),
-                Outcome::SentTooSlowly { limit, streamed },
-            )
-        });
-        Box::pin(inner.call(request))
-    }
-}
-
-/// Ends a call without a token once it has run for `budget`: its answer, or for an export its
-/// whole stream. A caller with a token is not limited here.
-#[derive(Clone)]
-pub struct AnonymousBudget {
-    budget: Duration,
-}
-
-impl AnonymousBudget {
-    pub fn layer(budget: Duration) -> WrapLayer<Self> {
-        WrapLayer(AnonymousBudget { budget })
-    }
-}
-
-impl<S> Wrap<S, http::Request<GrpcBody>> for AnonymousBudget
+impl<S> Wrap<S, http::Request<GrpcBody>> for Deadlines
 where
     S: Service<http::Request<GrpcBody>, Response = http::Response<GrpcBody>>,
     S::Future: Send + 'static,
@@ -203,27 +191,38 @@ where
         request: http::Request<GrpcBody>,
     ) -> Answer<S::Response, S::Error> {
         let path = request.uri().path();
-        if request.headers().contains_key(http::header::AUTHORIZATION) || infrastructure(path) {
-            return Box::pin(inner.call(request));
-        }
-        if path == WATCH {
-            return Box::pin(inner.call(request));
-        }
+        let budgeted = !(request.headers().contains_key(http::header::AUTHORIZATION)
+            || infrastructure(path)
+            || path == WATCH);
         let streamed = path == STREAMED_ANSWER;
-        let budget = self.budget;
-        let until = Instant::now() + budget;
+        let (upload, limit) = (path == STREAMED_UPLOAD, self.upload);
+        let started = Instant::now();
+        let request = request.map(|body| {
+            Deadlined::wrap(
+                body,
+                started + limit,
+                upload.then_some(limit),
+                Outcome::SentTooSlowly {
+                    limit,
+                    streamed: upload,
+                },
+            )
+        });
         let answer = inner.call(request);
+        if !budgeted {
+            return Box::pin(answer);
+        }
+        let budget = self.anonymous_budget;
+        let until = started + budget;
         Box::pin(async move {
-            // Dropping the answer on time-out raises its interrupt, which stops the work. The
-            // timer is made only if the answer is not ready at once, as light calls' are.
+            // Dropping the answer on time-out raises its interrupt, which stops the work.
             let mut answer = std::pin::pin!(answer);
-            let mut timer: Option<Pin<Box<Sleep>>> = None;
+            let mut deadline = LazyDeadline::new(until);
             let answered = std::future::poll_fn(|cx| {
                 if let Poll::Ready(answered) = answer.as_mut().poll(cx) {
                     return Poll::Ready(Some(answered));
                 }
-                let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-                timer.as_mut().poll(cx).map(|()| None)
+                deadline.poll(cx).map(|()| None)
             })
             .await;
             match answered {

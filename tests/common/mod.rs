@@ -341,6 +341,17 @@ pub fn violations(status: &Status) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A memory figure of process `pid` from `/proc/PID/status` (`"VmRSS:"`, `"VmHWM:"`), in bytes.
+pub fn memory_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+        .expect("a memory figure")
+        * 1024
+}
+
 /// A valid project in Kashgar funded by Shanghai, with one funding line.
 pub fn project(id: &str) -> pairing_aid_client::v1::Project {
     use pairing_aid_client::pb::google::r#type::{Date, Money};
