@@ -2,6 +2,7 @@
 
 mod change;
 mod common;
+pub mod folding;
 mod indicator;
 mod labelled;
 mod money;

@@ -18,9 +18,9 @@ use crate::domain::{
     split_by_shares,
 };
 use crate::query::interrupt::{Interrupt, Interrupted};
-use crate::query::listing::{Field, Filter, ItemRow, Listed, MemberRow, ProjectField, Summarized};
-use crate::query::model::ReadModel;
+use crate::query::listing::{Field, Filter, ItemRow, Listed, ProjectField, Summarized, picks};
 use crate::query::model::cube::{ClassTable, FundingCube, NameTable, Sums};
+use crate::query::model::{Member, ReadModel, Reading};
 
 labelled! {
     /// A dimension funding can be grouped by.
@@ -350,8 +350,8 @@ enum Source<'m> {
         cube: &'m FundingCube,
         table: &'m ClassTable,
     },
-    /// The members the filter picks, by title and what classes share, summed by class.
-    Titles {
+    /// The members the filter picks from the indexes, summed by class.
+    Picked {
         cube: &'m FundingCube,
         table: &'m ClassTable,
     },
@@ -365,10 +365,12 @@ impl<'m> Source<'m> {
             .map(|f| f.summarized())
             .collect();
         let reads = |summarized: Summarized| read.contains(&summarized);
+        // A project's own title, name or description: the indexes pick the projects, whose
+        // rows in the title column hold their classes and amounts, unless some have none.
+        let reads_own = reads(Summarized::ByProject);
         if query.price_base_year.is_some()
             || !cube.all_in(&query.currency)
-            || reads(Summarized::ByProject)
-            || (reads(Summarized::ByTitle) && !cube.members.complete())
+            || (reads_own && !cube.members.complete())
         {
             return Source::Projects;
         }
@@ -379,8 +381,8 @@ impl<'m> Source<'m> {
         } else {
             &cube.lumped
         };
-        if reads(Summarized::ByTitle) {
-            Source::Titles { cube, table }
+        if reads_own {
+            Source::Picked { cube, table }
         } else {
             Source::Classes { cube, table }
         }
@@ -411,7 +413,7 @@ impl<'m> Source<'m> {
             Source::Classes { cube, table } => {
                 pass.classes(model, cube, table, &table.sums, filter)?;
             }
-            Source::Titles { cube, table } => {
+            Source::Picked { cube, table } => {
                 let sums = picked(model, cube, table, filter, interrupt)?;
                 pass.classes(model, cube, table, &sums, &Filter::default())?;
             }
@@ -422,13 +424,13 @@ impl<'m> Source<'m> {
     /// About how many rows answering from this source reads.
     fn rows(&self, model: &ReadModel) -> usize {
         match self {
-            Source::Projects | Source::Titles { .. } => model.projects.len(),
+            Source::Projects | Source::Picked { .. } => model.projects.len(),
             Source::Classes { table, .. } => table.classes.len(),
         }
     }
 }
 
-/// The sums over the members `filter` picks, by the classes of `table`.
+/// The sums over the members `filter` picks (from the indexes), by the classes of `table`.
 fn picked(
     model: &ReadModel,
     cube: &FundingCube,
@@ -438,20 +440,22 @@ fn picked(
 ) -> Result<Sums, Interrupted> {
     let in_lumped = std::ptr::eq(table, &cube.lumped);
     let mut sums = table.sums.zeroed_like();
-    for member in cube.members.iter() {
-        interrupt.check()?;
+    let picks = picks::projects(model, filter, interrupt)?;
+    let mut add = |member: Member<'_>| {
         let [lumped, by_recipient] = member.classes;
-        let row = MemberRow {
-            title: member.title,
-            shared: ItemRow {
-                item: &cube.by_recipient.representatives[by_recipient],
-                model,
-            },
-        };
-        if filter.matches(&row) {
-            let class = if in_lumped { lumped } else { by_recipient };
-            sums.add(class, &table.classes[class], 1, member.amounts);
+        let class = if in_lumped { lumped } else { by_recipient };
+        sums.add(class, &table.classes[class], 1, member.amounts);
+    };
+    match picks {
+        // Picks are summed only while every project has a row: every pick finds its own.
+        Some(picks) => {
+            cube.members.each(&picks, Reading::Amounts, |_, member| {
+                add(member);
+                !interrupt.is_raised()
+            });
+            interrupt.check()?;
         }
+        None => cube.members.iter().for_each(add),
     }
     Ok(sums)
 }
@@ -962,7 +966,7 @@ mod tests {
     }
 
     #[test]
-    fn filters_on_names_or_descriptions_and_conversions_are_answered_from_the_projects() {
+    fn filters_on_names_or_descriptions_are_picked_and_conversions_read_the_projects() {
         let model = random_model(7);
         let query = |filter: &str, currency: &str, price_base_year| FundingQuery {
             filter: filter.into(),
@@ -971,19 +975,29 @@ mod tests {
             price_base_year,
             ..FundingQuery::all_cny(&[Dimension::Party], AreaLevel::County)
         };
-        for (filter, currency, base) in [
-            ("description:\"school\"", "CNY", None),
-            ("name = \"projects/p1\"", "CNY", None),
-            ("", "USD", None),
-            ("", "CNY", Some(2015)),
+        for (filter, currency, base, picked) in [
+            ("description:\"school\"", "CNY", None, true),
+            (
+                "name = \"projects/p1*\" OR NOT description:\"x\"",
+                "CNY",
+                None,
+                true,
+            ),
+            ("", "USD", None, false),
+            ("", "CNY", Some(2015), false),
         ] {
             let query = query(filter, currency, base);
             let parsed = Filter::parse(filter, Project::FIELDS).unwrap();
             let source = Source::choose(model.funding_cube(), &query, &parsed);
-            assert!(
-                matches!(source, Source::Projects),
-                "{filter} {currency} {base:?}"
-            );
+            let case = format!("{filter} {currency} {base:?}");
+            if picked {
+                assert!(matches!(source, Source::Picked { .. }), "{case}");
+                let (picks, projects) = answered_both_ways(&model, &query, &parsed, source);
+                assert_eq!(picks.groups, projects.groups, "{case}");
+                assert_eq!(picks.total, projects.total, "{case}");
+            } else {
+                assert!(matches!(source, Source::Projects), "{case}");
+            }
         }
     }
 
@@ -1014,7 +1028,7 @@ mod tests {
                 };
                 let filter = Filter::parse(&filter_text, Project::FIELDS).unwrap();
                 let source = Source::choose(model.funding_cube(), &query, &filter);
-                assert!(matches!(source, Source::Titles { .. }));
+                assert!(matches!(source, Source::Picked { .. }));
                 let (titles, projects) = answered_both_ways(&model, &query, &filter, source);
                 assert_eq!(
                     titles.groups, projects.groups,
@@ -1050,7 +1064,7 @@ mod tests {
 
         commit(&mut model, 3, vec![Write::Delete(huge.name)]);
         let source = Source::choose(model.funding_cube(), &query, &filter);
-        assert!(matches!(source, Source::Titles { .. }));
+        assert!(matches!(source, Source::Picked { .. }));
     }
 
     /// Every project field whose filters the cube answers, compared with values projects hold:

@@ -107,28 +107,35 @@ const fn enumeration<E: Labelled>(prefix: &'static str) -> FieldType {
 const SUPPORT_FIELD: FieldType = enumeration::<SupportField>("SUPPORT_FIELD_");
 const DATA_STATUS: FieldType = enumeration::<DataStatus>("DATA_STATUS_");
 
-fn name(name: &ResourceName) -> Vec<Value> {
+pub(super) fn name(name: &ResourceName) -> Vec<Value> {
     vec![Value::text(name.as_str())]
 }
 
-fn optional_name(name: Option<&ResourceName>) -> Vec<Value> {
+pub(super) fn optional_name(name: Option<&ResourceName>) -> Vec<Value> {
     name.map(|n| Value::text(n.as_str())).into_iter().collect()
 }
 
-fn text(text: &str) -> Vec<Value> {
+pub(super) fn text(text: &str) -> Vec<Value> {
     vec![Value::text(text)]
 }
 
-fn ordinal<E: Labelled>(value: E) -> Vec<Value> {
+pub(super) fn ordinal<E: Labelled>(value: E) -> Vec<Value> {
     vec![Value::Enum(value.ordinal() as u16)]
 }
 
-fn integer(value: impl Into<i64>) -> Vec<Value> {
+pub(super) fn integer(value: impl Into<i64>) -> Vec<Value> {
     vec![Value::Integer(value.into())]
 }
 
+/// The first year of `period`, what an observation's `year` is.
+pub(super) fn first_year(period: &str) -> Vec<Value> {
+    Period::years_of(period)
+        .map(|(first, _)| integer(first))
+        .unwrap_or_default()
+}
+
 /// The names of `areas` and of every area above them, once each.
-fn areas_and_ancestors<'a>(
+pub(super) fn areas_and_ancestors<'a>(
     areas: impl Iterator<Item = &'a ResourceName>,
     model: &ReadModel,
 ) -> Vec<Value> {
@@ -263,9 +270,8 @@ pub enum Summarized {
     ByClass,
     /// What a class shares only in the table that keeps recipients apart.
     ByClassWithRecipients,
-    /// Each project's own title, kept in the title column beside its class.
-    ByTitle,
-    /// Nothing pre-aggregated holds it: the summary reads every project.
+    /// Each project's own (name, title, description): the indexes pick the projects, whose
+    /// rows in the cube's title column are summed by class.
     ByProject,
 }
 
@@ -274,8 +280,9 @@ impl ProjectField {
     /// cube's class key hold it; the cube's tests check every such field against the projects.
     pub const fn summarized(self) -> Summarized {
         match self {
-            ProjectField::Name | ProjectField::Description => Summarized::ByProject,
-            ProjectField::Title => Summarized::ByTitle,
+            ProjectField::Name | ProjectField::Title | ProjectField::Description => {
+                Summarized::ByProject
+            }
             ProjectField::Area => Summarized::ByClassWithRecipients,
             ProjectField::Party
             | ProjectField::Pairing
@@ -409,9 +416,7 @@ impl Listed for Observation {
             ObservationField::Indicator => name(&self.indicator),
             ObservationField::Area => name(&self.area),
             ObservationField::Period => text(&self.period),
-            ObservationField::Year => Period::years_of(&self.period)
-                .map(|(first, _)| integer(first))
-                .unwrap_or_default(),
+            ObservationField::Year => first_year(&self.period),
             ObservationField::Qualifier => ordinal(self.qualifier),
             ObservationField::Status => ordinal(self.status),
         }

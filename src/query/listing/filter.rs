@@ -12,12 +12,13 @@
 //! ```
 //! Literals are quoted strings, numbers, `true`/`false` or bare words (enum values such as
 //! `EDUCATION`). On text, `=` matches the whole value with `*` as a leading or trailing
-//! wildcard and `:` matches a case-insensitive substring. On repeated fields a comparison holds
-//! when any element satisfies it (`!=` when none equals).
+//! wildcard and `:` matches a substring, ignoring case and width (`domain::folding`). On
+//! repeated fields a comparison holds when any element satisfies it (`!=` when none equals).
 
 use rust_decimal::Decimal;
 
 use super::value::{FieldSpec, FieldType, Value};
+use crate::domain::folding;
 
 /// Longest filter accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 4096;
@@ -103,14 +104,9 @@ impl Filter {
 
     /// Whether the filter reads field `field` (an index into the collection's field list).
     pub fn reads(&self, field: usize) -> bool {
-        fn reads(expr: &Expr, field: usize) -> bool {
-            match expr {
-                Expr::And(parts) | Expr::Or(parts) => parts.iter().any(|p| reads(p, field)),
-                Expr::Not(inner) => reads(inner, field),
-                Expr::Compare { field: f, .. } => *f == field,
-            }
-        }
-        self.expr.as_ref().is_some_and(|expr| reads(expr, field))
+        self.expr
+            .as_ref()
+            .is_some_and(|expr| reads_any(expr, &|f| f == field))
     }
 }
 
@@ -142,28 +138,150 @@ fn evaluate(expr: &Expr, row: &impl Row) -> bool {
             field,
             operator,
             value,
-        } => {
-            if let (Value::Text(expected), Some(actual)) = (value, row.text(*field)) {
-                match operator {
-                    Operator::Has => return contains_ignoring_case(actual, expected),
-                    Operator::Equal => return wildcard_match(actual, expected),
-                    Operator::NotEqual => return !wildcard_match(actual, expected),
-                    _ => {}
-                }
-            }
-            let actual = row.values(*field);
+        } => Comparison {
+            field: *field,
+            operator: *operator,
+            value,
+        }
+        .holds(row),
+    }
+}
+
+/// One comparison of a filter, as an index judges it: once per distinct value it keeps, or
+/// per row it must read.
+#[derive(Clone, Copy, Debug)]
+pub struct Comparison<'f> {
+    pub field: usize,
+    pub operator: Operator,
+    pub value: &'f Value,
+}
+
+impl Comparison<'_> {
+    /// Whether the comparison holds for `row`.
+    pub fn holds(&self, row: &impl Row) -> bool {
+        let Comparison {
+            field,
+            operator,
+            value,
+        } = *self;
+        if let (Value::Text(expected), Some(actual)) = (value, row.text(field)) {
             match operator {
-                Operator::NotEqual => !actual.iter().any(|a| compare(a, Operator::Equal, value)),
-                op => actual.iter().any(|a| compare(a, *op, value)),
+                Operator::Has => return folding::has(actual, expected),
+                Operator::Equal => return wildcard_match(actual, expected),
+                Operator::NotEqual => return !wildcard_match(actual, expected),
+                _ => {}
             }
         }
+        let actual = row.values(field);
+        match operator {
+            Operator::NotEqual => !actual.iter().any(|a| compare(a, Operator::Equal, value)),
+            op => actual.iter().any(|a| compare(a, op, value)),
+        }
+    }
+}
+
+/// Sets of items, as a filter's comparisons pick them.
+pub trait ItemSet: Clone {
+    /// The items in either.
+    fn union(self, other: Self) -> Self;
+    /// The items of `self` not in `other`.
+    fn without(self, other: &Self) -> Self;
+}
+
+impl Filter {
+    /// The items of `within` the filter picks, from what `leaf` picks for each comparison
+    /// within a set (it returns the items of that set the comparison holds for). The parts of
+    /// an AND each pick within what the parts before them left, those reading a `costly` field
+    /// last; each part of an OR within what the parts before it did not pick. `leaf` never sees
+    /// `!=`: it is answered as the items `=` does not pick, which on a repeated field are those
+    /// where no element equals, as [`Filter::matches`] has it.
+    pub fn pick<S: ItemSet, E>(
+        &self,
+        within: S,
+        costly: &impl Fn(usize) -> bool,
+        leaf: &mut impl FnMut(Comparison<'_>, &S) -> Result<S, E>,
+    ) -> Result<S, E> {
+        match &self.expr {
+            None => Ok(within),
+            Some(expr) => pick(expr, within, costly, leaf),
+        }
+    }
+}
+
+fn pick<S: ItemSet, E>(
+    expr: &Expr,
+    within: S,
+    costly: &impl Fn(usize) -> bool,
+    leaf: &mut impl FnMut(Comparison<'_>, &S) -> Result<S, E>,
+) -> Result<S, E> {
+    match expr {
+        Expr::And(parts) => {
+            let mut parts: Vec<&Expr> = parts.iter().collect();
+            parts.sort_by_key(|part| reads_any(part, costly));
+            parts
+                .into_iter()
+                .try_fold(within, |left, part| pick(part, left, costly, leaf))
+        }
+        Expr::Or(parts) => {
+            let mut picked: Option<S> = None;
+            for part in parts {
+                let rest = match &picked {
+                    None => within.clone(),
+                    Some(picked) => within.clone().without(picked),
+                };
+                let more = pick(part, rest, costly, leaf)?;
+                picked = Some(match picked {
+                    None => more,
+                    Some(picked) => picked.union(more),
+                });
+            }
+            Ok(picked.unwrap_or(within))
+        }
+        Expr::Not(inner) => {
+            let inner = pick(inner, within.clone(), costly, leaf)?;
+            Ok(within.without(&inner))
+        }
+        Expr::Compare {
+            field,
+            operator: Operator::NotEqual,
+            value,
+        } => {
+            let equal = Comparison {
+                field: *field,
+                operator: Operator::Equal,
+                value,
+            };
+            let equal = leaf(equal, &within)?;
+            Ok(within.without(&equal))
+        }
+        Expr::Compare {
+            field,
+            operator,
+            value,
+        } => leaf(
+            Comparison {
+                field: *field,
+                operator: *operator,
+                value,
+            },
+            &within,
+        ),
+    }
+}
+
+/// Whether `expr` compares any field `which` accepts.
+fn reads_any(expr: &Expr, which: &impl Fn(usize) -> bool) -> bool {
+    match expr {
+        Expr::And(parts) | Expr::Or(parts) => parts.iter().any(|p| reads_any(p, which)),
+        Expr::Not(inner) => reads_any(inner, which),
+        Expr::Compare { field, .. } => which(*field),
     }
 }
 
 fn compare(actual: &Value, operator: Operator, expected: &Value) -> bool {
     if let (Value::Text(actual), Value::Text(pattern)) = (actual, expected) {
         match operator {
-            Operator::Has => return contains_ignoring_case(actual, pattern),
+            Operator::Has => return folding::has(actual, pattern),
             Operator::Equal => return wildcard_match(actual, pattern),
             _ => {}
         }
@@ -177,32 +295,6 @@ fn compare(actual: &Value, operator: Operator, expected: &Value) -> bool {
         Operator::LessOrEqual => actual <= expected,
         Operator::Greater => actual > expected,
         Operator::GreaterOrEqual => actual >= expected,
-    }
-}
-
-/// Whether `text` contains `part`, ignoring case; allocation-free for ASCII, which a scan of
-/// every project's title meets on each row.
-fn contains_ignoring_case(text: &str, part: &str) -> bool {
-    if text.is_ascii() && part.is_ascii() {
-        let (text, part) = (text.as_bytes(), part.as_bytes());
-        let Some(first) = part.first() else {
-            return true;
-        };
-        let Some(last_start) = text.len().checked_sub(part.len()) else {
-            return false;
-        };
-        let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
-        let mut from = 0;
-        while let Some(offset) = memchr::memchr2(lower, upper, &text[from..=last_start]) {
-            let at = from + offset;
-            if text[at..at + part.len()].eq_ignore_ascii_case(part) {
-                return true;
-            }
-            from = at + 1;
-        }
-        false
-    } else {
-        text.to_lowercase().contains(&part.to_lowercase())
     }
 }
 

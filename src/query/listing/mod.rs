@@ -5,7 +5,7 @@ mod fields;
 mod filter;
 mod list;
 pub mod page_token;
-mod picks;
+pub mod picks;
 mod value;
 
 pub use fields::{
@@ -15,5 +15,4 @@ pub use fields::{
 pub use filter::{Filter, FilterError, Row};
 pub use list::{Budget, ListError, ListQuery, Page, list};
 pub use page_token::{Cursor, fingerprint};
-pub use picks::MemberRow;
 pub use value::{FieldSpec, FieldType, Value};

@@ -7,6 +7,8 @@
 //! with a larger line gets no row and is counted, and while any is, summaries filtered by
 //! title read projects instead.
 
+use roaring::RoaringBitmap;
+
 use super::contribution::Contribution;
 
 /// One project's row, at its number.
@@ -42,13 +44,30 @@ pub struct Members {
     oversized: usize,
 }
 
+/// Which part of the rows a pass over many reads.
+#[derive(Clone, Copy, Debug)]
+pub enum Reading {
+    Titles,
+    Amounts,
+}
+
 /// A live row as a summary reads it.
 pub struct Member<'a> {
-    pub title: &'a str,
+    /// The title column and where the row's title is in it: sliced only when read, since a
+    /// pass over amounts need not touch titles at all.
+    titles: &'a str,
+    title: (usize, usize),
     /// In the lumped table and in the table keeping recipients apart.
     pub classes: [usize; 2],
     /// The lines' amounts in cents, in class line order, then their parts line-major.
     pub amounts: &'a [i64],
+}
+
+impl<'a> Member<'a> {
+    pub fn title(&self) -> &'a str {
+        let (start, len) = self.title;
+        &self.titles[start..start + len]
+    }
 }
 
 impl Members {
@@ -140,6 +159,58 @@ impl Members {
         self.dead_amounts = 0;
     }
 
+    fn member(&self, slot: &Slot) -> Member<'_> {
+        Member {
+            titles: &self.titles,
+            title: (slot.title_start as usize, slot.title_len as usize),
+            classes: slot.classes.map(|c| c as usize),
+            amounts: amounts_of(&self.amounts, slot),
+        }
+    }
+
+    /// Calls `visit` with the number and row of each live row of `numbers`, in order, until it
+    /// returns false. Rows are read in batches, the part of each that `reading` says is read
+    /// touched for the whole batch first: a row seldom shares a cache line with the last one
+    /// read, and touching them in a tight loop has the processor wait for many at once instead
+    /// of one after another.
+    pub fn each(
+        &self,
+        numbers: &RoaringBitmap,
+        reading: Reading,
+        mut visit: impl FnMut(u32, Member<'_>) -> bool,
+    ) {
+        const BATCH: usize = 64;
+        let mut batch: Vec<(u32, &Slot)> = Vec::with_capacity(BATCH);
+        let mut numbers = numbers.iter().peekable();
+        while numbers.peek().is_some() {
+            batch.clear();
+            batch.extend(
+                numbers
+                    .by_ref()
+                    .take(BATCH)
+                    .filter_map(|n| Some((n, self.slots.get(n as usize)?)))
+                    .filter(|(_, slot)| slot.state == State::Live),
+            );
+            let touched = batch.iter().fold(0i64, |sum, (_, slot)| {
+                let first = match reading {
+                    Reading::Titles => self
+                        .titles
+                        .as_bytes()
+                        .get(slot.title_start as usize)
+                        .map(|b| i64::from(*b)),
+                    Reading::Amounts => self.amounts.get(slot.amounts_start as usize).copied(),
+                };
+                sum.wrapping_add(first.unwrap_or(0))
+            });
+            std::hint::black_box(touched);
+            for (number, slot) in &batch {
+                if !visit(*number, self.member(slot)) {
+                    return;
+                }
+            }
+        }
+    }
+
     /// Every live row.
     pub fn iter(&self) -> impl Iterator<Item = Member<'_>> {
         self.numbered().map(|(_, member)| member)
@@ -151,14 +222,7 @@ impl Members {
             .iter()
             .enumerate()
             .filter(|(_, s)| s.state == State::Live)
-            .map(|(number, slot)| {
-                let member = Member {
-                    title: title_of(&self.titles, slot),
-                    classes: slot.classes.map(|c| c as usize),
-                    amounts: amounts_of(&self.amounts, slot),
-                };
-                (number as u32, member)
-            })
+            .map(|(number, slot)| (number as u32, self.member(slot)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The read model's storage engine: every resource in memory at one revision, the two large
-//! collections packed in tables numbered by name order, and the funding pre-aggregated for
-//! summaries. It knows nothing of filters or questions; `listing` and `analytics` read it.
+//! collections packed in tables numbered by name order, the funding pre-aggregated for
+//! summaries, and bitmap and n-gram indexes of what filters read. It knows nothing of filter
+//! syntax or questions; `listing` and `analytics` read it.
 
 mod contribution;
 pub mod cube;
@@ -8,17 +9,23 @@ mod interned;
 mod members;
 mod name_order;
 mod named_rows;
+mod ngrams;
 mod observations;
 mod packed;
+mod postings;
+mod project_index;
 mod projects;
 mod read_model;
 mod shared;
 mod table;
 
 pub use cube::FundingCube;
-pub use members::Member;
-pub use observations::ObservationTable;
+pub use members::{Member, Reading};
+pub use ngrams::{Found, NGrams};
+pub use observations::{ObservationIndex, ObservationTable};
+pub use postings::Postings;
+pub use project_index::ProjectIndex;
 pub use projects::ProjectTable;
 pub use read_model::{ModelLoader, ReadModel};
 pub use shared::SharedModel;
-pub use table::Table;
+pub use table::{Numbered, Table};

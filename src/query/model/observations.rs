@@ -10,8 +10,11 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use rust_decimal::Decimal;
 
+use roaring::RoaringBitmap;
+
 use super::interned::Interned;
 use super::named_rows::NamedRows;
+use super::postings::Postings;
 use crate::domain::{
     Collection, DataStatus, Meta, Observation, Provenance, Qualifier, ResourceName,
 };
@@ -43,6 +46,44 @@ pub struct ObservationTable {
     periods: Interned<String>,
     provenances: Interned<Arc<Provenance>>,
     metas: Interned<Meta>,
+    index: ObservationIndex,
+}
+
+/// Which observations (by number) hold each value of the filterable attributes; values are
+/// the table's numbers for them (see [`ObservationTable::indicator_of`] and its siblings).
+#[derive(Clone, Debug, Default)]
+pub struct ObservationIndex {
+    /// Every observation's number.
+    pub live: RoaringBitmap,
+    pub indicator: Postings<u32>,
+    pub area: Postings<u32>,
+    pub period: Postings<u32>,
+    pub qualifier: Postings<Qualifier>,
+    pub status: Postings<DataStatus>,
+}
+
+impl ObservationIndex {
+    fn mark(&mut self, number: u32, row: &Row, holds: bool) {
+        if holds {
+            self.live.insert(number);
+        } else {
+            self.live.remove(number);
+        }
+        self.indicator.mark(row.indicator, number, holds);
+        self.area.mark(row.area, number, holds);
+        self.period.mark(row.period, number, holds);
+        self.qualifier.mark(row.qualifier, number, holds);
+        self.status.mark(row.status, number, holds);
+    }
+
+    fn optimize(&mut self) {
+        self.live.optimize();
+        self.indicator.optimize();
+        self.area.optimize();
+        self.period.optimize();
+        self.qualifier.optimize();
+        self.status.optimize();
+    }
 }
 
 impl Default for ObservationTable {
@@ -55,6 +96,7 @@ impl Default for ObservationTable {
             periods: Interned::default(),
             provenances: Interned::default(),
             metas: Interned::default(),
+            index: ObservationIndex::default(),
         }
     }
 }
@@ -72,8 +114,9 @@ impl ObservationTable {
     pub fn finish_loading(&mut self) {
         self.rows.order_loaded();
         for number in self.rows.after(None).collect::<Vec<_>>() {
-            self.index(number);
+            self.index_row(number);
         }
+        self.index.optimize();
     }
 
     /// How many observations there are.
@@ -104,18 +147,54 @@ impl ObservationTable {
         let row = self.row_of(observation);
         let (number, old) = self.rows.put(&name, row);
         if let Some(old) = old {
-            self.unindex(number, &old);
+            self.unindex_row(number, &old);
             self.release(&old);
         }
-        self.index(number);
+        self.index_row(number);
     }
 
     /// Deletes the observation of that name, if there is one.
     pub fn remove(&mut self, name: &ResourceName) {
         if let Some((number, old)) = self.rows.remove(name) {
-            self.unindex(number, &old);
+            self.unindex_row(number, &old);
             self.release(&old);
         }
+    }
+
+    /// The numbers of the observations named after `after` (every one for `None`), in name
+    /// order.
+    pub fn numbers_after(&self, after: Option<&str>) -> impl Iterator<Item = u32> + '_ {
+        self.rows.after(after)
+    }
+
+    /// The observation numbered `number`, which must be live.
+    pub fn at(&self, number: u32) -> Observation {
+        self.observation(number)
+    }
+
+    /// The observation's name, by number.
+    pub fn name_at(&self, number: u32) -> ResourceName {
+        self.rows.name(number)
+    }
+
+    /// The indexes over the filterable attributes.
+    pub fn index(&self) -> &ObservationIndex {
+        &self.index
+    }
+
+    /// The indicator an index key stands for.
+    pub fn indicator_of(&self, key: u32) -> &ResourceName {
+        self.indicators.get(key)
+    }
+
+    /// The area an index key stands for.
+    pub fn area_of(&self, key: u32) -> &ResourceName {
+        self.areas.get(key)
+    }
+
+    /// The period an index key stands for.
+    pub fn period_of(&self, key: u32) -> &str {
+        self.periods.get(key)
     }
 
     /// The observations named after `after` (every one for `None`), in name order.
@@ -214,9 +293,10 @@ impl ObservationTable {
         self.metas.release(row.meta);
     }
 
-    /// Puts the row numbered `number` in its series, after any of its period.
-    fn index(&mut self, number: u32) {
+    /// Puts the row numbered `number` in the indexes and in its series, after any of its period.
+    fn index_row(&mut self, number: u32) {
         let row = *self.rows.row(number);
+        self.index.mark(number, &row, true);
         let series = self
             .series
             .entry(row.indicator)
@@ -230,8 +310,9 @@ impl ObservationTable {
         series.insert(at, number);
     }
 
-    /// Takes the row numbered `number`, which was `row`, out of its series.
-    fn unindex(&mut self, number: u32, row: &Row) {
+    /// Takes the row numbered `number`, which was `row`, out of the indexes and its series.
+    fn unindex_row(&mut self, number: u32, row: &Row) {
+        self.index.mark(number, row, false);
         let Some(by_area) = self.series.get_mut(&row.indicator) else {
             return;
         };

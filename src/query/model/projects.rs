@@ -120,6 +120,11 @@ impl ProjectTable {
         self.rows.after(after)
     }
 
+    /// The name of the project numbered `number`.
+    pub fn name_at(&self, number: u32) -> ResourceName {
+        self.rows.name(number)
+    }
+
     /// The project numbered `number`.
     pub fn at(&self, number: u32) -> Project {
         self.project(number)

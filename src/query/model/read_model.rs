@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::cube::FundingCube;
 use super::observations::ObservationTable;
+use super::project_index::ProjectIndex;
 use super::projects::ProjectTable;
 use super::table::Table;
 use crate::domain::{
@@ -24,6 +25,8 @@ pub struct ReadModel {
     pub observations: ObservationTable,
     /// The projects' funding, pre-aggregated for summaries.
     funding: FundingCube,
+    /// Which projects hold each value of the filterable attributes.
+    project_index: ProjectIndex,
     /// One copy of each reference and provenance the records hold.
     shared: Shared,
 }
@@ -45,6 +48,7 @@ impl ModelLoader {
             Resource::Project(project) => {
                 let number = model.projects.push_loaded(&project);
                 model.funding.add(number, &project);
+                model.project_index.mark(number, &project, true);
             }
             Resource::Observation(observation) => model.observations.push_loaded(observation),
             other => self.others.push(other),
@@ -59,6 +63,7 @@ impl ModelLoader {
         model.shared = shared;
         model.projects.finish_loading();
         model.funding.members.shrink_to_fit();
+        model.project_index.optimize();
         model.observations.finish_loading();
         for other in self.others {
             model.put(other);
@@ -96,8 +101,10 @@ impl ReadModel {
                 let (number, old) = self.projects.put(&r);
                 if let Some(old) = old {
                     self.funding.remove(number, &old);
+                    self.project_index.mark(number, &old, false);
                 }
                 self.funding.add(number, &r);
+                self.project_index.mark(number, &r, true);
             }
             Resource::Indicator(r) => _ = self.indicators.insert(r.name.clone(), r),
             Resource::Observation(r) => self.observations.put(r),
@@ -112,6 +119,7 @@ impl ReadModel {
             Collection::Projects => {
                 if let Some((number, old)) = self.projects.remove(name) {
                     self.funding.remove(number, &old);
+                    self.project_index.mark(number, &old, false);
                 }
             }
             Collection::Indicators => _ = self.indicators.remove(name),
@@ -132,6 +140,11 @@ impl ReadModel {
     /// The projects' funding, pre-aggregated for summaries.
     pub fn funding_cube(&self) -> &FundingCube {
         &self.funding
+    }
+
+    /// Which projects hold each value of the filterable attributes.
+    pub fn project_index(&self) -> &ProjectIndex {
+        &self.project_index
     }
 
     /// The area and every area enclosing it, innermost first.

@@ -72,3 +72,37 @@ impl Table<Project> for ProjectTable {
         Box::new(ProjectTable::after(self, after).map(Cow::Owned))
     }
 }
+
+/// A collection kept as rows numbered for the indexes, which pick rows by number.
+pub trait Numbered<T> {
+    /// The numbers of the rows named after `after` (every one for `None`), in name order.
+    fn numbers_after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = u32> + 'a>;
+    /// The name of the row numbered `number`.
+    fn name_at(&self, number: u32) -> ResourceName;
+    /// The resource of the row numbered `number`, which must be live.
+    fn at(&self, number: u32) -> T;
+}
+
+/// Implements [`Numbered`] for packed tables through their methods of the same names.
+macro_rules! numbered {
+    ($($table:ty => $resource:ty),*) => {$(
+        impl Numbered<$resource> for $table {
+            fn numbers_after<'a>(
+                &'a self,
+                after: Option<&str>,
+            ) -> Box<dyn Iterator<Item = u32> + 'a> {
+                Box::new(<$table>::numbers_after(self, after))
+            }
+
+            fn name_at(&self, number: u32) -> ResourceName {
+                <$table>::name_at(self, number)
+            }
+
+            fn at(&self, number: u32) -> $resource {
+                <$table>::at(self, number)
+            }
+        }
+    )*};
+}
+
+numbered!(ProjectTable => Project, ObservationTable => Observation);

@@ -1,0 +1,139 @@
+//! A text index of n-grams: for every five consecutive characters of the folded text (see
+//! `domain::folding`), padded at the end so that every position starts one, the rows whose
+//! text holds them. A part of five characters or fewer is in a text exactly when some n-gram of
+//! the text starts with it, so the rows holding it are read off the index with no text read. A
+//! longer part is in a text only if all of its n-grams are, so only the rows holding them all
+//! are read to check.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+use roaring::RoaringBitmap;
+
+use crate::domain::folding::fold;
+
+/// Characters in an n-gram.
+const N: usize = 5;
+/// Bits a character takes in a key (every Unicode scalar value fits in 21).
+const CHAR_BITS: u32 = 21;
+
+/// Up to `N` characters, the first in the highest bits, padding (0) after the end: keys
+/// starting with the same characters are next to one another.
+type Key = u128;
+
+fn key(chars: &[char]) -> Key {
+    (0..N).fold(0, |key, i| {
+        key << CHAR_BITS | chars.get(i).map_or(0, |c| *c as u32 as Key)
+    })
+}
+
+/// The keys of every n-gram starting with `prefix` (at most `N` characters).
+fn starting_with(prefix: &[char]) -> RangeInclusive<Key> {
+    let first = key(prefix);
+    let free_bits = CHAR_BITS * (N - prefix.len()) as u32;
+    first..=first | ((1 << free_bits) - 1)
+}
+
+/// How a part is found in the index.
+pub enum Found {
+    /// The rows whose text has the part, exactly.
+    Exactly(RoaringBitmap),
+    /// The rows whose text may have it: every one that does, and perhaps others.
+    Perhaps(RoaringBitmap),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct NGrams {
+    postings: BTreeMap<Key, RoaringBitmap>,
+}
+
+/// The distinct n-grams of `text`, folded: one starting at each character.
+fn ngrams_of(text: &str) -> Vec<Key> {
+    let chars: Vec<char> = text.chars().flat_map(fold).collect();
+    let mut keys: Vec<Key> = (0..chars.len())
+        .map(|i| key(&chars[i..(i + N).min(chars.len())]))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+impl NGrams {
+    /// Marks row `number`'s `text` in, or out once the row no longer holds it.
+    pub fn mark(&mut self, number: u32, text: &str, holds: bool) {
+        for key in ngrams_of(text) {
+            if holds {
+                self.postings.entry(key).or_default().insert(number);
+            } else if let Some(rows) = self.postings.get_mut(&key) {
+                rows.remove(number);
+                if rows.is_empty() {
+                    self.postings.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The rows whose text has `part`, exactly or as candidates to check; `None` for a part
+    /// the index cannot narrow: the empty one, or one holding the padding character.
+    pub fn find(&self, part: &str) -> Option<Found> {
+        let chars: Vec<char> = part.chars().flat_map(fold).collect();
+        if chars.is_empty() || chars.contains(&'\0') {
+            return None;
+        }
+        if chars.len() <= N {
+            let mut rows = RoaringBitmap::new();
+            for (_, more) in self.postings.range(starting_with(&chars)) {
+                rows |= more;
+            }
+            return Some(Found::Exactly(rows));
+        }
+        let mut rows: Option<RoaringBitmap> = None;
+        for start in 0..=chars.len() - N {
+            let Some(more) = self.postings.get(&key(&chars[start..start + N])) else {
+                return Some(Found::Perhaps(RoaringBitmap::new()));
+            };
+            match &mut rows {
+                None => rows = Some(more.clone()),
+                Some(rows) => *rows &= more,
+            }
+        }
+        rows.map(Found::Perhaps)
+    }
+
+    pub fn optimize(&mut self) {
+        self.postings.values_mut().for_each(|rows| {
+            rows.optimize();
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(index: &NGrams, part: &str) -> (bool, Vec<u32>) {
+        match index.find(part).unwrap() {
+            Found::Exactly(rows) => (true, rows.iter().collect()),
+            Found::Perhaps(rows) => (false, rows.iter().collect()),
+        }
+    }
+
+    #[test]
+    fn short_parts_are_found_exactly_and_long_ones_among_candidates() {
+        let mut index = NGrams::default();
+        index.mark(1, "Drinking Water Works", true);
+        index.mark(2, "ＷＡＴＥＲ supply", true);
+        index.mark(3, "Roads", true);
+        index.mark(4, "wat ate ter", true);
+        assert_eq!(found(&index, "water"), (true, vec![1, 2]));
+        assert_eq!(found(&index, "WA"), (true, vec![1, 2, 4]));
+        assert_eq!(found(&index, "s"), (true, vec![1, 2, 3]));
+        assert_eq!(found(&index, "ads"), (true, vec![3]), "at the very end");
+        assert_eq!(found(&index, "water works"), (false, vec![1]));
+        assert_eq!(found(&index, "water pumps"), (false, vec![]));
+        assert!(index.find("").is_none());
+        index.mark(1, "Drinking Water Works", false);
+        assert_eq!(found(&index, "WATER"), (true, vec![2]));
+        assert_eq!(found(&index, "bridges"), (false, vec![]));
+    }
+}

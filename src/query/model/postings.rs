@@ -1,0 +1,53 @@
+//! Which rows hold each value of one attribute: for each distinct key, the numbers of the rows
+//! holding it as a compressed bitmap (`roaring`). A filter judges each key once and combines
+//! the bitmaps of those it picks, instead of reading every row.
+
+use std::hash::Hash;
+
+use foldhash::HashMap;
+use roaring::RoaringBitmap;
+
+/// Rows by key; a key no row holds has no entry.
+#[derive(Clone, Debug)]
+pub struct Postings<K> {
+    by_key: HashMap<K, RoaringBitmap>,
+}
+
+impl<K> Default for Postings<K> {
+    fn default() -> Self {
+        Postings {
+            by_key: HashMap::default(),
+        }
+    }
+}
+
+impl<K: Eq + Hash> Postings<K> {
+    /// Marks row `number` as holding `key`, or no longer holding it.
+    pub fn mark(&mut self, key: K, number: u32, holds: bool) {
+        if holds {
+            self.by_key.entry(key).or_default().insert(number);
+        } else if let Some(rows) = self.by_key.get_mut(&key) {
+            rows.remove(number);
+            if rows.is_empty() {
+                self.by_key.remove(&key);
+            }
+        }
+    }
+
+    /// The rows holding `key`.
+    pub fn rows(&self, key: &K) -> Option<&RoaringBitmap> {
+        self.by_key.get(key)
+    }
+
+    /// Every key some row holds, with its rows.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &RoaringBitmap)> {
+        self.by_key.iter()
+    }
+
+    /// Packs runs of consecutive numbers, which a load in name order leaves many of.
+    pub fn optimize(&mut self) {
+        self.by_key.values_mut().for_each(|rows| {
+            rows.optimize();
+        });
+    }
+}

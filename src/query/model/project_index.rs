@@ -1,0 +1,68 @@
+//! The projects' indexes, kept current on every write: for each filterable attribute, which
+//! projects (by number) hold each of its values, and n-gram indexes over titles and
+//! descriptions. Listings and summaries pick projects from them (`listing::picks`).
+
+use roaring::RoaringBitmap;
+
+use super::ngrams::NGrams;
+use super::postings::Postings;
+use crate::domain::{DataStatus, Project, ProjectStatus, ResourceName, SupportField};
+
+#[derive(Clone, Debug, Default)]
+pub struct ProjectIndex {
+    /// Every project's number.
+    pub live: RoaringBitmap,
+    pub party: Postings<ResourceName>,
+    pub pairing: Postings<Option<ResourceName>>,
+    /// By each area the project funds (not the areas above it: a filter on an area judges
+    /// each recipient area with its ancestors, so a move in the hierarchy needs no reindex).
+    pub recipient: Postings<ResourceName>,
+    pub field: Postings<SupportField>,
+    pub livelihood: Postings<bool>,
+    pub status: Postings<ProjectStatus>,
+    pub data_status: Postings<DataStatus>,
+    /// By each year a funding line falls in.
+    pub year: Postings<i32>,
+    pub title: NGrams,
+    pub description: NGrams,
+}
+
+impl ProjectIndex {
+    /// Marks project `number`, which is `project`, in (`holds`) or out.
+    pub fn mark(&mut self, number: u32, project: &Project, holds: bool) {
+        if holds {
+            self.live.insert(number);
+        } else {
+            self.live.remove(number);
+        }
+        self.party.mark(project.party.clone(), number, holds);
+        self.pairing.mark(project.pairing.clone(), number, holds);
+        for recipient in &project.recipients {
+            self.recipient.mark(recipient.area.clone(), number, holds);
+        }
+        self.field.mark(project.field, number, holds);
+        self.livelihood.mark(project.livelihood, number, holds);
+        self.status.mark(project.status, number, holds);
+        self.data_status.mark(project.data_status, number, holds);
+        for year in project.funding_years() {
+            self.year.mark(year, number, holds);
+        }
+        self.title.mark(number, &project.title, holds);
+        self.description.mark(number, &project.description, holds);
+    }
+
+    /// Packs what a load in name order left in runs.
+    pub fn optimize(&mut self) {
+        self.live.optimize();
+        self.party.optimize();
+        self.pairing.optimize();
+        self.recipient.optimize();
+        self.field.optimize();
+        self.livelihood.optimize();
+        self.status.optimize();
+        self.data_status.optimize();
+        self.year.optimize();
+        self.title.optimize();
+        self.description.optimize();
+    }
+}
