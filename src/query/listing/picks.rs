@@ -416,13 +416,23 @@ fn picked_numbers<T: Indexed>(
         &costly,
         &mut |comparison, within: &RoaringBitmap| match lookup(comparison.field) {
             Lookup::Keys(keys) => {
+                // Within a few rows, each key's rows are cut down first; within many, the
+                // union is, once.
+                let few = within.len() * 16 < T::live(model).len();
                 let mut numbers = RoaringBitmap::new();
                 for (values, rows) in keys {
                     if comparison.holds(&KeyRow(values)) {
-                        numbers |= rows;
+                        if few {
+                            numbers |= rows & within;
+                        } else {
+                            numbers |= rows;
+                        }
                     }
                 }
-                Ok(numbers & within)
+                if !few {
+                    numbers &= within;
+                }
+                Ok(numbers)
             }
             Lookup::Text { ngrams, texts } => {
                 let found = match (ngrams, comparison.operator, comparison.value) {

@@ -5,11 +5,14 @@
 //! longer part is in a text only if all of its n-grams are, so only the rows holding them all
 //! are read to check.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 use std::ops::RangeInclusive;
 
 use roaring::RoaringBitmap;
 
+use super::postings::shrink;
 use crate::domain::folding::fold;
 
 /// Characters in an n-gram.
@@ -44,7 +47,96 @@ pub enum Found {
 
 #[derive(Clone, Debug, Default)]
 pub struct NGrams {
-    postings: BTreeMap<Key, RoaringBitmap>,
+    /// By n-gram: hashed, so that loading a million titles (fifty n-grams each) finds each in
+    /// constant time.
+    postings: HashMap<Key, Rows>,
+    /// Every n-gram some row holds, in order, for the parts shorter than an n-gram.
+    order: BTreeSet<Key>,
+}
+
+/// Most rows an n-gram keeps as a plain sorted list. Most n-grams are rare (a project's
+/// number in its title makes hundreds of thousands of them at a million projects), and a
+/// compressed bitmap spends a container per 65,536 numbers a row falls in: for a rare n-gram,
+/// many times what the list takes.
+const FEW: usize = 512;
+
+/// The rows holding one n-gram.
+#[derive(Clone, Debug)]
+enum Rows {
+    Few(Vec<u32>),
+    Many(RoaringBitmap),
+}
+
+impl Default for Rows {
+    fn default() -> Self {
+        Rows::Few(Vec::new())
+    }
+}
+
+impl Rows {
+    fn insert(&mut self, number: u32) {
+        match self {
+            Rows::Few(numbers) => {
+                if numbers.last().is_none_or(|last| *last < number) {
+                    numbers.push(number);
+                } else if let Err(at) = numbers.binary_search(&number) {
+                    numbers.insert(at, number);
+                }
+                if numbers.len() > FEW {
+                    *self = Rows::Many(numbers.iter().copied().collect());
+                }
+            }
+            Rows::Many(numbers) => _ = numbers.insert(number),
+        }
+    }
+
+    fn remove(&mut self, number: u32) {
+        match self {
+            Rows::Few(numbers) => {
+                if let Ok(at) = numbers.binary_search(&number) {
+                    numbers.remove(at);
+                }
+            }
+            Rows::Many(numbers) => _ = numbers.remove(number),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Rows::Few(numbers) => numbers.is_empty(),
+            Rows::Many(numbers) => numbers.is_empty(),
+        }
+    }
+
+    /// Adds these rows to `into`.
+    fn add_to(&self, into: &mut RoaringBitmap) {
+        match self {
+            Rows::Few(numbers) => into.extend(numbers.iter().copied()),
+            Rows::Many(numbers) => *into |= numbers,
+        }
+    }
+
+    /// These rows among `rows`.
+    fn keep_in(&self, rows: &mut RoaringBitmap) {
+        match self {
+            Rows::Few(numbers) => {
+                *rows = numbers
+                    .iter()
+                    .copied()
+                    .filter(|n| rows.contains(*n))
+                    .collect();
+            }
+            Rows::Many(numbers) => *rows &= numbers,
+        }
+    }
+
+    /// Gives back what growing left unused.
+    fn shrink(&mut self) {
+        match self {
+            Rows::Few(numbers) => numbers.shrink_to_fit(),
+            Rows::Many(numbers) => shrink(numbers),
+        }
+    }
 }
 
 /// The distinct n-grams of `text`, folded: one starting at each character.
@@ -63,11 +155,18 @@ impl NGrams {
     pub fn mark(&mut self, number: u32, text: &str, holds: bool) {
         for key in ngrams_of(text) {
             if holds {
-                self.postings.entry(key).or_default().insert(number);
+                self.postings
+                    .entry(key)
+                    .or_insert_with(|| {
+                        self.order.insert(key);
+                        Rows::default()
+                    })
+                    .insert(number);
             } else if let Some(rows) = self.postings.get_mut(&key) {
                 rows.remove(number);
                 if rows.is_empty() {
                     self.postings.remove(&key);
+                    self.order.remove(&key);
                 }
             }
         }
@@ -82,8 +181,10 @@ impl NGrams {
         }
         if chars.len() <= N {
             let mut rows = RoaringBitmap::new();
-            for (_, more) in self.postings.range(starting_with(&chars)) {
-                rows |= more;
+            for key in self.order.range(starting_with(&chars)) {
+                if let Some(more) = self.postings.get(key) {
+                    more.add_to(&mut rows);
+                }
             }
             return Some(Found::Exactly(rows));
         }
@@ -93,17 +194,20 @@ impl NGrams {
                 return Some(Found::Perhaps(RoaringBitmap::new()));
             };
             match &mut rows {
-                None => rows = Some(more.clone()),
-                Some(rows) => *rows &= more,
+                None => {
+                    let mut first = RoaringBitmap::new();
+                    more.add_to(&mut first);
+                    rows = Some(first);
+                }
+                Some(rows) => more.keep_in(rows),
             }
         }
         rows.map(Found::Perhaps)
     }
 
-    pub fn optimize(&mut self) {
-        self.postings.values_mut().for_each(|rows| {
-            rows.optimize();
-        });
+    /// Gives back what a load's growing left unused.
+    pub fn shrink(&mut self) {
+        self.postings.values_mut().for_each(Rows::shrink);
     }
 }
 
@@ -135,5 +239,24 @@ mod tests {
         index.mark(1, "Drinking Water Works", false);
         assert_eq!(found(&index, "WATER"), (true, vec![2]));
         assert_eq!(found(&index, "bridges"), (false, vec![]));
+    }
+
+    #[test]
+    fn common_ngrams_move_from_lists_to_bitmaps_and_stay_exact() {
+        let mut index = NGrams::default();
+        let text = |n: u32| format!("water works {n}");
+        for n in 0..3 * FEW as u32 {
+            index.mark(n, &text(n), true);
+        }
+        for n in (0..3 * FEW as u32).filter(|n| n % 3 == 0) {
+            index.mark(n, &text(n), false);
+        }
+        index.shrink();
+        let expected: Vec<u32> = (0..3 * FEW as u32).filter(|n| n % 3 != 0).collect();
+        assert_eq!(found(&index, "water"), (true, expected.clone()));
+        assert_eq!(found(&index, "water works"), (false, expected));
+        let (exactly, rows) = found(&index, "works 1");
+        assert!(!exactly);
+        assert!(rows.contains(&1) && rows.contains(&100) && !rows.contains(&3));
     }
 }

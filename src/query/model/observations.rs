@@ -14,7 +14,7 @@ use roaring::RoaringBitmap;
 
 use super::interned::Interned;
 use super::named_rows::NamedRows;
-use super::postings::Postings;
+use super::postings::{Postings, shrink};
 use crate::domain::{
     Collection, DataStatus, Meta, Observation, Provenance, Qualifier, ResourceName,
 };
@@ -76,13 +76,13 @@ impl ObservationIndex {
         self.status.mark(row.status, number, holds);
     }
 
-    fn optimize(&mut self) {
-        self.live.optimize();
-        self.indicator.optimize();
-        self.area.optimize();
-        self.period.optimize();
-        self.qualifier.optimize();
-        self.status.optimize();
+    fn shrink(&mut self) {
+        shrink(&mut self.live);
+        self.indicator.shrink();
+        self.area.shrink();
+        self.period.shrink();
+        self.qualifier.shrink();
+        self.status.shrink();
     }
 }
 
@@ -116,7 +116,7 @@ impl ObservationTable {
         for number in self.rows.after(None).collect::<Vec<_>>() {
             self.index_row(number);
         }
-        self.index.optimize();
+        self.index.shrink();
     }
 
     /// How many observations there are.

@@ -44,10 +44,16 @@ impl<K: Eq + Hash> Postings<K> {
         self.by_key.iter()
     }
 
-    /// Packs runs of consecutive numbers, which a load in name order leaves many of.
-    pub fn optimize(&mut self) {
-        self.by_key.values_mut().for_each(|rows| {
-            rows.optimize();
-        });
+    /// Packs runs of consecutive numbers, which a load in name order leaves many of, and
+    /// gives back what growing left unused.
+    pub fn shrink(&mut self) {
+        self.by_key.values_mut().for_each(shrink);
     }
+}
+
+/// `rows` with its runs packed, each container allocated exactly as large as it is (a clone
+/// allocates so).
+pub fn shrink(rows: &mut RoaringBitmap) {
+    rows.optimize();
+    *rows = rows.clone();
 }

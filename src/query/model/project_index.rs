@@ -5,7 +5,7 @@
 use roaring::RoaringBitmap;
 
 use super::ngrams::NGrams;
-use super::postings::Postings;
+use super::postings::{Postings, shrink};
 use crate::domain::{DataStatus, Project, ProjectStatus, ResourceName, SupportField};
 
 #[derive(Clone, Debug, Default)]
@@ -51,18 +51,18 @@ impl ProjectIndex {
         self.description.mark(number, &project.description, holds);
     }
 
-    /// Packs what a load in name order left in runs.
-    pub fn optimize(&mut self) {
-        self.live.optimize();
-        self.party.optimize();
-        self.pairing.optimize();
-        self.recipient.optimize();
-        self.field.optimize();
-        self.livelihood.optimize();
-        self.status.optimize();
-        self.data_status.optimize();
-        self.year.optimize();
-        self.title.optimize();
-        self.description.optimize();
+    /// Gives back what a load's growing left unused.
+    pub fn shrink(&mut self) {
+        shrink(&mut self.live);
+        self.party.shrink();
+        self.pairing.shrink();
+        self.recipient.shrink();
+        self.field.shrink();
+        self.livelihood.shrink();
+        self.status.shrink();
+        self.data_status.shrink();
+        self.year.shrink();
+        self.title.shrink();
+        self.description.shrink();
     }
 }

@@ -63,7 +63,7 @@ impl ModelLoader {
         model.shared = shared;
         model.projects.finish_loading();
         model.funding.members.shrink_to_fit();
-        model.project_index.optimize();
+        model.project_index.shrink();
         model.observations.finish_loading();
         for other in self.others {
             model.put(other);
