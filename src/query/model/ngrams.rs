@@ -5,8 +5,6 @@
 //! longer part is in a text only if all of its n-grams are, so only the rows holding them all
 //! are read to check.
 
-use std::collections::BTreeSet;
-
 use foldhash::HashMap;
 use std::ops::RangeInclusive;
 
@@ -47,11 +45,10 @@ pub enum Found {
 
 #[derive(Clone, Debug, Default)]
 pub struct NGrams {
-    /// By n-gram: hashed, so that loading a million titles (fifty n-grams each) finds each in
-    /// constant time.
+    /// By n-gram: hashed, so that a write (fifty n-grams a title) or a load finds each in
+    /// constant time. A part shorter than an n-gram reads every key: a millisecond at a
+    /// million titles, where keeping the keys in order cost every write a tree insert.
     postings: HashMap<Key, Rows>,
-    /// Every n-gram some row holds, in order, for the parts shorter than an n-gram.
-    order: BTreeSet<Key>,
 }
 
 /// Most rows an n-gram keeps as a plain sorted list. Most n-grams are rare (a project's
@@ -139,37 +136,48 @@ impl Rows {
     }
 }
 
-/// The distinct n-grams of `text`, folded: one starting at each character.
-fn ngrams_of(text: &str) -> Vec<Key> {
-    let chars: Vec<char> = text.chars().flat_map(fold).collect();
-    let mut keys: Vec<Key> = (0..chars.len())
-        .map(|i| key(&chars[i..(i + N).min(chars.len())]))
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+/// Calls `visit` with the n-gram starting at each character of `text`, folded (an n-gram
+/// held twice comes twice): the key rolls along the characters, then the padding after them,
+/// so no list is built on the write path.
+fn each_ngram(text: &str, mut visit: impl FnMut(Key)) {
+    let mask: Key = (1 << (CHAR_BITS * N as u32)) - 1;
+    let mut rolling: Key = 0;
+    let mut roll = |consumed: usize, c: char| {
+        rolling = (rolling << CHAR_BITS | c as u32 as Key) & mask;
+        if consumed + 1 >= N {
+            visit(rolling);
+        }
+    };
+    let padding = std::iter::repeat_n('\0', N - 1);
+    // Titles are mostly ASCII, which folds a byte at a time.
+    if text.is_ascii() {
+        let chars = text.bytes().map(|b| char::from(b.to_ascii_lowercase()));
+        chars
+            .chain(padding)
+            .enumerate()
+            .for_each(|(i, c)| roll(i, c));
+    } else {
+        let chars = text.chars().flat_map(fold);
+        chars
+            .chain(padding)
+            .enumerate()
+            .for_each(|(i, c)| roll(i, c));
+    }
 }
 
 impl NGrams {
     /// Marks row `number`'s `text` in, or out once the row no longer holds it.
     pub fn mark(&mut self, number: u32, text: &str, holds: bool) {
-        for key in ngrams_of(text) {
+        each_ngram(text, |key| {
             if holds {
-                self.postings
-                    .entry(key)
-                    .or_insert_with(|| {
-                        self.order.insert(key);
-                        Rows::default()
-                    })
-                    .insert(number);
+                self.postings.entry(key).or_default().insert(number);
             } else if let Some(rows) = self.postings.get_mut(&key) {
                 rows.remove(number);
                 if rows.is_empty() {
                     self.postings.remove(&key);
-                    self.order.remove(&key);
                 }
             }
-        }
+        });
     }
 
     /// The rows whose text has `part`, exactly or as candidates to check; `None` for a part
@@ -181,10 +189,9 @@ impl NGrams {
         }
         if chars.len() <= N {
             let mut rows = RoaringBitmap::new();
-            for key in self.order.range(starting_with(&chars)) {
-                if let Some(more) = self.postings.get(key) {
-                    more.add_to(&mut rows);
-                }
+            let wanted = starting_with(&chars);
+            for (_, more) in self.postings.iter().filter(|(key, _)| wanted.contains(key)) {
+                more.add_to(&mut rows);
             }
             return Some(Found::Exactly(rows));
         }

@@ -69,11 +69,11 @@ impl ObservationIndex {
         } else {
             self.live.remove(number);
         }
-        self.indicator.mark(row.indicator, number, holds);
-        self.area.mark(row.area, number, holds);
-        self.period.mark(row.period, number, holds);
-        self.qualifier.mark(row.qualifier, number, holds);
-        self.status.mark(row.status, number, holds);
+        self.indicator.mark(&row.indicator, number, holds);
+        self.area.mark(&row.area, number, holds);
+        self.period.mark(&row.period, number, holds);
+        self.qualifier.mark(&row.qualifier, number, holds);
+        self.status.mark(&row.status, number, holds);
     }
 
     fn shrink(&mut self) {

@@ -21,16 +21,24 @@ impl<K> Default for Postings<K> {
     }
 }
 
-impl<K: Eq + Hash> Postings<K> {
-    /// Marks row `number` as holding `key`, or no longer holding it.
-    pub fn mark(&mut self, key: K, number: u32, holds: bool) {
-        if holds {
-            self.by_key.entry(key).or_default().insert(number);
-        } else if let Some(rows) = self.by_key.get_mut(&key) {
-            rows.remove(number);
-            if rows.is_empty() {
-                self.by_key.remove(&key);
+impl<K: Eq + Hash + Clone> Postings<K> {
+    /// Marks row `number` as holding `key`, or no longer holding it; marking twice is marking
+    /// once. The key is copied only when it is new.
+    pub fn mark(&mut self, key: &K, number: u32, holds: bool) {
+        match self.by_key.get_mut(key) {
+            Some(rows) if holds => _ = rows.insert(number),
+            Some(rows) => {
+                rows.remove(number);
+                if rows.is_empty() {
+                    self.by_key.remove(key);
+                }
             }
+            None if holds => {
+                _ = self
+                    .by_key
+                    .insert(key.clone(), [number].into_iter().collect())
+            }
+            None => {}
         }
     }
 

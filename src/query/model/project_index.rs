@@ -35,17 +35,17 @@ impl ProjectIndex {
         } else {
             self.live.remove(number);
         }
-        self.party.mark(project.party.clone(), number, holds);
-        self.pairing.mark(project.pairing.clone(), number, holds);
+        self.party.mark(&project.party, number, holds);
+        self.pairing.mark(&project.pairing, number, holds);
         for recipient in &project.recipients {
-            self.recipient.mark(recipient.area.clone(), number, holds);
+            self.recipient.mark(&recipient.area, number, holds);
         }
-        self.field.mark(project.field, number, holds);
-        self.livelihood.mark(project.livelihood, number, holds);
-        self.status.mark(project.status, number, holds);
-        self.data_status.mark(project.data_status, number, holds);
-        for year in project.funding_years() {
-            self.year.mark(year, number, holds);
+        self.field.mark(&project.field, number, holds);
+        self.livelihood.mark(&project.livelihood, number, holds);
+        self.status.mark(&project.status, number, holds);
+        self.data_status.mark(&project.data_status, number, holds);
+        for line in &project.funding_lines {
+            self.year.mark(&line.year, number, holds);
         }
         self.title.mark(number, &project.title, holds);
         self.description.mark(number, &project.description, holds);
