@@ -2,9 +2,9 @@
 //! comparison of the filter is judged once per distinct value an index keeps (a party, a
 //! year, an area with the areas above it) and picks the rows holding the values it accepts;
 //! a substring of a title or description is looked up by its n-grams (exactly, or checked on
-//! the rows holding them all). The picks combine as the filter does (`Filter::pick`), so a listing
-//! counts its matches and pages through them, in name order or ordered by indexed fields,
-//! without unpacking what it does not return.
+//! the rows holding them all). The picks combine as the filter does (`Filter::pick`), so a
+//! listing counts its matches and pages through them, in name order or ordered by indexed
+//! fields, without unpacking what it does not return.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
