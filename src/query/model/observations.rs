@@ -14,7 +14,7 @@ use roaring::RoaringBitmap;
 
 use super::interned::Interned;
 use super::named_rows::NamedRows;
-use super::postings::{Postings, shrink};
+use super::postings::{Postings, mark_row, shrink};
 use crate::domain::{
     Collection, DataStatus, Meta, Observation, Provenance, Qualifier, ResourceName,
 };
@@ -64,11 +64,7 @@ pub struct ObservationIndex {
 
 impl ObservationIndex {
     fn mark(&mut self, number: u32, row: &Row, holds: bool) {
-        if holds {
-            self.live.insert(number);
-        } else {
-            self.live.remove(number);
-        }
+        mark_row(&mut self.live, number, holds);
         self.indicator.mark(&row.indicator, number, holds);
         self.area.mark(&row.area, number, holds);
         self.period.mark(&row.period, number, holds);

@@ -59,6 +59,15 @@ impl<K: Eq + Hash + Clone> Postings<K> {
     }
 }
 
+/// Marks row `number` in `rows` (`holds`) or out.
+pub fn mark_row(rows: &mut RoaringBitmap, number: u32, holds: bool) {
+    if holds {
+        rows.insert(number);
+    } else {
+        rows.remove(number);
+    }
+}
+
 /// `rows` with its runs packed, each container allocated exactly as large as it is (a clone
 /// allocates so).
 pub fn shrink(rows: &mut RoaringBitmap) {

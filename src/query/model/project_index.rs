@@ -5,7 +5,7 @@
 use roaring::RoaringBitmap;
 
 use super::ngrams::NGrams;
-use super::postings::{Postings, shrink};
+use super::postings::{Postings, mark_row, shrink};
 use crate::domain::{DataStatus, Project, ProjectStatus, ResourceName, SupportField};
 
 #[derive(Clone, Debug, Default)]
@@ -30,11 +30,7 @@ pub struct ProjectIndex {
 impl ProjectIndex {
     /// Marks project `number`, which is `project`, in (`holds`) or out.
     pub fn mark(&mut self, number: u32, project: &Project, holds: bool) {
-        if holds {
-            self.live.insert(number);
-        } else {
-            self.live.remove(number);
-        }
+        mark_row(&mut self.live, number, holds);
         self.party.mark(&project.party, number, holds);
         self.pairing.mark(&project.pairing, number, holds);
         for recipient in &project.recipients {
