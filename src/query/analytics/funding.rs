@@ -20,7 +20,7 @@ use crate::domain::{
 use crate::query::interrupt::{Interrupt, Interrupted};
 use crate::query::listing::{Field, Filter, ItemRow, Listed, ProjectField, Summarized, picks};
 use crate::query::model::cube::{ClassTable, FundingCube, NameTable, Sums};
-use crate::query::model::{Member, ReadModel, Reading};
+use crate::query::model::{ReadModel, Reading};
 
 labelled! {
     /// A dimension funding can be grouped by.
@@ -441,22 +441,14 @@ fn picked(
     let in_lumped = std::ptr::eq(table, &cube.lumped);
     let mut sums = table.sums.zeroed_like();
     let picks = picks::projects(model, filter, interrupt)?;
-    let mut add = |member: Member<'_>| {
+    // Picks are summed only while every project has a row: every pick finds its own.
+    cube.members.each(&picks, Reading::Amounts, |_, member| {
         let [lumped, by_recipient] = member.classes;
         let class = if in_lumped { lumped } else { by_recipient };
         sums.add(class, &table.classes[class], 1, member.amounts);
-    };
-    match picks {
-        // Picks are summed only while every project has a row: every pick finds its own.
-        Some(picks) => {
-            cube.members.each(&picks, Reading::Amounts, |_, member| {
-                add(member);
-                !interrupt.is_raised()
-            });
-            interrupt.check()?;
-        }
-        None => cube.members.iter().for_each(add),
-    }
+        !interrupt.is_raised()
+    });
+    interrupt.check()?;
     Ok(sums)
 }
 

@@ -52,8 +52,8 @@ pub trait Picked<T> {
 }
 
 /// A collection a listing may pick from an index: `picked` gives the items `filter` picks,
-/// all and only those, or `None` when there is no index for this collection or the filter is
-/// empty and every item is read.
+/// all and only those (every item for the empty filter), or `None` when there is no index
+/// for this collection and every item is read.
 pub trait Pickable: Listed {
     fn picked<'m>(
         _model: &'m ReadModel,
@@ -93,13 +93,11 @@ fn picks<'m, T: Indexed + 'm>(
     interrupt: &Interrupt,
 ) -> Result<Option<Box<dyn Picked<T> + 'm>>, Interrupted> {
     let numbers = picked_numbers::<T>(model, filter, interrupt)?;
-    Ok(numbers.map(|numbers| {
-        Box::new(Picks::<T> {
-            model,
-            numbers,
-            collection: PhantomData,
-        }) as Box<dyn Picked<T>>
-    }))
+    Ok(Some(Box::new(Picks::<T> {
+        model,
+        numbers,
+        collection: PhantomData,
+    })))
 }
 
 /// How the index answers one field of a collection.
@@ -391,27 +389,24 @@ impl ItemSet for RoaringBitmap {
     }
 }
 
-/// The numbers of the projects `filter` picks; `None` for the empty filter.
+/// The numbers of the projects `filter` picks.
 pub fn projects(
     model: &ReadModel,
     filter: &Filter,
     interrupt: &Interrupt,
-) -> Result<Option<RoaringBitmap>, Interrupted> {
+) -> Result<RoaringBitmap, Interrupted> {
     picked_numbers::<Project>(model, filter, interrupt)
 }
 
-/// The numbers of the items of `T` that `filter` picks; `None` for the empty filter.
+/// The numbers of the items of `T` that `filter` picks.
 fn picked_numbers<T: Indexed>(
     model: &ReadModel,
     filter: &Filter,
     interrupt: &Interrupt,
-) -> Result<Option<RoaringBitmap>, Interrupted> {
-    if filter.is_empty() {
-        return Ok(None);
-    }
+) -> Result<RoaringBitmap, Interrupted> {
     let lookup = |field: usize| T::lookup(model, <T::Field as Field>::ALL[field]);
     let costly = |field: usize| matches!(lookup(field), Lookup::Text { .. });
-    let picked = filter.pick(
+    filter.pick(
         T::live(model).clone(),
         &costly,
         &mut |comparison, within: &RoaringBitmap| match lookup(comparison.field) {
@@ -455,8 +450,7 @@ fn picked_numbers<T: Indexed>(
                 Ok(numbers.into_iter().collect())
             }
         },
-    )?;
-    Ok(Some(picked))
+    )
 }
 
 /// The values one key of an index stands for, as a comparison reads a row's.

@@ -211,19 +211,6 @@ impl Members {
         }
     }
 
-    /// Every live row.
-    pub fn iter(&self) -> impl Iterator<Item = Member<'_>> {
-        self.numbered().map(|(_, member)| member)
-    }
-
-    /// Every live row with its project's number.
-    pub fn numbered(&self) -> impl Iterator<Item = (u32, Member<'_>)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.state == State::Live)
-            .map(|(number, slot)| (number as u32, self.member(slot)))
-    }
 }
 
 fn title_of<'a>(titles: &'a str, slot: &Slot) -> &'a str {

@@ -42,11 +42,6 @@ impl<K: Eq + Hash + Clone> Postings<K> {
         }
     }
 
-    /// The rows holding `key`.
-    pub fn rows(&self, key: &K) -> Option<&RoaringBitmap> {
-        self.by_key.get(key)
-    }
-
     /// Every key some row holds, with its rows.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &RoaringBitmap)> {
         self.by_key.iter()
