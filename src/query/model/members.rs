@@ -210,7 +210,6 @@ impl Members {
             }
         }
     }
-
 }
 
 fn title_of<'a>(titles: &'a str, slot: &Slot) -> &'a str {
