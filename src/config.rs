@@ -34,6 +34,21 @@ pub struct Config {
     )]
     pub database: String,
 
+    /// Where to keep an image of the read model, read at start-up instead of every record and
+    /// rewritten as the record moves on. Default: beside a SQLite database (`<file>.model`);
+    /// none for PostgreSQL unless a path on the replica's own volume is given. `off`: none.
+    #[arg(long, env = "PAIRING_AID_MODEL_IMAGE")]
+    pub model_image: Option<String>,
+
+    /// How often, in seconds, to rewrite the model's image if the record has moved on since
+    /// the last one; it is rewritten at shutdown too.
+    #[arg(
+        long,
+        env = "PAIRING_AID_MODEL_IMAGE_INTERVAL_SECONDS",
+        default_value_t = 300
+    )]
+    pub model_image_interval_seconds: u64,
+
     /// Load the demo data (reported figures and synthetic projects) when the database is empty.
     #[arg(long, env = "PAIRING_AID_DEMO_DATA", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo_data: bool,
@@ -195,6 +210,21 @@ impl Config {
             tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
         }
         Ok(Some(tls))
+    }
+
+    /// Whether the record lives in PostgreSQL rather than a SQLite file.
+    pub fn uses_postgres(&self) -> bool {
+        self.database.starts_with("postgres://") || self.database.starts_with("postgresql://")
+    }
+
+    /// Where the read model's image is kept, if anywhere (see `--model-image`).
+    pub fn model_image(&self) -> Option<PathBuf> {
+        match self.model_image.as_deref() {
+            Some("off") => None,
+            Some(path) => Some(PathBuf::from(path)),
+            None if self.uses_postgres() => None,
+            None => Some(PathBuf::from(format!("{}.model", self.database))),
+        }
     }
 
     /// How long to drain in-flight calls on shutdown.

@@ -21,7 +21,7 @@ use crate::api::deadlines::Deadlines;
 use crate::api::limit::ConcurrencyLimit;
 use crate::api::restate::RestateRefusals;
 use crate::api::{Api, Limits};
-use crate::changes::{Ledger, Reachability, load_model};
+use crate::changes::{ImageKeeping, Ledger, Reachability, load_model, open_model};
 use crate::config::Config;
 use crate::query::model::SharedModel;
 use crate::seed;
@@ -60,10 +60,15 @@ const HEALTH_SERVICES: &[&str] = &[
 pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     let tokens = Tokens::parse(&config.tokens_text()?).map_err(anyhow::Error::msg)?;
     let retained = (config.retain_revisions > 0).then_some(config.retain_revisions);
-    let store = open_store(&config.database, retained)
+    let store = open_store(&config, retained)
         .await
         .with_context(|| format!("opening database {}", redacted(&config.database)))?;
-    let mut model = load_model(store.as_ref()).await?;
+    let image = config.model_image().map(|path| ImageKeeping {
+        path,
+        interval: Duration::from_secs(config.model_image_interval_seconds.max(1)),
+    });
+    let opened = open_model(store.as_ref(), image.as_ref().map(|i| i.path.as_path())).await?;
+    let (mut model, mut image_revision) = (opened.model, opened.image_revision);
     let mut seeded = false;
     if model.is_empty() && config.demo_data {
         seed::load_demo_data(store.as_ref())
@@ -79,20 +84,34 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             .context("generating the synthetic benchmark record")?;
         }
         model = load_model(store.as_ref()).await?;
-        seeded = true;
+        (seeded, image_revision) = (true, None);
     }
     after_load();
-    let summary = format!(
-        "{} at revision {}{}",
-        model.counts(),
-        model.revision,
-        if seeded {
-            " (demo data loaded into the empty database)"
-        } else {
-            ""
-        }
-    );
     let ledger = Arc::new(Ledger::new(store, SharedModel::new(model)));
+    if let Some(revision) = image_revision {
+        ledger
+            .catch_up()
+            .await
+            .context("catching up from the change log")?;
+        let caught_up = ledger.applied_revision() - revision;
+        info!(
+            caught_up,
+            "applied {caught_up} commits made after the image"
+        );
+    }
+    let summary = {
+        let model = ledger.model().read();
+        format!(
+            "{} at revision {}{}",
+            model.counts(),
+            model.revision,
+            if seeded {
+                " (demo data loaded into the empty database)"
+            } else {
+                ""
+            }
+        )
+    };
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -118,6 +137,13 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let (stop_sender, stop) = watch::channel(false);
+    let keeper = image.clone().map(|keeping| {
+        tokio::spawn(
+            ledger
+                .clone()
+                .keep_image(keeping, image_revision, stop.clone()),
+        )
+    });
     let (reachability, reached) = watch::channel(Reachability::Reachable);
     tokio::spawn(ledger.clone().follow_store(reachability, stop.clone()));
     tokio::spawn(report_reachability(
@@ -146,7 +172,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             .heavy_queue_wait_ms
             .map_or(machine.max_wait, Duration::from_millis),
     };
-    let api = Api::new(ledger, limits, Admission::new(admission));
+    let api = Api::new(ledger.clone(), limits, Admission::new(admission));
     let authenticator = Authenticator::new(tokens, config.require_token_for_reads);
     let max_message = config.max_message_bytes;
     macro_rules! guarded {
@@ -215,13 +241,19 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         result = serve => result.context("serving gRPC")?,
         () = deadline => warn!(?drain_timeout, "drain deadline passed; closing remaining calls"),
     }
+    if let (Some(keeper), Some(keeping)) = (keeper, image) {
+        // After the last call, so that the next start reads an image of the last revision.
+        let imaged = keeper.await.unwrap_or(None);
+        ledger.write_image_if_behind(&keeping.path, imaged).await;
+    }
     info!("stopped");
     Ok(())
 }
 
 /// Opens the store `database` names: a `postgres://` URL or a SQLite file path.
-async fn open_store(database: &str, retained: Option<i64>) -> anyhow::Result<Arc<dyn Store>> {
-    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+async fn open_store(config: &Config, retained: Option<i64>) -> anyhow::Result<Arc<dyn Store>> {
+    let database = &config.database;
+    if config.uses_postgres() {
         Ok(Arc::new(PostgresStore::connect(database, retained).await?))
     } else {
         Ok(Arc::new(SqliteStore::open(Path::new(database), retained)?))

@@ -46,6 +46,14 @@ pub struct Metrics {
     pub interrupted: IntCounterVec,
     /// Time heavy calls waited for a thread, by class.
     pub heavy_wait: HistogramVec,
+    /// Start-ups by what became of the read model's image: loaded, or why not.
+    pub model_image_loads: IntCounterVec,
+    /// Images of the read model written, by outcome.
+    pub model_image_writes: IntCounterVec,
+    /// The revision of the newest image written or loaded.
+    pub model_image_revision: IntGauge,
+    /// Time to write an image.
+    pub model_image_write_duration: Histogram,
 }
 
 impl Metrics {
@@ -142,6 +150,28 @@ impl Metrics {
             &["class"],
         )
         .expect("valid metric");
+        let model_image_loads = counter(
+            "pairing_aid_model_image_loads_total",
+            "start-ups by what became of the read model's image: loaded, or why the full load ran (missing, stale, damaged, other_build, unreadable)",
+            &["outcome"],
+        );
+        let model_image_writes = counter(
+            "pairing_aid_model_image_writes_total",
+            "images of the read model written, by outcome (written, failed)",
+            &["outcome"],
+        );
+        let model_image_revision = gauge(
+            "pairing_aid_model_image_revision",
+            "revision of the newest image of the read model written or loaded",
+        );
+        let model_image_write_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "pairing_aid_model_image_write_seconds",
+                "time to write an image of the read model",
+            )
+            .buckets(vec![0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -156,6 +186,10 @@ impl Metrics {
             Box::new(refused.clone()),
             Box::new(interrupted.clone()),
             Box::new(heavy_wait.clone()),
+            Box::new(model_image_loads.clone()),
+            Box::new(model_image_writes.clone()),
+            Box::new(model_image_revision.clone()),
+            Box::new(model_image_write_duration.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
             registry
@@ -177,6 +211,10 @@ impl Metrics {
             refused,
             interrupted,
             heavy_wait,
+            model_image_loads,
+            model_image_writes,
+            model_image_revision,
+            model_image_write_duration,
         }
     }
 

@@ -58,16 +58,6 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_millis(ticks * 1000 / per_second)
 }
 
-fn metric(server: &TestServer, line_start: &str) -> f64 {
-    server
-        .scrape_metrics()
-        .lines()
-        .find(|l| l.starts_with(line_start))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_heavy_call_whose_deadline_passes_stops_its_work() {
     let server = start(&[]);
@@ -100,10 +90,7 @@ async fn a_heavy_call_whose_deadline_passes_stops_its_work() {
         "after the deadline the server spent {spent:?} of CPU over {whole:?}; the listing alone takes {whole:?}"
     );
     assert!(
-        metric(
-            &server,
-            "pairing_aid_heavy_interrupted_total{class=\"ListProjects\"}"
-        ) >= 1.0,
+        server.metric("pairing_aid_heavy_interrupted_total{class=\"ListProjects\"}") >= 1.0,
         "the interrupted call is counted"
     );
 }
@@ -134,8 +121,8 @@ async fn heavy_calls_beyond_the_queue_are_refused_at_once_while_light_ones_answe
     tokio::time::sleep(Duration::from_millis(200)).await;
     let waiting = spawn_heavy();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(metric(&server, "pairing_aid_heavy_running"), 1.0);
-    assert_eq!(metric(&server, "pairing_aid_heavy_queued"), 1.0);
+    assert_eq!(server.metric("pairing_aid_heavy_running"), 1.0);
+    assert_eq!(server.metric("pairing_aid_heavy_queued"), 1.0);
 
     let refused_at = Instant::now();
     let refused = client

@@ -63,6 +63,72 @@ async fn restarted_server_serves_the_same_record_without_reseeding() {
     );
 }
 
+fn logged(server: &TestServer, message: &str) -> bool {
+    server
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains(message))
+}
+
+#[tokio::test]
+async fn a_restart_reads_the_model_image_catches_up_and_falls_back_from_a_damaged_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_in(&dir);
+    let image = dir.path().join("pairing-aid.db.model");
+    let tokens = common::token_args();
+    let mut first = TestServer::start_on(&database, &tokens);
+    // The first start loaded every record, so it writes an image at once, in the background.
+    let written = "pairing_aid_model_image_writes_total{outcome=\"written\"}";
+    let writes = first.wait_for_metric(written, 1.0, Duration::from_secs(20));
+    assert_eq!(writes, 1.0, "{:?}", first.logs.lock().unwrap());
+    let imaged = std::fs::metadata(&image).unwrap().len();
+    // Commits after the image, then a crash: the image is behind the log.
+    let client = first.client(Some(common::WRITE_TOKEN)).await;
+    for id in ["after-image-1", "after-image-2", "after-image-3"] {
+        client
+            .projects()
+            .create_project(common::create_request(id, ""))
+            .await
+            .unwrap();
+    }
+    let before = project_names_and_etags(&first).await;
+    first.kill_hard();
+
+    let second = TestServer::start_on(&database, &tokens);
+    assert!(logged(&second, "read model read from its image"));
+    assert!(logged(&second, "applied 3 commits made after the image"));
+    let loaded = "pairing_aid_model_image_loads_total{outcome=\"loaded\"}";
+    assert_eq!(second.metric(loaded), 1.0);
+    assert_eq!(project_names_and_etags(&second).await, before);
+    assert!(second.stop().success());
+    assert!(
+        std::fs::metadata(&image).unwrap().len() > imaged,
+        "a graceful stop rewrites the image at the last revision"
+    );
+
+    let bytes = std::fs::read(&image).unwrap();
+    let mut damaged = bytes.clone();
+    damaged[bytes.len() / 2] ^= 0x55;
+    for (altered, outcome) in [
+        (damaged, "damaged"),
+        (bytes[..bytes.len() / 3].to_vec(), "damaged"),
+    ] {
+        std::fs::write(&image, altered).unwrap();
+        let server = TestServer::start_on(&database, &tokens);
+        let series = format!("pairing_aid_model_image_loads_total{{outcome=\"{outcome}\"}}");
+        assert_eq!(server.metric(&series), 1.0);
+        assert!(logged(
+            &server,
+            "the read model's image is not used: loading every record"
+        ));
+        assert!(!logged(&server, "read model read from its image"));
+        assert_eq!(project_names_and_etags(&server).await, before);
+        assert!(server.stop().success());
+    }
+}
+
 #[tokio::test]
 async fn starts_empty_without_demo_data_when_asked() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ mod commit;
 mod error;
 mod feed;
 mod follow;
+mod image;
 mod ledger;
 mod listing;
 mod plan;
@@ -18,6 +19,7 @@ pub use crate::domain::{Commit, Committed, Conflict, Precondition, RequestKey, W
 pub use crate::store::StoreError;
 pub use error::LogError;
 pub use follow::Reachability;
+pub use image::{ImageKeeping, Opened, open_model};
 pub use ledger::{Ledger, load_model};
 pub use listing::ChangePage;
 pub use plan::{Edit, Rebase, WriteError, WriteOp, WriteRequest};

@@ -8,7 +8,7 @@ use super::{Provenance, Resource, ResourceName};
 /// Hands out one shared copy of every referenced name and provenance it is shown. Millions of
 /// observations cite a few sources and a few thousand areas and indicators; decoded one by
 /// one, each would carry copies of its own, several hundred bytes an observation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Shared {
     names: HashSet<ResourceName>,
     provenances: HashSet<Arc<Provenance>>,

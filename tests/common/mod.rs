@@ -110,6 +110,29 @@ impl TestServer {
         response
     }
 
+    /// The value of the series starting `series` (a metric's name and labels as exposed), 0
+    /// when it is absent.
+    pub fn metric(&self, series: &str) -> f64 {
+        self.scrape_metrics()
+            .lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Waits until the series `series` reaches `at_least`, at most `limit`: its last value.
+    pub fn wait_for_metric(&self, series: &str, at_least: f64, limit: Duration) -> f64 {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let value = self.metric(series);
+            if value >= at_least || std::time::Instant::now() >= deadline {
+                return value;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The URL clients connect to.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)

@@ -487,6 +487,7 @@ mod tests {
         Resource, SupportField, Write,
     };
     use crate::query::listing::fields::ItemRow;
+    use crate::query::model::image;
 
     fn model() -> ReadModel {
         let mut resources = crate::seed::demo_resources().unwrap();
@@ -658,7 +659,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
         /// Whatever the filter, the indexes pick exactly the items it matches one by one, in
-        /// name order, and still do after edits in every indexed attribute.
+        /// name order, and still do after edits in every indexed attribute, after a restart
+        /// from the model's image and after edits to the model read back.
         #[test]
         fn the_indexes_pick_what_the_filter_matches_through_writes(
             (projects, observations, seed) in {
@@ -683,6 +685,20 @@ mod tests {
                 });
                 check(&model, &projects, &observations);
             }
+            let directory = tempfile::tempdir().unwrap();
+            let path = directory.path().join("model.image");
+            let of = image::ImageOf { revision: model.revision, committed_at: chrono::Utc::now() };
+            image::write(&model, of, &path).unwrap();
+            let (mut restored, _) = image::read(&path).unwrap();
+            check(&restored, &projects, &observations);
+            restored.apply(&Committed {
+                revision: 4,
+                subject: "test".into(),
+                commit_time: chrono::Utc::now(),
+                writes: edits(&restored, seed.wrapping_add(2)),
+                replayed: false,
+            });
+            check(&restored, &projects, &observations);
         }
     }
 }

@@ -7,7 +7,9 @@ use rust_decimal::Decimal;
 use crate::domain::{FundingLine, FundingType, Project, cents, rounded, split_by_shares};
 
 /// What a class's projects share about one funding line.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub(super) struct LineShape {
     pub year: i32,
     pub funding_type: FundingType,

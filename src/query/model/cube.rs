@@ -22,7 +22,7 @@ use crate::domain::{
 };
 
 /// What alike projects share: everything but name, text and amounts.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 struct ClassKey {
     party: ResourceName,
     pairing: Option<ResourceName>,
@@ -36,7 +36,7 @@ struct ClassKey {
 }
 
 /// A line of a class as a summary reads it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub year: i32,
     pub funding_type: FundingType,
@@ -44,7 +44,7 @@ pub struct Line {
 
 /// One class: what its members share, and where its lines, recipients and parts sit in the
 /// flat arrays.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Class {
     /// The party's number in the cube's names.
     pub party: u32,
@@ -60,7 +60,7 @@ pub struct Class {
 
 /// Sums over some members of every class of a table: all of them, as the table keeps them, or
 /// those a filter picked.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sums {
     /// Per class, its members.
     projects: Vec<u64>,
@@ -120,7 +120,7 @@ impl Sums {
 }
 
 /// The classes of one table.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ClassTable {
     index: HashMap<ClassKey, usize>,
     pub classes: Vec<Class>,
@@ -265,7 +265,7 @@ fn representative(project: &Project, key: &ClassKey) -> Project {
 }
 
 /// Parties and areas the classes refer to, numbered in order of first use.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct NameTable {
     ids: HashMap<ResourceName, u32>,
     names: Vec<ResourceName>,
@@ -296,7 +296,7 @@ impl NameTable {
 
 /// Funding by class, in two tables, every project's title and amounts, and the currencies
 /// the classes hold.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FundingCube {
     pub by_recipient: ClassTable,
     pub lumped: ClassTable,

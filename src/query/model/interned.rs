@@ -6,7 +6,8 @@ use foldhash::HashMap;
 
 /// Each distinct value once, numbered, with how many rows refer to it; a number no row refers
 /// to any more is given to the next new value.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(bound(deserialize = "T: serde::Deserialize<'de> + Eq + Hash"))]
 pub struct Interned<T> {
     ids: HashMap<T, u32>,
     values: Vec<Option<T>>,

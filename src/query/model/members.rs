@@ -12,7 +12,7 @@ use roaring::RoaringBitmap;
 use super::contribution::Contribution;
 
 /// One project's row, at its number.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Slot {
     title_start: u64,
     title_len: u32,
@@ -23,7 +23,7 @@ struct Slot {
     state: State,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum State {
     /// No project has this number.
     #[default]
@@ -34,10 +34,12 @@ enum State {
 }
 
 /// The rows; a replaced or removed row's title and amounts stay, dead, until compaction.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Members {
     titles: String,
+    #[serde(deserialize_with = "super::serial::vec")]
     amounts: Vec<i64>,
+    #[serde(deserialize_with = "super::serial::vec")]
     slots: Vec<Slot>,
     dead_title_bytes: usize,
     dead_amounts: usize,

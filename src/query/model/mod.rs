@@ -5,6 +5,7 @@
 
 mod contribution;
 pub mod cube;
+pub mod image;
 mod interned;
 mod members;
 mod name_order;
@@ -16,6 +17,7 @@ mod postings;
 mod project_index;
 mod projects;
 mod read_model;
+mod serial;
 mod shared;
 mod table;
 

@@ -22,7 +22,7 @@ impl Position {
 }
 
 /// Row numbers in name order; the names live elsewhere, so every search is given them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct NameOrder {
     /// Each sorted and none empty; every name in a chunk comes before the next chunk's.
     chunks: Vec<Vec<u32>>,

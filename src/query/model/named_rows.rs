@@ -4,12 +4,14 @@
 
 use std::sync::LazyLock;
 
+use serde::{Deserialize, Serialize};
+
 use super::name_order::NameOrder;
 use crate::domain::{Collection, ResourceName};
 
 /// Where a row's id sits in the ids buffer: its length (ids are at most 63 bytes) in the top
 /// byte, its start below, so a row spends eight bytes on it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct IdSpan(u64);
 
 impl IdSpan {
@@ -32,11 +34,11 @@ impl IdSpan {
 }
 
 /// Rows of one collection, each `R`, by name.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "R: Deserialize<'de>"))]
 pub struct NamedRows<R> {
     collection: Collection,
-    /// What every name in the collection starts with: the segment and '/'.
-    prefix: &'static str,
+    #[serde(deserialize_with = "super::serial::vec")]
     rows: Vec<(IdSpan, R)>,
     free_rows: Vec<u32>,
     ids: String,
@@ -63,7 +65,6 @@ impl<R: Copy> NamedRows<R> {
     pub fn new(collection: Collection) -> Self {
         NamedRows {
             collection,
-            prefix: prefix_of(collection),
             rows: Vec::new(),
             free_rows: Vec::new(),
             ids: String::new(),
@@ -150,14 +151,15 @@ impl<R: Copy> NamedRows<R> {
 
     /// The numbers of the rows named after `after` (every row for `None`), in name order.
     pub fn after(&self, after: Option<&str>) -> impl Iterator<Item = u32> + '_ {
+        let prefix = prefix_of(self.collection);
         let start = match after {
             None => self.order.start(),
-            Some(name) => match name.strip_prefix(self.prefix) {
+            Some(name) => match name.strip_prefix(prefix) {
                 Some(id) => match self.order.locate(id, |number| self.id(number)) {
                     (position, Some(_)) => position.next(),
                     (position, None) => position,
                 },
-                None if name < self.prefix => self.order.start(),
+                None if name < prefix => self.order.start(),
                 None => self.order.end(),
             },
         };

@@ -43,7 +43,7 @@ pub enum Found {
     Perhaps(RoaringBitmap),
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct NGrams {
     /// By n-gram: hashed, so that a write (fifty n-grams a title) or a load finds each in
     /// constant time. A part shorter than an n-gram reads every key: a millisecond at a
@@ -58,10 +58,10 @@ pub struct NGrams {
 const FEW: usize = 512;
 
 /// The rows holding one n-gram.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 enum Rows {
     Few(Vec<u32>),
-    Many(RoaringBitmap),
+    Many(#[serde(with = "super::serial::bitmap")] RoaringBitmap),
 }
 
 impl Default for Rows {

@@ -22,7 +22,7 @@ use crate::domain::{
 const COLLECTION: Collection = Collection::Observations;
 
 /// One observation but its name; every number refers to the table's distinct values.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Row {
     qualifier: Qualifier,
     status: DataStatus,
@@ -31,11 +31,12 @@ struct Row {
     period: u32,
     provenance: u32,
     meta: u32,
+    #[serde(with = "super::serial::decimal")]
     value: Decimal,
 }
 
 /// The observations, in name order and by series.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ObservationTable {
     rows: NamedRows<Row>,
     /// By indicator, then area: the rows in period order, and those of one period in the order
@@ -51,9 +52,10 @@ pub struct ObservationTable {
 
 /// Which observations (by number) hold each value of the filterable attributes; values are
 /// the table's numbers for them (see [`ObservationTable::indicator_of`] and its siblings).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ObservationIndex {
     /// Every observation's number.
+    #[serde(with = "super::serial::bitmap")]
     pub live: RoaringBitmap,
     pub indicator: Postings<u32>,
     pub area: Postings<u32>,

@@ -8,8 +8,13 @@ use foldhash::HashMap;
 use roaring::RoaringBitmap;
 
 /// Rows by key; a key no row holds has no entry.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(bound(
+    serialize = "K: serde::Serialize",
+    deserialize = "K: serde::Deserialize<'de> + Eq + Hash"
+))]
 pub struct Postings<K> {
+    #[serde(with = "super::serial::bitmaps")]
     by_key: HashMap<K, RoaringBitmap>,
 }
 

@@ -8,9 +8,10 @@ use super::ngrams::NGrams;
 use super::postings::{Postings, mark_row, shrink};
 use crate::domain::{DataStatus, Project, ProjectStatus, ResourceName, SupportField};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ProjectIndex {
     /// Every project's number.
+    #[serde(with = "super::serial::bitmap")]
     pub live: RoaringBitmap,
     pub party: Postings<ResourceName>,
     pub pairing: Postings<Option<ResourceName>>,

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::interned::Interned;
 use super::named_rows::NamedRows;
 use super::packed::{Reader, Writer};
@@ -17,7 +19,7 @@ use crate::domain::{
 const COLLECTION: Collection = Collection::Projects;
 
 /// Where a project's bytes sit in the table's buffer.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Span {
     start: u64,
     len: u32,
@@ -30,7 +32,7 @@ impl Span {
 }
 
 /// The values projects share, each stored once.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Shared {
     /// Parties, pairings, areas and indicators projects refer to.
     names: Interned<ResourceName>,
@@ -38,11 +40,12 @@ struct Shared {
 }
 
 /// The projects, in name order.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProjectTable {
     rows: NamedRows<Span>,
     /// Every project's bytes, back to back; a replaced or deleted project's stay until the
     /// buffer is compacted.
+    #[serde(with = "serde_bytes")]
     bytes: Vec<u8>,
     dead_bytes: usize,
     shared: Shared,

@@ -14,7 +14,7 @@ use crate::domain::{
 use crate::domain::{Committed, Write};
 
 /// The whole record as of `revision`, answering every query.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ReadModel {
     pub revision: i64,
     pub parties: BTreeMap<ResourceName, Party>,
