@@ -249,24 +249,34 @@ struct FileFlavor<'de> {
 
 impl FileFlavor<'_> {
     /// Makes at least `wanted` bytes available from `at`.
+    #[inline]
     fn fill(&mut self, wanted: usize) -> postcard::Result<()> {
-        let available = self.buffer.len() - self.at;
-        if available >= wanted {
+        if self.buffer.len() - self.at >= wanted {
             return Ok(());
         }
-        let missing = (wanted - available) as u64;
+        self.refill(wanted)
+    }
+
+    #[cold]
+    fn refill(&mut self, wanted: usize) -> postcard::Result<()> {
+        let missing = (wanted - (self.buffer.len() - self.at)) as u64;
         if missing > self.left {
             return Err(postcard::Error::DeserializeUnexpectedEnd);
         }
         self.buffer.drain(..self.at);
         self.at = 0;
-        let read = missing.max(READ_CHUNK as u64).min(self.left) as usize;
+        let read = missing.max(READ_CHUNK as u64).min(self.left);
+        // Read into the buffer's spare capacity, which `read_to_end` does not zero first.
         let start = self.buffer.len();
-        self.buffer.resize(start + read, 0);
-        self.file
-            .read_exact(&mut self.buffer[start..])
+        self.buffer.reserve(read as usize);
+        (&mut self.file)
+            .take(read)
+            .read_to_end(&mut self.buffer)
             .map_err(|_| postcard::Error::DeserializeUnexpectedEnd)?;
-        self.left -= read as u64;
+        if self.buffer.len() - start != read as usize {
+            return Err(postcard::Error::DeserializeUnexpectedEnd);
+        }
+        self.left -= read;
         // A large field needed a large buffer; it is not kept for the small ones after it.
         if self.buffer.capacity() > 4 * READ_CHUNK && self.buffer.len() <= READ_CHUNK {
             self.buffer.shrink_to(READ_CHUNK);
@@ -279,6 +289,7 @@ impl<'de> Flavor<'de> for FileFlavor<'de> {
     type Remainder = ();
     type Source = ();
 
+    #[inline]
     fn pop(&mut self) -> postcard::Result<u8> {
         self.fill(1)?;
         self.at += 1;
@@ -291,6 +302,7 @@ impl<'de> Flavor<'de> for FileFlavor<'de> {
         Ok(borrowed.alloc_slice_copy(bytes))
     }
 
+    #[inline]
     fn try_take_n_temp<'a>(&'a mut self, ct: usize) -> postcard::Result<&'a [u8]>
     where
         'de: 'a,
