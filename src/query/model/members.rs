@@ -171,10 +171,10 @@ impl Members {
     }
 
     /// Calls `visit` with the number and row of each live row of `numbers`, in order, until it
-    /// returns false. Rows are read in batches, the part of each that `reading` says is read
-    /// touched for the whole batch first: a row seldom shares a cache line with the last one
-    /// read, and touching them in a tight loop has the processor wait for many at once instead
-    /// of one after another.
+    /// returns false. Rows are read in batches: the batch's numbers first, then its slots,
+    /// then the part of each row that `reading` says is read, each in a tight loop of its own.
+    /// A row seldom shares a cache line with the last one read, and loads that do not wait for
+    /// one another are in flight together instead of one after another.
     pub fn each(
         &self,
         numbers: &RoaringBitmap,
@@ -182,15 +182,20 @@ impl Members {
         mut visit: impl FnMut(u32, Member<'_>) -> bool,
     ) {
         const BATCH: usize = 64;
+        let mut chosen: Vec<u32> = Vec::with_capacity(BATCH);
         let mut batch: Vec<(u32, &Slot)> = Vec::with_capacity(BATCH);
-        let mut numbers = numbers.iter().peekable();
-        while numbers.peek().is_some() {
+        let mut numbers = numbers.iter();
+        loop {
+            chosen.clear();
+            chosen.extend(numbers.by_ref().take(BATCH));
+            if chosen.is_empty() {
+                return;
+            }
             batch.clear();
             batch.extend(
-                numbers
-                    .by_ref()
-                    .take(BATCH)
-                    .filter_map(|n| Some((n, self.slots.get(n as usize)?)))
+                chosen
+                    .iter()
+                    .filter_map(|n| Some((*n, self.slots.get(*n as usize)?)))
                     .filter(|(_, slot)| slot.state == State::Live),
             );
             let touched = batch.iter().fold(0i64, |sum, (_, slot)| {

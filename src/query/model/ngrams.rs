@@ -187,7 +187,15 @@ impl NGrams {
         if chars.is_empty() || chars.contains(&'\0') {
             return None;
         }
-        if chars.len() <= N {
+        if chars.len() == N {
+            // One n-gram: no other key starts with it.
+            let mut rows = RoaringBitmap::new();
+            if let Some(found) = self.postings.get(&key(&chars)) {
+                found.add_to(&mut rows);
+            }
+            return Some(Found::Exactly(rows));
+        }
+        if chars.len() < N {
             let mut rows = RoaringBitmap::new();
             let wanted = starting_with(&chars);
             for (_, more) in self.postings.iter().filter(|(key, _)| wanted.contains(key)) {
