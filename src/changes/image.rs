@@ -182,9 +182,9 @@ impl Ledger {
         let written = tokio::task::spawn_blocking(move || {
             let model = model.read();
             if model.revision != revision {
-                return Ok(false);
+                return Ok(None);
             }
-            write_from_child(model, of, &path).map(|()| true)
+            write_from_child(model, of, &path).map(Some)
         })
         .await
         .map_err(std::io::Error::other)?;
@@ -194,26 +194,31 @@ impl Ledger {
             .model_image_writes
             .with_label_values(&[outcome])
             .inc();
-        if !written? {
+        let Some(paused) = written? else {
             return Ok(None);
-        }
+        };
         let seconds = started.elapsed().as_secs_f64();
         metrics.model_image_write_duration.observe(seconds);
         metrics.model_image_revision.set(revision);
-        info!(revision, seconds, "read model image written");
+        let paused_ms = paused.as_secs_f64() * 1e3;
+        info!(
+            revision,
+            seconds, paused_ms, "read model image written (commits paused for the fork only)"
+        );
         Ok(Some(revision))
     }
 }
 
 /// Writes the image of `model` from a forked child process and waits for it. The child sees
 /// the model as it was at the fork, its pages shared copy-on-write, so the read lock is held
-/// only for the fork itself (tens of milliseconds at full scale) and commits go on being
-/// applied while the child writes for seconds; this is how Redis writes its snapshots.
+/// only for the fork itself and commits go on being applied while the child writes for
+/// seconds; this is how Redis writes its snapshots. Returns how long the fork held the lock.
 fn write_from_child(
     model: RwLockReadGuard<'_, ReadModel>,
     of: ImageOf,
     path: &Path,
-) -> std::io::Result<()> {
+) -> std::io::Result<Duration> {
+    let forking = Instant::now();
     // SAFETY: after fork the child has only this thread. It does not touch locks other
     // threads might have held at the fork (no logging, no runtime, no store), only the
     // model it already holds a read guard on, the file it creates, and the allocator, which
@@ -230,6 +235,7 @@ fn write_from_child(
         unsafe { libc::_exit(code) }
     }
     drop(model);
+    let paused = forking.elapsed();
     if pid < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -245,7 +251,7 @@ fn write_from_child(
         }
     }
     match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
-        (true, 0) => Ok(()),
+        (true, 0) => Ok(paused),
         // The child's exit code is the OS error that stopped it (EIO for any other).
         (true, code) => Err(std::io::Error::from_raw_os_error(code)),
         _ => Err(std::io::Error::other(format!(

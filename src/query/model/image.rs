@@ -72,6 +72,7 @@ pub fn write(model: &ReadModel, of: ImageOf, path: &Path) -> io::Result<u64> {
         inner: file,
         hasher: crc32fast::Hasher::new(),
         written: 0,
+        unsynced: 0,
     };
     let payload = postcard::to_io(model, BufWriter::with_capacity(1 << 20, payload))
         .map_err(io::Error::other)?
@@ -81,6 +82,7 @@ pub fn write(model: &ReadModel, of: ImageOf, path: &Path) -> io::Result<u64> {
         inner: mut file,
         hasher,
         written,
+        ..
     } = payload;
     file.seek(SeekFrom::Start(0))?;
     file.write_all(&header(of, written, hasher.finalize()))?;
@@ -212,18 +214,31 @@ fn verify(file: &mut File, checksum: u32) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// Passes writes on, counting them into a CRC-32.
-struct Checksummed<W> {
-    inner: W,
+/// Most bytes of the image left to the kernel to write back before they are synced.
+const UNSYNCED_LIMIT: u64 = 16 << 20;
+
+/// Passes writes on to the file, counting them into a CRC-32, and syncs them every
+/// [`UNSYNCED_LIMIT`] bytes. Left to the final sync, a gigabyte of dirty pages stalls the
+/// store's own fsyncs behind it (ext4's journal commits write out other files' data first):
+/// measured at full scale, a commit waited 266 ms while an image was written, against at most
+/// 10 ms otherwise.
+struct Checksummed {
+    inner: File,
     hasher: crc32fast::Hasher,
     written: u64,
+    unsynced: u64,
 }
 
-impl<W: Write> Write for Checksummed<W> {
+impl Write for Checksummed {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(bytes)?;
         self.hasher.update(&bytes[..n]);
         self.written += n as u64;
+        self.unsynced += n as u64;
+        if self.unsynced >= UNSYNCED_LIMIT {
+            self.inner.sync_data()?;
+            self.unsynced = 0;
+        }
         Ok(n)
     }
 
