@@ -144,6 +144,52 @@ async fn list_changes_pages_incremental_sync_and_records_who_wrote() {
 }
 
 #[tokio::test]
+async fn list_changes_splits_a_commit_larger_than_the_page() {
+    // The demo data is one commit of over a thousand changes.
+    let server = TestServer::start();
+    let mut client = server.client(None).await.records();
+    let first = client
+        .list_changes(ListChangesRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.changes.len(), 1, "page_size 1 returns one change");
+    assert!(!first.next_page_token.is_empty());
+
+    let mut paged = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_changes(ListChangesRequest {
+                page_size: 7,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.changes.len() <= 7, "{} changes", page.changes.len());
+        paged.extend(page.changes);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let whole = common::all_changes(&server, 0, 1000).await;
+    assert!(whole.len() > 1000, "{}", whole.len());
+    let names = |changes: &[pairing_aid_client::v1::Change]| -> Vec<(i64, String)> {
+        changes
+            .iter()
+            .map(|c| (c.revision, c.name.clone()))
+            .collect()
+    };
+    assert_eq!(names(&paged), names(&whole), "every change once, in order");
+}
+
+#[tokio::test]
 async fn export_streams_the_whole_record_or_the_collections_asked_for() {
     let server = TestServer::start();
     let mut client = server.client(None).await.records();
