@@ -37,6 +37,32 @@ where
     deserializer.deserialize_seq(AtLength(PhantomData))
 }
 
+/// Reads a byte string the reader lends for the call into what `parse` makes of it.
+fn from_byte_string<'de, D: Deserializer<'de>, T>(
+    deserializer: D,
+    what: &'static str,
+    parse: fn(&[u8]) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    struct ByteString<T> {
+        what: &'static str,
+        parse: fn(&[u8]) -> Result<T, String>,
+    }
+
+    impl<T> Visitor<'_> for ByteString<T> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(self.what)
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<T, E> {
+            (self.parse)(bytes).map_err(E::custom)
+        }
+    }
+
+    deserializer.deserialize_byte_buf(ByteString { what, parse })
+}
+
 /// A decimal as its 16 bytes, instead of the text `rust_decimal` writes by default: ten
 /// million values printed and parsed would take seconds of a restart. Written as a byte
 /// string, so it is read in one piece rather than byte by byte as an array would be.
@@ -49,24 +75,12 @@ pub mod decimal {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
-        struct Bytes;
-
-        impl Visitor<'_> for Bytes {
-            type Value = Decimal;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a decimal's 16 bytes")
-            }
-
-            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Decimal, E> {
-                let bytes = bytes
-                    .try_into()
-                    .map_err(|_| E::invalid_length(bytes.len(), &self))?;
-                Ok(Decimal::deserialize(bytes))
-            }
-        }
-
-        deserializer.deserialize_byte_buf(Bytes)
+        from_byte_string(deserializer, "a decimal's 16 bytes", |bytes| {
+            let bytes = bytes
+                .try_into()
+                .map_err(|_| format!("{} bytes where a decimal has 16", bytes.len()))?;
+            Ok(Decimal::deserialize(bytes))
+        })
     }
 }
 
@@ -75,7 +89,6 @@ pub mod decimal {
 /// file a buffer at a time, cannot lend).
 pub mod bitmap {
     use roaring::RoaringBitmap;
-    use serde::de::{Error as _, Visitor};
     use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(
@@ -92,23 +105,11 @@ pub mod bitmap {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<RoaringBitmap, D::Error> {
-        struct Portable;
-
-        impl Visitor<'_> for Portable {
-            type Value = RoaringBitmap;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a bitmap in roaring's portable form")
-            }
-
-            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<RoaringBitmap, E> {
-                RoaringBitmap::deserialize_from(bytes).map_err(E::custom)
-            }
-        }
-
-        deserializer
-            .deserialize_byte_buf(Portable)
-            .map_err(D::Error::custom)
+        super::from_byte_string(
+            deserializer,
+            "a bitmap in roaring's portable form",
+            |bytes| RoaringBitmap::deserialize_from(bytes).map_err(|e| e.to_string()),
+        )
     }
 }
 
