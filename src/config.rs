@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
 /// How log lines are written.
@@ -161,6 +160,12 @@ pub struct Config {
     )]
     pub metrics_listen: SocketAddr,
 
+    /// Address for a plaintext port that answers only `grpc.health.v1.Health`, for probes
+    /// that cannot speak TLS (the kubelet's); none by default. Health answers on the gRPC port
+    /// too.
+    #[arg(long, env = "PAIRING_AID_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
+
     /// PEM certificate chain for TLS on the gRPC port; with --tls-key, the port speaks TLS only.
     #[arg(long, env = "PAIRING_AID_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -180,38 +185,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The bearer token lines from the file and the environment, one `SUBJECT ROLE TOKEN` a
-    /// line.
-    pub fn tokens_text(&self) -> anyhow::Result<String> {
-        let mut text = String::new();
-        if let Some(path) = &self.tokens_file {
-            text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading tokens file {}", path.display()))?;
-        }
-        if let Some(tokens) = &self.tokens {
-            text.push('\n');
-            text.push_str(&tokens.replace(';', "\n"));
-        }
-        Ok(text)
-    }
-
-    /// The TLS settings of the gRPC port, if TLS is on.
-    pub fn tls(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
-        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
-            return Ok(None);
-        };
-        let read = |path: &PathBuf| {
-            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-        };
-        let mut tls = tonic::transport::ServerTlsConfig::new().identity(
-            tonic::transport::Identity::from_pem(read(cert)?, read(key)?),
-        );
-        if let Some(ca) = &self.tls_client_ca {
-            tls = tls.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
-        }
-        Ok(Some(tls))
-    }
-
     /// Whether the record lives in PostgreSQL rather than a SQLite file.
     pub fn uses_postgres(&self) -> bool {
         self.database.starts_with("postgres://") || self.database.starts_with("postgresql://")

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures_util::StreamExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
@@ -29,8 +28,12 @@ use crate::store::{PostgresStore, SqliteStore, Store};
 use crate::telemetry;
 use tonic::service::interceptor::InterceptedService;
 
-mod unvectored;
-use unvectored::UnvectoredStream;
+mod connection;
+mod reload;
+mod tls;
+
+use reload::Reloading;
+use tls::TlsFiles;
 
 use crate::api::pb::analytics_service_server::AnalyticsServiceServer;
 use crate::api::pb::area_service_server::AreaServiceServer;
@@ -41,8 +44,20 @@ use crate::api::pb::party_service_server::PartyServiceServer;
 use crate::api::pb::project_service_server::ProjectServiceServer;
 use crate::api::pb::record_service_server::RecordServiceServer;
 
-/// Every service name health reports on; "" is the server as a whole.
-const HEALTH_SERVICES: &[&str] = &[
+/// Health for the kubelet's liveness probe: SERVING while the process can answer at all. It
+/// never depends on the database: restarting a replica during a database outage would only
+/// lose the reads it answers from memory, and it could not start again until the database
+/// returns.
+const LIVENESS: &str = "liveness";
+
+/// Health for readiness and start-up probes: SERVING from the moment the read model is loaded
+/// until shutdown begins, database outages included (reads are answered from memory; writes
+/// fail UNAVAILABLE with retry advice).
+const READINESS: &str = "readiness";
+
+/// The server as a whole ("") and each API service: NOT_SERVING while the store cannot be
+/// reached as well as during shutdown, for operators who want that signal.
+const STORE_HEALTH: &[&str] = &[
     "",
     "pairing.v1.PartyService",
     "pairing.v1.AreaService",
@@ -58,11 +73,27 @@ const HEALTH_SERVICES: &[&str] = &[
 /// `after_load` runs once the read model is built, when the load's transient records are
 /// freed: the binary has its allocator hand their pages back.
 pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
-    let tokens = Tokens::parse(&config.tokens_text()?).map_err(anyhow::Error::msg)?;
+    let tokens = {
+        let config = config.clone();
+        Reloading::start(
+            "tokens",
+            config.tokens_file.iter().cloned().collect(),
+            move || read_tokens(&config),
+        )?
+    };
+    let tls = TlsFiles::of(&config)
+        .map(|files| {
+            let paths = files.paths();
+            Reloading::start("tls", paths, move || files.server_config())
+        })
+        .transpose()?;
     let retained = (config.retain_revisions > 0).then_some(config.retain_revisions);
-    let store = open_store(&config, retained)
-        .await
-        .with_context(|| format!("opening database {}", redacted(&config.database)))?;
+    let store = open_store(&config, retained).await.with_context(|| {
+        format!(
+            "opening database {} (--database, PAIRING_AID_DATABASE)",
+            redacted(&config.database)
+        )
+    })?;
     let image = config.model_image().map(|path| ImageKeeping {
         path,
         interval: Duration::from_secs(config.model_image_interval_seconds.max(1)),
@@ -122,10 +153,14 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         .with_context(|| format!("binding metrics port {}", config.metrics_listen))?;
     let metrics_address = metrics_listener.local_addr()?;
     tokio::spawn(telemetry::serve_metrics(metrics_listener));
-    let tls = config.tls()?;
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    set_health(&health_reporter, ServingStatus::Serving).await;
+    for service in [LIVENESS, READINESS] {
+        health_reporter
+            .set_service_status(service, ServingStatus::Serving)
+            .await;
+    }
+    set_store_health(&health_reporter, ServingStatus::Serving).await;
     // google.rpc's error details are described too, so grpcurl prints them decoded.
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -137,6 +172,19 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let (stop_sender, stop) = watch::channel(false);
+    let health_address = match config.health_listen {
+        Some(address) => Some(serve_health(address, health_service.clone(), stop.clone()).await?),
+        None => None,
+    };
+    let shared_tokens = tokens.current();
+    if config.tokens_file.is_some() {
+        tokio::spawn(tokens.run(stop.clone()));
+    }
+    let shared_tls = tls.map(|tls| {
+        let current = tls.current();
+        tokio::spawn(tls.run(stop.clone()));
+        current
+    });
     let keeper = image.clone().map(|keeping| {
         tokio::spawn(
             ledger
@@ -155,7 +203,10 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         wait_for_signal().await;
         info!("shutting down: health is NOT_SERVING, draining in-flight calls");
         let _ = stop_sender.send(true);
-        set_health(&health_reporter, ServingStatus::NotServing).await;
+        health_reporter
+            .set_service_status(READINESS, ServingStatus::NotServing)
+            .await;
+        set_store_health(&health_reporter, ServingStatus::NotServing).await;
     });
 
     let machine = AdmissionLimits::for_this_machine();
@@ -173,7 +224,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             .map_or(machine.max_wait, Duration::from_millis),
     };
     let api = Api::new(ledger.clone(), limits, Admission::new(admission));
-    let authenticator = Authenticator::new(tokens, config.require_token_for_reads);
+    let authenticator = Authenticator::new(shared_tokens, config.require_token_for_reads);
     let max_message = config.max_message_bytes;
     macro_rules! guarded {
         ($server:ident) => {
@@ -187,11 +238,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             )
         };
     }
-    let mut builder = Server::builder();
-    if let Some(tls) = tls.clone() {
-        builder = builder.tls_config(tls).context("configuring TLS")?;
-    }
-    let router = builder
+    let router = Server::builder()
         .timeout(Duration::from_secs(config.request_timeout_seconds))
         .max_concurrent_streams(Some(config.max_streams_per_connection))
         .layer(telemetry::ObserveCalls::layer())
@@ -216,17 +263,15 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         .add_service(guarded!(RecordServiceServer))
         .add_service(guarded!(AnalyticsServiceServer));
 
-    let scheme = match (&tls, &config.tls_client_ca) {
-        (None, _) => "plaintext",
-        (Some(_), None) => "TLS",
-        (Some(_), Some(_)) => "mutual TLS",
+    let scheme = match TlsFiles::of(&config) {
+        None => "plaintext",
+        Some(files) if files.is_mutual() => "mutual TLS",
+        Some(_) => "TLS",
     };
-    info!(%address, %metrics_address, "pairing-aid listening on {address} ({scheme}), metrics on http://{metrics_address}/metrics; loaded {summary}");
-    // Small responses go out at once, not after the peer's delayed acknowledgement.
-    let incoming = TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(Duration::from_secs(60)))
-        .map(|accepted| accepted.map(UnvectoredStream));
+    let health =
+        health_address.map_or_else(String::new, |a| format!(", health (plaintext) on {a}"));
+    info!(%address, %metrics_address, "pairing-aid listening on {address} ({scheme}), metrics on http://{metrics_address}/metrics{health}; loaded {summary}");
+    let incoming = connection::accept(listener, shared_tls);
     let mut stopped = stop.clone();
     let serve = router.serve_with_incoming_shutdown(incoming, async move {
         let _ = stopped.wait_for(|s| *s).await;
@@ -248,6 +293,46 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Serves the health service alone, in plaintext, on `address` until `stop`: the kubelet's
+/// gRPC probes cannot speak TLS, so with TLS on the gRPC port they need a port of their own.
+async fn serve_health(
+    address: std::net::SocketAddr,
+    health: HealthServer<impl Health>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding health port {address} (--health-listen)"))?;
+    let bound = listener.local_addr()?;
+    let incoming = connection::accept(listener, None);
+    tokio::spawn(
+        Server::builder()
+            .add_service(health)
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }),
+    );
+    Ok(bound)
+}
+
+/// The bearer tokens of `--tokens-file` and `PAIRING_AID_TOKENS`; an error names the setting.
+fn read_tokens(config: &Config) -> anyhow::Result<Tokens> {
+    let mut tokens = Tokens::default();
+    if let Some(path) = &config.tokens_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--tokens-file {}", path.display()))?;
+        let parsed = Tokens::parse(&text)
+            .map_err(|error| anyhow::anyhow!("--tokens-file {}: {error}", path.display()))?;
+        tokens = tokens.merged(parsed);
+    }
+    if let Some(text) = &config.tokens {
+        let parsed = Tokens::parse(&text.replace(';', "\n"))
+            .map_err(|error| anyhow::anyhow!("PAIRING_AID_TOKENS (--tokens): {error}"))?;
+        tokens = tokens.merged(parsed);
+    }
+    Ok(tokens)
 }
 
 /// Opens the store `database` names: a `postgres://` URL or a SQLite file path.
@@ -289,12 +374,12 @@ async fn report_reachability(
             Reachability::Reachable => ServingStatus::Serving,
             Reachability::Unreachable => ServingStatus::NotServing,
         };
-        set_health(&health, status).await;
+        set_store_health(&health, status).await;
     }
 }
 
-async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
-    for service in HEALTH_SERVICES {
+async fn set_store_health(reporter: &HealthReporter, status: ServingStatus) {
+    for service in STORE_HEALTH {
         reporter.set_service_status(*service, status).await;
     }
 }

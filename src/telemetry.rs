@@ -54,6 +54,8 @@ pub struct Metrics {
     pub model_image_revision: IntGauge,
     /// Time to write an image.
     pub model_image_write_duration: Histogram,
+    /// Settings files (tokens, TLS) reread after a change, by file and outcome.
+    pub config_reloads: IntCounterVec,
 }
 
 impl Metrics {
@@ -172,6 +174,11 @@ impl Metrics {
             .buckets(vec![0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
         )
         .expect("valid metric");
+        let config_reloads = counter(
+            "pairing_aid_config_reloads_total",
+            "settings files (tokens, tls) reread after they changed, by outcome: reloaded, or rejected (the previous settings stay in force)",
+            &["file", "outcome"],
+        );
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -190,6 +197,7 @@ impl Metrics {
             Box::new(model_image_writes.clone()),
             Box::new(model_image_revision.clone()),
             Box::new(model_image_write_duration.clone()),
+            Box::new(config_reloads.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
             registry
@@ -215,6 +223,7 @@ impl Metrics {
             model_image_writes,
             model_image_revision,
             model_image_write_duration,
+            config_reloads,
         }
     }
 

@@ -2,12 +2,16 @@
 //! the kubelet asks for it, metrics, trace ids in logs, drain on SIGTERM, and TLS.
 
 mod common;
+mod deployment;
 
 use std::ffi::OsString;
 use std::process::Command;
 use std::time::Duration;
 
 use common::TestServer;
+use deployment::manifests::{find, pod_spec, render, secret_value, strings};
+use deployment::pki::Pki;
+use deployment::pod::ContainerSpec;
 use pairing_aid_client::Client;
 use pairing_aid_client::tonic::{Code, Request};
 use pairing_aid_client::v1::*;
@@ -16,69 +20,46 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-/// The rendered overlay, or `None` without kubectl outside CI.
-fn render(overlay: &str) -> Option<Vec<Value>> {
-    let path = format!("{}/deploy/overlays/{overlay}", env!("CARGO_MANIFEST_DIR"));
-    let output = match Command::new("kubectl").args(["kustomize", &path]).output() {
-        Ok(output) => output,
-        Err(error) if common::in_ci() => panic!("kubectl is required under CI: {error}"),
-        Err(_) => {
-            eprintln!("skipping: kubectl not found");
-            return None;
-        }
-    };
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
-    Some(
-        serde_norway::Deserializer::from_str(&text)
-            .map(|document| serde::Deserialize::deserialize(document).unwrap())
-            .collect(),
-    )
-}
-
-fn find<'a>(documents: &'a [Value], kind: &str) -> &'a Value {
-    documents
-        .iter()
-        .find(|d| d["kind"] == kind)
-        .unwrap_or_else(|| panic!("a {kind}"))
-}
+/// Throwaway Secret contents for rendering.
+const SECRETS: &[(&str, &str)] = &[
+    ("tokens", "office write rendered-token-0123456789abcdef\n"),
+    ("database-url", "postgres://pairing@postgres:5432/pairing"),
+];
 
 fn container(workload: &Value) -> &Value {
-    &workload["spec"]["template"]["spec"]["containers"][0]
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_sequence()
-        .map(|s| {
-            s.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    &pod_spec(workload)["containers"][0]
 }
 
 #[test]
-fn manifests_carry_probes_restricted_security_resources_and_secret_references() {
-    let (Some(embedded), Some(postgres)) = (render("embedded"), render("postgres")) else {
+fn manifests_follow_the_conventions_and_commit_no_credential() {
+    let (Some(embedded), Some(postgres)) = (
+        render("embedded", &SECRETS[..1], &[]),
+        render("postgres", SECRETS, &[]),
+    ) else {
         return;
     };
     let statefulset = find(&embedded, "StatefulSet");
     let deployment = find(&postgres, "Deployment");
     assert_eq!(statefulset["spec"]["replicas"], 1);
-    assert!(deployment["spec"]["replicas"].as_u64().unwrap() >= 2);
+    assert!(
+        deployment["spec"]["replicas"].is_null(),
+        "the HorizontalPodAutoscaler owns the replica count"
+    );
+    assert_eq!(
+        find(&postgres, "HorizontalPodAutoscaler")["spec"]["minReplicas"],
+        2
+    );
     for workload in [statefulset, deployment] {
-        let pod = &workload["spec"]["template"]["spec"];
+        let pod = pod_spec(workload);
         let c = container(workload);
-        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
-            assert_eq!(
-                c[probe]["grpc"]["port"], 50051,
-                "{probe} is a native gRPC probe"
-            );
+        for (probe, service) in [
+            ("startupProbe", "readiness"),
+            ("readinessProbe", "readiness"),
+            ("livenessProbe", "liveness"),
+        ] {
+            // The plaintext health port: the kubelet's gRPC probes cannot speak TLS.
+            assert_eq!(c[probe]["grpc"]["port"], 8081, "{probe}: native gRPC");
+            assert_eq!(c[probe]["grpc"]["service"], service, "{probe}");
         }
         let security = &c["securityContext"];
         assert_eq!(security["allowPrivilegeEscalation"], false);
@@ -93,68 +74,148 @@ fn manifests_carry_probes_restricted_security_resources_and_secret_references() 
                     && c["resources"][kind]["memory"].is_string()
             );
         }
-        let threads = c["env"]
+        let args = strings(&c["args"]);
+        for arg in [
+            "--drain-seconds=10",
+            "--demo-data=false",
+            "--tokens-file=/etc/pairing-aid/tokens",
+            "--health-listen=0.0.0.0:8081",
+        ] {
+            assert!(args.contains(&arg.to_owned()), "{arg} in {args:?}");
+        }
+        // The drain (10 s) and preStop (5 s) fit in the grace period.
+        assert_eq!(c["lifecycle"]["preStop"]["sleep"]["seconds"], 5);
+        assert!(pod["terminationGracePeriodSeconds"].as_u64().unwrap() > 15);
+        // The image is named in the manifests and set through `images:`.
+        let image = c["image"].as_str().unwrap();
+        assert!(
+            image.starts_with("registry.example.com/pairing-aid:") && !image.ends_with(":latest"),
+            "{image}"
+        );
+        // The tokens Secret is mounted as a directory: a subPath mount never changes.
+        let mounts = c["volumeMounts"].as_sequence().unwrap();
+        assert!(mounts.iter().all(|m| m["subPath"].is_null()));
+    }
+    let services: Vec<&Value> = embedded.iter().filter(|d| d["kind"] == "Service").collect();
+    assert!(
+        services.iter().any(
+            |s| s["metadata"]["name"] == statefulset["spec"]["serviceName"]
+                && s["spec"]["clusterIP"] == "None"
+        ),
+        "the StatefulSet's serviceName is a headless Service"
+    );
+    let spread = strings(&Value::Sequence(
+        pod_spec(deployment)["topologySpreadConstraints"]
             .as_sequence()
             .unwrap()
             .iter()
-            .find(|e| e["name"] == "TOKIO_WORKER_THREADS")
-            .unwrap();
-        assert_eq!(
-            threads["valueFrom"]["resourceFieldRef"]["resource"],
-            "limits.cpu"
-        );
-        // The drain (10 s) and preStop (5 s) fit in the grace period.
-        assert!(strings(&c["args"]).contains(&"--drain-seconds=10".to_owned()));
-        assert_eq!(c["lifecycle"]["preStop"]["sleep"]["seconds"], 5);
-        assert!(pod["terminationGracePeriodSeconds"].as_u64().unwrap() > 15);
-    }
-    assert!(statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data");
-    let secret_keys: Vec<(String, String)> = container(deployment)["env"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter_map(|e| {
-            let key = &e["valueFrom"]["secretKeyRef"];
-            Some((
-                e["name"].as_str()?.to_owned(),
-                key["key"].as_str()?.to_owned(),
-            ))
-        })
-        .collect();
-    assert!(secret_keys.contains(&("PAIRING_AID_DATABASE".into(), "database-url".into())));
-    assert!(secret_keys.contains(&("PAIRING_AID_TOKENS".into(), "tokens".into())));
-    for kind in ["HorizontalPodAutoscaler", "PodDisruptionBudget"] {
-        find(&postgres, kind);
-    }
-    assert!(
-        postgres
-            .iter()
-            .any(|d| d["kind"] == "Service" && d["spec"]["clusterIP"] == "None"),
-        "a headless Service"
+            .map(|c| c["topologyKey"].clone())
+            .collect(),
+    ));
+    assert_eq!(
+        spread,
+        ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
     );
     assert_eq!(
-        find(&embedded, "Service")["metadata"]["annotations"]["prometheus.io/scrape"],
+        find(&postgres, "PodDisruptionBudget")["spec"]["minAvailable"],
+        1
+    );
+    for documents in [&embedded, &postgres] {
+        for document in documents.iter() {
+            let labels = &document["metadata"]["labels"];
+            for label in [
+                "app.kubernetes.io/name",
+                "app.kubernetes.io/part-of",
+                "app.kubernetes.io/managed-by",
+                "app.kubernetes.io/component",
+            ] {
+                assert!(labels[label].is_string(), "{label} on {document:?}");
+            }
+        }
+        // Only the gRPC and metrics ports are reachable.
+        let policy = find(documents, "NetworkPolicy");
+        let ports: Vec<u64> = policy["spec"]["ingress"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .flat_map(|rule| rule["ports"].as_sequence().unwrap().iter())
+            .map(|port| port["port"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ports, [50051, 9464]);
+        // The Secret is generated (its name carries a hash, so a change rolls the pods).
+        let secret = find(documents, "Secret");
+        assert!(secret["metadata"]["name"].as_str().unwrap().len() > "pairing-aid-".len() + 5);
+        assert_eq!(secret_value(secret, "tokens"), SECRETS[0].1);
+    }
+    assert_eq!(
+        secret_value(find(&postgres, "Secret"), "database-url"),
+        SECRETS[1].1
+    );
+    let service = services
+        .iter()
+        .find(|s| s["metadata"]["name"] == "pairing-aid")
+        .unwrap();
+    assert_eq!(
+        service["metadata"]["annotations"]["prometheus.io/scrape"],
         "true"
     );
+
+    // The ServiceMonitor is an optional component scraping the metrics port.
+    let monitored = render("postgres", SECRETS, &["servicemonitor"]).unwrap();
+    let monitor = find(&monitored, "ServiceMonitor");
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
+    assert!(!postgres.iter().any(|d| d["kind"] == "ServiceMonitor"));
+
+    // No Secret value is committed: the repository's manifests hold no Secret, and an overlay
+    // does not render without the operator's own files.
+    let committed = Command::new("git")
+        .args(["grep", "-l", "kind: Secret", "--", "deploy"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        committed.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&committed.stdout)
+    );
+    let bare = Command::new("kubectl")
+        .args([
+            "kustomize",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/overlays/postgres"),
+        ])
+        .output()
+        .unwrap();
+    let tracked_secrets = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/overlays/postgres/secrets")
+        .exists();
+    assert!(
+        tracked_secrets || !bare.status.success(),
+        "without secrets/ the overlay does not render"
+    );
+    let namespace = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/examples/namespace.yaml"
+    ))
+    .unwrap();
+    assert!(namespace.contains("pod-security.kubernetes.io/enforce: restricted"));
 }
 
 /// A container's arguments and environment.
 type ContainerCommand = (Vec<OsString>, Vec<(String, String)>);
 
-/// The StatefulSet's arguments with the ports, paths and token file of this machine.
+/// The StatefulSet's command, resolved as the kubelet would (`deployment::pod`), with the ports,
+/// paths and tokens file of this machine.
 fn container_command(dir: &std::path::Path) -> Option<ContainerCommand> {
-    let embedded = render("embedded")?;
-    let c = container(find(&embedded, "StatefulSet"));
-    let tokens = find(&embedded, "Secret")["stringData"]["tokens"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    std::fs::write(dir.join("tokens"), tokens).unwrap();
-    let args = strings(&c["args"])
+    let embedded = render("embedded", &SECRETS[..1], &[])?;
+    let spec = ContainerSpec::read(&embedded, "StatefulSet");
+    std::fs::write(dir.join("tokens"), SECRETS[0].1).unwrap();
+    let args = spec
+        .args
         .into_iter()
         .map(|arg| match arg.split_once('=') {
             Some(("--listen", _)) => "--listen=127.0.0.1:0".to_owned(),
             Some(("--metrics-listen", _)) => "--metrics-listen=127.0.0.1:0".to_owned(),
+            Some(("--health-listen", _)) => "--health-listen=127.0.0.1:0".to_owned(),
             Some(("--database", path)) => format!(
                 "--database={}",
                 dir.join(path.trim_start_matches('/')).display()
@@ -165,20 +226,7 @@ fn container_command(dir: &std::path::Path) -> Option<ContainerCommand> {
         .map(Into::into)
         .collect();
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    let env = c["env"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let name = e["name"].as_str().unwrap().to_owned();
-            // The kubelet resolves limits.cpu ("2") for TOKIO_WORKER_THREADS.
-            let value = e["value"]
-                .as_str()
-                .map_or_else(|| "2".to_owned(), str::to_owned);
-            (name, value)
-        })
-        .collect();
-    Some((args, env))
+    Some((args, spec.env))
 }
 
 fn counter(metrics: &str, prefix: &str) -> f64 {
@@ -235,7 +283,10 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
         "{after}"
     );
     assert_eq!(counter(&after, missing) - counter(&before, missing), 1.0);
-    assert!(counter(&after, "pairing_aid_read_model_revision") >= 1.0);
+    assert!(
+        after.contains("\npairing_aid_read_model_revision "),
+        "{after}"
+    );
     assert!(after.contains("pairing_aid_rpc_duration_seconds_bucket"));
     assert!(
         counter(&after, "process_resident_memory_bytes") > 0.0,
@@ -298,58 +349,6 @@ async fn json_logs_carry_trace_and_span_ids_and_honour_traceparent() {
     assert_eq!(value["fields"]["code"], "NotFound");
 }
 
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
-}
-
-fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let client = CertificateParams::new(vec!["analyst".into()])
-        .unwrap()
-        .signed_by(&client_key, &issuer)
-        .unwrap();
-    Pki {
-        ca: ca.pem(),
-        server_cert: server.pem(),
-        server_key: server_key.serialize_pem(),
-        client_cert: client.pem(),
-        client_key: client_key.serialize_pem(),
-    }
-}
-
-/// A client of `server`'s TLS port that trusts `ca` and, given a certificate and its key (PEM),
-/// presents them.
-async fn tls_client(
-    server: &TestServer,
-    ca: &str,
-    identity: Option<(&str, &str)>,
-) -> Result<Client, String> {
-    let mut builder = Client::builder()
-        .endpoint(format!("https://{}", server.address))
-        .deadline(None)
-        .tls_ca_pem(ca)
-        .tls_domain("localhost");
-    if let Some((certificate, key)) = identity {
-        builder = builder.tls_identity(certificate, key);
-    }
-    builder.connect().await.map_err(|e| e.to_string())
-}
-
 async fn list_parties(client: Client) -> Result<usize, Code> {
     client
         .parties()
@@ -361,7 +360,7 @@ async fn list_parties(client: Client) -> Result<usize, Code> {
 
 #[tokio::test]
 async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_certificate() {
-    let pki = pki();
+    let pki = Pki::new();
     let dir = tempfile::tempdir().unwrap();
     for (name, pem) in [
         ("ca.pem", &pki.ca),
@@ -378,9 +377,52 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
         &path("server.key"),
     ];
 
-    let tls = TestServer::start_on(dir.path().join("tls.db"), &tls_args);
-    let client = tls_client(&tls, &pki.ca, None).await.unwrap();
+    let with_health: Vec<&str> = tls_args
+        .iter()
+        .copied()
+        .chain(["--health-listen", "127.0.0.1:0"])
+        .collect();
+    let tls = TestServer::start_on(dir.path().join("tls.db"), &with_health);
+    let client = deployment::pki::tls_client(&tls, &pki.ca, None)
+        .await
+        .unwrap();
     assert_eq!(list_parties(client).await, Ok(19));
+
+    // The kubelet's probes speak plaintext: the health port answers them, and nothing else.
+    let logs = tls.logs.lock().unwrap().join("\n");
+    let health_address = logs
+        .split("health (plaintext) on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("the health port in the listening line")
+        .to_owned();
+    let channel = pairing_aid_client::tonic::transport::Endpoint::from_shared(format!(
+        "http://{health_address}"
+    ))
+    .unwrap()
+    .connect()
+    .await
+    .unwrap();
+    for service in ["liveness", "readiness", ""] {
+        let status = HealthClient::new(channel.clone())
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::Serving, "{service:?}");
+    }
+    let other = pairing_aid_client::v1::party_service_client::PartyServiceClient::new(channel)
+        .list_parties(ListPartiesRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        other.code(),
+        Code::Unimplemented,
+        "only health on the health port"
+    );
     let plaintext = Client::builder()
         .endpoint(tls.endpoint())
         .deadline(None)
@@ -400,9 +442,11 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
         .collect();
     let mutual = TestServer::start_on(dir.path().join("mtls.db"), &mutual_args);
     let identity = (pki.client_cert.as_str(), pki.client_key.as_str());
-    let with_certificate = tls_client(&mutual, &pki.ca, Some(identity)).await.unwrap();
+    let with_certificate = deployment::pki::tls_client(&mutual, &pki.ca, Some(identity))
+        .await
+        .unwrap();
     assert_eq!(list_parties(with_certificate).await, Ok(19));
-    let without = match tls_client(&mutual, &pki.ca, None).await {
+    let without = match deployment::pki::tls_client(&mutual, &pki.ca, None).await {
         Ok(client) => list_parties(client).await.is_err(),
         Err(_) => true,
     };

@@ -2,10 +2,12 @@
 //!
 //! Tokens come from a file or an environment variable, one per line: `SUBJECT ROLE TOKEN`, with
 //! `#` comments. Only SHA-256 digests are kept; a presented token is compared against every
-//! digest in constant time, and no token is ever logged.
+//! digest in constant time, and no token is ever logged. The server swaps the whole set when
+//! its file changes (`server::reload`); a call sees the old set or the new one, never a mix.
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tonic::{Request, Status};
@@ -75,6 +77,14 @@ impl Tokens {
                     number + 1
                 ));
             }
+            if is_placeholder(token) {
+                return Err(format!(
+                    "token line {}: the token is a placeholder from the documentation or the \
+                     manifests, which anyone can read; generate one, for example with \
+                     `openssl rand -hex 32`",
+                    number + 1
+                ));
+            }
             entries.push((
                 digest(token),
                 Caller {
@@ -84,6 +94,12 @@ impl Tokens {
             ));
         }
         Ok(Tokens { entries })
+    }
+
+    /// These tokens and those of `other`.
+    pub fn merged(mut self, other: Tokens) -> Self {
+        self.entries.extend(other.entries);
+        self
     }
 
     /// The caller a token belongs to, if any.
@@ -99,22 +115,42 @@ impl Tokens {
     }
 }
 
+/// Words that mark a token copied from an example rather than generated: the manifests and
+/// documentation have shipped `replace-me-with-a-long-random-token`, which is long enough to be
+/// valid.
+const PLACEHOLDER_MARKS: &[&str] = &[
+    "replace-me",
+    "replaceme",
+    "change-me",
+    "changeme",
+    "placeholder",
+];
+
+fn is_placeholder(token: &str) -> bool {
+    let lower = token.to_ascii_lowercase();
+    PLACEHOLDER_MARKS.iter().any(|mark| lower.contains(mark))
+}
+
 fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The tokens in force, replaced whole when their file changes.
+pub type SharedTokens = Arc<ArcSwap<Tokens>>;
+
 /// Checks the `authorization` header of every call and records the caller on the request.
 #[derive(Clone, Debug)]
 pub struct Authenticator {
-    tokens: Arc<Tokens>,
+    tokens: SharedTokens,
     reads_need_token: bool,
 }
 
 impl Authenticator {
-    /// Authenticates against `tokens`; anonymous reads are refused if `reads_need_token`.
-    pub fn new(tokens: Tokens, reads_need_token: bool) -> Self {
+    /// Authenticates against the tokens in force in `tokens` at each call; anonymous reads are
+    /// refused if `reads_need_token`.
+    pub fn new(tokens: SharedTokens, reads_need_token: bool) -> Self {
         Authenticator {
-            tokens: Arc::new(tokens),
+            tokens,
             reads_need_token,
         }
     }
@@ -154,6 +190,7 @@ impl tonic::service::Interceptor for Authenticator {
             })?;
         let caller = self
             .tokens
+            .load()
             .identify(token.trim())
             .ok_or_else(|| ApiError::Unauthenticated("the bearer token is not valid".into()))?;
         request.extensions_mut().insert(caller);
@@ -201,5 +238,15 @@ mod tests {
         let error = Tokens::parse("alice owner 0123456789abcdef").unwrap_err();
         assert!(error.contains("line 1") && !error.contains("0123456789abcdef"));
         assert!(Tokens::parse("alice write short").is_err());
+    }
+
+    #[test]
+    fn refuses_placeholder_tokens_from_the_documentation() {
+        let error = Tokens::parse("office write replace-me-with-a-long-random-token").unwrap_err();
+        assert!(
+            error.contains("placeholder") && error.contains("openssl rand"),
+            "{error}"
+        );
+        assert!(Tokens::parse("office write CHANGEME-0123456789abcdef").is_err());
     }
 }

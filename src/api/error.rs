@@ -141,7 +141,9 @@ impl From<StoreError> for ApiError {
                 reason: "STORE_FULL",
                 message: format!("the store's disk is full; nothing was written: {message}"),
             },
-            StoreError::Corrupt(message) => ApiError::Internal { message },
+            StoreError::Corrupt(message) | StoreError::Settings(message) => {
+                ApiError::Internal { message }
+            }
             StoreError::Conflict(conflict) => conflict.into(),
         }
     }

@@ -65,6 +65,10 @@ pub enum StoreError {
     /// The database holds something this version cannot read.
     #[error("store holds unreadable data: {0}")]
     Corrupt(String),
+    /// The settings name a database that cannot be connected to as given (a malformed URL,
+    /// an unknown `sslmode`); retrying will not help.
+    #[error("{0}")]
+    Settings(String),
     /// A precondition failed; nothing was written.
     #[error(transparent)]
     Conflict(#[from] Conflict),

@@ -11,12 +11,15 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::StreamExt as _;
 use tokio::sync::watch;
-use tokio_postgres::{AsyncMessage, NoTls, Transaction};
+use tokio_postgres::{AsyncMessage, Transaction};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::log::{
     ChangeRow, LoadBatch, check_preconditions, commit_rows, first_position, group_commits,
     load_abandoned, precondition_names,
 };
+mod tls;
+
 use super::{LoadSender, Loaded, RecordedRequest, Store, StoreError};
 use crate::domain::{Commit, Committed, RequestKey, ResourceName};
 
@@ -61,18 +64,29 @@ pub struct PostgresStore {
     notifications: watch::Receiver<i64>,
 }
 
-fn unavailable(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("PostgreSQL: {error}"))
+/// The error and every error under it: "error performing TLS handshake" alone does not say
+/// that the certificate's issuer is unknown.
+fn unavailable(error: impl std::error::Error) -> StoreError {
+    let mut message = format!("PostgreSQL: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.ends_with(&cause_text) {
+            message += &format!(": {cause_text}");
+        }
+        source = cause.source();
+    }
+    StoreError::Unavailable(message)
 }
 
 impl PostgresStore {
     /// Connects to `url`, brings the schema up to date (safely, if replicas start together)
     /// and starts listening for commits made elsewhere.
     pub async fn connect(url: &str, retained_revisions: Option<i64>) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(unavailable)?;
+        let tls::Connection { config, tls } = tls::connection(url).map_err(StoreError::Settings)?;
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -87,7 +101,7 @@ impl PostgresStore {
             .map_err(unavailable)?;
         migrate(&pool).await?;
         let (sender, notifications) = watch::channel(0);
-        tokio::spawn(listen(config, sender));
+        tokio::spawn(listen(config, tls, sender));
         Ok(PostgresStore {
             pool,
             retained_revisions,
@@ -142,12 +156,16 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
 
 /// Keeps a LISTEN connection open, reconnecting after failures, and bumps `sender` on every
 /// notification and every reconnect (after which the follower must catch up anyway).
-async fn listen(config: tokio_postgres::Config, sender: watch::Sender<i64>) {
+async fn listen(
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    sender: watch::Sender<i64>,
+) {
     loop {
         if sender.is_closed() {
             return;
         }
-        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
             let (messages_sender, mut messages) = tokio::sync::mpsc::unbounded_channel();
             let driver = tokio::spawn(async move {
                 let mut stream =

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+pub mod own_postgres;
 pub mod postgres;
+pub mod secret_volume;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -216,7 +218,7 @@ fn start_timeout() -> Duration {
     Duration::from_secs(seconds)
 }
 
-fn server_binary() -> PathBuf {
+pub fn server_binary() -> PathBuf {
     if let Some(path) = option_env!("CARGO_BIN_EXE_pairing-aid") {
         return path.into();
     }
@@ -524,4 +526,31 @@ pub async fn all_projects(
         .try_collect()
         .await
         .unwrap()
+}
+
+/// Runs the binary with `args` and `env`, expecting it to refuse to start: its log, after it
+/// exited unsuccessfully within 30 s.
+pub fn start_refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut child = Command::new(server_binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pairing-aid binary starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started with {args:?} instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(!status.success(), "exit status {status}; log: {log}");
+    log
 }
