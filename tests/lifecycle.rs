@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use common::TestServer;
 use pairing_aid_client::v1::ListProjectsRequest;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -143,14 +142,7 @@ async fn health_is_serving_then_not_serving_on_sigterm_and_the_process_exits_cle
     let mut server = TestServer::start();
     let mut health = HealthClient::new(server.channel().await);
     for service in ["", "pairing.v1.ProjectService"] {
-        let status = health
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status();
+        let status = common::health_status(server.channel().await, service).await;
         assert_eq!(status, ServingStatus::Serving, "{service:?}");
     }
     let mut watch = common::watch_health(&mut health).await;

@@ -404,14 +404,7 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
     .await
     .unwrap();
     for service in ["liveness", "readiness", ""] {
-        let status = HealthClient::new(channel.clone())
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status();
+        let status = common::health_status(channel.clone(), service).await;
         assert_eq!(status, ServingStatus::Serving, "{service:?}");
     }
     let other = pairing_aid_client::v1::party_service_client::PartyServiceClient::new(channel)

@@ -15,6 +15,7 @@ use std::time::Duration;
 use pairing_aid_client::tonic::Status;
 use pairing_aid_client::tonic::transport::Channel;
 use pairing_aid_client::{Client, Error};
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
@@ -52,13 +53,7 @@ impl TestServer {
     /// Starts the binary with exactly these arguments and environment; they must include a
     /// JSON log format, so the listening line can be read.
     pub fn spawn(args: &[std::ffi::OsString], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(server_binary())
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the pairing-aid binary starts");
+        let mut child = spawn_server(args, env);
         let stderr = child.stderr.take().expect("stderr is piped");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let (address_sender, address_receiver) = mpsc::channel();
@@ -470,6 +465,18 @@ pub async fn spawn_waiting_read(
     })
 }
 
+/// The health `service` reports over `channel`.
+pub async fn health_status(channel: Channel, service: &str) -> ServingStatus {
+    HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .status()
+}
+
 /// Watches the health of the whole server (the empty service name) over `health`'s connection.
 pub async fn watch_health(
     health: &mut HealthClient<Channel>,
@@ -528,16 +535,21 @@ pub async fn all_projects(
         .unwrap()
 }
 
-/// Runs the binary with `args` and `env`, expecting it to refuse to start: its log, after it
-/// exited unsuccessfully within 30 s.
-pub fn start_refused(args: &[&str], env: &[(&str, &str)]) -> String {
-    let mut child = Command::new(server_binary())
+/// The server binary started with `args` and `env`, its log (stderr) piped.
+fn spawn_server<A: AsRef<std::ffi::OsStr>>(args: &[A], env: &[(&str, &str)]) -> Child {
+    Command::new(server_binary())
         .args(args)
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the pairing-aid binary starts");
+        .expect("the pairing-aid binary starts")
+}
+
+/// Runs the binary with `args` and `env`, expecting it to refuse to start: its log, after it
+/// exited unsuccessfully within 30 s.
+pub fn start_refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut child = spawn_server(args, env);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
