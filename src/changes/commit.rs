@@ -2,8 +2,9 @@
 //! planned against the record as earlier commits of its group leave it, made durable, then
 //! applied to the read model in revision order.
 
-use std::collections::HashSet;
 use std::sync::Arc;
+
+use foldhash::HashSet;
 
 use tokio::sync::oneshot;
 
@@ -63,7 +64,7 @@ impl Ledger {
         while queued.peek().is_some() {
             // A group ends before a write to a resource the group already writes: that write's
             // precondition needs the revision the earlier one is given at commit.
-            let mut names = HashSet::new();
+            let mut names = HashSet::default();
             let mut requests = Vec::new();
             let mut outcomes = Vec::new();
             while let Some(next) =

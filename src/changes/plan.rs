@@ -1,7 +1,7 @@
 //! Planning: requested writes checked against the record as it will be, turned into one
 //! commit with the preconditions the store checks when it writes.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use crate::domain::{
     Area, Catalog, Commit, Conflict, Indicator, Precondition, RequestKey, Resource, ResourceName,
@@ -130,8 +130,8 @@ impl<'a> Staged<'a> {
     fn new(model: &'a ReadModel) -> Self {
         Staged {
             model,
-            puts: HashMap::new(),
-            deletes: HashSet::new(),
+            puts: HashMap::default(),
+            deletes: HashSet::default(),
         }
     }
 

@@ -25,7 +25,7 @@ impl Meta {
 }
 
 /// Where a figure or record comes from. Records hold it shared (`Arc`): many cite one source.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Eq, Serialize, Deserialize)]
 pub struct Provenance {
     pub source_title: String,
     pub publisher: String,
@@ -33,6 +33,54 @@ pub struct Provenance {
     pub source_uri: String,
     pub quoted_passage: String,
     pub note: String,
+}
+
+/// Field by field, as derived, except that two empty texts are equal without a `memcmp`:
+/// glibc's AVX-512 `memcmp` reads an empty `String`'s dangling pointer with a masked load,
+/// which this machine's CPU resolves in a microcode assist of about 125 ns. Most provenances
+/// leave three of their texts empty, and every write compares one to share it
+/// (`Shared::share`): 380 ns a record, a tenth of an import's time, before this.
+impl PartialEq for Provenance {
+    fn eq(&self, other: &Self) -> bool {
+        fn same(a: &str, b: &str) -> bool {
+            a.len() == b.len() && (a.is_empty() || a == b)
+        }
+        // Every field named, so that a new one cannot be left out of the comparison.
+        let Provenance {
+            source_title,
+            publisher,
+            publish_date,
+            source_uri,
+            quoted_passage,
+            note,
+        } = self;
+        same(source_title, &other.source_title)
+            && same(publisher, &other.publisher)
+            && *publish_date == other.publish_date
+            && same(source_uri, &other.source_uri)
+            && same(quoted_passage, &other.quoted_passage)
+            && same(note, &other.note)
+    }
+}
+
+/// Field by field, as `eq` compares.
+impl std::hash::Hash for Provenance {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let Provenance {
+            source_title,
+            publisher,
+            publish_date,
+            source_uri,
+            quoted_passage,
+            note,
+        } = self;
+        source_title.hash(state);
+        publisher.hash(state);
+        publish_date.hash(state);
+        source_uri.hash(state);
+        quoted_passage.hash(state);
+        note.hash(state);
+    }
 }
 
 impl Provenance {
@@ -267,5 +315,48 @@ pub(super) fn check_year(year: i32, field: &str, violations: &mut Violations) {
 pub(super) fn check_date(date: Option<NaiveDate>, field: &str, violations: &mut Violations) {
     if let Some(date) = date {
         check_year(chrono::Datelike::year(&date), field, violations);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provenances_are_equal_exactly_when_every_field_is() {
+        let full = Provenance {
+            source_title: "Xinhua".into(),
+            publisher: "Xinhua News Agency".into(),
+            publish_date: NaiveDate::from_ymd_opt(2023, 8, 1),
+            source_uri: "https://example.org/a".into(),
+            quoted_passage: "170 billion yuan".into(),
+            note: "read from the article".into(),
+        };
+        let sparse = Provenance {
+            source_title: "Xinhua".into(),
+            ..Default::default()
+        };
+        for provenance in [&full, &sparse] {
+            assert_eq!(provenance, &provenance.clone());
+        }
+        let changes: [fn(&mut Provenance); 6] = [
+            |p| p.source_title.push('!'),
+            |p| p.publisher = "other".into(),
+            |p| p.publish_date = NaiveDate::from_ymd_opt(2024, 1, 1),
+            |p| p.source_uri.clear(),
+            |p| p.quoted_passage = "a".into(),
+            |p| p.note.clear(),
+        ];
+        for change in changes {
+            for base in [&full, &sparse] {
+                let mut changed = base.clone();
+                change(&mut changed);
+                assert_eq!(
+                    changed == *base,
+                    format!("{changed:?}") == format!("{base:?}"),
+                    "{changed:?} against {base:?}"
+                );
+            }
+        }
     }
 }

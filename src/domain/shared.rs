@@ -1,7 +1,8 @@
 //! One copy of each reference and provenance among many resources.
 
-use std::collections::HashSet;
 use std::sync::Arc;
+
+use foldhash::HashSet;
 
 use super::{Provenance, Resource, ResourceName};
 

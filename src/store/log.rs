@@ -189,10 +189,10 @@ pub fn commit_rows(commit: Commit, revision: i64) -> Result<CommitRows, StoreErr
     }
     let now = Utc::now();
     let mut changes = Vec::with_capacity(commit.writes.len());
-    let mut last: HashMap<String, Option<(&'static str, i64)>> = HashMap::new();
+    let mut last: foldhash::HashMap<String, Option<(&'static str, i64)>> = Default::default();
     let mut writes = Vec::with_capacity(commit.writes.len());
     for (seq, write) in commit.writes.into_iter().enumerate() {
-        let name = write.name().to_string();
+        let name = write.name().as_str().to_owned();
         let position = position(revision, seq);
         let (write, body) = match write {
             Write::Put(mut resource) => {
