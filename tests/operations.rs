@@ -445,3 +445,49 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
     };
     assert!(without, "mutual TLS refuses a client without a certificate");
 }
+
+/// Over TLS too, the calls in flight from one address are bounded (the server's accept path
+/// keeps the peer's TCP address under TLS; tonic's own TLS hid it from the limit).
+#[tokio::test]
+async fn the_per_address_limit_holds_over_tls() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(path("server.pem"), &pki.server_cert).unwrap();
+    std::fs::write(path("server.key"), &pki.server_key).unwrap();
+    let (cert, key) = (path("server.pem"), path("server.key"));
+    let server = TestServer::start_on(
+        dir.path().join("db"),
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--max-concurrent-requests-per-peer",
+            "2",
+        ],
+    );
+    let client = deployment::pki::tls_client(&server, &pki.ca, None)
+        .await
+        .unwrap();
+    let waiting_read = || {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let mut request = Request::new(GetProjectRequest {
+                name: "projects/none".into(),
+                min_revision: 1_000_000,
+            });
+            request.set_timeout(Duration::from_secs(3));
+            client.projects().get_project(request).await
+        })
+    };
+    let held = [waiting_read(), waiting_read()];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = waiting_read().await.unwrap().unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(common::reason(&refused), "TOO_MANY_REQUESTS_FROM_PEER");
+    for call in held {
+        let ended = call.await.unwrap().unwrap_err();
+        assert_ne!(common::reason(&ended), "TOO_MANY_REQUESTS_FROM_PEER");
+    }
+}
