@@ -465,6 +465,9 @@ async fn the_per_address_limit_holds_over_tls() {
             &key,
             "--max-concurrent-requests-per-peer",
             "2",
+            // The two held calls wait their whole timeout, however slow the machine.
+            "--anonymous-budget-ms",
+            "10000",
         ],
     );
     let client = deployment::pki::tls_client(&server, &pki.ca, None)
@@ -477,12 +480,12 @@ async fn the_per_address_limit_holds_over_tls() {
                 name: "projects/none".into(),
                 min_revision: 1_000_000,
             });
-            request.set_timeout(Duration::from_secs(3));
+            request.set_timeout(Duration::from_secs(5));
             client.projects().get_project(request).await
         })
     };
     let held = [waiting_read(), waiting_read()];
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let refused = waiting_read().await.unwrap().unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
     assert_eq!(common::reason(&refused), "TOO_MANY_REQUESTS_FROM_PEER");
