@@ -173,7 +173,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
 
     let (stop_sender, stop) = watch::channel(false);
     let health_address = match config.health_listen {
-        Some(address) => Some(serve_health(address, health_service.clone(), stop.clone()).await?),
+        Some(address) => Some(serve_health(address, health_service.clone()).await?),
         None => None,
     };
     let shared_tokens = tokens.current();
@@ -295,12 +295,13 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves the health service alone, in plaintext, on `address` until `stop`: the kubelet's
-/// gRPC probes cannot speak TLS, so with TLS on the gRPC port they need a port of their own.
+/// Serves the health service alone, in plaintext, on `address` until the process exits: the
+/// kubelet's gRPC probes cannot speak TLS, so with TLS on the gRPC port they need a port of
+/// their own. It outlives the drain, so that the probes read `readiness` NOT_SERVING and
+/// `liveness` SERVING then, not a refused connection.
 async fn serve_health(
     address: std::net::SocketAddr,
     health: HealthServer<impl Health>,
-    mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<std::net::SocketAddr> {
     let listener = TcpListener::bind(address)
         .await
@@ -310,9 +311,7 @@ async fn serve_health(
     tokio::spawn(
         Server::builder()
             .add_service(health)
-            .serve_with_incoming_shutdown(incoming, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            }),
+            .serve_with_incoming(incoming),
     );
     Ok(bound)
 }

@@ -307,6 +307,16 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
         .unwrap();
     assert_eq!(next.status(), ServingStatus::NotServing);
     drop(watch);
+    // Draining, the probes' port still answers: not ready, but alive.
+    let probes = health_port(&server).await;
+    assert_eq!(
+        common::health_status(probes.clone(), "readiness").await,
+        ServingStatus::NotServing
+    );
+    assert_eq!(
+        common::health_status(probes, "liveness").await,
+        ServingStatus::Serving
+    );
     let answer = in_flight.await.unwrap().unwrap_err();
     assert_eq!(
         answer.code(),
@@ -389,20 +399,7 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
     assert_eq!(list_parties(client).await, Ok(19));
 
     // The kubelet's probes speak plaintext: the health port answers them, and nothing else.
-    let logs = tls.logs.lock().unwrap().join("\n");
-    let health_address = logs
-        .split("health (plaintext) on ")
-        .nth(1)
-        .and_then(|rest| rest.split(';').next())
-        .expect("the health port in the listening line")
-        .to_owned();
-    let channel = pairing_aid_client::tonic::transport::Endpoint::from_shared(format!(
-        "http://{health_address}"
-    ))
-    .unwrap()
-    .connect()
-    .await
-    .unwrap();
+    let channel = health_port(&tls).await;
     for service in ["liveness", "readiness", ""] {
         let status = common::health_status(channel.clone(), service).await;
         assert_eq!(status, ServingStatus::Serving, "{service:?}");
@@ -444,6 +441,22 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
         Err(_) => true,
     };
     assert!(without, "mutual TLS refuses a client without a certificate");
+}
+
+/// A channel to the plaintext health port `server` announced (`--health-listen`).
+async fn health_port(server: &TestServer) -> pairing_aid_client::tonic::transport::Channel {
+    let logs = server.logs.lock().unwrap().join("\n");
+    let address = logs
+        .split("health (plaintext) on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("the health port in the listening line")
+        .to_owned();
+    pairing_aid_client::tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
 
 /// Over TLS too, the calls in flight from one address are bounded (the server's accept path
