@@ -37,17 +37,21 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
-/// Runs a PostgreSQL program, as the `postgres` user when the test runs as root (PostgreSQL
-/// refuses to run as root).
-fn run(program: &Path, args: &[&str]) {
-    let mut command = if is_root() {
+/// A PostgreSQL program, to run as the `postgres` user when the test runs as root
+/// (PostgreSQL refuses to run as root).
+fn postgres_command(program: &Path) -> Command {
+    if is_root() {
         let mut command = Command::new("runuser");
         command.args(["-u", "postgres", "--"]).arg(program);
         command
     } else {
         Command::new(program)
-    };
-    let output = command
+    }
+}
+
+/// Runs a PostgreSQL program, which must succeed.
+fn run(program: &Path, args: &[&str]) {
+    let output = postgres_command(program)
         .args(args)
         .output()
         .expect("PostgreSQL's programs run");
@@ -164,15 +168,8 @@ impl OwnPostgres {
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
+        let _ = postgres_command(&self.bin.join("pg_ctl"))
             .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
             .output();
-        if !is_root() {
-            let _ = Command::new(self.bin.join("pg_ctl"))
-                .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
-                .output();
-        }
     }
 }
