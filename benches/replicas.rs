@@ -66,7 +66,7 @@ async fn read_throughput(channels: Vec<Channel>) -> f64 {
             tokio::spawn(async move {
                 let mut calls = 0u64;
                 while Instant::now() < deadline {
-                    if calls % 4 == 0 {
+                    if calls.is_multiple_of(4) {
                         let filter = r#"field = EDUCATION AND year >= 2015"#.into();
                         client
                             .list_projects(ListProjectsRequest {

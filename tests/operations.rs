@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::TestServer;
+use common::pki::Pki;
 use deployment::manifests::{find, pod_spec, render, secret_value, strings};
-use deployment::pki::Pki;
 use deployment::pod::ContainerSpec;
 use pairing_aid_client::Client;
 use pairing_aid_client::tonic::{Code, Request};
@@ -393,9 +393,7 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
         .chain(["--health-listen", "127.0.0.1:0"])
         .collect();
     let tls = TestServer::start_on(dir.path().join("tls.db"), &with_health);
-    let client = deployment::pki::tls_client(&tls, &pki.ca, None)
-        .await
-        .unwrap();
+    let client = common::pki::tls_client(&tls, &pki.ca, None).await.unwrap();
     assert_eq!(list_parties(client).await, Ok(19));
 
     // The kubelet's probes speak plaintext: the health port answers them, and nothing else.
@@ -432,11 +430,11 @@ async fn tls_serves_encrypted_calls_and_mutual_tls_refuses_clients_without_a_cer
         .collect();
     let mutual = TestServer::start_on(dir.path().join("mtls.db"), &mutual_args);
     let identity = (pki.client_cert.as_str(), pki.client_key.as_str());
-    let with_certificate = deployment::pki::tls_client(&mutual, &pki.ca, Some(identity))
+    let with_certificate = common::pki::tls_client(&mutual, &pki.ca, Some(identity))
         .await
         .unwrap();
     assert_eq!(list_parties(with_certificate).await, Ok(19));
-    let without = match deployment::pki::tls_client(&mutual, &pki.ca, None).await {
+    let without = match common::pki::tls_client(&mutual, &pki.ca, None).await {
         Ok(client) => list_parties(client).await.is_err(),
         Err(_) => true,
     };
@@ -483,7 +481,7 @@ async fn the_per_address_limit_holds_over_tls() {
             "10000",
         ],
     );
-    let client = deployment::pki::tls_client(&server, &pki.ca, None)
+    let client = common::pki::tls_client(&server, &pki.ca, None)
         .await
         .unwrap();
     let waiting_read = || {

@@ -8,8 +8,8 @@ mod deployment;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
+use common::pki::{Pki, tls_client};
 use common::secret_volume::SecretVolume;
-use deployment::pki::{Pki, tls_client};
 use pairing_aid_client::tonic::Code;
 use pairing_aid_client::v1::*;
 

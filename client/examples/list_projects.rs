@@ -3,14 +3,11 @@
 //! Run a server (`cargo run --release`), then:
 //! `cargo run -p pairing-aid-client --example list_projects -- http://127.0.0.1:50051`
 
-use pairing_aid_client::Client;
 use pairing_aid_client::v1::ListProjectsRequest;
+use pairing_aid_client::{Client, Error};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let endpoint = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "http://127.0.0.1:50051".into());
+/// Runs the example against the server at `endpoint`: the projects matching, in all.
+pub async fn run(endpoint: &str) -> Result<i32, Error> {
     let client = Client::connect(endpoint).await?;
     let page = client
         .projects()
@@ -32,5 +29,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let amount = amount.map_or("-".into(), |m| format!("{} {}", m.units, m.currency_code));
         println!("{}  {}  {}", project.name, project.title, amount);
     }
+    Ok(page.total_size)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let endpoint = std::env::args().nth(1);
+    run(endpoint.as_deref().unwrap_or("http://127.0.0.1:50051")).await?;
     Ok(())
 }

@@ -1,12 +1,20 @@
 //! Connection settings: the builder, and the token and default deadline every call carries.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+
+use tonic::codegen::http;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
+use crate::channel::ServerChannel;
+use crate::discovery;
+use crate::target::{DnsTarget, Target};
+use crate::tls_check::TlsCheck;
 use crate::{Client, Error, RetryPolicy};
 
 /// Adds the bearer token and the default deadline to every call.
@@ -66,11 +74,61 @@ pub struct ClientBuilder {
     endpoints: Vec<String>,
     token: Option<String>,
     deadline: Option<Duration>,
-    tls: Option<ClientTlsConfig>,
+    tls: TlsSettings,
     compression: bool,
     max_message_bytes: usize,
     retry: RetryPolicy,
     connect_timeout: Duration,
+    keep_alive: Option<KeepAlive>,
+    resolve_interval: Duration,
+}
+
+/// What the caller said about TLS; turned into tonic's configuration when connecting.
+#[derive(Clone, Debug, Default)]
+struct TlsSettings {
+    ca_pem: Option<Vec<u8>>,
+    native_roots: bool,
+    /// Certificate and key, PEM.
+    identity_pem: Option<(Vec<u8>, Vec<u8>)>,
+    domain: Option<String>,
+}
+
+impl TlsSettings {
+    /// Whether the caller asked for TLS by any of its settings.
+    fn requested(&self) -> bool {
+        self.ca_pem.is_some()
+            || self.native_roots
+            || self.identity_pem.is_some()
+            || self.domain.is_some()
+    }
+
+    /// Trusts the given CA if there is one, else the operating system's roots; checks the
+    /// server's certificate against the given name, else `default_domain`.
+    fn config(&self, default_domain: Option<&str>) -> ClientTlsConfig {
+        let mut config = ClientTlsConfig::new();
+        config = match &self.ca_pem {
+            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
+            None => config.with_native_roots(),
+        };
+        if self.native_roots && self.ca_pem.is_some() {
+            config = config.with_native_roots();
+        }
+        if let Some((certificate, key)) = &self.identity_pem {
+            config = config.identity(Identity::from_pem(certificate, key));
+        }
+        if let Some(domain) = self.domain.as_deref().or(default_domain) {
+            config = config.domain_name(domain);
+        }
+        config
+    }
+}
+
+/// HTTP/2 pings that keep a connection open through idle-connection reaping and notice a
+/// dead server within `interval` + `timeout`.
+#[derive(Clone, Copy, Debug)]
+struct KeepAlive {
+    interval: Duration,
+    timeout: Duration,
 }
 
 impl Default for ClientBuilder {
@@ -79,18 +137,28 @@ impl Default for ClientBuilder {
             endpoints: Vec::new(),
             token: None,
             deadline: Some(Duration::from_secs(30)),
-            tls: None,
+            tls: TlsSettings::default(),
             compression: false,
             max_message_bytes: 16 * 1024 * 1024,
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(5),
+            keep_alive: Some(KeepAlive {
+                interval: Duration::from_secs(60),
+                timeout: Duration::from_secs(20),
+            }),
+            // gRPC's DNS resolver re-resolves at most every 30 s unless a connection fails.
+            resolve_interval: Duration::from_secs(30),
         }
     }
 }
 
 impl ClientBuilder {
-    /// Adds a server, e.g. `http://127.0.0.1:50051`; with several, calls are balanced over
-    /// them (HTTP/2 would otherwise pin every call to one pod).
+    /// Adds a server: `http://HOST:PORT`, `https://HOST:PORT` (TLS, trusting the operating
+    /// system's roots unless a CA is given) or a name whose every address is a server,
+    /// `dns:///NAME:PORT` (asking the system's DNS) or `dns://DNS-SERVER:PORT/NAME:PORT`.
+    /// With several servers or addresses, calls are balanced over them (HTTP/2 would
+    /// otherwise pin every call to one pod). A `dns:` target uses TLS when any TLS setting is
+    /// given, checking certificates against NAME.
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoints.push(url.into());
         self
@@ -108,17 +176,17 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts servers whose certificate chains to this PEM CA (for `https://` endpoints).
+    /// Trusts servers whose certificate chains to this PEM CA, instead of the operating
+    /// system's roots.
     pub fn tls_ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
-        let tls = self.tls.take().unwrap_or_default();
-        self.tls = Some(tls.ca_certificate(Certificate::from_pem(pem)));
+        self.tls.ca_pem = Some(pem.as_ref().to_vec());
         self
     }
 
-    /// Trusts the operating system's root certificates.
+    /// Trusts the operating system's root certificates (the default for `https://` without
+    /// a CA; with one, both are trusted).
     pub fn tls_native_roots(mut self) -> Self {
-        let tls = self.tls.take().unwrap_or_default();
-        self.tls = Some(tls.with_native_roots());
+        self.tls.native_roots = true;
         self
     }
 
@@ -128,15 +196,14 @@ impl ClientBuilder {
         certificate_pem: impl AsRef<[u8]>,
         key_pem: impl AsRef<[u8]>,
     ) -> Self {
-        let tls = self.tls.take().unwrap_or_default();
-        self.tls = Some(tls.identity(Identity::from_pem(certificate_pem, key_pem)));
+        self.tls.identity_pem =
+            Some((certificate_pem.as_ref().to_vec(), key_pem.as_ref().to_vec()));
         self
     }
 
     /// The name to check the server's certificate against, if not the endpoint's host.
     pub fn tls_domain(mut self, name: impl Into<String>) -> Self {
-        let tls = self.tls.take().unwrap_or_default();
-        self.tls = Some(tls.domain_name(name));
+        self.tls.domain = Some(name.into());
         self
     }
 
@@ -152,30 +219,84 @@ impl ClientBuilder {
         self
     }
 
-    /// How calls that fail with UNAVAILABLE are retried.
+    /// How failed calls are retried: attempts, backoff, per-attempt and overall timeouts.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
-    /// Connects. With one endpoint the connection is made now, so a wrong address fails here;
-    /// with several, connections are made as calls need them.
-    pub async fn connect(self) -> Result<Client, Error> {
-        let mut endpoints = Vec::with_capacity(self.endpoints.len());
-        for url in &self.endpoints {
-            let mut endpoint = Endpoint::from_shared(url.clone())
-                .map_err(|e| Error::Config(format!("{url}: {e}")))?
-                .connect_timeout(self.connect_timeout)
-                .tcp_nodelay(true);
-            if let Some(tls) = &self.tls {
-                endpoint = endpoint.tls_config(tls.clone())?;
-            }
-            endpoints.push(endpoint);
+    /// Longest wait for a connection (TCP and TLS) to a server; 5 s unless set.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// HTTP/2 keep-alive: a ping after `interval` without traffic, the connection closed if
+    /// no answer comes within `timeout`; `None` turns pings off. 60 s and 20 s unless set.
+    pub fn keep_alive(mut self, interval_and_timeout: Option<(Duration, Duration)>) -> Self {
+        self.keep_alive =
+            interval_and_timeout.map(|(interval, timeout)| KeepAlive { interval, timeout });
+        self
+    }
+
+    /// How often a `dns:` target is resolved again when no connection failed; 30 s unless set.
+    pub fn resolve_interval(mut self, interval: Duration) -> Self {
+        self.resolve_interval = interval;
+        self
+    }
+
+    /// The settings every connection to `uri` is made with.
+    fn endpoint_for(&self, uri: String, tls: Option<ClientTlsConfig>) -> Result<Endpoint, Error> {
+        let mut endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|e| Error::Config(format!("endpoint `{uri}`: {e}")))?
+            .connect_timeout(self.connect_timeout)
+            .tcp_nodelay(true);
+        if let Some(keep_alive) = self.keep_alive {
+            endpoint = endpoint
+                .http2_keep_alive_interval(keep_alive.interval)
+                .keep_alive_timeout(keep_alive.timeout)
+                .keep_alive_while_idle(true);
         }
-        let channel = match endpoints.len() {
-            0 => return Err(Error::Config("no endpoint".into())),
-            1 => endpoints.remove(0).connect().await?,
-            _ => Channel::balance_list(endpoints.into_iter()),
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls)?;
+        }
+        Ok(endpoint)
+    }
+
+    /// Connects. With one `http(s)://` endpoint the connection is made now, so a wrong
+    /// address fails here; a `dns:` name is resolved now, so a name that does not resolve
+    /// fails here; with several endpoints, connections are made as calls need them.
+    pub async fn connect(self) -> Result<Client, Error> {
+        let targets = self
+            .endpoints
+            .iter()
+            .map(|text| Target::parse(text))
+            .collect::<Result<Vec<_>, _>>()?;
+        let channel = match targets.as_slice() {
+            [] => return Err(Error::Config("no endpoint".into())),
+            [Target::Dns(dns)] => self.discovered(dns.clone()).await?,
+            [Target::Url { url, tls }] => {
+                let endpoint =
+                    self.endpoint_for(url.clone(), tls.then(|| self.tls.config(None)))?;
+                let channel = endpoint.connect().await?;
+                if *tls {
+                    self.check_accepted(endpoint.uri()).await?;
+                }
+                ServerChannel::new(channel, None)
+            }
+            several => {
+                let mut endpoints = Vec::with_capacity(several.len());
+                for target in several {
+                    let Target::Url { url, tls } = target else {
+                        return Err(Error::Config(
+                            "a dns: endpoint must be the only one: it names every server".into(),
+                        ));
+                    };
+                    let tls = tls.then(|| self.tls.config(None));
+                    endpoints.push(self.endpoint_for(url.clone(), tls)?);
+                }
+                ServerChannel::new(Channel::balance_list(endpoints.into_iter()), None)
+            }
         };
         let authorization = match &self.token {
             Some(token) => Some(
@@ -195,6 +316,52 @@ impl ClientBuilder {
             max_message_bytes: self.max_message_bytes,
             retry: self.retry,
         })
+    }
+
+    /// Fails, naming the reason, if the TLS server at `uri` refuses this client's certificate
+    /// (see `tls_check` for why the connection alone does not tell).
+    async fn check_accepted(&self, uri: &http::Uri) -> Result<(), Error> {
+        let host = uri.host().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let address = format!(
+            "{}:{}",
+            uri.host().unwrap_or_default(),
+            uri.port_u16().unwrap_or(443)
+        );
+        TlsCheck {
+            ca_pem: self.tls.ca_pem.as_deref(),
+            native_roots: self.tls.native_roots,
+            identity_pem: self
+                .tls
+                .identity_pem
+                .as_ref()
+                .map(|(certificate, key)| (certificate.as_slice(), key.as_slice())),
+            server_name: self.tls.domain.as_deref().unwrap_or(host),
+            address: &address,
+            timeout: self.connect_timeout,
+        }
+        .run()
+        .await
+    }
+
+    /// A channel balanced over every address `dns` resolves to, kept up to date.
+    async fn discovered(&self, dns: DnsTarget) -> Result<ServerChannel, Error> {
+        let tls = self
+            .tls
+            .requested()
+            .then(|| self.tls.config(Some(dns.host.trim_end_matches('.'))));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let settings = self.clone();
+        let failures = Arc::new(Notify::new());
+        let channel = discovery::balanced_channel(
+            dns,
+            move |address| settings.endpoint_for(format!("{scheme}://{address}"), tls.clone()),
+            self.resolve_interval,
+            self.connect_timeout,
+            failures.clone(),
+        )
+        .await?;
+        Ok(ServerChannel::new(channel, Some(failures)))
     }
 }
 

@@ -6,11 +6,8 @@
 
 use std::future::Future;
 
-use tonic::codec::CompressionEncoding;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-
 use crate::builder::CallSettings;
+use crate::channel::ServerChannel;
 use crate::v1::analytics_service_client::AnalyticsServiceClient;
 use crate::v1::area_service_client::AreaServiceClient;
 use crate::v1::indicator_service_client::IndicatorServiceClient;
@@ -20,9 +17,11 @@ use crate::v1::party_service_client::PartyServiceClient;
 use crate::v1::project_service_client::ProjectServiceClient;
 use crate::v1::record_service_client::RecordServiceClient;
 use crate::{ClientBuilder, Error, RetryPolicy};
+use tonic::codec::CompressionEncoding;
+use tonic::service::interceptor::InterceptedService;
 
 /// The channel every generated stub of a [`Client`] runs on.
-pub type Transport = InterceptedService<Channel, CallSettings>;
+pub type Transport = InterceptedService<ServerChannel, CallSettings>;
 
 /// A connection to pairing-aid. Cheap to clone; clones share the connection.
 #[derive(Clone)]

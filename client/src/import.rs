@@ -204,8 +204,8 @@ impl Client {
             match result {
                 Ok(()) => {}
                 Err(error) if error.is_retryable() && attempt < self.retry.max_attempts => {
+                    tokio::time::sleep(self.retry.delay(attempt - 1, &error)).await;
                     attempt += 1;
-                    tokio::time::sleep(self.retry.backoff(attempt.min(6))).await;
                 }
                 Err(error) => return Err(error),
             }

@@ -1,3 +1,5 @@
+#![warn(missing_docs)]
+
 //! Client for the pairing-aid gRPC service.
 //!
 //! [`Client`] wraps the generated stubs with what every caller needs: bearer token, default
@@ -63,16 +65,21 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/pairing_v1_descriptor.bin"));
 
 mod builder;
+mod channel;
 mod client;
 pub mod codec;
+mod discovery;
 mod error;
 mod import;
 mod listing;
 mod retry;
+mod target;
+mod tls_check;
 mod watch;
 mod write;
 
 pub use builder::{CallSettings, ClientBuilder};
+pub use channel::ServerChannel;
 pub use client::{Client, Transport};
 pub use error::{Error, FieldViolation};
 pub use import::{ImportProgress, RejectedRecord};

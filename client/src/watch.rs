@@ -64,8 +64,8 @@ impl Client {
                             && state.failures + 1 < state.client.retry.max_attempts =>
                     {
                         state.changes = None;
+                        let wait = state.client.retry.delay(state.failures, &error);
                         state.failures += 1;
-                        let wait = state.client.retry.backoff(state.failures.min(6));
                         tokio::time::sleep(wait).await;
                     }
                     Err(error) => return Some((Err(error), state)),

@@ -14,7 +14,8 @@ use crate::output::Format;
     after_help = "Example:\n  pairctl projects list --filter 'field = EDUCATION AND year >= 2015' -o csv"
 )]
 pub struct Cli {
-    /// The server.
+    /// The server: http://HOST:PORT, https://HOST:PORT (TLS), or dns:///NAME:PORT to balance
+    /// over every address the name resolves to (dns://DNS-SERVER/NAME:PORT asks that server).
     #[arg(
         long,
         global = true,
@@ -22,9 +23,32 @@ pub struct Cli {
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
-    /// Bearer token for writes (prefer the environment variable).
+    /// Bearer token for writes (prefer --token-file or the environment variable).
     #[arg(long, global = true, env = "PAIRCTL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// File holding the bearer token; must not be readable by group or others.
+    #[arg(
+        long,
+        global = true,
+        env = "PAIRCTL_TOKEN_FILE",
+        conflicts_with = "token"
+    )]
+    pub token_file: Option<PathBuf>,
+    /// PEM CA to trust instead of the system's roots (turns TLS on for dns: servers).
+    #[arg(long, global = true, env = "PAIRCTL_CACERT")]
+    pub cacert: Option<PathBuf>,
+    /// PEM client certificate, for servers that require one (with --key).
+    #[arg(long, global = true, env = "PAIRCTL_CERT", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM key of the client certificate.
+    #[arg(long, global = true, env = "PAIRCTL_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Name to check the server's certificate against, if not the server's host.
+    #[arg(long, global = true, env = "PAIRCTL_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
+    /// Deadline of each call, e.g. 30s, 500ms, 2m (0 waits forever).
+    #[arg(long, global = true, env = "PAIRCTL_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
     /// How to print results.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
@@ -243,4 +267,25 @@ pub enum DerivationArg {
 pub enum FileFormat {
     Csv,
     Ndjson,
+}
+
+/// A duration as `30s`, `500ms`, `2m` or `1h`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}` has no unit: write 30s, 500ms, 2m or 1h"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a whole number"))?;
+    let seconds = match unit {
+        "ms" => return Ok(std::time::Duration::from_millis(number)),
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("`{unit}` is not a unit: write ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(
+        number.saturating_mul(seconds),
+    ))
 }

@@ -4,10 +4,12 @@
 //! `crud` (list, get, create, update and delete of any resource kind, from the table in
 //! `resources`), `analytics`, `records` (import, export, watch) and `completion`. Results are
 //! printed through `rows` (the columns of each kind), `enums` (enum values by short name),
-//! `protojson` and `output`; `flat` reads the files `import` takes.
+//! `protojson` and `output`; `flat` reads the files `import` takes; `connection` makes the
+//! client from the connection options.
 
 mod cli;
 mod commands;
+mod connection;
 mod enums;
 mod flat;
 mod output;
@@ -18,14 +20,14 @@ mod rows;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pairing_aid_client::{Client, Error, v1};
+use pairing_aid_client::{Error, v1};
 
 use cli::{Cli, Command};
 use commands::{analytics, completion, crud, records};
 
 /// A failure to report as one line; the exit code says which kind.
 enum Failure {
-    /// Bad input: exit code 2.
+    /// Bad input (options, files, settings): exit code 2.
     Usage(String),
     /// The server refused or could not be reached: exit code 1.
     Server(Error),
@@ -35,7 +37,10 @@ enum Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        Failure::Server(error)
+        match error {
+            Error::Config(message) => Failure::Usage(message),
+            error => Failure::Server(error),
+        }
     }
 }
 
@@ -46,16 +51,12 @@ impl From<pairing_aid_client::tonic::Status> for Failure {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let mut builder = Client::builder().endpoint(cli.server.clone());
-    if let Some(token) = &cli.token {
-        builder = builder.token(token.clone());
-    }
     let format = cli.output;
     if let Command::Completion { shell } = cli.command {
         completion::print(shell);
         return Ok(());
     }
-    let client = builder.connect().await?;
+    let client = connection::builder(&cli)?.connect().await?;
     match cli.command {
         Command::Parties { command } => crud::run::<v1::Party>(&client, command, format).await,
         Command::Areas { command } => crud::run::<v1::Area>(&client, command, format).await,

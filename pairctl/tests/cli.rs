@@ -321,3 +321,109 @@ fn bad_input_files_are_reported_by_line_with_a_non_zero_exit() {
         .unwrap();
     assert!(text(&completion.stdout).contains("pairctl"));
 }
+
+/// pairctl against a server requiring client certificates: the TLS options and their
+/// environment variables reach it; what is missing or unreadable is named, with exit code 2
+/// for a bad setting and 1 for a refusal.
+#[test]
+fn reaches_a_mutual_tls_server_with_its_certificate_options_or_says_why_not() {
+    use std::os::unix::fs::PermissionsExt;
+    let pki = common::pki::Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    for (name, pem) in [
+        ("ca.pem", &pki.ca),
+        ("server.pem", &pki.server_cert),
+        ("server.key", &pki.server_key),
+        ("client.pem", &pki.client_cert),
+        ("client.key", &pki.client_key),
+    ] {
+        std::fs::write(path(name), pem).unwrap();
+    }
+    let server = TestServer::start_on(
+        path("record.db"),
+        &[
+            "--tls-cert",
+            &path("server.pem"),
+            "--tls-key",
+            &path("server.key"),
+            "--tls-client-ca",
+            &path("ca.pem"),
+        ],
+    );
+    let port = server.address.rsplit(':').next().unwrap().to_owned();
+    let run = |args: &[&str], env: &[(&str, String)]| {
+        Command::new(env!("CARGO_BIN_EXE_pairctl"))
+            .args(args)
+            .env("PAIRCTL_SERVER", format!("https://localhost:{port}"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("pairctl runs")
+    };
+    let (ca, cert, key) = (path("ca.pem"), path("client.pem"), path("client.key"));
+    let by_options = run(
+        &[
+            "--cacert", &ca, "--cert", &cert, "--key", &key, "parties", "list",
+        ],
+        &[],
+    );
+    assert!(by_options.status.success(), "{}", text(&by_options.stderr));
+    assert!(text(&by_options.stdout).contains("parties/"));
+    let by_environment = run(
+        &["parties", "list"],
+        &[
+            ("PAIRCTL_CACERT", ca.clone()),
+            ("PAIRCTL_CERT", cert.clone()),
+            ("PAIRCTL_KEY", key.clone()),
+        ],
+    );
+    assert!(
+        by_environment.status.success(),
+        "{}",
+        text(&by_environment.stderr)
+    );
+
+    let expect = |output: Output, code: i32, words: &[&str]| {
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{stderr}");
+        for word in words {
+            assert!(stderr.contains(word), "{word:?} not in: {stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    expect(
+        run(&["--cacert", &ca, "parties", "list"], &[]),
+        1,
+        &["the server requires a client certificate"],
+    );
+    expect(
+        run(&["parties", "list"], &[]),
+        1,
+        &["not signed by a CA this client trusts"],
+    );
+    expect(
+        run(&["--cacert", "/nonexistent/ca.pem", "parties", "list"], &[]),
+        2,
+        &["--cacert /nonexistent/ca.pem: cannot read it"],
+    );
+    std::fs::write(path("token"), "write-token-0123456789\n").unwrap();
+    std::fs::set_permissions(path("token"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    expect(
+        run(&["--token-file", &path("token"), "parties", "list"], &[]),
+        2,
+        &["--token-file", "readable by others (mode 644)"],
+    );
+    expect(
+        run(
+            &["--server", "dns:///pairing aid:1", "parties", "list"],
+            &[],
+        ),
+        2,
+        &["endpoint `dns:///pairing aid:1`", "not a DNS name"],
+    );
+    expect(
+        run(&["--timeout", "soon", "parties", "list"], &[]),
+        2,
+        &["--timeout", "soon"],
+    );
+}

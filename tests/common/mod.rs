@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
 pub mod own_postgres;
+pub mod pki;
 pub mod postgres;
 pub mod secret_volume;
 
