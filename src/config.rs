@@ -179,6 +179,12 @@ pub struct Config {
     #[arg(long, env = "PAIRING_AID_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
 
+    /// Roles of services identified by their client certificates: one `IDENTITY ROLE` per
+    /// line, the identity a URI (SPIFFE ID) or DNS name of the certificate; a call without a
+    /// token from such a certificate gets that role. Reread when it changes.
+    #[arg(long, env = "PAIRING_AID_TLS_CLIENT_ROLES", requires = "tls_client_ca")]
+    pub tls_client_roles: Option<PathBuf>,
+
     /// Seconds in-flight calls may take to finish after SIGTERM or SIGINT before the server exits.
     #[arg(long, env = "PAIRING_AID_DRAIN_SECONDS", default_value_t = 10)]
     pub drain_seconds: u64,

@@ -15,7 +15,7 @@ use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
 use crate::api::admission::{Admission, AdmissionLimits};
-use crate::api::auth::{Authenticator, Tokens};
+use crate::api::auth::{Authenticator, CertificateRoles, Tokens};
 use crate::api::deadlines::Deadlines;
 use crate::api::limit::ConcurrencyLimit;
 use crate::api::restate::RestateRefusals;
@@ -79,6 +79,14 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             "tokens",
             config.tokens_file.iter().cloned().collect(),
             move || read_tokens(&config),
+        )?
+    };
+    let certificate_roles = {
+        let path = config.tls_client_roles.clone();
+        Reloading::start(
+            "certificate roles",
+            path.iter().cloned().collect(),
+            move || read_certificate_roles(path.as_deref()),
         )?
     };
     let tls = TlsFiles::of(&config)
@@ -180,6 +188,10 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     if config.tokens_file.is_some() {
         tokio::spawn(tokens.run(stop.clone()));
     }
+    let shared_certificate_roles = certificate_roles.current();
+    if config.tls_client_roles.is_some() {
+        tokio::spawn(certificate_roles.run(stop.clone()));
+    }
     let shared_tls = tls.map(|tls| {
         let current = tls.current();
         tokio::spawn(tls.run(stop.clone()));
@@ -224,7 +236,11 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             .map_or(machine.max_wait, Duration::from_millis),
     };
     let api = Api::new(ledger.clone(), limits, Admission::new(admission));
-    let authenticator = Authenticator::new(shared_tokens, config.require_token_for_reads);
+    let authenticator = Authenticator::new(
+        shared_tokens,
+        shared_certificate_roles,
+        config.require_token_for_reads,
+    );
     let max_message = config.max_message_bytes;
     macro_rules! guarded {
         ($server:ident) => {
@@ -314,6 +330,17 @@ async fn serve_health(
             .serve_with_incoming(incoming),
     );
     Ok(bound)
+}
+
+/// The roles of `--tls-client-roles`, none without it; an error names the setting.
+fn read_certificate_roles(path: Option<&std::path::Path>) -> anyhow::Result<CertificateRoles> {
+    let Some(path) = path else {
+        return Ok(CertificateRoles::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--tls-client-roles {}", path.display()))?;
+    CertificateRoles::parse(&text)
+        .map_err(|error| anyhow::anyhow!("--tls-client-roles {}: {error}", path.display()))
 }
 
 /// The bearer tokens of `--tokens-file` and `PAIRING_AID_TOKENS`; an error names the setting.

@@ -136,3 +136,127 @@ async fn mutual_tls_accepts_a_current_client_certificate_and_explains_each_refus
         ],
     );
 }
+
+/// Under mutual TLS a service is identified by its certificate: a SPIFFE ID mapped in
+/// `--tls-client-roles` writes without a token; a certificate without a mapping is anonymous
+/// (reads, no writes) until the file maps it, which takes effect without a restart.
+#[tokio::test]
+async fn a_client_certificate_mapped_to_a_role_writes_without_a_token() {
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let roles = dir.path().join("roles");
+    std::fs::write(
+        &roles,
+        "# services by certificate\nspiffe://pairing.test/ns/etl/sa/loader write\n",
+    )
+    .unwrap();
+    let path = |file: &str| dir.path().join(file).display().to_string();
+    for (file, pem) in [
+        ("ca.pem", &pki.ca),
+        ("server.pem", &pki.server_cert),
+        ("server.key", &pki.server_key),
+    ] {
+        std::fs::write(path(file), pem).unwrap();
+    }
+    let server = TestServer::start_on(
+        path("record.db"),
+        &[
+            "--tls-cert",
+            &path("server.pem"),
+            "--tls-key",
+            &path("server.key"),
+            "--tls-client-ca",
+            &path("ca.pem"),
+            "--tls-client-roles",
+            &roles.display().to_string(),
+        ],
+    );
+    let as_service = async |names: &[&str]| {
+        let (cert, key) = pki.issue(names, Validity::Current);
+        https(&server)
+            .tls_ca_pem(&pki.ca)
+            .tls_identity(cert, key)
+            .connect()
+            .await
+            .unwrap()
+    };
+    let create = async |client: &Client, id: &str| {
+        client
+            .projects()
+            .create_project(common::create_request(id, ""))
+            .await
+            .map(|_| ())
+            .map_err(|status| status.code())
+    };
+
+    let loader = as_service(&["spiffe://pairing.test/ns/etl/sa/loader"]).await;
+    assert_eq!(create(&loader, "by-certificate").await, Ok(()));
+    let stranger = as_service(&["spiffe://pairing.test/ns/other/sa/reporter"]).await;
+    assert_eq!(
+        create(&stranger, "by-stranger").await,
+        Err(pairing_aid_client::tonic::Code::Unauthenticated),
+        "an unmapped certificate is anonymous"
+    );
+    assert_eq!(parties_of(&stranger).await, 19, "anonymous callers read");
+
+    std::fs::write(
+        &roles,
+        "spiffe://pairing.test/ns/etl/sa/loader write\nreporter.other.svc write\n",
+    )
+    .unwrap();
+    let reporter = as_service(&["reporter.other.svc"]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while create(&reporter, "by-dns-name").await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the changed roles file took effect"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn parties_of(client: &Client) -> usize {
+    client
+        .parties()
+        .list_parties(v1::ListPartiesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .parties
+        .len()
+}
+
+#[test]
+fn a_certificate_roles_file_that_cannot_be_used_refuses_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let malformed = dir.path().join("roles");
+    std::fs::write(&malformed, "spiffe://pairing.test/loader writer\n").unwrap();
+    let database = dir.path().join("record.db").display().to_string();
+    for (roles, expected) in [
+        (
+            "/nonexistent/roles".to_owned(),
+            "--tls-client-roles /nonexistent/roles".to_owned(),
+        ),
+        (
+            malformed.display().to_string(),
+            "line 1: role \"writer\" is not read, write or admin".to_owned(),
+        ),
+    ] {
+        let log = common::start_refused(
+            &[
+                "--database",
+                &database,
+                "--tls-cert",
+                "/nonexistent/cert",
+                "--tls-key",
+                "/nonexistent/key",
+                "--tls-client-ca",
+                "/nonexistent/ca",
+                "--tls-client-roles",
+                &roles,
+            ],
+            &[],
+        );
+        assert!(log.contains(&expected), "{expected:?} not in: {log}");
+    }
+}

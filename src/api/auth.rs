@@ -4,6 +4,8 @@
 //! `#` comments. Only SHA-256 digests are kept; a presented token is compared against every
 //! digest in constant time, and no token is ever logged. The server swaps the whole set when
 //! its file changes (`server::reload`); a call sees the old set or the new one, never a mix.
+//! Under mutual TLS a call without a token may be identified by its client certificate
+//! instead, through `--tls-client-roles` (reloaded the same way).
 
 use std::sync::Arc;
 
@@ -23,6 +25,17 @@ pub enum Role {
     Write,
     /// Also write reference data: parties, areas, indicators.
     Admin,
+}
+
+impl Role {
+    fn parse(text: &str) -> Result<Role, String> {
+        match text {
+            "read" => Ok(Role::Read),
+            "write" => Ok(Role::Write),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("role {other:?} is not read, write or admin")),
+        }
+    }
 }
 
 /// An authenticated caller.
@@ -60,17 +73,7 @@ impl Tokens {
                     number + 1
                 ));
             };
-            let role = match role {
-                "read" => Role::Read,
-                "write" => Role::Write,
-                "admin" => Role::Admin,
-                other => {
-                    return Err(format!(
-                        "token line {}: role {other:?} is not read, write or admin",
-                        number + 1
-                    ));
-                }
-            };
+            let role = Role::parse(role).map_err(|e| format!("token line {}: {e}", number + 1))?;
             if token.len() < 16 {
                 return Err(format!(
                     "token line {}: tokens must be at least 16 characters",
@@ -138,21 +141,84 @@ fn digest(token: &str) -> [u8; 32] {
 /// The tokens in force, replaced whole when their file changes.
 pub type SharedTokens = Arc<ArcSwap<Tokens>>;
 
-/// Checks the `authorization` header of every call and records the caller on the request.
+/// Roles of services identified by their client certificates under mutual TLS: one
+/// `IDENTITY ROLE` per line, the identity a URI (a SPIFFE ID such as
+/// `spiffe://cluster.local/ns/etl/sa/loader`) or DNS name of the certificate's subject
+/// alternative names, `#` comments.
+#[derive(Clone, Debug, Default)]
+pub struct CertificateRoles {
+    roles: std::collections::HashMap<String, Role>,
+}
+
+impl CertificateRoles {
+    /// Parses `IDENTITY ROLE` lines; errors name the line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut roles = std::collections::HashMap::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let [identity, role] = parts[..] else {
+                return Err(format!("line {}: expected `IDENTITY ROLE`", number + 1));
+            };
+            let role = Role::parse(role).map_err(|e| format!("line {}: {e}", number + 1))?;
+            roles.insert(identity.to_owned(), role);
+        }
+        Ok(CertificateRoles { roles })
+    }
+
+    /// The caller a certificate with these names is: the name with the highest role.
+    fn identify(&self, names: &[String]) -> Option<Caller> {
+        names
+            .iter()
+            .filter_map(|name| self.roles.get(name).map(|&role| (role, name)))
+            .max()
+            .map(|(role, name)| Caller {
+                subject: name.clone(),
+                role,
+            })
+    }
+}
+
+/// The certificate roles in force, replaced whole when their file changes.
+pub type SharedCertificateRoles = Arc<ArcSwap<CertificateRoles>>;
+
+/// Checks the `authorization` header of every call, or else the client certificate's names,
+/// and records the caller on the request.
 #[derive(Clone, Debug)]
 pub struct Authenticator {
     tokens: SharedTokens,
+    certificate_roles: SharedCertificateRoles,
     reads_need_token: bool,
 }
 
 impl Authenticator {
-    /// Authenticates against the tokens in force in `tokens` at each call; anonymous reads are
-    /// refused if `reads_need_token`.
-    pub fn new(tokens: SharedTokens, reads_need_token: bool) -> Self {
+    /// Authenticates against the tokens and certificate roles in force at each call;
+    /// anonymous reads are refused if `reads_need_token`.
+    pub fn new(
+        tokens: SharedTokens,
+        certificate_roles: SharedCertificateRoles,
+        reads_need_token: bool,
+    ) -> Self {
         Authenticator {
             tokens,
+            certificate_roles,
             reads_need_token,
         }
+    }
+
+    /// The service a mapped client certificate identifies; a certificate with no mapping is
+    /// anonymous.
+    fn certificate_caller<T>(&self, request: &Request<T>) -> Option<Caller> {
+        let peer = request.extensions().get::<super::peer::Peer>()?;
+        if peer.certificate_names.is_empty() {
+            return None;
+        }
+        self.certificate_roles
+            .load()
+            .identify(&peer.certificate_names)
     }
 }
 
@@ -173,6 +239,10 @@ impl tonic::service::Interceptor for Authenticator {
             .into());
         }
         let Some(header) = request.metadata().get("authorization") else {
+            if let Some(caller) = self.certificate_caller(&request) {
+                request.extensions_mut().insert(caller);
+                return Ok(request);
+            }
             if self.reads_need_token {
                 return Err(ApiError::Unauthenticated(
                     "this server needs a bearer token for every call".into(),

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 use tonic::codegen::http;
-use tonic::transport::server::TcpConnectInfo;
 use tower::Service;
 
 use super::ApiError;
@@ -77,11 +76,7 @@ where
         if request.uri().path().starts_with("/grpc.health.v1.") {
             return Box::pin(inner.call(request));
         }
-        let peer = request
-            .extensions()
-            .get::<TcpConnectInfo>()
-            .and_then(TcpConnectInfo::remote_addr)
-            .map(|address| address.ip());
+        let peer = super::peer::address(request.extensions()).map(|address| address.ip());
         let place = match peer {
             Some(peer) => match self.place_for(peer) {
                 Some(place) => Some(place),

@@ -10,6 +10,7 @@ pub mod encoded;
 mod error;
 pub mod limit;
 pub mod pb;
+pub mod peer;
 mod records;
 mod resources;
 pub mod restate;
@@ -174,7 +175,10 @@ fn within<R: prost::Message>(limit: usize, answer: R) -> Result<R, ApiError> {
 
 /// Who a call is for admission's fairness: its token's subject, else its peer's address.
 fn caller_key<T>(request: &Request<T>) -> String {
-    match (request.extensions().get::<Caller>(), request.remote_addr()) {
+    match (
+        request.extensions().get::<Caller>(),
+        peer::address(request.extensions()),
+    ) {
         (Some(caller), _) => format!("subject:{}", caller.subject),
         (None, Some(peer)) => format!("peer:{}", peer.ip()),
         (None, None) => "anonymous".to_owned(),

@@ -14,8 +14,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::server::{Connected, TcpConnectInfo};
+use tonic::transport::server::Connected;
 use tracing::{debug, warn};
+
+use crate::api::peer::Peer;
 
 /// Longest a client may take over its TLS handshake; a slow one never delays the others, each
 /// handshake runs on its own task.
@@ -36,7 +38,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Transport for T {}
 /// the answers of many calls leave together, as small echo replies do (0.9).
 pub struct Connection {
     io: Box<dyn Transport>,
-    peer: TcpConnectInfo,
+    peer: Peer,
 }
 
 /// Accepts connections on `listener` until the returned stream is dropped; with `tls`, each
@@ -61,7 +63,7 @@ pub fn accept(
                     continue;
                 }
             };
-            let peer = match tune(&tcp) {
+            let address = match tune(&tcp) {
                 Ok(()) => tcp.connect_info(),
                 Err(error) => {
                     debug!(%error, "dropping a connection that closed as it arrived");
@@ -71,7 +73,10 @@ pub fn accept(
             let Some(tls) = &tls else {
                 let connection = Connection {
                     io: Box::new(tcp),
-                    peer,
+                    peer: Peer {
+                        tcp: address,
+                        certificate_names: Arc::from([]),
+                    },
                 };
                 if sender.send(Ok(connection)).await.is_err() {
                     return;
@@ -83,16 +88,25 @@ pub fn accept(
             tokio::spawn(async move {
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
+                        let certificate_names = stream
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .and_then(|chain| chain.first())
+                            .map_or_else(|| Arc::from([]), |leaf| certificate_names(leaf));
                         let connection = Connection {
                             io: Box::new(stream),
-                            peer,
+                            peer: Peer {
+                                tcp: address,
+                                certificate_names,
+                            },
                         };
                         let _ = sender.send(Ok(connection)).await;
                     }
                     Ok(Err(error)) => {
-                        debug!(%error, remote = ?peer.remote_addr, "TLS handshake failed")
+                        debug!(%error, remote = ?address.remote_addr, "TLS handshake failed")
                     }
-                    Err(_) => debug!(remote = ?peer.remote_addr, "TLS handshake timed out"),
+                    Err(_) => debug!(remote = ?address.remote_addr, "TLS handshake timed out"),
                 }
             });
         }
@@ -107,8 +121,30 @@ fn tune(tcp: &TcpStream) -> io::Result<()> {
         .set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(KEEPALIVE))
 }
 
+/// The URI and DNS subject alternative names of a client certificate the handshake verified:
+/// the identities `--tls-client-roles` maps to roles.
+fn certificate_names(leaf: &rustls::pki_types::CertificateDer<'_>) -> Arc<[String]> {
+    use x509_parser::extensions::GeneralName;
+    let Ok((_, certificate)) = x509_parser::parse_x509_certificate(leaf) else {
+        return Arc::from([]);
+    };
+    let Ok(Some(names)) = certificate.subject_alternative_name() else {
+        return Arc::from([]);
+    };
+    names
+        .value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::URI(uri) => Some((*uri).to_owned()),
+            GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Connected for Connection {
-    type ConnectInfo = TcpConnectInfo;
+    type ConnectInfo = Peer;
 
     fn connect_info(&self) -> Self::ConnectInfo {
         self.peer.clone()
