@@ -2,6 +2,7 @@
 //! request's log lines.
 
 mod calls;
+mod methods;
 
 pub use calls::{ObserveCalls, in_call_span};
 
@@ -20,10 +21,13 @@ use tonic::codegen::http;
 /// Every metric the service exports.
 pub struct Metrics {
     registry: Registry,
-    /// Calls by method and gRPC status code.
-    pub rpc_requests: IntCounterVec,
-    /// Time to the response headers, by method.
-    pub rpc_duration: HistogramVec,
+    /// Calls started, by type, service and method.
+    pub rpc_started: IntCounterVec,
+    /// Calls finished, by type, service, method and gRPC status code.
+    pub rpc_handled: IntCounterVec,
+    /// Time from a call's start to its end (a stream's last message), by type, service and
+    /// method.
+    pub rpc_handling: HistogramVec,
     /// The latest revision the read model has applied.
     pub read_model_revision: IntGauge,
     /// Revisions announced by the shared store that this replica has not applied yet.
@@ -62,24 +66,35 @@ impl Metrics {
     fn new() -> Self {
         // Process metrics keep their conventional unprefixed names; ours start pairing_aid_.
         let registry = Registry::new();
-        let rpc_requests = IntCounterVec::new(
+        // The gRPC calls by the names and labels of the gRPC Prometheus middleware
+        // (grpc-ecosystem's go-grpc-middleware), which dashboards and alerts already query.
+        const METHOD: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
+        let rpc_started = IntCounterVec::new(
             Opts::new(
-                "pairing_aid_rpc_requests_total",
-                "gRPC calls by method and status code",
+                "grpc_server_started_total",
+                "gRPC calls started on the server",
             ),
-            &["method", "code"],
+            &METHOD,
         )
         .expect("valid metric");
-        let rpc_duration = HistogramVec::new(
+        let rpc_handled = IntCounterVec::new(
+            Opts::new(
+                "grpc_server_handled_total",
+                "gRPC calls completed on the server, by status code",
+            ),
+            &["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
+        )
+        .expect("valid metric");
+        let rpc_handling = HistogramVec::new(
             HistogramOpts::new(
-                "pairing_aid_rpc_duration_seconds",
-                "time to the response headers, by method",
+                "grpc_server_handling_seconds",
+                "time from a call's start to its end (a stream's last message)",
             )
             .buckets(vec![
                 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
                 5.0,
             ]),
-            &["method"],
+            &METHOD,
         )
         .expect("valid metric");
         let read_model_revision = IntGauge::new(
@@ -180,8 +195,9 @@ impl Metrics {
             &["file", "outcome"],
         );
         for collector in [
-            Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(rpc_duration.clone()),
+            Box::new(rpc_started.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(rpc_handled.clone()),
+            Box::new(rpc_handling.clone()),
             Box::new(read_model_revision.clone()),
             Box::new(replica_lag.clone()),
             Box::new(store_commit_duration.clone()),
@@ -206,8 +222,9 @@ impl Metrics {
         }
         Metrics {
             registry,
-            rpc_requests,
-            rpc_duration,
+            rpc_started,
+            rpc_handled,
+            rpc_handling,
             read_model_revision,
             replica_lag,
             store_commit_duration,
@@ -271,22 +288,22 @@ pub async fn serve_metrics(listener: TcpListener) {
     }
 }
 
-/// The status code of a response as far as its headers tell: a status sent in the headers
-/// (a failed call), else OK (a successful one sends its status in the trailers).
-pub fn grpc_code(headers: &http::HeaderMap) -> tonic::Code {
+/// The `grpc-status` of headers or trailers, if they carry one.
+fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
     headers
         .get("grpc-status")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i32>().ok())
-        .map_or(tonic::Code::Ok, tonic::Code::from)
+        .map(tonic::Code::from)
 }
 
-/// The `code` label of a status: its name as tonic's `Debug` spells it, without formatting.
+/// The `grpc_code` label of a status: its name as grpc-go spells it (`OK`, `Canceled`), as
+/// the gRPC Prometheus middleware labels it.
 fn code_label(code: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match code {
-        Ok => "Ok",
-        Cancelled => "Cancelled",
+        Ok => "OK",
+        Cancelled => "Canceled",
         Unknown => "Unknown",
         InvalidArgument => "InvalidArgument",
         DeadlineExceeded => "DeadlineExceeded",

@@ -145,7 +145,7 @@ fn replica(dir: &tempfile::TempDir, address: &str) -> TestServer {
 /// GetProject calls a replica answered.
 fn answered(replica: &TestServer) -> f64 {
     replica.metric(
-        r#"pairing_aid_rpc_requests_total{code="Ok",method="/pairing.v1.ProjectService/GetProject"}"#,
+        r#"grpc_server_handled_total{grpc_code="OK",grpc_method="GetProject",grpc_service="pairing.v1.ProjectService",grpc_type="unary"}"#,
     )
 }
 

@@ -160,7 +160,7 @@ async fn malformed_grpc_messages_are_answered_with_a_status() {
     );
     assert!(
         metrics
-            .contains(r#"pairing_aid_rpc_requests_total{code="Unimplemented",method="unknown"} 2"#),
+            .contains(r#"grpc_server_handled_total{grpc_code="Unimplemented",grpc_method="unknown",grpc_service="unknown",grpc_type="unary"} 2"#),
         "{metrics}"
     );
     still_serving(&mut server).await;

@@ -259,8 +259,9 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
         .status();
     assert_eq!(status, ServingStatus::Serving);
 
-    let list = r#"pairing_aid_rpc_requests_total{code="Ok",method="/pairing.v1.PartyService/ListParties"}"#;
-    let missing = r#"pairing_aid_rpc_requests_total{code="NotFound",method="/pairing.v1.PartyService/GetParty"}"#;
+    let list = r#"grpc_server_handled_total{grpc_code="OK",grpc_method="ListParties",grpc_service="pairing.v1.PartyService",grpc_type="unary"}"#;
+    let missing = r#"grpc_server_handled_total{grpc_code="NotFound",grpc_method="GetParty",grpc_service="pairing.v1.PartyService",grpc_type="unary"}"#;
+    let started = r#"grpc_server_started_total{grpc_method="ListParties",grpc_service="pairing.v1.PartyService",grpc_type="unary"}"#;
     let before = server.scrape_metrics();
     let mut parties = server.client(None).await.parties();
     for _ in 0..3 {
@@ -283,11 +284,12 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
         "{after}"
     );
     assert_eq!(counter(&after, missing) - counter(&before, missing), 1.0);
+    assert_eq!(counter(&after, started) - counter(&before, started), 3.0);
     assert!(
         after.contains("\npairing_aid_read_model_revision "),
         "{after}"
     );
-    assert!(after.contains("pairing_aid_rpc_duration_seconds_bucket"));
+    assert!(after.contains("grpc_server_handling_seconds_bucket"));
     assert!(
         counter(&after, "process_resident_memory_bytes") > 0.0,
         "process metrics"
@@ -324,6 +326,68 @@ async fn the_container_command_serves_health_and_metrics_and_drains_in_flight_ca
         "the server's own answer, not a dropped connection: {answer:?}"
     );
     assert!(server.wait_exit(Duration::from_secs(15)).success());
+}
+
+/// Streams are counted by the status they end with and timed to their end, not to their
+/// headers: an export that finishes is OK, a watch its caller drops after a while is
+/// Canceled, and its handling time covers the while.
+#[tokio::test]
+async fn streams_are_counted_by_their_final_status_and_timed_to_their_end() {
+    let server = TestServer::start();
+    let series = |name: &str, method: &str, code: Option<&str>| {
+        let code = code.map_or(String::new(), |code| format!("grpc_code=\"{code}\","));
+        format!(
+            "{name}{{{code}grpc_method=\"{method}\",grpc_service=\"pairing.v1.RecordService\",\
+             grpc_type=\"server_stream\"}}"
+        )
+    };
+    let client = server.client(None).await;
+    let mut export = client
+        .records()
+        .export_records(ExportRecordsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    while export.message().await.unwrap().is_some() {}
+    let watch = client
+        .records()
+        .watch_changes(WatchChangesRequest { start_revision: 1 })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    drop(watch);
+    let watch_sum = series("grpc_server_handling_seconds_sum", "WatchChanges", None);
+    let canceled = series(
+        "grpc_server_handled_total",
+        "WatchChanges",
+        Some("Canceled"),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while server.metric(&canceled) < 1.0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = server.scrape_metrics();
+    assert_eq!(counter(&metrics, &canceled), 1.0, "{metrics}");
+    assert_eq!(
+        counter(
+            &metrics,
+            &series("grpc_server_handled_total", "ExportRecords", Some("OK"))
+        ),
+        1.0
+    );
+    assert!(
+        counter(&metrics, &watch_sum) >= 0.4,
+        "the watch was timed to its end: {}",
+        counter(&metrics, &watch_sum)
+    );
+    assert_eq!(
+        counter(
+            &metrics,
+            &series("grpc_server_handled_total", "WatchChanges", Some("OK"))
+        ),
+        0.0,
+        "its headers said nothing of how it ended"
+    );
 }
 
 #[tokio::test]

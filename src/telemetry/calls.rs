@@ -1,5 +1,8 @@
-//! What every gRPC call leaves behind: its count and duration by method and status code, and,
-//! when it logs, its trace and span ids.
+//! What every gRPC call leaves behind: its count and duration by method and status code (by
+//! the names and labels of the gRPC Prometheus middleware: `grpc_server_started_total`,
+//! `grpc_server_handled_total`, `grpc_server_handling_seconds`), and, when it logs, its trace
+//! and span ids. A unary call's status is in its response headers or is OK; a response stream
+//! is counted by the status its trailers carry, and timed to its end.
 //!
 //! Most calls log nothing (successful ones are logged at debug only), so the call's span is
 //! made when a line is written, not for every call: making and formatting a span per call cost
@@ -10,17 +13,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http_body::{Frame, SizeHint};
 use prometheus::{Histogram, IntCounter};
+use tonic::body::Body;
 use tonic::codegen::http;
 use tower::Service;
 use tracing::{Level, Span};
 
-use super::{code_label, grpc_code, metrics};
+use super::methods::{self, Method};
+use super::{code_label, grpc_status, metrics};
 use crate::middleware::{Answer, Wrap, WrapLayer};
-
-/// The method label of calls to paths no service serves, so that probing random paths cannot
-/// grow the metrics without bound.
-const UNKNOWN_METHOD: &str = "unknown";
 
 /// Counts, times and (when they log) identifies every call.
 #[derive(Clone, Default)]
@@ -33,27 +38,88 @@ impl ObserveCalls {
     }
 }
 
-impl<S, B, R> Wrap<S, http::Request<B>> for ObserveCalls
+impl<S, B> Wrap<S, http::Request<B>> for ObserveCalls
 where
-    S: Service<http::Request<B>, Response = http::Response<R>>,
+    S: Service<http::Request<B>, Response = http::Response<Body>>,
     S::Future: Send + 'static,
 {
     fn wrap(&self, inner: &mut S, request: http::Request<B>) -> Answer<S::Response, S::Error> {
+        let method = methods::lookup(request.uri().path());
         let call = Arc::new(Call {
             uri: request.uri().clone(),
+            method,
             ids: CallIds::of(request.headers()),
+            started: Instant::now(),
         });
-        let started = Instant::now();
+        with_method_metrics(method, |metrics| metrics.started.inc());
         let response = CURRENT_CALL.scope(call.clone(), inner.call(request));
         Box::pin(async move {
-            let response = response.await;
-            let code = match &response {
-                Ok(response) => grpc_code(response.headers()),
-                Err(_) => tonic::Code::Internal,
+            let response = match response.await {
+                Ok(response) => response,
+                Err(error) => {
+                    call.finished(tonic::Code::Internal);
+                    return Err(error);
+                }
             };
-            call.finished(code, started.elapsed());
-            response
+            match grpc_status(response.headers()) {
+                Some(code) => call.finished(code),
+                None if method.kind.streams_responses() => {
+                    let call = Some(call);
+                    return Ok(response.map(|body| Body::new(ToItsEnd { body, call })));
+                }
+                None => call.finished(tonic::Code::Ok),
+            }
+            Ok(response)
         })
+    }
+}
+
+/// A response stream that counts its call when it ends: by the status in its trailers, as
+/// `Unknown` if it ended without one, as `Cancelled` if the caller went away first.
+struct ToItsEnd {
+    body: Body,
+    call: Option<Arc<Call>>,
+}
+
+impl http_body::Body for ToItsEnd {
+    type Data = <Body as http_body::Body>::Data;
+    type Error = <Body as http_body::Body>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        let ended = match &polled {
+            Poll::Ready(Some(Ok(frame))) => frame
+                .trailers_ref()
+                .map(|trailers| grpc_status(trailers).unwrap_or(tonic::Code::Unknown)),
+            Poll::Ready(Some(Err(_))) => Some(tonic::Code::Internal),
+            Poll::Ready(None) => Some(tonic::Code::Unknown),
+            Poll::Pending => None,
+        };
+        if let Some(code) = ended
+            && let Some(call) = self.call.take()
+        {
+            call.finished(code);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for ToItsEnd {
+    fn drop(&mut self) {
+        if let Some(call) = self.call.take() {
+            call.finished(tonic::Code::Cancelled);
+        }
     }
 }
 
@@ -74,7 +140,9 @@ pub fn in_call_span(log: impl FnOnce()) {
 struct Call {
     /// Its path is the method; cloning it shares the request's bytes.
     uri: http::Uri,
+    method: &'static Method,
     ids: CallIds,
+    started: Instant,
 }
 
 impl Call {
@@ -90,8 +158,9 @@ impl Call {
         )
     }
 
-    fn finished(&self, code: tonic::Code, latency: Duration) {
-        record(self.uri.path(), code, latency);
+    fn finished(&self, code: tonic::Code) {
+        let latency = self.started.elapsed();
+        record(self.method, code, latency);
         let latency_us = latency.as_micros() as u64;
         // A line for every successful call would cost more than the call; metrics count
         // those, and RUST_LOG=debug shows them.
@@ -164,51 +233,60 @@ fn random() -> u64 {
     })
 }
 
-/// The metrics of successful calls to one method, looked up once per thread: finding them in
-/// the labelled families hashes the labels and takes a lock on every call.
-struct Succeeded {
-    calls: IntCounter,
+/// The metrics of one method that every call touches, looked up once per thread: finding them
+/// in the labelled families hashes the labels and takes a lock on every call.
+struct MethodMetrics {
+    started: IntCounter,
+    succeeded: IntCounter,
     duration: Histogram,
 }
 
 thread_local! {
-    static SUCCEEDED: RefCell<HashMap<Box<str>, Succeeded>> = RefCell::new(HashMap::new());
+    static KNOWN: RefCell<HashMap<*const Method, MethodMetrics>> = RefCell::new(HashMap::new());
 }
 
-fn record(method: &str, code: tonic::Code, latency: Duration) {
-    let seconds = latency.as_secs_f64();
-    if code == tonic::Code::Ok {
-        SUCCEEDED.with_borrow_mut(|known| {
-            if !known.contains_key(method) {
-                let metrics = metrics();
-                let succeeded = Succeeded {
-                    calls: metrics.rpc_requests.with_label_values(&[method, "Ok"]),
-                    duration: metrics.rpc_duration.with_label_values(&[method]),
-                };
-                known.insert(method.into(), succeeded);
+/// Runs `use_metrics` with `method`'s metrics. The methods are the served ones and
+/// [`methods::UNKNOWN`], so the table stays as small as the API.
+fn with_method_metrics(method: &'static Method, use_metrics: impl FnOnce(&MethodMetrics)) {
+    KNOWN.with_borrow_mut(|known| {
+        let metrics = known.entry(method as *const Method).or_insert_with(|| {
+            let metrics = metrics();
+            let labels = [method.kind.label(), method.service, method.name];
+            MethodMetrics {
+                started: metrics.rpc_started.with_label_values(&labels),
+                succeeded: metrics.rpc_handled.with_label_values(&[
+                    labels[0],
+                    labels[1],
+                    labels[2],
+                    code_label(tonic::Code::Ok),
+                ]),
+                duration: metrics.rpc_handling.with_label_values(&labels),
             }
-            let succeeded = &known[method];
-            succeeded.calls.inc();
-            succeeded.duration.observe(seconds);
         });
-        return;
+        use_metrics(metrics);
+    });
+}
+
+fn record(method: &'static Method, code: tonic::Code, latency: Duration) {
+    let seconds = latency.as_secs_f64();
+    with_method_metrics(method, |metrics| {
+        metrics.duration.observe(seconds);
+        if code == tonic::Code::Ok {
+            metrics.succeeded.inc();
+        }
+    });
+    // Other codes are rarer and take the labelled path.
+    if code != tonic::Code::Ok {
+        metrics()
+            .rpc_handled
+            .with_label_values(&[
+                method.kind.label(),
+                method.service,
+                method.name,
+                code_label(code),
+            ])
+            .inc();
     }
-    // Only a served method answers OK, so the table above stays as small as the API; other
-    // codes are rarer and take the labelled path.
-    let method = if code == tonic::Code::Unimplemented {
-        UNKNOWN_METHOD
-    } else {
-        method
-    };
-    let metrics = metrics();
-    metrics
-        .rpc_requests
-        .with_label_values(&[method, code_label(code)])
-        .inc();
-    metrics
-        .rpc_duration
-        .with_label_values(&[method])
-        .observe(seconds);
 }
 
 #[cfg(test)]
