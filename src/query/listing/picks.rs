@@ -17,14 +17,21 @@ use super::fields::{
 };
 use super::filter::{Filter, ItemSet, Operator, Row};
 use super::value::Value;
-use crate::domain::{Area, Indicator, Observation, Pairing, Party, Project, ResourceName};
+use crate::domain::{Area, Indicator, Observation, Pairing, Party, Project};
 use crate::query::interrupt::{Interrupt, Interrupted};
 use crate::query::model::{Found, NGrams, Numbered, ReadModel, Reading};
 
-/// Picks at most this many are put in name order by sorting their names; more are found by
-/// walking the name order and keeping the picked, which then meets one at least every
-/// `collection / PICKS_SORTED` rows.
-const PICKS_SORTED: u64 = 4096;
+/// Whether `picks` of a collection of `rows` are put in name order faster by walking the
+/// collection's name order and keeping the picked (about `rows / picks` steps a pick, for a
+/// page of typically 64) than by sorting them by id (`picks * log2(picks)` comparisons of ids,
+/// each worth about four steps). Few picks among many rows are sorted; many, or a fair share
+/// of a small collection, are walked.
+fn walk_name_order(picks: u64, rows: u64) -> bool {
+    const PAGE: u64 = 64;
+    const STEPS_PER_COMPARISON: u64 = 4;
+    let log2 = u64::from(64 - picks.max(1).leading_zeros());
+    PAGE * rows < STEPS_PER_COMPARISON * picks * picks * log2
+}
 
 /// One key of an `order_by`: a field (its index in the collection's fields) and direction.
 #[derive(Clone, Copy, Debug)]
@@ -363,20 +370,14 @@ fn in_name_order<'a, T: Indexed>(
     numbers: &'a RoaringBitmap,
     after: Option<&str>,
 ) -> Box<dyn Iterator<Item = u32> + 'a> {
-    if numbers.len() > PICKS_SORTED {
+    if walk_name_order(numbers.len(), T::live(model).len()) {
         return Box::new(
             T::table(model)
                 .numbers_after(after)
                 .filter(|n| numbers.contains(*n)),
         );
     }
-    let mut named: Vec<(ResourceName, u32)> = numbers
-        .iter()
-        .map(|n| (T::table(model).name_at(n), n))
-        .filter(|(name, _)| after.is_none_or(|after| name.as_str() > after))
-        .collect();
-    named.sort_unstable();
-    Box::new(named.into_iter().map(|(_, n)| n))
+    Box::new(T::table(model).sorted_by_name(numbers, after).into_iter())
 }
 
 impl ItemSet for RoaringBitmap {
@@ -484,7 +485,7 @@ mod tests {
     use super::*;
     use crate::domain::{
         Collection, Committed, DataStatus, Labelled, ProjectStatus, Qualifier, RecipientArea,
-        Resource, SupportField, Write,
+        Resource, ResourceName, SupportField, Write,
     };
     use crate::query::listing::fields::ItemRow;
     use crate::query::model::image;
@@ -493,6 +494,55 @@ mod tests {
         let mut resources = crate::seed::demo_resources().unwrap();
         crate::seed::each_scaled_resource(150, 600, |r| resources.push(r)).unwrap();
         ReadModel::from_resources(1, resources)
+    }
+
+    #[test]
+    fn sorting_picks_by_id_and_walking_the_name_order_give_the_same_order() {
+        let model = model();
+        let table = <Project as Indexed>::table(&model);
+        let live = <Project as Indexed>::live(&model);
+        let names: Vec<String> = model
+            .projects
+            .after(None)
+            .map(|p| p.name.to_string())
+            .collect();
+        for step in [1, 2, 7, 50, 400] {
+            let picks: RoaringBitmap = live.iter().step_by(step).collect();
+            let cursors = [
+                None,
+                Some("projects/"),
+                Some("parties/zzz"),
+                Some("projects/zzz"),
+                Some(names[names.len() / 3].as_str()),
+                Some(names[names.len() / 2].as_str()),
+            ];
+            for after in cursors {
+                let walked: Vec<u32> = table
+                    .numbers_after(after)
+                    .filter(|n| picks.contains(*n))
+                    .collect();
+                assert_eq!(
+                    table.sorted_by_name(&picks, after),
+                    walked,
+                    "{step} {after:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn few_picks_among_many_rows_are_sorted_and_many_walked() {
+        assert!(!walk_name_order(100, 1_000_000), "a hundred of a million");
+        assert!(!walk_name_order(1_000, 1_000_000));
+        assert!(
+            walk_name_order(91_142, 1_000_000),
+            "the benchmark's listing"
+        );
+        assert!(
+            walk_name_order(400, 1_300),
+            "a fair share of a small record"
+        );
+        assert!(!walk_name_order(0, 1_300));
     }
 
     /// One comparison a caller might write about projects, from a few choices per field.

@@ -150,6 +150,30 @@ impl<R: Copy> NamedRows<R> {
     }
 
     /// The numbers of the rows named after `after` (every row for `None`), in name order.
+    /// `numbers`, those named after `after` only, in name order. Within one collection name
+    /// order is id order, so ids are compared where they lie, and no name is made.
+    pub fn sorted_by_name(
+        &self,
+        numbers: impl Iterator<Item = u32>,
+        after: Option<&str>,
+    ) -> Vec<u32> {
+        let prefix = prefix_of(self.collection);
+        let after_id = match after {
+            None => None,
+            Some(name) => match name.strip_prefix(prefix) {
+                Some(id) => Some(id),
+                None if name < prefix => None,
+                None => return Vec::new(),
+            },
+        };
+        let mut by_id: Vec<(&str, u32)> = numbers
+            .map(|number| (self.id(number), number))
+            .filter(|(id, _)| after_id.is_none_or(|after| *id > after))
+            .collect();
+        by_id.sort_unstable();
+        by_id.into_iter().map(|(_, number)| number).collect()
+    }
+
     pub fn after(&self, after: Option<&str>) -> impl Iterator<Item = u32> + '_ {
         let prefix = prefix_of(self.collection);
         let start = match after {

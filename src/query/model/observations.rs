@@ -159,6 +159,11 @@ impl ObservationTable {
         }
     }
 
+    /// The numbers of `numbers` named after `after`, in name order.
+    pub fn sorted_by_name(&self, numbers: &RoaringBitmap, after: Option<&str>) -> Vec<u32> {
+        self.rows.sorted_by_name(numbers.iter(), after)
+    }
+
     /// The numbers of the observations named after `after` (every one for `None`), in name
     /// order.
     pub fn numbers_after(&self, after: Option<&str>) -> impl Iterator<Item = u32> + '_ {

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
 use super::interned::Interned;
@@ -116,6 +117,11 @@ impl ProjectTable {
     /// Every project, in name order.
     pub fn values(&self) -> impl Iterator<Item = Project> + '_ {
         self.after(None)
+    }
+
+    /// The numbers of `numbers` named after `after`, in name order.
+    pub fn sorted_by_name(&self, numbers: &RoaringBitmap, after: Option<&str>) -> Vec<u32> {
+        self.rows.sorted_by_name(numbers.iter(), after)
     }
 
     /// The numbers of the projects named after `after` (every one for `None`), in name order.

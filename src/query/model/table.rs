@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+use roaring::RoaringBitmap;
+
 use super::observations::ObservationTable;
 use super::projects::ProjectTable;
 use crate::domain::{Observation, Project, ResourceName};
@@ -79,6 +81,8 @@ pub trait Numbered<T> {
     fn numbers_after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = u32> + 'a>;
     /// The name of the row numbered `number`.
     fn name_at(&self, number: u32) -> ResourceName;
+    /// The numbers of `numbers` named after `after`, in name order.
+    fn sorted_by_name(&self, numbers: &RoaringBitmap, after: Option<&str>) -> Vec<u32>;
     /// The resource of the row numbered `number`, which must be live.
     fn at(&self, number: u32) -> T;
 }
@@ -96,6 +100,10 @@ macro_rules! numbered {
 
             fn name_at(&self, number: u32) -> ResourceName {
                 <$table>::name_at(self, number)
+            }
+
+            fn sorted_by_name(&self, numbers: &RoaringBitmap, after: Option<&str>) -> Vec<u32> {
+                <$table>::sorted_by_name(self, numbers, after)
             }
 
             fn at(&self, number: u32) -> $resource {
