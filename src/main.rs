@@ -2,7 +2,10 @@ use std::io::IsTerminal as _;
 
 use clap::Parser;
 use pairing_aid::config::{Config, LogFormat};
-use tracing_subscriber::EnvFilter;
+use pairing_aid_client::otlp::OtlpExport;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// jemalloc rather than the system allocator: loading millions of records leaves glibc's heap
 /// full of small holes it cannot give back (1,000,000 observations: 960 MB resident with glibc,
@@ -41,15 +44,37 @@ fn release_freed_memory() {}
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    match config.log_format {
-        LogFormat::Human => subscriber.init(),
-        LogFormat::Json => subscriber.json().with_current_span(true).init(),
+    let log = match config.log_format {
+        LogFormat::Human => log.boxed(),
+        LogFormat::Json => log.json().with_current_span(true).boxed(),
+    };
+    // Spans go to an OTLP collector when the standard OTEL_EXPORTER_OTLP_* variables say so.
+    let export = OtlpExport::from_env("pairing-aid");
+    let traces = export
+        .as_ref()
+        .ok()
+        .and_then(|export| export.as_ref().map(OtlpExport::layer));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(log)
+        .with(traces)
+        .init();
+    let export = match export {
+        Ok(export) => export,
+        Err(error) => {
+            tracing::error!("{error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    pairing_aid::telemetry::export_traces(export.is_some());
+    let outcome = pairing_aid::server::run(config, release_freed_memory).await;
+    if let Some(export) = export {
+        export.shutdown();
     }
-    match pairing_aid::server::run(config, release_freed_memory).await {
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");

@@ -1,10 +1,10 @@
-//! What operators see: Prometheus metrics on their own HTTP port, and trace ids on every
-//! request's log lines.
+//! What operators see: Prometheus metrics on their own HTTP port, trace ids on every
+//! request's log lines, and, when an OTLP collector is configured, a span for every call.
 
 mod calls;
 mod methods;
 
-pub use calls::{ObserveCalls, in_call_span};
+pub use calls::{ObserveCalls, export_traces, in_call_span};
 
 use std::convert::Infallible;
 use std::sync::OnceLock;

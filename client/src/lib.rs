@@ -72,6 +72,8 @@ mod discovery;
 mod error;
 mod import;
 mod listing;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod retry;
 mod target;
 mod tls_check;

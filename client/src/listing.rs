@@ -1,10 +1,9 @@
 //! Listings as streams: every page of a List call, fetched as the items are consumed.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 
-use futures_util::{Stream, stream};
+use futures_util::{Stream, TryStreamExt as _, stream};
 
 use crate::{Client, Error, v1};
 
@@ -19,33 +18,29 @@ type PageFuture<T> = Pin<Box<dyn Future<Output = Result<(Vec<T>, String), Error>
 pub type ItemStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>> + Send>>;
 
 impl<T: Send + 'static> Listing<T> {
-    /// Every item of every page, in order; the next page is fetched when the last is used up.
-    pub fn items(self) -> ItemStream<T> {
-        struct State<T> {
-            fetch: Box<dyn FnMut(String) -> PageFuture<T> + Send>,
-            next: Option<String>,
-            buffered: VecDeque<T>,
-        }
-        let state = State {
-            fetch: self.fetch,
-            next: Some(String::new()),
-            buffered: VecDeque::new(),
-        };
-        Box::pin(stream::unfold(state, |mut state| async move {
-            loop {
-                if let Some(item) = state.buffered.pop_front() {
-                    return Some((Ok(item), state));
+    /// Every page, in order, each fetched when the one before has been taken: a caller that
+    /// prints pages as they come holds one at a time.
+    pub fn pages(self) -> ItemStream<Vec<T>> {
+        let state = (self.fetch, Some(String::new()));
+        Box::pin(stream::unfold(state, |(mut fetch, next)| async move {
+            let token = next?;
+            match fetch(token).await {
+                Ok((items, next)) => {
+                    let next = (!next.is_empty()).then_some(next);
+                    Some((Ok(items), (fetch, next)))
                 }
-                let token = state.next.take()?;
-                match (state.fetch)(token).await {
-                    Ok((items, next)) => {
-                        state.buffered.extend(items);
-                        state.next = (!next.is_empty()).then_some(next);
-                    }
-                    Err(error) => return Some((Err(error), state)),
-                }
+                Err(error) => Some((Err(error), (fetch, None))),
             }
         }))
+    }
+
+    /// Every item of every page, in order; the next page is fetched when the last is used up.
+    pub fn items(self) -> ItemStream<T> {
+        Box::pin(
+            self.pages()
+                .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+                .try_flatten(),
+        )
     }
 }
 

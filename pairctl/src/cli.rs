@@ -16,13 +16,12 @@ use crate::output::Format;
 pub struct Cli {
     /// The server: http://HOST:PORT, https://HOST:PORT (TLS), or dns:///NAME:PORT to balance
     /// over every address the name resolves to (dns://DNS-SERVER/NAME:PORT asks that server).
-    #[arg(
-        long,
-        global = true,
-        env = "PAIRCTL_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
+    /// [default: the context's, else http://127.0.0.1:50051]
+    #[arg(long, global = true, env = "PAIRCTL_SERVER")]
+    pub server: Option<String>,
+    /// The context (named settings in the contexts file) to use instead of the current one.
+    #[arg(long, global = true, env = "PAIRCTL_CONTEXT")]
+    pub context: Option<String>,
     /// Bearer token for writes (prefer --token-file or the environment variable).
     #[arg(long, global = true, env = "PAIRCTL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -52,6 +51,9 @@ pub struct Cli {
     /// How to print results.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// Leave out the line of column names in tables and CSV.
+    #[arg(long, global = true)]
+    pub no_headers: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -139,7 +141,10 @@ pub enum Command {
     /// or CSV (flat records), by extension or --format. Reference data needs an admin token.
     #[command(after_help = "Example:\n  pairctl import projects.ndjson --token \"$TOKEN\"")]
     Import {
+        /// The file to import (`-`: standard input). Its content names the import, so an
+        /// interrupted import of the same content resumes and an edited file is a new one.
         file: PathBuf,
+        /// The file's format, if its extension does not say (standard input: NDJSON).
         #[arg(long, value_enum)]
         format: Option<FileFormat>,
         /// Records per batch.
@@ -149,7 +154,10 @@ pub enum Command {
     /// Export every record, one protobuf JSON record per line, to a file that `import` reads
     /// back into an empty server.
     #[command(after_help = "Example:\n  pairctl export record.ndjson")]
-    Export { file: PathBuf },
+    Export {
+        /// The file to write (`-`: standard output).
+        file: PathBuf,
+    },
     /// Print changes as they are committed.
     #[command(after_help = "Example:\n  pairctl watch --from 0")]
     Watch {
@@ -157,9 +165,21 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         from: i64,
     },
+    /// Contexts: named connection settings in a file, one of them current, as kubeconfig
+    /// has them (`$PAIRCTL_CONFIG`, else `~/.config/pairctl/config.yaml`).
+    #[command(
+        after_help = "Example:\n  pairctl config set-context prod --server dns:///pairing-aid-headless:50051 --cacert ca.pem --token-file prod.token\n  pairctl config use-context prod"
+    )]
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  pairctl completion bash > /etc/bash_completion.d/pairctl")]
-    Completion { shell: clap_complete::Shell },
+    Completion {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -169,20 +189,26 @@ pub enum ResourceCommand {
         after_help = "Example:\n  pairctl projects list --filter 'party = \"parties/beijing\"' --order-by 'title'"
     )]
     List {
+        /// AIP-160 filter, e.g. `field = EDUCATION AND year >= 2015` (fields in the protos).
         #[arg(long, default_value = "")]
         filter: String,
+        /// Fields to order by, e.g. `title desc, name`; by name if none.
         #[arg(long, default_value = "")]
         order_by: String,
     },
     /// Get one by name.
     #[command(after_help = "Example:\n  pairctl areas get areas/kashgar")]
-    Get { name: String },
+    Get {
+        /// The resource's name, e.g. `areas/kashgar`.
+        name: String,
+    },
     /// Create one from a file (`-` for standard input) holding it in protobuf JSON, as `get -o
     /// json` prints it; projects and observations may also be one flat record, as `import` reads.
     #[command(
         after_help = "Example:\n  echo '{\"name\":\"areas/new\",\"displayName\":\"New County\",\"level\":\"AREA_LEVEL_COUNTY\",\"parent\":\"areas/kashgar\"}' \\\n    | pairctl areas create --file - --token \"$TOKEN\""
     )]
     Create {
+        /// The file holding the resource (`-`: standard input).
         #[arg(long)]
         file: PathBuf,
     },
@@ -192,8 +218,10 @@ pub enum ResourceCommand {
         after_help = "Example:\n  pairctl projects get projects/p1 -o json > p1.json\n  # edit p1.json\n  pairctl projects update --file p1.json --mask title,status"
     )]
     Update {
+        /// The file holding the resource (`-`: standard input).
         #[arg(long)]
         file: PathBuf,
+        /// Fields to replace, comma-separated (all if none).
         #[arg(long, value_delimiter = ',')]
         mask: Vec<String>,
         /// Update only if unchanged since this etag was read.
@@ -205,11 +233,31 @@ pub enum ResourceCommand {
         after_help = "Example:\n  pairctl projects delete projects/old-project --token \"$TOKEN\""
     )]
     Delete {
+        /// The resource's name, e.g. `projects/old-project`.
         name: String,
         /// Delete only if unchanged since this etag was read.
         #[arg(long, default_value = "")]
         etag: String,
     },
+}
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Make a context the current one.
+    UseContext {
+        /// The context's name.
+        name: String,
+    },
+    /// Create or change a context from the connection options given with it (--server,
+    /// --cacert, --cert, --key, --tls-server-name, --token-file).
+    SetContext {
+        /// The context's name.
+        name: String,
+    },
+    /// List the contexts.
+    GetContexts,
+    /// Print the current context's name.
+    CurrentContext,
 }
 
 #[derive(Subcommand)]
@@ -219,19 +267,25 @@ pub enum FundingCommand {
         after_help = "Example:\n  pairctl funding summary --by party,field --from 2015 --to 2020 --currency USD"
     )]
     Summary {
+        /// Dimensions to group by, comma-separated.
         #[arg(long, value_enum, value_delimiter = ',')]
         by: Vec<Dimension>,
+        /// AIP-160 filter over the projects.
         #[arg(long, default_value = "")]
         filter: String,
+        /// First year of funding lines.
         #[arg(long)]
         from: Option<i32>,
+        /// Last year of funding lines.
         #[arg(long)]
         to: Option<i32>,
+        /// Currency to sum in (ISO 4217 code).
         #[arg(long, default_value = "CNY")]
         currency: String,
         /// Area level when grouping by area.
         #[arg(long, value_enum, default_value_t = Level::Prefecture)]
         level: Level,
+        /// Keep the largest groups, the rest as `(other)`; 0 keeps all.
         #[arg(long, default_value_t = 0)]
         top: i32,
     },
@@ -288,4 +342,29 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(
         number.saturating_mul(seconds),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn every_option_and_argument_has_help_text() {
+        fn check(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&Cli::command(), "pairctl", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

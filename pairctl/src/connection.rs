@@ -1,5 +1,6 @@
 //! The client pairctl connects with, from the command line's server, TLS, token and timeout
-//! options: each file read here, and a file that cannot be used named with its option.
+//! options, each falling back on the context's: each file read here, and a file that cannot
+//! be used named with its option.
 
 use std::path::Path;
 
@@ -7,26 +8,55 @@ use pairing_aid_client::{Client, ClientBuilder};
 
 use crate::Failure;
 use crate::cli::Cli;
+use crate::contexts::Context;
 
-/// The client settings the options ask for.
-pub fn builder(cli: &Cli) -> Result<ClientBuilder, Failure> {
+/// The server when neither an option nor the context names one.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+
+/// The connection settings of the options, each over the context's.
+pub fn settings(cli: &Cli, context: &Context) -> Context {
+    let token_file = match &cli.token {
+        // A token given on the command line or in the environment wins over any file.
+        Some(_) => None,
+        None => cli.token_file.clone().or(context.token_file.clone()),
+    };
+    let identity = match (&cli.cert, &cli.key) {
+        (Some(cert), Some(key)) => (Some(cert.clone()), Some(key.clone())),
+        _ => (context.cert.clone(), context.key.clone()),
+    };
+    Context {
+        server: cli.server.clone().or(context.server.clone()),
+        cacert: cli.cacert.clone().or(context.cacert.clone()),
+        cert: identity.0,
+        key: identity.1,
+        tls_server_name: cli
+            .tls_server_name
+            .clone()
+            .or(context.tls_server_name.clone()),
+        token_file,
+    }
+}
+
+/// The client settings the options (over the context's) ask for.
+pub fn builder(cli: &Cli, context: &Context) -> Result<ClientBuilder, Failure> {
+    let settings = settings(cli, context);
     let timeout = (!cli.timeout.is_zero()).then_some(cli.timeout);
     let mut builder = Client::builder()
-        .endpoint(cli.server.clone())
+        .endpoint(settings.server.unwrap_or_else(|| DEFAULT_SERVER.into()))
         .deadline(timeout);
     if let Some(token) = &cli.token {
         builder = builder.token(token.clone());
     }
-    if let Some(path) = &cli.token_file {
+    if let Some(path) = &settings.token_file {
         builder = builder.token(token_from(path)?);
     }
-    if let Some(path) = &cli.cacert {
+    if let Some(path) = &settings.cacert {
         builder = builder.tls_ca_pem(read("--cacert", path)?);
     }
-    if let (Some(cert), Some(key)) = (&cli.cert, &cli.key) {
+    if let (Some(cert), Some(key)) = (&settings.cert, &settings.key) {
         builder = builder.tls_identity(read("--cert", cert)?, read("--key", key)?);
     }
-    if let Some(name) = &cli.tls_server_name {
+    if let Some(name) = &settings.tls_server_name {
         builder = builder.tls_domain(name.clone());
     }
     Ok(builder)

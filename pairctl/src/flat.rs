@@ -206,25 +206,21 @@ fn parse_json_line(line: &str) -> Result<v1::Record, String> {
     }
 }
 
-/// Reads a file of records, line by line.
-pub fn read(path: &std::path::Path, csv_format: bool) -> Result<Vec<Line>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse(&text, csv_format)
-}
-
-/// Parses CSV rows of flat records, or NDJSON lines of flat records or protobuf JSON records.
-pub fn parse(text: &str, csv_format: bool) -> Result<Vec<Line>, String> {
+/// The records of `reader`, parsed as they are read: CSV rows of flat records, or NDJSON lines
+/// of flat records or protobuf JSON records.
+pub fn lines(
+    reader: Box<dyn std::io::BufRead + Send>,
+    csv_format: bool,
+) -> Result<Box<dyn Iterator<Item = Line> + Send>, String> {
     if csv_format {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let mut reader = csv::Reader::from_reader(reader);
         let headers = reader.headers().map_err(|e| e.to_string())?.clone();
         let kind = headers
             .iter()
             .position(|h| h == "kind")
             .ok_or("the CSV header has no `kind` column")?;
-        return Ok(reader
-            .records()
-            .enumerate()
-            .map(|(i, row)| {
+        return Ok(Box::new(reader.into_records().enumerate().map(
+            move |(i, row)| {
                 let line = i + 2;
                 let record = row.map_err(|e| e.to_string()).and_then(|row| {
                     let parsed = match row.get(kind) {
@@ -243,13 +239,28 @@ pub fn parse(text: &str, csv_format: bool) -> Result<Vec<Line>, String> {
                         .and_then(FlatRecord::into_record)
                 });
                 (line, record)
-            })
-            .collect());
+            },
+        )));
     }
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| (i + 1, parse_json_line(line)))
-        .collect())
+    Ok(Box::new(
+        std::io::BufRead::lines(reader)
+            .enumerate()
+            .filter(|(_, line)| line.as_ref().is_ok_and(|l| !l.trim().is_empty()) || line.is_err())
+            .map(|(i, line)| {
+                let record = line
+                    .map_err(|e| e.to_string())
+                    .and_then(|line| parse_json_line(&line));
+                (i + 1, record)
+            }),
+    ))
+}
+
+/// The whole text of `path`, or of standard input for `-`.
+pub fn read_text(path: &std::path::Path) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -10,6 +10,7 @@
 mod cli;
 mod commands;
 mod connection;
+mod contexts;
 mod enums;
 mod flat;
 mod output;
@@ -20,10 +21,14 @@ mod rows;
 use std::process::ExitCode;
 
 use clap::Parser;
+use pairing_aid_client::otlp::OtlpExport;
 use pairing_aid_client::{Error, v1};
+use tracing::Instrument as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use cli::{Cli, Command};
-use commands::{analytics, completion, crud, records};
+use commands::{analytics, completion, config, crud, records};
 
 /// A failure to report as one line; the exit code says which kind.
 enum Failure {
@@ -51,12 +56,21 @@ impl From<pairing_aid_client::tonic::Status> for Failure {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let format = cli.output;
+    let format = output::Output {
+        format: cli.output,
+        headers: !cli.no_headers,
+    };
     if let Command::Completion { shell } = cli.command {
         completion::print(shell);
         return Ok(());
     }
-    let client = connection::builder(&cli)?.connect().await?;
+    let contexts_file = contexts::path()?;
+    let contexts = contexts::Contexts::load(&contexts_file)?;
+    if let Command::Config { command } = &cli.command {
+        return config::run(command, &cli, contexts, &contexts_file, format);
+    }
+    let context = contexts.chosen(cli.context.as_deref(), &contexts_file)?;
+    let client = connection::builder(&cli, &context)?.connect().await?;
     match cli.command {
         Command::Parties { command } => crud::run::<v1::Party>(&client, command, format).await,
         Command::Areas { command } => crud::run::<v1::Area>(&client, command, format).await,
@@ -83,15 +97,33 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             batch_size,
         } => records::import(&client, &file, file_format, batch_size).await,
         Command::Export { file } => records::export(&client, &file).await,
-        Command::Watch { from } => records::watch(&client, from).await,
-        Command::Completion { .. } => unreachable!("handled before connecting"),
+        Command::Watch { from } => records::watch(&client, from, format).await,
+        Command::Completion { .. } | Command::Config { .. } => {
+            unreachable!("handled before connecting")
+        }
     }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    // With OTEL_EXPORTER_OTLP_ENDPOINT set, the command and its calls are exported as one
+    // trace, which the server continues.
+    let export = match OtlpExport::from_env("pairctl") {
+        Ok(export) => export,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(export) = &export {
+        tracing_subscriber::registry().with(export.layer()).init();
+    }
+    let outcome = run(cli).instrument(tracing::info_span!("pairctl")).await;
+    if let Some(export) = export {
+        export.shutdown();
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");

@@ -59,4 +59,5 @@ message!(
     Indicator,
     Observation,
     Record,
+    Change,
 );

@@ -3,43 +3,39 @@
 use pairing_aid_client::v1;
 
 use crate::enums::ShortName;
+use crate::output::{Cell, Printable};
+use crate::protojson::Message;
 
-/// A resource printed as named columns.
-pub trait Row {
+/// A resource printed as named columns, or whole in protobuf JSON.
+pub trait Row: Printable {
     /// Column names, in order.
     fn columns() -> &'static [&'static str];
-    /// The cells, in column order.
-    fn cells(&self) -> Vec<String>;
 }
 
-/// An amount as `units[.fraction] CURRENCY`, e.g. `2500000.5 CNY`; empty if absent.
-pub fn money(money: &Option<pairing_aid_client::pb::google::r#type::Money>) -> String {
-    match money {
-        Some(m) if m.nanos == 0 => format!("{} {}", m.units, m.currency_code),
-        Some(m) => {
-            let fraction = format!("{:09}", m.nanos.unsigned_abs());
-            format!(
-                "{}.{} {}",
-                m.units,
-                fraction.trim_end_matches('0'),
-                m.currency_code
-            )
-        }
-        None => String::new(),
-    }
+/// An amount cell: grouped in tables, exact elsewhere; empty if absent.
+pub fn money(money: &Option<pairing_aid_client::pb::google::r#type::Money>) -> Cell {
+    Cell::Money(money.clone())
 }
 
-/// Implements [`Row`] from `column => cell` pairs, each column named beside its value; `$it`
-/// stands for the resource in the cells.
+/// Implements [`Row`] and [`Printable`] from `column => cell` pairs, each column named beside
+/// its value; `$it` stands for the resource in the cells. JSON and YAML print the whole
+/// resource in protobuf JSON.
 macro_rules! row {
     ($type:ty, |$it:ident| { $($column:literal => $cell:expr),* $(,)? }) => {
         impl Row for $type {
             fn columns() -> &'static [&'static str] {
                 &[$($column),*]
             }
-            fn cells(&self) -> Vec<String> {
+        }
+
+        impl Printable for $type {
+            fn cells(&self) -> Vec<Cell> {
                 let $it = self;
-                vec![$($cell),*]
+                vec![$(Cell::from($cell)),*]
+            }
+
+            fn value(&self, _columns: &[&str]) -> serde_json::Value {
+                Message::to_json(self)
             }
         }
     };
@@ -99,4 +95,11 @@ row!(v1::Observation, |observation| {
     "qualifier" => observation.qualifier().short(),
     "status" => observation.status().short(),
     "source" => observation.provenance.as_ref().map(|p| p.source_title.clone()).unwrap_or_default(),
+});
+
+row!(v1::Change, |change| {
+    "revision" => change.revision.to_string(),
+    "kind" => change.kind().short(),
+    "name" => change.name.clone(),
+    "subject" => change.subject.clone(),
 });

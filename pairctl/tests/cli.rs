@@ -427,3 +427,154 @@ fn reaches_a_mutual_tls_server_with_its_certificate_options_or_says_why_not() {
         &["--timeout", "soon"],
     );
 }
+
+/// What daily use needs: every output format (amounts grouped for people, exact for
+/// programs), contexts instead of repeated options, and imports named by their content.
+#[test]
+fn output_formats_contexts_and_imports_named_by_their_content() {
+    let server = TestServer::start_with_tokens(&[]);
+    let dir = tempfile::tempdir().unwrap();
+
+    let table = text(&pairctl(&server, &["funding", "summary", "--by", "party"]).stdout);
+    let total = table.lines().find(|l| l.starts_with("(total)")).unwrap();
+    let amount = total.split_whitespace().nth(1).unwrap();
+    assert!(
+        amount.contains(',') && amount.rsplit_once('.').unwrap().1.len() == 2,
+        "grouped, in fen: {total}"
+    );
+    let csv = text(
+        &pairctl(
+            &server,
+            &[
+                "funding",
+                "summary",
+                "--by",
+                "party",
+                "-o",
+                "csv",
+                "--no-headers",
+            ],
+        )
+        .stdout,
+    );
+    assert!(!csv.starts_with("party,"), "no header: {csv}");
+    let raw_total = csv.lines().find(|l| l.starts_with("(total)")).unwrap();
+    assert!(
+        !raw_total.contains('"'),
+        "raw amounts need no quoting: {raw_total}"
+    );
+    assert_eq!(
+        raw_total
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .replace(" CNY", "")
+            .parse::<f64>()
+            .ok(),
+        Some(
+            amount
+                .replace(',', "")
+                .replace(" CNY", "")
+                .parse::<f64>()
+                .unwrap()
+        ),
+    );
+
+    let names = text(&pairctl(&server, &["parties", "list", "-o", "name"]).stdout);
+    assert_eq!(names.lines().count(), 19);
+    assert!(names.lines().all(|l| l.starts_with("parties/")), "{names}");
+    let yaml = text(&pairctl(&server, &["areas", "get", "areas/kashgar", "-o", "yaml"]).stdout);
+    assert!(yaml.contains("name: areas/kashgar"), "{yaml}");
+    let yaml_list = text(&pairctl(&server, &["parties", "list", "-o", "yaml"]).stdout);
+    let items = yaml_list.lines().filter(|l| l.starts_with("- ")).count();
+    assert_eq!(items, 19, "{yaml_list}");
+    assert_eq!(
+        yaml_list.matches("  name: parties/").count(),
+        19,
+        "{yaml_list}"
+    );
+    let json_list: serde_json::Value = serde_json::from_str(&text(
+        &pairctl(&server, &["parties", "list", "-o", "json"]).stdout,
+    ))
+    .unwrap();
+    assert_eq!(json_list.as_array().map(Vec::len), Some(19));
+
+    // Contexts: the server comes from the current one; an unknown one is named.
+    let config = dir.path().join("config.yaml");
+    let bare = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pairctl"))
+            .args(args)
+            .env("PAIRCTL_CONFIG", &config)
+            .env_remove("PAIRCTL_SERVER")
+            .env_remove("PAIRCTL_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let endpoint = server.endpoint();
+    assert!(
+        bare(&["config", "set-context", "local", "--server", &endpoint])
+            .status
+            .success()
+    );
+    assert!(bare(&["config", "use-context", "local"]).status.success());
+    let listed = bare(&["parties", "list", "-o", "name"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    assert_eq!(text(&listed.stdout).lines().count(), 19);
+    let contexts = text(&bare(&["config", "get-contexts", "--no-headers"]).stdout);
+    assert!(
+        contexts.starts_with("local  *") && contexts.contains(&endpoint),
+        "{contexts}"
+    );
+    let unknown = bare(&["--context", "staging", "parties", "list"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("context `staging` is not in")
+            && text(&unknown.stderr).contains("(contexts: local)"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
+    // An edited file of the same name is a new import, not a replay of the old one.
+    let file = dir.path().join("gdp.csv");
+    std::fs::write(&file, OBSERVATIONS_CSV).unwrap();
+    let file = file.to_str().unwrap();
+    assert!(pairctl(&server, &["import", file]).status.success());
+    std::fs::write(file, OBSERVATIONS_CSV.replace("0.13,about", "0.14,about")).unwrap();
+    let edited = pairctl(&server, &["import", file]);
+    assert!(edited.status.success(), "{}", text(&edited.stderr));
+    let got = text(
+        &pairctl(
+            &server,
+            &[
+                "observations",
+                "get",
+                "observations/gdp-kashgar-2022",
+                "-o",
+                "name",
+            ],
+        )
+        .stdout,
+    );
+    assert_eq!(got.trim(), "observations/gdp-kashgar-2022");
+    let value = text(
+        &pairctl(
+            &server,
+            &[
+                "observations",
+                "get",
+                "observations/gdp-kashgar-2022",
+                "-o",
+                "csv",
+                "--no-headers",
+            ],
+        )
+        .stdout,
+    );
+    assert!(value.contains(",0.14,"), "the edited value: {value}");
+
+    // Export streams to standard output.
+    let exported = pairctl(&server, &["export", "-"]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let first = text(&exported.stdout).lines().next().unwrap().to_owned();
+    assert!(first.contains("\"area\""), "areas come first: {first}");
+}

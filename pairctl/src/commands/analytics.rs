@@ -7,7 +7,7 @@ use pairing_aid_client::{Client, v1};
 use crate::Failure;
 use crate::cli::{DerivationArg, Dimension, FundingCommand, Level};
 use crate::enums::ShortName;
-use crate::output::{Format, print};
+use crate::output::{Cell, Output, print};
 use crate::rows;
 
 /// Prints funding summed by the dimensions asked for, with an `(other)` and a `(total)` row,
@@ -15,7 +15,7 @@ use crate::rows;
 pub async fn funding(
     client: &Client,
     command: FundingCommand,
-    format: Format,
+    output: Output,
 ) -> Result<(), Failure> {
     let FundingCommand::Summary {
         by,
@@ -66,36 +66,39 @@ pub async fn funding(
         .collect();
     columns.extend(["amount", "share", "projects"].map(String::from));
     let total = summary.total.clone().unwrap_or_default();
-    let rows: Vec<Vec<String>> = summary
+    let rows: Vec<Vec<Cell>> = summary
         .groups
         .iter()
         .chain(std::iter::once(&total))
         .enumerate()
         .map(|(i, g)| {
-            let mut row: Vec<String> = if g.other || i == summary.groups.len() {
+            let mut row: Vec<Cell> = if g.other || i == summary.groups.len() {
                 let label = if g.other { "(other)" } else { "(total)" };
                 (0..by.len())
                     .map(|k| {
-                        if k == 0 {
+                        Cell::from(if k == 0 {
                             label.to_owned()
                         } else {
                             String::new()
-                        }
+                        })
                     })
                     .collect()
             } else {
-                g.keys.iter().map(|k| k.display_name.clone()).collect()
+                g.keys
+                    .iter()
+                    .map(|k| Cell::from(k.display_name.clone()))
+                    .collect()
             };
             row.extend([
                 rows::money(&g.amount),
-                g.share.clone(),
-                g.project_count.to_string(),
+                Cell::from(g.share.clone()),
+                Cell::from(g.project_count.to_string()),
             ]);
             row
         })
         .collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    print(format, &columns, &rows).map_err(Failure::Usage)?;
+    print(output, &columns, &rows).map_err(Failure::Usage)?;
     for conversion in &summary.conversions {
         eprintln!(
             "converted {} ({}): factor {} from {}",
@@ -113,7 +116,7 @@ pub async fn series(
     derive: Vec<DerivationArg>,
     from: Option<String>,
     to: Option<String>,
-    format: Format,
+    output: Output,
 ) -> Result<(), Failure> {
     let request = v1::GetIndicatorSeriesRequest {
         indicator,
@@ -141,27 +144,27 @@ pub async fn series(
     let mut rows = Vec::new();
     for series in &response.series {
         for o in &series.observations {
-            rows.push(vec![
+            rows.push(cells([
                 series.area.clone(),
                 o.period.clone(),
                 "value".into(),
                 o.value.clone(),
                 o.status().short(),
-            ]);
+            ]));
         }
         for d in &series.derived {
             let what = d.derivation().short();
-            rows.push(vec![
+            rows.push(cells([
                 series.area.clone(),
                 d.period.clone(),
                 what,
                 format!("{} {}", d.value, d.unit),
                 "computed".into(),
-            ]);
+            ]));
         }
     }
     print(
-        format,
+        output,
         &["area", "period", "figure", "value", "status"],
         &rows,
     )
@@ -169,7 +172,7 @@ pub async fn series(
 }
 
 /// Prints each reported aggregate beside the same figure computed from the projects.
-pub async fn reconcile(client: &Client, filter: String, format: Format) -> Result<(), Failure> {
+pub async fn reconcile(client: &Client, filter: String, output: Output) -> Result<(), Failure> {
     let request = v1::ReconcileReportedFiguresRequest {
         filter,
         ..Default::default()
@@ -179,23 +182,23 @@ pub async fn reconcile(client: &Client, filter: String, format: Format) -> Resul
         .reconcile_reported_figures(request)
         .await?
         .into_inner();
-    let rows: Vec<Vec<String>> = report
+    let rows: Vec<Vec<Cell>> = report
         .reconciliations
         .iter()
         .map(|r| {
             let reported = r.reported.clone().unwrap_or_default();
-            vec![
+            cells([
                 reported.name.clone(),
                 format!("{} {}", reported.qualifier().short(), reported.value),
                 r.computed_value.clone(),
                 r.difference_percent.clone(),
                 r.qualifier_satisfied.to_string(),
                 r.input_status().short(),
-            ]
+            ])
         })
         .collect();
     print(
-        format,
+        output,
         &[
             "reported",
             "as_reported",
@@ -207,4 +210,9 @@ pub async fn reconcile(client: &Client, filter: String, format: Format) -> Resul
         &rows,
     )
     .map_err(Failure::Usage)
+}
+
+/// A row of text cells.
+fn cells<const N: usize>(texts: [String; N]) -> Vec<Cell> {
+    texts.into_iter().map(Cell::from).collect()
 }

@@ -8,32 +8,30 @@ use pairing_aid_client::{Client, Listing};
 use crate::Failure;
 use crate::cli::ResourceCommand;
 use crate::flat;
-use crate::output::{self, Format, print};
-use crate::protojson::Message;
+use crate::output::{Format, Output, Printer, print, print_value};
 use crate::resources::Resource;
-use crate::rows::Row;
 
 /// Runs one resource command against the resources of kind `R`.
 pub async fn run<R: Resource>(
     client: &Client,
     command: ResourceCommand,
-    format: Format,
+    output: Output,
 ) -> Result<(), Failure> {
     match command {
         ResourceCommand::List { filter, order_by } => {
-            list(R::list(client, filter, order_by), format).await
+            list(R::list(client, filter, order_by), output).await
         }
-        ResourceCommand::Get { name } => show(R::get(client, name).await?, format),
+        ResourceCommand::Get { name } => show(R::get(client, name).await?, output),
         ResourceCommand::Create { file } => {
             let resource = read_resource::<R>(&file)?;
-            show(R::create(client, resource).await?, format)
+            show(R::create(client, resource).await?, output)
         }
         ResourceCommand::Update { file, mask, etag } => {
             let mut resource = read_resource::<R>(&file)?;
             if !etag.is_empty() {
                 resource.set_etag(etag);
             }
-            show(R::update(client, resource, mask).await?, format)
+            show(R::update(client, resource, mask).await?, output)
         }
         ResourceCommand::Delete { name, etag } => {
             let revision = R::delete(client, name, etag).await?;
@@ -43,39 +41,27 @@ pub async fn run<R: Resource>(
     }
 }
 
-/// Prints every item of a listing; as JSON, each whole resource in protobuf JSON.
-async fn list<T: Resource>(listing: Listing<T>, format: Format) -> Result<(), Failure> {
-    let items: Vec<T> = listing.items().try_collect().await?;
-    if format == Format::Json {
-        return print_json(&serde_json::Value::Array(
-            items.iter().map(Message::to_json).collect(),
-        ));
+/// Prints every item of a listing page by page, as each arrives; as JSON or YAML, each whole
+/// resource in protobuf JSON.
+async fn list<T: Resource>(listing: Listing<T>, output: Output) -> Result<(), Failure> {
+    let mut printer = Printer::new(output, T::columns());
+    let mut pages = listing.pages();
+    while let Some(page) = pages.try_next().await? {
+        printer.batch(&page).map_err(Failure::Usage)?;
     }
-    print(
-        format,
-        T::columns(),
-        &items.iter().map(Row::cells).collect::<Vec<_>>(),
-    )
+    printer.finish().map_err(Failure::Usage)
+}
+
+/// Prints one resource; as JSON or YAML, the whole resource in protobuf JSON, which
+/// `update --file` reads back (JSON).
+fn show<T: Resource>(item: Option<T>, output: Output) -> Result<(), Failure> {
+    match (&item, output.format) {
+        (Some(item), Format::Json | Format::Yaml) => {
+            print_value(output.format, &item.value(T::columns()))
+        }
+        _ => print(output, T::columns(), item.as_slice()),
+    }
     .map_err(Failure::Usage)
-}
-
-/// Prints one resource; as JSON, the whole resource in protobuf JSON, which `update --file`
-/// reads back.
-fn show<T: Resource>(item: Option<T>, format: Format) -> Result<(), Failure> {
-    match (&item, format) {
-        (Some(item), Format::Json) => print_json(&item.to_json()),
-        _ => print(
-            format,
-            T::columns(),
-            &item.iter().map(Row::cells).collect::<Vec<_>>(),
-        )
-        .map_err(Failure::Usage),
-    }
-}
-
-fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Usage(e.to_string()))?;
-    output::write_stdout(&format!("{text}\n")).map_err(Failure::Usage)
 }
 
 /// The one resource `file` (`-` for standard input) holds: the resource in protobuf JSON, as
@@ -83,17 +69,13 @@ fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
 /// one-row CSV file, as `import` reads them).
 fn read_resource<R: Resource>(file: &Path) -> Result<R, Failure> {
     let source = file.display();
-    let text = if file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(file)
-    }
-    .map_err(|e| Failure::Usage(format!("{source}: {e}")))?;
+    let text = flat::read_text(file).map_err(Failure::Usage)?;
     let csv_format = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let resource = if csv_format {
-        let mut lines = flat::parse(&text, true).map_err(Failure::Usage)?;
+        let reader = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let mut lines: Vec<_> = flat::lines(reader, true).map_err(Failure::Usage)?.collect();
         if lines.len() != 1 {
             return Err(Failure::Usage(format!(
                 "{source} must hold exactly one record"

@@ -2,5 +2,6 @@
 
 pub mod analytics;
 pub mod completion;
+pub mod config;
 pub mod crud;
 pub mod records;
