@@ -124,22 +124,7 @@ fn spawn_dnsmasq(hosts: &std::path::Path, port: u16, dir: &tempfile::TempDir) ->
 /// A replica on its own database (the demo data), listening on `address`.
 fn replica(dir: &tempfile::TempDir, address: &str) -> TestServer {
     let database = dir.path().join(format!("{address}.db"));
-    let args: Vec<std::ffi::OsString> = [
-        "--listen",
-        address,
-        "--metrics-listen",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--drain-seconds",
-        "1",
-        "--database",
-    ]
-    .into_iter()
-    .map(Into::into)
-    .chain([database.into_os_string()])
-    .collect();
-    TestServer::spawn(&args, &[("RUST_LOG", "info")])
+    TestServer::start_with(database, address, &[], &[])
 }
 
 /// GetProject calls a replica answered.
@@ -227,8 +212,7 @@ async fn calls_follow_the_name_as_replicas_join_and_die() {
     );
 
     // pairctl (built beside the server by the workspace's `cargo test`) takes the same target.
-    let pairctl = std::path::Path::new(env!("CARGO_BIN_EXE_pairing-aid")).with_file_name("pairctl");
-    let pairctl = Command::new(pairctl)
+    let pairctl = Command::new(common::pairctl_binary())
         .args([
             "--server",
             &target,

@@ -150,27 +150,11 @@ async fn a_client_certificate_mapped_to_a_role_writes_without_a_token() {
         "# services by certificate\nspiffe://pairing.test/ns/etl/sa/loader write\n",
     )
     .unwrap();
-    let path = |file: &str| dir.path().join(file).display().to_string();
-    for (file, pem) in [
-        ("ca.pem", &pki.ca),
-        ("server.pem", &pki.server_cert),
-        ("server.key", &pki.server_key),
-    ] {
-        std::fs::write(path(file), pem).unwrap();
-    }
-    let server = TestServer::start_on(
-        path("record.db"),
-        &[
-            "--tls-cert",
-            &path("server.pem"),
-            "--tls-key",
-            &path("server.key"),
-            "--tls-client-ca",
-            &path("ca.pem"),
-            "--tls-client-roles",
-            &roles.display().to_string(),
-        ],
-    );
+    let files = pki.write_to(dir.path());
+    let roles_path = roles.display().to_string();
+    let mut args = files.server_args(true);
+    args.extend(["--tls-client-roles", roles_path.as_str()]);
+    let server = TestServer::start_on(dir.path().join("record.db"), &args);
     let as_service = async |names: &[&str]| {
         let (cert, key) = pki.issue(names, Validity::Current);
         https(&server)

@@ -78,25 +78,9 @@ async fn one_pairctl_call_is_one_trace_across_client_and_server() {
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("record.db");
-    let args: Vec<std::ffi::OsString> = [
-        "--listen",
-        "127.0.0.1:0",
-        "--metrics-listen",
-        "127.0.0.1:0",
-        "--log-format",
-        "json",
-        "--database",
-    ]
-    .into_iter()
-    .map(Into::into)
-    .chain([database.into_os_string()])
-    .collect();
-    let env: Vec<(&str, &str)> = otel.iter().copied().chain([("RUST_LOG", "info")]).collect();
-    let server = TestServer::spawn(&args, &env);
+    let server = TestServer::start_with(dir.path().join("record.db"), "127.0.0.1:0", &[], &otel);
 
-    let pairctl = std::path::Path::new(env!("CARGO_BIN_EXE_pairing-aid")).with_file_name("pairctl");
-    let output = std::process::Command::new(pairctl)
+    let output = std::process::Command::new(common::pairctl_binary())
         .args(["--server", &server.endpoint(), "parties", "list"])
         .envs(otel)
         .output()

@@ -331,26 +331,8 @@ fn reaches_a_mutual_tls_server_with_its_certificate_options_or_says_why_not() {
     let pki = common::pki::Pki::new();
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    for (name, pem) in [
-        ("ca.pem", &pki.ca),
-        ("server.pem", &pki.server_cert),
-        ("server.key", &pki.server_key),
-        ("client.pem", &pki.client_cert),
-        ("client.key", &pki.client_key),
-    ] {
-        std::fs::write(path(name), pem).unwrap();
-    }
-    let server = TestServer::start_on(
-        path("record.db"),
-        &[
-            "--tls-cert",
-            &path("server.pem"),
-            "--tls-key",
-            &path("server.key"),
-            "--tls-client-ca",
-            &path("ca.pem"),
-        ],
-    );
+    let files = pki.write_to(dir.path());
+    let server = TestServer::start_on(path("record.db"), &files.server_args(true));
     let port = server.address.rsplit(':').next().unwrap().to_owned();
     let run = |args: &[&str], env: &[(&str, String)]| {
         Command::new(env!("CARGO_BIN_EXE_pairctl"))
@@ -360,7 +342,11 @@ fn reaches_a_mutual_tls_server_with_its_certificate_options_or_says_why_not() {
             .output()
             .expect("pairctl runs")
     };
-    let (ca, cert, key) = (path("ca.pem"), path("client.pem"), path("client.key"));
+    let (ca, cert, key) = (
+        files.ca.clone(),
+        files.client_cert.clone(),
+        files.client_key.clone(),
+    );
     let by_options = run(
         &[
             "--cacert", &ca, "--cert", &cert, "--key", &key, "parties", "list",
@@ -542,34 +528,16 @@ fn output_formats_contexts_and_imports_named_by_their_content() {
     std::fs::write(file, OBSERVATIONS_CSV.replace("0.13,about", "0.14,about")).unwrap();
     let edited = pairctl(&server, &["import", file]);
     assert!(edited.status.success(), "{}", text(&edited.stderr));
-    let got = text(
-        &pairctl(
-            &server,
-            &[
-                "observations",
-                "get",
-                "observations/gdp-kashgar-2022",
-                "-o",
-                "name",
-            ],
-        )
-        .stdout,
-    );
-    assert_eq!(got.trim(), "observations/gdp-kashgar-2022");
-    let value = text(
-        &pairctl(
-            &server,
-            &[
-                "observations",
-                "get",
-                "observations/gdp-kashgar-2022",
-                "-o",
-                "csv",
-                "--no-headers",
-            ],
-        )
-        .stdout,
-    );
+    let get = |format: &[&str]| {
+        let args = [
+            &["observations", "get", "observations/gdp-kashgar-2022"],
+            format,
+        ]
+        .concat();
+        text(&pairctl(&server, &args).stdout)
+    };
+    assert_eq!(get(&["-o", "name"]).trim(), "observations/gdp-kashgar-2022");
+    let value = get(&["-o", "csv", "--no-headers"]);
     assert!(value.contains(",0.14,"), "the edited value: {value}");
 
     // Export streams to standard output.

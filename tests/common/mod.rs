@@ -40,15 +40,30 @@ impl TestServer {
 
     /// Starts a server on `database` with extra arguments.
     pub fn start_on(database: impl AsRef<std::ffi::OsStr>, extra_args: &[&str]) -> Self {
+        Self::start_with(database, "127.0.0.1:0", extra_args, &[])
+    }
+
+    /// Starts a server on `database`, listening on `listen`, with extra arguments and
+    /// environment variables.
+    pub fn start_with(
+        database: impl AsRef<std::ffi::OsStr>,
+        listen: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut args: Vec<std::ffi::OsString> =
-            ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]
+            ["--listen", listen, "--metrics-listen", "127.0.0.1:0"]
                 .into_iter()
                 .chain(["--log-format", "json", "--drain-seconds", "5", "--database"])
                 .map(Into::into)
                 .collect();
         args.push(database.as_ref().to_owned());
         args.extend(extra_args.iter().map(Into::into));
-        Self::spawn(&args, &[("RUST_LOG", "info")])
+        let env: Vec<(&str, &str)> = [("RUST_LOG", "info")]
+            .into_iter()
+            .chain(env.iter().copied())
+            .collect();
+        Self::spawn(&args, &env)
     }
 
     /// Starts the binary with exactly these arguments and environment; they must include a
@@ -212,6 +227,11 @@ fn start_timeout() -> Duration {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     Duration::from_secs(seconds)
+}
+
+/// The pairctl binary, which the workspace's `cargo test` builds beside the server.
+pub fn pairctl_binary() -> PathBuf {
+    server_binary().with_file_name("pairctl")
 }
 
 pub fn server_binary() -> PathBuf {

@@ -84,6 +84,50 @@ impl Pki {
     }
 }
 
+/// Where [`Pki::write_to`] put the PEM files.
+pub struct PkiFiles {
+    pub ca: String,
+    pub server_cert: String,
+    pub server_key: String,
+    pub client_cert: String,
+    pub client_key: String,
+}
+
+impl Pki {
+    /// Writes the CA and the server's and client's certificates and keys into `dir`.
+    pub fn write_to(&self, dir: &std::path::Path) -> PkiFiles {
+        let write = |name: &str, pem: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, pem).unwrap();
+            path.display().to_string()
+        };
+        PkiFiles {
+            ca: write("ca.pem", &self.ca),
+            server_cert: write("server.pem", &self.server_cert),
+            server_key: write("server.key", &self.server_key),
+            client_cert: write("client.pem", &self.client_cert),
+            client_key: write("client.key", &self.client_key),
+        }
+    }
+}
+
+impl PkiFiles {
+    /// The server's TLS arguments; with `mutual`, client certificates signed by the CA are
+    /// required.
+    pub fn server_args(&self, mutual: bool) -> Vec<&str> {
+        let mut args = vec![
+            "--tls-cert",
+            &self.server_cert,
+            "--tls-key",
+            &self.server_key,
+        ];
+        if mutual {
+            args.extend(["--tls-client-ca", self.ca.as_str()]);
+        }
+        args
+    }
+}
+
 /// A client of `server`'s TLS port that trusts `ca` and, given a certificate and its key (PEM),
 /// presents them.
 pub async fn tls_client(
