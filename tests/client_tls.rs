@@ -244,3 +244,27 @@ fn a_certificate_roles_file_that_cannot_be_used_refuses_the_start_naming_it() {
         assert!(log.contains(&expected), "{expected:?} not in: {log}");
     }
 }
+
+/// The connect timeout covers the TLS handshake: a port that accepts TCP connections but
+/// never answers (a hung server) fails the connection at the timeout, not never.
+#[tokio::test]
+async fn a_server_that_never_answers_the_handshake_fails_at_the_connect_timeout() {
+    // The kernel completes the TCP handshakes into the backlog; nothing ever reads them.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let outcome = Client::builder()
+        .endpoint(format!("https://localhost:{port}"))
+        .connect_timeout(std::time::Duration::from_millis(300))
+        .connect()
+        .await;
+    let waited = started.elapsed();
+    let error = outcome.err().expect("no connection is made").to_string();
+    assert!(
+        waited >= std::time::Duration::from_millis(300)
+            && waited < std::time::Duration::from_secs(5),
+        "failed after {waited:?}: {error}"
+    );
+    assert!(error.contains("cannot reach the server"), "{error}");
+    drop(silent);
+}

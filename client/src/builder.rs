@@ -72,7 +72,7 @@ impl Interceptor for CallSettings {
 #[derive(Clone, Debug)]
 pub struct ClientBuilder {
     endpoints: Vec<String>,
-    token: Option<String>,
+    token: Option<Token>,
     deadline: Option<Duration>,
     tls: TlsSettings,
     compression: bool,
@@ -83,14 +83,36 @@ pub struct ClientBuilder {
     resolve_interval: Duration,
 }
 
+/// A bearer token, which `Debug` does not show.
+#[derive(Clone)]
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(hidden)")
+    }
+}
+
 /// What the caller said about TLS; turned into tonic's configuration when connecting.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 struct TlsSettings {
     ca_pem: Option<Vec<u8>>,
     native_roots: bool,
     /// Certificate and key, PEM.
     identity_pem: Option<(Vec<u8>, Vec<u8>)>,
     domain: Option<String>,
+}
+
+/// Says which settings are given, never the key's bytes.
+impl std::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("ca", &self.ca_pem.as_ref().map(|_| "PEM"))
+            .field("native_roots", &self.native_roots)
+            .field("identity", &self.identity_pem.as_ref().map(|_| "PEM"))
+            .field("domain", &self.domain)
+            .finish()
+    }
 }
 
 impl TlsSettings {
@@ -103,9 +125,11 @@ impl TlsSettings {
     }
 
     /// Trusts the given CA if there is one, else the operating system's roots; checks the
-    /// server's certificate against the given name, else `default_domain`.
-    fn config(&self, default_domain: Option<&str>) -> ClientTlsConfig {
-        let mut config = ClientTlsConfig::new();
+    /// server's certificate against the given name, else `default_domain`; gives up a
+    /// handshake after `timeout` (a port that accepts TCP but never answers would otherwise
+    /// hold the connection forever).
+    fn config(&self, default_domain: Option<&str>, timeout: Duration) -> ClientTlsConfig {
+        let mut config = ClientTlsConfig::new().timeout(timeout);
         config = match &self.ca_pem {
             Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
             None => config.with_native_roots(),
@@ -166,7 +190,7 @@ impl ClientBuilder {
 
     /// Sends `authorization: Bearer <token>` with every call.
     pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.token = Some(token.into());
+        self.token = Some(Token(token.into()));
         self
     }
 
@@ -276,8 +300,10 @@ impl ClientBuilder {
             [] => return Err(Error::Config("no endpoint".into())),
             [Target::Dns(dns)] => self.discovered(dns.clone()).await?,
             [Target::Url { url, tls }] => {
-                let endpoint =
-                    self.endpoint_for(url.clone(), tls.then(|| self.tls.config(None)))?;
+                let endpoint = self.endpoint_for(
+                    url.clone(),
+                    tls.then(|| self.tls.config(None, self.connect_timeout)),
+                )?;
                 let channel = endpoint.connect().await?;
                 if *tls {
                     self.check_accepted(endpoint.uri()).await?;
@@ -292,14 +318,14 @@ impl ClientBuilder {
                             "a dns: endpoint must be the only one: it names every server".into(),
                         ));
                     };
-                    let tls = tls.then(|| self.tls.config(None));
+                    let tls = tls.then(|| self.tls.config(None, self.connect_timeout));
                     endpoints.push(self.endpoint_for(url.clone(), tls)?);
                 }
                 ServerChannel::new(Channel::balance_list(endpoints.into_iter()), None)
             }
         };
         let authorization = match &self.token {
-            Some(token) => Some(
+            Some(Token(token)) => Some(
                 format!("Bearer {token}")
                     .parse()
                     .map_err(|_| Error::Config("the token is not valid header text".into()))?,
@@ -346,10 +372,10 @@ impl ClientBuilder {
 
     /// A channel balanced over every address `dns` resolves to, kept up to date.
     async fn discovered(&self, dns: DnsTarget) -> Result<ServerChannel, Error> {
-        let tls = self
-            .tls
-            .requested()
-            .then(|| self.tls.config(Some(dns.host.trim_end_matches('.'))));
+        let tls = self.tls.requested().then(|| {
+            self.tls
+                .config(Some(dns.host.trim_end_matches('.')), self.connect_timeout)
+        });
         let scheme = if tls.is_some() { "https" } else { "http" };
         let settings = self.clone();
         let failures = Arc::new(Notify::new());
@@ -368,6 +394,17 @@ impl ClientBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_print_without_the_token_or_the_key() {
+        let builder = ClientBuilder::default()
+            .token("a-secret-token-0123456789")
+            .tls_identity("-----CERT-----", "-----PRIVATE KEY-----");
+        let printed = format!("{builder:?}");
+        assert!(!printed.contains("a-secret-token"), "{printed}");
+        assert!(!printed.contains("PRIVATE KEY"), "{printed}");
+        assert!(printed.contains("identity: Some"), "{printed}");
+    }
 
     #[test]
     fn the_deadline_header_is_what_tonic_writes_for_the_same_duration() {
