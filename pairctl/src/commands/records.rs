@@ -134,8 +134,10 @@ pub async fn export(client: &Client, file: &Path) -> Result<(), Failure> {
                 areas.push(record);
                 continue;
             }
-            for area in parents_first(std::mem::take(&mut areas)) {
-                write(&mut sink, &area).map_err(unwritable)?;
+            if !areas.is_empty() {
+                for area in parents_first(std::mem::take(&mut areas)) {
+                    write(&mut sink, &area).map_err(unwritable)?;
+                }
             }
             write(&mut sink, &record).map_err(unwritable)?;
         }
