@@ -160,6 +160,18 @@ pub struct Config {
     )]
     pub metrics_listen: SocketAddr,
 
+    /// Serve the read-only dashboard at `/dashboard/` on the gRPC port: a browser client of the
+    /// public API over gRPC-Web, which the port answers (over HTTP/1.1 as well as HTTP/2)
+    /// whatever this says.
+    #[arg(long, env = "PAIRING_AID_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dashboard: bool,
+
+    /// Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://analysis.example.org`; `*` for any. None by default: only the dashboard's own
+    /// origin.
+    #[arg(long, env = "PAIRING_AID_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
     /// Address for a plaintext port that answers only `grpc.health.v1.Health`, for probes
     /// that cannot speak TLS (the kubelet's); none by default. Health answers on the gRPC port
     /// too.

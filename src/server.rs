@@ -29,6 +29,8 @@ use crate::telemetry;
 use tonic::service::interceptor::InterceptedService;
 
 mod connection;
+mod cors;
+mod dashboard;
 mod reload;
 mod tls;
 
@@ -254,9 +256,18 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             )
         };
     }
+    let cors = cors::layer(&config.cors_allowed_origins)?;
+    // Browsers speak gRPC-Web, over HTTP/1.1 where there is no TLS; the layers after the
+    // translation see every call as gRPC, so limits, deadlines and metrics treat both alike.
     let router = Server::builder()
+        .accept_http1(true)
         .timeout(Duration::from_secs(config.request_timeout_seconds))
         .max_concurrent_streams(Some(config.max_streams_per_connection))
+        .layer(dashboard::DashboardLayer {
+            enabled: config.dashboard,
+        })
+        .layer(cors)
+        .layer(tonic_web::GrpcWebLayer::new())
         .layer(telemetry::ObserveCalls::layer())
         .layer(RestateRefusals::layer())
         .layer(Deadlines::layer(
@@ -286,7 +297,17 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
     };
     let health =
         health_address.map_or_else(String::new, |a| format!(", health (plaintext) on {a}"));
-    info!(%address, %metrics_address, "pairing-aid listening on {address} ({scheme}), metrics on http://{metrics_address}/metrics{health}; loaded {summary}");
+    let dashboard = if config.dashboard {
+        let scheme = if scheme == "plaintext" {
+            "http"
+        } else {
+            "https"
+        };
+        format!(", dashboard on {scheme}://{address}/dashboard/")
+    } else {
+        String::new()
+    };
+    info!(%address, %metrics_address, "pairing-aid listening on {address} ({scheme}){dashboard}, metrics on http://{metrics_address}/metrics{health}; loaded {summary}");
     let incoming = connection::accept(listener, shared_tls);
     let mut stopped = stop.clone();
     let serve = router.serve_with_incoming_shutdown(incoming, async move {

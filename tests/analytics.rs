@@ -409,7 +409,7 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
         &server,
         "areas/shule",
         &[("2022", "0.03")],
-        DataStatus::Estimated,
+        DataStatus::Reported,
     )
     .await;
     add_gdp(
@@ -437,6 +437,20 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
         .unwrap();
     assert_eq!(kashgar.computed_value, "0.05");
     assert_eq!(kashgar.inputs.len(), 2);
+    // What the sum rests on: the reported county first, then the estimated one.
+    assert_eq!(kashgar.input_status(), DataStatus::Estimated);
+    let coverage: Vec<(DataStatus, &str, i64, &str)> = kashgar
+        .coverage
+        .iter()
+        .map(|c| (c.status(), c.value.as_str(), c.count, c.share.as_str()))
+        .collect();
+    assert_eq!(
+        coverage,
+        [
+            (DataStatus::Reported, "0.03", 1, "0.6"),
+            (DataStatus::Estimated, "0.02", 1, "0.4")
+        ]
+    );
     let region = analytics
         .roll_up_indicator(RollUpIndicatorRequest {
             indicator: "indicators/gdp".into(),
@@ -613,4 +627,77 @@ async fn a_bad_summary_filter_names_its_position() {
         "{}",
         violation.description
     );
+}
+
+/// Every funding group says what it rests on: its least certain status and the part of its
+/// amount backed by each status, adding up to the amount; funding groups by data status too.
+#[tokio::test]
+async fn funding_groups_carry_their_least_certain_status_and_coverage() {
+    let server = TestServer::start_with_tokens(&[]);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    // An estimated commitment of 12.5 million yuan to education in 2023, beside the demo's
+    // synthetic projects.
+    client
+        .projects()
+        .create_project(common::create_request("estimated-school", ""))
+        .await
+        .unwrap();
+    let summarize = |start_year: i32, group_by: Vec<FundingDimension>| {
+        let mut analytics = client.analytics();
+        async move {
+            analytics
+                .summarize_funding(SummarizeFundingRequest {
+                    filter: "field = EDUCATION".into(),
+                    group_by: group_by.into_iter().map(Into::into).collect(),
+                    funding_types: vec![FundingType::Commitment.into()],
+                    start_year,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let estimated = Decimal::new(12_500_000, 0);
+
+    let only_2023 = summarize(2023, vec![FundingDimension::Field]).await;
+    let group = &only_2023.groups[0];
+    assert_eq!(group.status(), DataStatus::Estimated);
+    assert_eq!(group.coverage.len(), 1, "{group:?}");
+    assert_eq!(group.coverage[0].status(), DataStatus::Estimated);
+    assert_eq!(group.coverage[0].value, "12500000");
+    assert_eq!(group.coverage[0].share, "1");
+
+    let all_years = summarize(0, vec![FundingDimension::Field]).await;
+    let group = &all_years.groups[0];
+    assert_eq!(
+        group.status(),
+        DataStatus::Synthetic,
+        "the least certain input"
+    );
+    let statuses: Vec<DataStatus> = group.coverage.iter().map(|c| c.status()).collect();
+    assert_eq!(statuses, [DataStatus::Estimated, DataStatus::Synthetic]);
+    let parts: Decimal = group
+        .coverage
+        .iter()
+        .map(|c| c.value.parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(parts, amount(&group.amount), "the parts add up exactly");
+    assert_eq!(
+        group.coverage[0].value.parse::<Decimal>().unwrap(),
+        estimated
+    );
+    let lines: i64 = group.coverage.iter().map(|c| c.count).sum();
+    assert_eq!(lines, group.line_count);
+    assert_eq!(all_years.total.as_ref().unwrap().coverage, group.coverage);
+
+    let by_status = summarize(0, vec![FundingDimension::DataStatus]).await;
+    let estimated_group = by_status
+        .groups
+        .iter()
+        .find(|g| g.keys[0].value == "DATA_STATUS_ESTIMATED")
+        .expect("a group of estimated funding");
+    assert_eq!(amount(&estimated_group.amount), estimated);
+    assert_eq!(estimated_group.keys[0].display_name, "Estimated");
+    assert_eq!(estimated_group.status(), DataStatus::Estimated);
 }

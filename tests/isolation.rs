@@ -97,7 +97,16 @@ async fn a_heavy_call_whose_deadline_passes_stops_its_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heavy_calls_beyond_the_queue_are_refused_at_once_while_light_ones_answer() {
-    let server = start(&["--heavy-threads", "1", "--heavy-queue", "1"]);
+    // The queued call waits as long as the running one takes: seconds in a debug build on a
+    // slow machine, past the default 5 s wait, which is not what this test is about.
+    let server = start(&[
+        "--heavy-threads",
+        "1",
+        "--heavy-queue",
+        "1",
+        "--heavy-queue-wait-ms",
+        "60000",
+    ]);
     let client = server.client(Some(common::READ_TOKEN)).await;
     let name = client
         .projects()
@@ -164,5 +173,6 @@ async fn heavy_calls_beyond_the_queue_are_refused_at_once_while_light_ones_answe
     );
 
     assert!(running.await.unwrap().is_ok());
-    assert!(waiting.await.unwrap().is_ok());
+    let waited = waiting.await.unwrap();
+    assert!(waited.is_ok(), "{waited:?}");
 }

@@ -78,6 +78,7 @@ fn manifests_follow_the_conventions_and_commit_no_credential() {
         for arg in [
             "--drain-seconds=10",
             "--demo-data=false",
+            "--dashboard=false",
             "--tokens-file=/etc/pairing-aid/tokens",
             "--health-listen=0.0.0.0:8081",
         ] {

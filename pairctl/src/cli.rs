@@ -300,6 +300,8 @@ pub enum Dimension {
     Status,
     Year,
     Type,
+    /// The projects' data status (reported ... synthetic).
+    DataStatus,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

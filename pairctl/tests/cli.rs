@@ -423,6 +423,12 @@ fn output_formats_contexts_and_imports_named_by_their_content() {
 
     let table = text(&pairctl(&server, &["funding", "summary", "--by", "party"]).stdout);
     let total = table.lines().find(|l| l.starts_with("(total)")).unwrap();
+    let words: Vec<&str> = total.split_whitespace().collect();
+    assert_eq!(
+        words[words.len() - 3..],
+        ["synthetic", "synthetic", "1"],
+        "status, then coverage: the total rests wholly on synthetic projects: {total}"
+    );
     let amount = total.split_whitespace().nth(1).unwrap();
     assert!(
         amount.contains(',') && amount.rsplit_once('.').unwrap().1.len() == 2,

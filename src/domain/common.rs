@@ -101,7 +101,7 @@ impl Provenance {
 
 labelled! {
     /// How a figure or record came about.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum DataStatus {
         Reported = "REPORTED",
@@ -114,7 +114,7 @@ labelled! {
 
 impl DataStatus {
     /// How far a status is from a value stated by a source: higher is less certain.
-    fn uncertainty(self) -> u8 {
+    pub fn uncertainty(self) -> u8 {
         match self {
             DataStatus::Reported => 0,
             DataStatus::Computed => 1,

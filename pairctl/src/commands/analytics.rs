@@ -39,6 +39,7 @@ pub async fn funding(
                     Dimension::Status => v1::FundingDimension::ProjectStatus,
                     Dimension::Year => v1::FundingDimension::Year,
                     Dimension::Type => v1::FundingDimension::FundingType,
+                    Dimension::DataStatus => v1::FundingDimension::DataStatus,
                 })
             })
             .collect(),
@@ -64,7 +65,7 @@ pub async fn funding(
         .filter_map(|d| d.to_possible_value())
         .map(|v| v.get_name().to_owned())
         .collect();
-    columns.extend(["amount", "share", "projects"].map(String::from));
+    columns.extend(["amount", "share", "projects", "status", "coverage"].map(String::from));
     let total = summary.total.clone().unwrap_or_default();
     let rows: Vec<Vec<Cell>> = summary
         .groups
@@ -93,6 +94,8 @@ pub async fn funding(
                 rows::money(&g.amount),
                 Cell::from(g.share.clone()),
                 Cell::from(g.project_count.to_string()),
+                Cell::from(status_name(g.status)),
+                Cell::from(coverage(g)),
             ]);
             row
         })
@@ -106,6 +109,20 @@ pub async fn funding(
         );
     }
     Ok(())
+}
+
+fn status_name(status: i32) -> String {
+    v1::DataStatus::try_from(status).map_or_else(|_| status.to_string(), |s| s.short())
+}
+
+/// What a group's amount rests on: `reported 0.2, synthetic 0.8` (shares of the amount).
+fn coverage(group: &v1::FundingGroup) -> String {
+    group
+        .coverage
+        .iter()
+        .map(|part| format!("{} {}", status_name(part.status), part.share))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Prints an indicator's observations in each area, and the figures derived from them.

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::query::analytics::{
     ConversionUsed, Derived, Dimension, FundingQuery, GroupKey, GroupTotal, ReconciliationReport,
-    RolledUp, SeriesQuery, Summary,
+    RolledUp, SeriesQuery, StatusCoverage, Summary,
 };
 use crate::query::model::ReadModel;
 
@@ -265,6 +265,13 @@ fn group_key(model: &ReadModel, key: &GroupKey) -> pb::GroupKey {
                 funding_type.label(),
             ),
         ),
+        GroupKey::DataStatus(status) => (
+            Dimension::DataStatus,
+            labelled(
+                proto_name(*status, pb::DataStatus::as_str_name),
+                status.label(),
+            ),
+        ),
     };
     pb::GroupKey {
         dimension: enum_value(dimension),
@@ -287,14 +294,29 @@ fn funding_group(
             format!("the group {}", values.join(" x "))
         }
     };
+    let amount = money(group.amount, currency, label)?;
     Ok(pb::FundingGroup {
-        amount: Some(money(group.amount, currency, label)?),
+        amount: Some(amount),
         keys,
         other: group.other,
         project_count: group.projects as i64,
         line_count: group.lines as i64,
         share: decimal_string(group.share),
+        status: group.status.map_or(0, enum_value),
+        coverage: status_coverage(&group.coverage),
     })
+}
+
+fn status_coverage(coverage: &[StatusCoverage]) -> Vec<pb::StatusCoverage> {
+    coverage
+        .iter()
+        .map(|part| pb::StatusCoverage {
+            status: enum_value(part.status),
+            value: decimal_string(part.value),
+            count: part.count as i64,
+            share: decimal_string(part.share),
+        })
+        .collect()
 }
 
 fn conversion(used: &ConversionUsed) -> pb::Conversion {
@@ -376,6 +398,7 @@ pub fn rolled_up(model: &ReadModel, values: &[RolledUp]) -> pb::RollUpIndicatorR
                 inputs: v.inputs.iter().map(ToString::to_string).collect(),
                 qualifier: enum_value(v.qualifier),
                 input_status: enum_value(v.input_status),
+                coverage: status_coverage(&v.coverage),
             })
             .collect(),
         revision: model.revision,

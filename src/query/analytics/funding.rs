@@ -10,13 +10,14 @@ use foldhash::{HashMap, HashSet};
 
 use rust_decimal::Decimal;
 
+use super::coverage::{self, StatusCoverage, share_of};
 use super::error::AnalyticsError;
 use super::money::{ConversionUsed, Converter};
-use crate::domain::labelled;
 use crate::domain::{
-    AreaLevel, FundingType, Project, ProjectStatus, ResourceName, SupportField, cents, rounded,
-    split_by_shares,
+    AreaLevel, DataStatus, FundingType, Project, ProjectStatus, ResourceName, SupportField, cents,
+    rounded, split_by_shares,
 };
+use crate::domain::{Labelled, labelled};
 use crate::query::interrupt::{Interrupt, Interrupted};
 use crate::query::listing::{Field, Filter, ItemRow, Listed, ProjectField, Summarized, picks};
 use crate::query::model::cube::{ClassTable, FundingCube, NameTable, Sums};
@@ -33,11 +34,15 @@ labelled! {
         ProjectStatus = "PROJECT_STATUS",
         Year = "YEAR",
         FundingType = "FUNDING_TYPE",
+        DataStatus = "DATA_STATUS",
     }
 }
 
 /// How many dimensions there are: a summary groups by each at most once.
-const DIMENSIONS: usize = 7;
+const DIMENSIONS: usize = Dimension::ALL.len();
+
+/// How many data statuses there are: a group keeps its sums by each.
+const STATUSES: usize = DataStatus::ALL.len();
 
 /// One value of one dimension.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +54,7 @@ pub enum GroupKey {
     ProjectStatus(ProjectStatus),
     Year(i32),
     FundingType(FundingType),
+    DataStatus(DataStatus),
 }
 
 /// What to sum and how to group it.
@@ -104,6 +110,12 @@ pub struct GroupTotal {
     pub lines: u64,
     /// The group's share of the total amount.
     pub share: Decimal,
+    /// The least certain data status of the projects whose lines the group sums; `None` for a
+    /// group without lines (an empty total).
+    pub status: Option<DataStatus>,
+    /// How much of the amount rests on projects of each status (counting their lines), most
+    /// certain first. The parts add up to `amount` exactly.
+    pub coverage: Vec<StatusCoverage>,
 }
 
 /// A funding summary.
@@ -122,6 +134,8 @@ struct Accumulator {
     cents: i128,
     lines: u64,
     projects: u64,
+    /// Cents and lines by the data status (its ordinal) of the projects they come from.
+    by_status: [(i128, u64); STATUSES],
     /// The project or class last added: one adds its projects to a group once.
     last_source: Option<usize>,
 }
@@ -130,6 +144,9 @@ impl Accumulator {
     fn add(&mut self, part: Part) {
         self.cents += part.cents;
         self.lines += part.projects;
+        let (cents, lines) = &mut self.by_status[part.status.ordinal()];
+        *cents += part.cents;
+        *lines += part.projects;
         if self.last_source != Some(part.source) {
             self.projects += part.projects;
             self.last_source = Some(part.source);
@@ -137,12 +154,15 @@ impl Accumulator {
     }
 
     fn into_total(self, keys: Vec<GroupKey>, other: bool) -> Result<GroupTotal, AnalyticsError> {
-        let amount = Decimal::try_from_i128_with_scale(self.cents, 2).map_err(|_| {
-            AnalyticsError::invalid(
-                "filter",
-                "the sum is too large to represent; narrow the question",
-            )
-        })?;
+        let amount = decimal_cents(self.cents)?;
+        let parts = DataStatus::ALL
+            .iter()
+            .map(|status| {
+                let (cents, lines) = self.by_status[status.ordinal()];
+                Ok((*status, decimal_cents(cents)?, lines))
+            })
+            .collect::<Result<Vec<_>, AnalyticsError>>()?;
+        let coverage = coverage::by_status(parts, amount);
         Ok(GroupTotal {
             keys,
             other,
@@ -150,8 +170,19 @@ impl Accumulator {
             projects: self.projects,
             lines: self.lines,
             share: Decimal::ZERO,
+            status: coverage::least_certain(&coverage),
+            coverage,
         })
     }
+}
+
+fn decimal_cents(cents: i128) -> Result<Decimal, AnalyticsError> {
+    Decimal::try_from_i128_with_scale(cents, 2).map_err(|_| {
+        AnalyticsError::invalid(
+            "filter",
+            "the sum is too large to represent; narrow the question",
+        )
+    })
 }
 
 /// Most groups a summary has: about 200 bytes each on the wire and twice that while they add
@@ -200,6 +231,8 @@ struct Part {
     source: usize,
     /// The projects it sums: each has exactly one line in the part, so also its line count.
     projects: u64,
+    /// Their data status (a class's projects share one).
+    status: DataStatus,
 }
 
 /// Receives each part with its group's compact key and a builder of the group's keys (called
@@ -291,6 +324,7 @@ impl Layout<'_> {
         field: SupportField,
         livelihood: bool,
         status: ProjectStatus,
+        data_status: DataStatus,
     ) -> Compact {
         let mut key = [0; DIMENSIONS];
         if self.group_by.contains(&Dimension::Party) {
@@ -299,6 +333,7 @@ impl Layout<'_> {
         self.set(&mut key, Dimension::Field, field as u32);
         self.set(&mut key, Dimension::Livelihood, livelihood as u32);
         self.set(&mut key, Dimension::ProjectStatus, status as u32);
+        self.set(&mut key, Dimension::DataStatus, data_status as u32);
         key
     }
 
@@ -338,6 +373,7 @@ fn key(
         Dimension::ProjectStatus => GroupKey::ProjectStatus(project.status),
         Dimension::Year => GroupKey::Year(year),
         Dimension::FundingType => GroupKey::FundingType(funding_type),
+        Dimension::DataStatus => GroupKey::DataStatus(project.data_status),
     }
 }
 
@@ -492,6 +528,7 @@ impl<'m> Pass<'_, 'm, '_> {
                 project.field,
                 project.livelihood,
                 project.status,
+                project.data_status,
             );
             self.names.areas_of(&self.layout, &project, &mut areas);
             let shares: Vec<Decimal> = project.recipients.iter().map(|r| r.share_percent).collect();
@@ -512,6 +549,7 @@ impl<'m> Pass<'_, 'm, '_> {
                         cents: cents(amount),
                         source: index,
                         projects: 1,
+                        status: project.data_status,
                     },
                 };
                 self.emit(&mut key, &areas, passed, || {
@@ -545,9 +583,13 @@ impl<'m> Pass<'_, 'm, '_> {
             {
                 continue;
             }
-            let mut key =
-                self.layout
-                    .project(|| class.party, class.field, class.livelihood, class.status);
+            let mut key = self.layout.project(
+                || class.party,
+                class.field,
+                class.livelihood,
+                class.status,
+                project.data_status,
+            );
             areas.clear();
             if self.layout.by_area() {
                 for recipient in table.recipients(class) {
@@ -568,6 +610,7 @@ impl<'m> Pass<'_, 'm, '_> {
                         cents: sums.cents(class, i),
                         source: index,
                         projects,
+                        status: project.data_status,
                     },
                 };
                 self.emit(&mut key, &areas, passed, || {
@@ -679,11 +722,7 @@ fn summarize_from(
     let mut total = total.into_total(Vec::new(), false)?;
     let sum = total.amount;
     for group in groups.iter_mut() {
-        group.share = if sum.is_zero() {
-            Decimal::ZERO
-        } else {
-            (group.amount / sum).round_dp(6)
-        };
+        group.share = share_of(group.amount, sum);
     }
     total.share = if sum.is_zero() {
         Decimal::ZERO
@@ -820,12 +859,103 @@ mod tests {
                 actual_end_date: None,
                 outputs: Vec::new(),
                 funding_lines,
-                data_status: [DataStatus::Synthetic, DataStatus::Estimated][rng.next(2) as usize],
+                data_status: DataStatus::ALL[rng.next(DataStatus::ALL.len() as u64) as usize],
                 provenance: Default::default(),
                 meta: Default::default(),
             }));
         }
         ReadModel::from_resources(1, resources)
+    }
+
+    #[test]
+    fn coverage_adds_up_to_each_group_and_its_status_is_the_least_certain() {
+        let groupings: [&[Dimension]; 3] = [
+            &[Dimension::Field],
+            &[Dimension::Party, Dimension::Area],
+            &[Dimension::Year, Dimension::Livelihood],
+        ];
+        for seed in 0..60 {
+            let model = random_model(seed);
+            // The total, by brute force from the projects: each line's amount by its project's
+            // status.
+            let mut expected: Vec<(DataStatus, Decimal, u64)> = Vec::new();
+            for project in model.projects.values() {
+                for line in &project.funding_lines {
+                    match expected
+                        .iter_mut()
+                        .find(|(s, ..)| *s == project.data_status)
+                    {
+                        Some((_, amount, lines)) => {
+                            *amount += rounded(line.amount.amount);
+                            *lines += 1;
+                        }
+                        None => {
+                            expected.push((project.data_status, rounded(line.amount.amount), 1))
+                        }
+                    }
+                }
+            }
+            expected.sort_by_key(|(s, ..)| s.uncertainty());
+            for group_by in groupings {
+                let query = FundingQuery {
+                    top_n: Some(3),
+                    ..FundingQuery::all_cny(group_by, AreaLevel::Prefecture)
+                };
+                let summary = summarize(&model, &query, &Interrupt::default()).unwrap();
+                let total: Vec<(DataStatus, Decimal, u64)> = summary
+                    .total
+                    .coverage
+                    .iter()
+                    .map(|c| (c.status, c.value, c.count))
+                    .collect();
+                assert_eq!(total, expected, "seed {seed}: the total's coverage");
+                assert_eq!(
+                    summary.total.status,
+                    Some(DataStatus::least_certain(expected.iter().map(|e| e.0)))
+                );
+                // Each group against the same question grouped by data status as well.
+                let by_status = summarize(
+                    &model,
+                    &FundingQuery {
+                        group_by: [group_by, &[Dimension::DataStatus]].concat(),
+                        ..FundingQuery::all_cny(group_by, AreaLevel::Prefecture)
+                    },
+                    &Interrupt::default(),
+                )
+                .unwrap();
+                for group in summary.groups.iter().chain([&summary.total]) {
+                    let sum: Decimal = group.coverage.iter().map(|c| c.value).sum();
+                    assert_eq!(sum, group.amount, "seed {seed}: coverage adds up exactly");
+                    let lines: u64 = group.coverage.iter().map(|c| c.count).sum();
+                    assert_eq!(lines, group.lines, "seed {seed}");
+                    if group.other || group.keys.is_empty() {
+                        continue;
+                    }
+                    let parts: Vec<(DataStatus, Decimal, u64)> = by_status
+                        .groups
+                        .iter()
+                        .filter(|g| g.keys[..group.keys.len()] == group.keys[..])
+                        .map(|g| match g.keys.last() {
+                            Some(GroupKey::DataStatus(status)) => (*status, g.amount, g.lines),
+                            other => panic!("grouped by data status last: {other:?}"),
+                        })
+                        .collect();
+                    let mut shown: Vec<(DataStatus, Decimal, u64)> = group
+                        .coverage
+                        .iter()
+                        .map(|c| (c.status, c.value, c.count))
+                        .collect();
+                    let mut parts_sorted = parts.clone();
+                    parts_sorted.sort_by_key(|(s, ..)| s.uncertainty());
+                    shown.sort_by_key(|(s, ..)| s.uncertainty());
+                    assert_eq!(shown, parts_sorted, "seed {seed}: {:?}", group.keys);
+                    assert_eq!(
+                        group.status,
+                        Some(DataStatus::least_certain(parts.iter().map(|p| p.0)))
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! series with derived figures, roll-ups, rankings and reconciliation of reported aggregates.
 //! Every computed figure says what it was computed from and how certain its inputs were.
 
+mod coverage;
 mod error;
 mod funding;
 mod money;
 mod reconcile;
 mod series;
 
+pub use coverage::StatusCoverage;
 pub use error::AnalyticsError;
 pub use funding::{
     Dimension, FundingQuery, GroupKey, GroupTotal, Summary, summarize, summary_rows,

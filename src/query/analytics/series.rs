@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 
+use super::coverage::{self, StatusCoverage};
 use super::error::AnalyticsError;
 use crate::domain::{
     AreaLevel, DataStatus, Frequency, Indicator, Observation, Period, Qualifier, ResourceName,
@@ -343,6 +344,8 @@ pub struct RolledUp {
     pub inputs: Vec<ResourceName>,
     pub qualifier: Qualifier,
     pub input_status: DataStatus,
+    /// The part of `computed` that rests on observations of each status.
+    pub coverage: Vec<StatusCoverage>,
 }
 
 /// Sums a summable indicator for `period` up to the areas at `level`. Below each area, a child
@@ -399,10 +402,12 @@ pub fn roll_up(
         if inputs.is_empty() {
             continue;
         }
+        let computed = inputs.iter().map(|o| o.value).sum();
         values.push(RolledUp {
             area: area.name.clone(),
             reported: at_period.get(&area.name).map(|o| o.value),
-            computed: inputs.iter().map(|o| o.value).sum(),
+            computed,
+            coverage: coverage::by_status(inputs.iter().map(|o| (o.status, o.value, 1)), computed),
             qualifier: Qualifier::combined(inputs.iter().map(|o| o.qualifier)),
             input_status: DataStatus::least_certain(inputs.iter().map(|o| o.status)),
             inputs: inputs.iter().map(|o| o.name.clone()).collect(),
