@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Resource, ResourceName};
+use super::{Collection, Resource, ResourceName};
 
 /// One change within a commit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +68,55 @@ pub struct Committed {
     /// True when this is the recorded result of an earlier request with the same id.
     #[serde(skip)]
     pub replayed: bool,
+}
+
+/// Which changes a listing or a watch follows: every one where a part is left empty.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChangeScope {
+    /// Writes to resources of these collections.
+    pub collections: Vec<Collection>,
+    /// Writes to these resources.
+    pub names: Vec<ResourceName>,
+    /// Commits by these writers (the subjects of their tokens).
+    pub subjects: Vec<String>,
+    /// Commits at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Commits before this time.
+    pub before: Option<DateTime<Utc>>,
+}
+
+impl ChangeScope {
+    /// Whether the scope leaves nothing out.
+    pub fn is_everything(&self) -> bool {
+        *self == ChangeScope::default()
+    }
+
+    /// Whether the commit's writer and time are in scope (its writes are judged one by one).
+    pub fn admits_commit(&self, committed: &Committed) -> bool {
+        (self.subjects.is_empty() || self.subjects.contains(&committed.subject))
+            && self
+                .since
+                .is_none_or(|since| committed.commit_time >= since)
+            && self
+                .before
+                .is_none_or(|before| committed.commit_time < before)
+    }
+
+    /// Whether a write of an admitted commit is in scope.
+    pub fn admits_write(&self, write: &Write) -> bool {
+        let name = write.name();
+        (self.collections.is_empty() || self.collections.contains(&name.collection()))
+            && (self.names.is_empty() || self.names.contains(name))
+    }
+
+    /// The commit with only its writes in scope; `None` when none is.
+    pub fn select(&self, mut committed: Committed) -> Option<Committed> {
+        if !self.admits_commit(&committed) {
+            return None;
+        }
+        committed.writes.retain(|write| self.admits_write(write));
+        (!committed.writes.is_empty()).then_some(committed)
+    }
 }
 
 /// Why a commit's preconditions failed.

@@ -14,7 +14,7 @@ mod resource;
 mod shared;
 mod validation;
 
-pub use change::{Commit, Committed, Conflict, Precondition, RequestKey, Write};
+pub use change::{ChangeScope, Commit, Committed, Conflict, Precondition, RequestKey, Write};
 pub use common::{
     Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
     SupportField,

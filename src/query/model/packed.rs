@@ -108,6 +108,12 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(&self.bytes[self.at - len..self.at]).expect("written from a str")
     }
 
+    /// Steps over a text without checking it.
+    pub fn skip_text(&mut self) {
+        let len = self.index();
+        self.at += len;
+    }
+
     pub fn decimal(&mut self) -> Decimal {
         let head = self.byte();
         let mut value =
@@ -120,6 +126,11 @@ impl<'a> Reader<'a> {
         let value = self.unsigned() as u32;
         let days = value.checked_sub(1)?;
         NaiveDate::from_num_days_from_ce_opt((days >> 1) as i32 ^ -((days & 1) as i32))
+    }
+
+    /// Steps over a date without making it.
+    pub fn skip_date(&mut self) {
+        self.unsigned();
     }
 
     pub fn time(&mut self) -> Option<DateTime<Utc>> {

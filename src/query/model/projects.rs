@@ -19,6 +19,48 @@ use crate::domain::{
 
 const COLLECTION: Collection = Collection::Projects;
 
+/// What sums over funding read of a project: unpacked without its texts, dates, provenance
+/// or bookkeeping, so a pass over a million projects reads only these (a third the cost).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FundingView {
+    pub recipients: Vec<RecipientArea>,
+    pub livelihood: bool,
+    pub outputs: Vec<ProjectOutput>,
+    pub lines: Vec<LineView>,
+    pub data_status: DataStatus,
+}
+
+/// A funding line as a sum reads it: everything but its date.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineView {
+    pub funding_type: FundingType,
+    pub year: i32,
+    pub amount: Money,
+    pub value_date: Option<chrono::NaiveDate>,
+}
+
+impl FundingView {
+    /// The view of a whole project.
+    pub fn of(project: &Project) -> FundingView {
+        FundingView {
+            recipients: project.recipients.clone(),
+            livelihood: project.livelihood,
+            outputs: project.outputs.clone(),
+            lines: project
+                .funding_lines
+                .iter()
+                .map(|line| LineView {
+                    funding_type: line.funding_type,
+                    year: line.year,
+                    amount: line.amount.clone(),
+                    value_date: line.value_date,
+                })
+                .collect(),
+            data_status: project.data_status,
+        }
+    }
+}
+
 /// Where a project's bytes sit in the table's buffer.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Span {
@@ -137,6 +179,12 @@ impl ProjectTable {
     /// The project numbered `number`.
     pub fn at(&self, number: u32) -> Project {
         self.project(number)
+    }
+
+    /// What sums over funding read of the project numbered `number`.
+    pub fn funding_at(&self, number: u32) -> FundingView {
+        let span = *self.rows.row(number);
+        unpack_funding(&self.bytes[span.range()], &self.shared)
     }
 
     fn project(&self, number: u32) -> Project {
@@ -322,6 +370,57 @@ fn unpack(name: ResourceName, bytes: &[u8], shared: &Shared) -> Project {
     }
 }
 
+/// The funding view of a packed project: `unpack`'s reading, stepping over what the view
+/// leaves out (the test `funding_views_read_as_whole_projects_do` holds the two together).
+fn unpack_funding(bytes: &[u8], shared: &Shared) -> FundingView {
+    let mut r = Reader::new(bytes);
+    r.skip_text(); // title
+    r.skip_text(); // description
+    r.index(); // pairing
+    r.index(); // party
+    let recipients = (0..r.index())
+        .map(|_| RecipientArea {
+            area: shared.names.get(r.index() as u32).clone(),
+            share_percent: r.decimal(),
+        })
+        .collect();
+    r.byte(); // field
+    let livelihood = r.byte() != 0;
+    r.byte(); // status
+    for _ in 0..4 {
+        r.skip_date(); // planned and actual start and end
+    }
+    let outputs = (0..r.index())
+        .map(|_| ProjectOutput {
+            indicator: shared.names.get(r.index() as u32).clone(),
+            value: r.decimal(),
+        })
+        .collect();
+    let lines = (0..r.index())
+        .map(|_| {
+            let funding_type = FundingType::ALL[usize::from(r.byte())];
+            let year = r.signed() as i32;
+            r.skip_date();
+            LineView {
+                funding_type,
+                year,
+                amount: Money {
+                    currency: r.text().to_owned(),
+                    amount: r.decimal(),
+                },
+                value_date: r.date(),
+            }
+        })
+        .collect();
+    FundingView {
+        recipients,
+        livelihood,
+        outputs,
+        lines,
+        data_status: DataStatus::ALL[usize::from(r.byte())],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -369,6 +468,16 @@ mod tests {
             update_time: None,
         };
         project
+    }
+
+    #[test]
+    fn funding_views_read_as_whole_projects_do() {
+        let mut table = ProjectTable::default();
+        for (round, project) in projects(2_000).into_iter().enumerate() {
+            let project = changed(project, round as i64);
+            let (number, _) = table.put(&project);
+            assert_eq!(table.funding_at(number), FundingView::of(&project));
+        }
     }
 
     #[test]

@@ -2,15 +2,17 @@
 //! over the projects. Each figure is then answered from its area's sums by year, so the cost of
 //! a reconciliation is the projects plus the figures, never their product.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use rust_decimal::Decimal;
 
 use super::super::error::AnalyticsError;
 use super::super::money::Converter;
-use crate::domain::{DataStatus, FundingType, Labelled, Project, ResourceName};
+use crate::domain::{DataStatus, FundingType, Labelled, ResourceName};
 use crate::query::interrupt::{Interrupt, Interrupted};
-use crate::query::model::ReadModel;
+use crate::query::model::{FundingView, ReadModel};
 
 /// A span of years, both ends included.
 pub type Span = (i32, i32);
@@ -116,14 +118,15 @@ pub struct ByArea {
 
 impl ByArea {
     /// Passes once over the projects, summing what reaches each of `areas` (directly or through
-    /// a descendant), with the outputs of `output_indicators`.
+    /// a descendant), with the outputs of `output_indicators`. The projects are read in two
+    /// halves on two threads (a million of them take a second on one), whose sums then add up.
     pub fn gather(
         model: &ReadModel,
         interrupt: &Interrupt,
         areas: impl IntoIterator<Item = ResourceName>,
         output_indicators: Vec<ResourceName>,
     ) -> Result<Self, Interrupted> {
-        let mut by_area = ByArea {
+        let empty = ByArea {
             areas: areas
                 .into_iter()
                 .map(|a| (a, AreaSums::default()))
@@ -131,12 +134,52 @@ impl ByArea {
             currencies: Vec::new(),
             output_indicators,
         };
-        if by_area.areas.is_empty() {
-            return Ok(by_area);
+        if empty.areas.is_empty() {
+            return Ok(empty);
         }
+        let live = &model.project_index().live;
+        let middle = live.select((live.len() / 2) as u32).unwrap_or(u32::MAX);
+        let second = empty.empty_like();
+        let (first, second) = std::thread::scope(|scope| {
+            let second = scope.spawn(move || {
+                second.pass(model, interrupt, live.iter().skip_while(|n| *n < middle))
+            });
+            let first = empty.pass(model, interrupt, live.iter().take_while(|n| *n < middle));
+            (
+                first,
+                second.join().expect("a pass over projects does not panic"),
+            )
+        });
+        let mut by_area = first?;
+        by_area.merge(second?);
+        Ok(by_area)
+    }
+
+    /// The same areas and indicators, with nothing summed.
+    fn empty_like(&self) -> ByArea {
+        ByArea {
+            areas: self
+                .areas
+                .keys()
+                .map(|a| (a.clone(), AreaSums::default()))
+                .collect(),
+            currencies: Vec::new(),
+            output_indicators: self.output_indicators.clone(),
+        }
+    }
+
+    /// Adds the projects numbered `numbers`.
+    fn pass(
+        mut self,
+        model: &ReadModel,
+        interrupt: &Interrupt,
+        numbers: impl Iterator<Item = u32>,
+    ) -> Result<Self, Interrupted> {
+        let by_area = &mut self;
         // The areas asked about that each recipient area lies in, worked out once per area.
-        let mut reached: HashMap<ResourceName, Vec<ResourceName>> = HashMap::new();
-        for project in model.projects.values() {
+        let mut reached: HashMap<ResourceName, Vec<ResourceName>> = HashMap::default();
+        for number in numbers {
+            let project = model.projects.funding_at(number);
             interrupt.check()?;
             let mut shares: Vec<(ResourceName, Decimal)> = Vec::new();
             for recipient in &project.recipients {
@@ -160,7 +203,43 @@ impl ByArea {
                 by_area.add(&project, shares);
             }
         }
-        Ok(by_area)
+        Ok(self)
+    }
+
+    /// Adds what `other` summed over other projects to these sums.
+    fn merge(&mut self, other: ByArea) {
+        let currencies: Vec<usize> = other.currencies.iter().map(|c| self.currency(c)).collect();
+        for (area, theirs) in other.areas {
+            let ours = self
+                .areas
+                .get_mut(&area)
+                .expect("both passes sum the same areas");
+            for ((year, livelihood, currency, rate_year), (amount, lines)) in theirs.spent {
+                let spent = ours
+                    .spent
+                    .entry((year, livelihood, currencies[currency], rate_year))
+                    .or_default();
+                spent.0 += amount;
+                spent.1 += lines;
+            }
+            for (entry, spenders) in theirs.spenders {
+                let ours = ours.spenders.entry(entry).or_default();
+                for (ours, theirs) in [
+                    (&mut ours.all, spenders.all),
+                    (&mut ours.livelihood, spenders.livelihood),
+                ] {
+                    ours.0 += theirs.0;
+                    ours.1.union(theirs.1);
+                }
+            }
+            for (key, produced) in theirs.producers {
+                let ours = ours.producers.entry(key).or_default();
+                ours.value += produced.value;
+                ours.outputs += produced.outputs;
+                ours.projects += produced.projects;
+                ours.statuses.union(produced.statuses);
+            }
+        }
     }
 
     fn currency(&mut self, code: &str) -> usize {
@@ -174,9 +253,9 @@ impl ByArea {
     }
 
     /// Adds `project` to each area at its share, given in percent.
-    fn add(&mut self, project: &Project, shares: Vec<(ResourceName, Decimal)>) {
+    fn add(&mut self, project: &FundingView, shares: Vec<(ResourceName, Decimal)>) {
         let expenditure: Vec<_> = project
-            .funding_lines
+            .lines
             .iter()
             .filter(|l| l.funding_type == FundingType::Expenditure)
             .map(|l| {
@@ -190,7 +269,7 @@ impl ByArea {
             })
             .collect();
         let spending = Entry::of(expenditure.iter().map(|l| l.0));
-        let active = Entry::of(project.funding_lines.iter().map(|l| l.year));
+        let active = Entry::of(project.lines.iter().map(|l| l.year));
         let produced: Vec<(usize, Decimal, usize)> = self
             .output_indicators
             .iter()

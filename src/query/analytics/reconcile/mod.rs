@@ -14,7 +14,8 @@ use crate::domain::{
     DataStatus, Indicator, Observation, Period, Qualifier, RecordMeasure, ResourceName,
 };
 use crate::query::interrupt::Interrupt;
-use crate::query::listing::{Filter, ItemRow, Listed};
+use crate::query::listing::picks::Pickable;
+use crate::query::listing::{Filter, Listed};
 use crate::query::model::ReadModel;
 
 /// One reported figure and its computed counterpart.
@@ -140,18 +141,20 @@ pub fn reconcile(
     about_tolerance: Decimal,
     interrupt: &Interrupt,
 ) -> Result<ReconciliationReport, AnalyticsError> {
-    let filter = Filter::parse(filter, Observation::FIELDS)?;
+    // The caller's filter alone first, so that an error points into the text they sent; then
+    // with the status, so that the indexes pick the reported observations among millions.
+    Filter::parse(filter, Observation::FIELDS)?;
+    let reported = if filter.trim().is_empty() {
+        "status = REPORTED".to_owned()
+    } else {
+        format!("status = REPORTED AND ({filter})")
+    };
+    let reported = Filter::parse(&reported, Observation::FIELDS)?;
+    let picked = Observation::picked(model, &reported, interrupt)?
+        .expect("observations are picked from their indexes");
     let mut pending = Vec::new();
-    for observation in model.observations.values() {
+    for observation in picked.after(None) {
         interrupt.check()?;
-        if observation.status != DataStatus::Reported
-            || !filter.matches(&ItemRow {
-                item: &observation,
-                model,
-            })
-        {
-            continue;
-        }
         let Some(indicator) = model.indicators.get(&observation.indicator) else {
             continue;
         };
