@@ -26,7 +26,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn visibility(a: &TestServer, b: &TestServer) -> Vec<Duration> {
     let mut writer = ProjectServiceClient::new(a.authed(Some(WRITE_TOKEN)).await);
     let mut watch = RecordServiceClient::new(b.channel().await)
-        .watch_changes(WatchChangesRequest { start_revision: 1 })
+        .watch_changes(WatchChangesRequest {
+            start_revision: 1,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -410,7 +410,10 @@ async fn anonymous_calls_end_at_their_budget() {
         .client(None)
         .await
         .records()
-        .watch_changes(WatchChangesRequest { start_revision: 2 })
+        .watch_changes(WatchChangesRequest {
+            start_revision: 2,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

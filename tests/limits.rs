@@ -109,7 +109,10 @@ async fn a_flood_of_streams_is_refused_past_the_limit_while_others_are_served() 
         for _ in 0..40 {
             let mut client = client.records();
             match client
-                .watch_changes(WatchChangesRequest { start_revision: 0 })
+                .watch_changes(WatchChangesRequest {
+                    start_revision: 0,
+                    ..Default::default()
+                })
                 .await
             {
                 Ok(stream) => open.push(stream.into_inner()),
@@ -142,7 +145,10 @@ async fn a_flood_of_streams_is_refused_past_the_limit_while_others_are_served() 
             .client(None)
             .await
             .records()
-            .watch_changes(WatchChangesRequest { start_revision: 0 })
+            .watch_changes(WatchChangesRequest {
+                start_revision: 0,
+                ..Default::default()
+            })
             .await;
         if attempt.is_ok() {
             reopened = true;

@@ -352,7 +352,10 @@ async fn streams_are_counted_by_their_final_status_and_timed_to_their_end() {
     while export.message().await.unwrap().is_some() {}
     let watch = client
         .records()
-        .watch_changes(WatchChangesRequest { start_revision: 1 })
+        .watch_changes(WatchChangesRequest {
+            start_revision: 1,
+            ..Default::default()
+        })
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -123,6 +123,7 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
         .records()
         .watch_changes(WatchChangesRequest {
             start_revision: revision,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -21,6 +21,7 @@ async fn latest_revision(server: &TestServer) -> i64 {
             after_revision: 0,
             page_size: 1,
             page_token: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()

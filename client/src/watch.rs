@@ -36,6 +36,7 @@ impl Client {
                     None => {
                         let request = v1::WatchChangesRequest {
                             start_revision: state.after,
+                            ..Default::default()
                         };
                         let mut stub = state.client.records();
                         match stub.watch_changes(request).await {

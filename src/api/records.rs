@@ -454,6 +454,7 @@ impl RecordService for Api {
         request: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
         let start = request.get_ref().start_revision.max(0);
+        let scope = decode::change_scope(request.get_ref().scope.as_ref(), "scope")?;
         let permit =
             self.watchers
                 .clone()
@@ -466,14 +467,17 @@ impl RecordService for Api {
                     ),
                 })?;
         let feed = self.ledger.watch(start).await.map_err(ApiError::from)?;
-        let changes = ReceiverStream::new(feed).map(move |committed| {
+        let changes = ReceiverStream::new(feed).filter_map(move |committed| {
             // The stream holds the watcher's place until the watcher goes away.
             let _held = &permit;
-            committed
-                .map(|c| pb::WatchChangesResponse {
-                    changes: encode::changes(&c),
-                })
-                .map_err(|e| Status::from(ApiError::from(e)))
+            match committed {
+                Ok(committed) => {
+                    let changes = encode::changes_in(&committed, &scope);
+                    // A commit with nothing in scope is not sent at all.
+                    (!changes.is_empty()).then_some(Ok(pb::WatchChangesResponse { changes }))
+                }
+                Err(error) => Some(Err(Status::from(ApiError::from(error)))),
+            }
         });
         Ok(Response::new(Box::pin(changes)))
     }
@@ -484,13 +488,23 @@ impl RecordService for Api {
     ) -> Result<Response<pb::ListChangesResponse>, Status> {
         let message = request.get_ref();
         let page_size = page_size_or_default(message.page_size, 100)?;
+        let scope = decode::change_scope(message.scope.as_ref(), "scope")?;
         let page = self
             .ledger
-            .list_changes(message.after_revision, &message.page_token, page_size)
+            .list_changes(
+                message.after_revision,
+                &message.page_token,
+                page_size,
+                &scope,
+            )
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListChangesResponse {
-            changes: page.commits.iter().flat_map(encode::changes).collect(),
+            changes: page
+                .commits
+                .iter()
+                .flat_map(|c| encode::changes_in(c, &scope))
+                .collect(),
             next_page_token: page.next_page_token,
             revision: page.revision,
         }))

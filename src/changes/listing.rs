@@ -2,7 +2,7 @@
 
 use super::error::LogError;
 use super::ledger::Ledger;
-use crate::domain::Committed;
+use crate::domain::{ChangeScope, Committed};
 use crate::query::listing::{Cursor, Value, fingerprint, page_token};
 
 /// One page of the change log.
@@ -18,17 +18,24 @@ pub struct ChangePage {
     pub revision: i64,
 }
 
+/// Most writes one page reads past when few are in its scope: a page then ends short, with a
+/// token to go on from, rather than read the whole log in one call.
+const SCAN_BUDGET: usize = 20_000;
+
 impl Ledger {
-    /// At most `page_size` changes after `after_revision`, or after where `page_token` left
-    /// off. A commit larger than the page is split across pages, so a page never exceeds what
-    /// the caller asked for (a commit of 20,000 writes would otherwise be one 12 MB answer).
+    /// At most `page_size` changes in `scope` after `after_revision`, or after where
+    /// `page_token` left off. A commit larger than the page is split across pages, so a page
+    /// never exceeds what the caller asked for (a commit of 20,000 writes would otherwise be
+    /// one 12 MB answer).
     pub async fn list_changes(
         &self,
         after_revision: i64,
         page_token: &str,
         page_size: usize,
+        scope: &ChangeScope,
     ) -> Result<ChangePage, LogError> {
-        let query = fingerprint("changes", "", "");
+        // A token resumes only the listing of the scope it was made for.
+        let query = fingerprint("changes", &format!("{scope:?}"), "");
         // Read the commits after `after`, leaving out the first `skip` writes of the first.
         let (after, mut skip) = if page_token.is_empty() {
             (after_revision.max(0), 0)
@@ -46,24 +53,42 @@ impl Ledger {
         let page_size = page_size.max(1);
         let mut commits = Vec::new();
         let mut taken = 0;
+        let mut scanned = 0;
         // Where the next page starts: after this revision, leaving out that many writes.
         let mut resume = (after, skip);
-        for mut committed in self.store().commits_after(after, page_size).await? {
-            let first = skip.min(committed.writes.len());
-            let room = page_size - taken;
-            let rest = committed.writes.len() - first;
-            if rest > room {
-                committed.writes = committed.writes.drain(first..first + room).collect();
-                resume = (committed.revision - 1, first + room);
-            } else {
-                committed.writes.drain(..first);
-                resume = (committed.revision, 0);
-            }
-            taken += committed.writes.len();
-            skip = 0;
-            commits.push(committed);
-            if taken == page_size {
+        'page: while taken < page_size && scanned < SCAN_BUDGET && resume.0 < applied {
+            let batch = self.store().commits_after(resume.0, page_size).await?;
+            if batch.is_empty() {
                 break;
+            }
+            for mut committed in batch {
+                let in_scope = scope.admits_commit(&committed);
+                let writes = std::mem::take(&mut committed.writes);
+                let total = writes.len();
+                let mut position = skip.min(total);
+                skip = 0;
+                for write in writes.into_iter().skip(position) {
+                    if taken == page_size {
+                        break;
+                    }
+                    position += 1;
+                    if in_scope && scope.admits_write(&write) {
+                        committed.writes.push(write);
+                        taken += 1;
+                    }
+                }
+                scanned += position;
+                resume = if position < total {
+                    (committed.revision - 1, position)
+                } else {
+                    (committed.revision, 0)
+                };
+                if !committed.writes.is_empty() {
+                    commits.push(committed);
+                }
+                if taken == page_size || scanned >= SCAN_BUDGET {
+                    break 'page;
+                }
             }
         }
         let next_page_token = if resume.0 < applied {

@@ -526,6 +526,7 @@ pub async fn all_changes(
             after_revision: after,
             page_size,
             page_token,
+            ..Default::default()
         };
         let page = client.list_changes(request).await.unwrap().into_inner();
         changes.extend(page.changes);

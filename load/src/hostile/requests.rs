@@ -440,13 +440,19 @@ pub fn calls() -> SBoxedStrategy<Call> {
         ),
         call(
             "/pairing.v1.RecordService/ListChanges",
-            (number(), small(), text()).prop_map(|(after_revision, page_size, page_token)| {
-                v1::ListChangesRequest {
-                    after_revision,
-                    page_size,
-                    page_token,
+            (number(), small(), text(), text()).prop_map(
+                |(after_revision, page_size, page_token, collection)| {
+                    v1::ListChangesRequest {
+                        after_revision,
+                        page_size,
+                        page_token,
+                        scope: Some(v1::ChangeScope {
+                            collections: vec![collection],
+                            ..Default::default()
+                        }),
+                    }
                 }
-            })
+            )
         ),
     ]
     .sboxed()

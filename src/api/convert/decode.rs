@@ -339,3 +339,81 @@ pub fn request_name(
         violations: vec![v],
     })
 }
+
+/// The scope of a change listing or watch (`field` names it in errors); absent: every change.
+pub fn change_scope(
+    scope: Option<&pb::ChangeScope>,
+    field: &str,
+) -> Result<domain::ChangeScope, ApiError> {
+    let Some(scope) = scope else {
+        return Ok(domain::ChangeScope::default());
+    };
+    let mut violations = Violations::default();
+    let collections = scope
+        .collections
+        .iter()
+        .enumerate()
+        .filter_map(|(i, segment)| {
+            let found = Collection::from_segment(segment);
+            if found.is_none() {
+                let known: Vec<&str> = Collection::ALL.iter().map(|c| c.segment()).collect();
+                violations.push(
+                    format!("{field}.collections[{i}]"),
+                    format!(
+                        "{segment:?} is not a collection; one of {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+            found
+        })
+        .collect();
+    let names = scope
+        .names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let at = format!("{field}.names[{i}]");
+            let collection = name.split('/').next().and_then(Collection::from_segment);
+            let parsed = collection
+                .ok_or_else(|| {
+                    domain::Violation::new(&at, format!("{name:?} is not a resource name"))
+                })
+                .and_then(|collection| ResourceName::parse(collection, name, &at));
+            parsed.map_err(|v| violations.0.push(v)).ok()
+        })
+        .collect();
+    let mut time = |value: Option<&prost_types::Timestamp>, part: &str| {
+        let value = value?;
+        let parsed = u32::try_from(value.nanos)
+            .ok()
+            .and_then(|nanos| chrono::DateTime::from_timestamp(value.seconds, nanos));
+        if parsed.is_none() {
+            violations.push(format!("{field}.{part}"), "is not a valid time");
+        }
+        parsed
+    };
+    let since = time(scope.start_time.as_ref(), "start_time");
+    let before = time(scope.end_time.as_ref(), "end_time");
+    if let (Some(since), Some(before)) = (since, before)
+        && before <= since
+    {
+        violations.push(
+            format!("{field}.end_time"),
+            "must be after start_time".to_owned(),
+        );
+    }
+    if !violations.0.is_empty() {
+        return Err(ApiError::InvalidArgument {
+            reason: "INVALID_ARGUMENT",
+            violations: violations.0,
+        });
+    }
+    Ok(domain::ChangeScope {
+        collections,
+        names,
+        subjects: scope.subjects.clone(),
+        since,
+        before,
+    })
+}

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
 use crate::changes::{Committed, Write};
-use crate::domain::{self, Labelled, Meta, PriceBasis};
+use crate::domain::{self, ChangeScope, Labelled, Meta, PriceBasis};
 
 /// The proto value of the domain variant with this ordinal.
 pub fn enum_value<E: Labelled>(variant: E) -> i32 {
@@ -225,10 +225,15 @@ pub fn record(resource: &domain::Resource) -> pb::Record {
 }
 
 /// The changes of one commit, in commit order.
-pub fn changes(committed: &Committed) -> Vec<pb::Change> {
+/// The changes of a commit that are in `scope`.
+pub fn changes_in(committed: &Committed, scope: &ChangeScope) -> Vec<pb::Change> {
+    if !scope.admits_commit(committed) {
+        return Vec::new();
+    }
     committed
         .writes
         .iter()
+        .filter(|write| scope.admits_write(write))
         .map(|write| {
             let (kind, record) = match write {
                 Write::Put(resource) => (pb::ChangeKind::Put, Some(record(resource))),
