@@ -4,6 +4,7 @@ use super::error::LogError;
 use super::ledger::Ledger;
 use crate::domain::{ChangeScope, Committed};
 use crate::query::listing::{Cursor, Value, fingerprint, page_token};
+use crate::store::position;
 
 /// One page of the change log.
 #[derive(Debug)]
@@ -37,7 +38,7 @@ impl Ledger {
         // A token resumes only the listing of the scope it was made for.
         let query = fingerprint("changes", &format!("{scope:?}"), "");
         // Read the commits after `after`, leaving out the first `skip` writes of the first.
-        let (after, mut skip) = if page_token.is_empty() {
+        let (after, skip) = if page_token.is_empty() {
             (after_revision.max(0), 0)
         } else {
             let cursor = page_token::decode(page_token, &query).map_err(LogError::PageToken)?;
@@ -54,50 +55,71 @@ impl Ledger {
         let mut commits = Vec::new();
         let mut taken = 0;
         let mut scanned = 0;
-        // Where the next page starts: after this revision, leaving out that many writes.
-        let mut resume = (after, skip);
-        'page: while taken < page_size && scanned < SCAN_BUDGET && resume.0 < applied {
-            let batch = self.store().commits_after(resume.0, page_size).await?;
-            if batch.is_empty() {
-                break;
-            }
+        // Where the next page starts: the first change of revision `next.0` not yet passed
+        // over is its `next.1`-th.
+        let mut next = (after + 1, skip);
+        let mut exhausted = false;
+        while taken < page_size && scanned < SCAN_BUDGET {
+            // Only the changes the page may still take (or pass over) are read: a page of ten
+            // from a commit of 20,000 reads ten.
+            let limit = if scope.is_everything() {
+                page_size - taken
+            } else {
+                (SCAN_BUDGET - scanned).min(page_size.max(1_000))
+            };
+            let batch = self
+                .store()
+                .changes_from(position(next.0, next.1), limit)
+                .await?;
+            let read: usize = batch.iter().map(|c| c.writes.len()).sum();
+            exhausted = read < limit;
             for mut committed in batch {
+                let first = if committed.revision == next.0 {
+                    next.1
+                } else {
+                    0
+                };
                 let in_scope = scope.admits_commit(&committed);
                 let writes = std::mem::take(&mut committed.writes);
-                let total = writes.len();
-                let mut position = skip.min(total);
-                skip = 0;
-                for write in writes.into_iter().skip(position) {
+                let mut seq = first;
+                for write in writes {
                     if taken == page_size {
                         break;
                     }
-                    position += 1;
+                    seq += 1;
+                    scanned += 1;
                     if in_scope && scope.admits_write(&write) {
                         committed.writes.push(write);
                         taken += 1;
                     }
                 }
-                scanned += position;
-                resume = if position < total {
-                    (committed.revision - 1, position)
-                } else {
-                    (committed.revision, 0)
-                };
+                next = (committed.revision, seq);
                 if !committed.writes.is_empty() {
                     commits.push(committed);
                 }
-                if taken == page_size || scanned >= SCAN_BUDGET {
-                    break 'page;
+                if taken == page_size {
+                    break;
                 }
             }
+            if exhausted {
+                break;
+            }
         }
-        let next_page_token = if resume.0 < applied {
+        // Caught up: the store held nothing more, and the last commit read (whole, then) is
+        // the newest applied. Otherwise the token resumes at `next`: after the revision before
+        // it, leaving out the changes of `next.0` already passed over.
+        let passed_whole = if next == (after + 1, skip) {
+            after
+        } else {
+            next.0
+        };
+        let next_page_token = if exhausted && passed_whole >= applied {
+            String::new()
+        } else {
             page_token::encode(&Cursor {
                 query,
-                after: vec![Value::Integer(resume.0), Value::Integer(resume.1 as i64)],
+                after: vec![Value::Integer(next.0 - 1), Value::Integer(next.1 as i64)],
             })
-        } else {
-            String::new()
         };
         Ok(ChangePage {
             commits,

@@ -1,6 +1,7 @@
 //! Persistence: the source of truth for the record and its change log. The only place with SQL.
 
 mod log;
+pub use log::position;
 mod postgres;
 mod sqlite;
 
@@ -169,6 +170,11 @@ pub trait Store: Send + Sync {
 
     /// Commits with a revision greater than `after`, oldest first, at most `limit` of them.
     async fn commits_after(&self, after: i64, limit: usize) -> Result<Vec<Committed>, StoreError>;
+
+    /// The changes from `position` on (see `log::position`), at most `limit` of them, grouped
+    /// by commit in order: the first and the last group may be parts of their commits.
+    async fn changes_from(&self, position: i64, limit: usize)
+    -> Result<Vec<Committed>, StoreError>;
 
     /// The oldest revision still in the change log, if any.
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;

@@ -240,6 +240,12 @@ async fn commits_between(
         )
         .await
         .map_err(unavailable)?;
+    read_commits(&rows)
+}
+
+/// The commits of change rows (revision, name, subject, commit time, body, in position
+/// order).
+fn read_commits(rows: &[tokio_postgres::Row]) -> Result<Vec<Committed>, StoreError> {
     group_commits(
         rows.iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
@@ -449,6 +455,23 @@ impl Store for PostgresStore {
     async fn commits_after(&self, after: i64, limit: usize) -> Result<Vec<Committed>, StoreError> {
         let client = self.pool.get().await.map_err(unavailable)?;
         commits_between(&**client, after, after + limit as i64).await
+    }
+
+    async fn changes_from(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<Committed>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let rows = client
+            .query(
+                "SELECT position >> 24, name, subject, commit_time, body FROM changes
+                 WHERE position >= $1 ORDER BY position LIMIT $2",
+                &[&position, &(limit as i64)],
+            )
+            .await
+            .map_err(unavailable)?;
+        read_commits(&rows)
     }
 
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {

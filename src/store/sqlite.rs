@@ -387,19 +387,28 @@ fn commits_between(
              ORDER BY position",
         )
         .map_err(unavailable)?;
+    read_commits(
+        &mut statement,
+        params![first_position(after + 1), first_position(through + 1)],
+    )
+}
+
+/// The commits of the change rows a statement selects (revision, name, subject, commit time,
+/// body, in position order).
+fn read_commits(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Committed>, StoreError> {
     let rows = statement
-        .query_map(
-            params![first_position(after + 1), first_position(through + 1)],
-            |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                ))
-            },
-        )
+        .query_map(params, |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })
         .map_err(unavailable)?
         .collect::<Result<Vec<ChangeRow>, _>>()
         .map_err(unavailable)?;
@@ -456,6 +465,23 @@ impl Store for SqliteStore {
         // Revisions are gap-free, so the next `limit` commits are the next `limit` revisions.
         self.with_connection(move |connection| {
             commits_between(connection, after, after + limit as i64)
+        })
+        .await
+    }
+
+    async fn changes_from(
+        &self,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.with_connection(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT position >> 24, name, subject, commit_time, body FROM changes
+                     WHERE position >= ?1 ORDER BY position LIMIT ?2",
+                )
+                .map_err(unavailable)?;
+            read_commits(&mut statement, params![position, limit as i64])
         })
         .await
     }
