@@ -3,6 +3,7 @@
 //! a reconciliation is the projects plus the figures, never their product.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use foldhash::HashMap;
 
@@ -13,6 +14,9 @@ use super::super::money::Converter;
 use crate::domain::{DataStatus, FundingType, Labelled, ResourceName};
 use crate::query::interrupt::{Interrupt, Interrupted};
 use crate::query::model::{FundingView, ReadModel};
+
+/// Parts the projects are read in by the two threads of a pass.
+const CHUNKS: u64 = 16;
 
 /// A span of years, both ends included.
 pub type Span = (i32, i32);
@@ -118,8 +122,10 @@ pub struct ByArea {
 
 impl ByArea {
     /// Passes once over the projects, summing what reaches each of `areas` (directly or through
-    /// a descendant), with the outputs of `output_indicators`. The projects are read in two
-    /// halves on two threads (a million of them take a second on one), whose sums then add up.
+    /// a descendant), with the outputs of `output_indicators`. The projects are read in
+    /// `CHUNKS` parts by two threads, each taking the next part when done with one, so that a
+    /// thread the machine slows does not hold the other back; the parts' sums are then added
+    /// in part order, so the answer never depends on which thread read what.
     pub fn gather(
         model: &ReadModel,
         interrupt: &Interrupt,
@@ -138,20 +144,43 @@ impl ByArea {
             return Ok(empty);
         }
         let live = &model.project_index().live;
-        let middle = live.select((live.len() / 2) as u32).unwrap_or(u32::MAX);
-        let second = empty.empty_like();
-        let (first, second) = std::thread::scope(|scope| {
-            let second = scope.spawn(move || {
-                second.pass(model, interrupt, live.iter().skip_while(|n| *n < middle))
-            });
-            let first = empty.pass(model, interrupt, live.iter().take_while(|n| *n < middle));
+        // Each part starts at the project of its rank; the last runs to the end.
+        let starts: Vec<u32> = (0..CHUNKS)
+            .map(|part| {
+                let rank = live.len() * part / CHUNKS;
+                live.select(rank as u32).unwrap_or(u32::MAX)
+            })
+            .collect();
+        let next = AtomicUsize::new(0);
+        let work = || -> Result<Vec<(usize, ByArea)>, Interrupted> {
+            let mut done = Vec::new();
+            loop {
+                let part = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&start) = starts.get(part) else {
+                    return Ok(done);
+                };
+                let numbers = match starts.get(part + 1) {
+                    Some(&end) => live.range(start..end),
+                    None => live.range(start..),
+                };
+                done.push((part, empty.empty_like().pass(model, interrupt, numbers)?));
+            }
+        };
+        let (mine, theirs) = std::thread::scope(|scope| {
+            let theirs = scope.spawn(work);
+            let mine = work();
             (
-                first,
-                second.join().expect("a pass over projects does not panic"),
+                mine,
+                theirs.join().expect("a pass over projects does not panic"),
             )
         });
-        let mut by_area = first?;
-        by_area.merge(second?);
+        let mut parts = mine?;
+        parts.extend(theirs?);
+        parts.sort_by_key(|(part, _)| *part);
+        let mut by_area = empty;
+        for (_, part) in parts {
+            by_area.merge(part);
+        }
         Ok(by_area)
     }
 
@@ -253,19 +282,14 @@ impl ByArea {
     }
 
     /// Adds `project` to each area at its share, given in percent.
-    fn add(&mut self, project: &FundingView, shares: Vec<(ResourceName, Decimal)>) {
+    fn add(&mut self, project: &FundingView<'_>, shares: Vec<(ResourceName, Decimal)>) {
         let expenditure: Vec<_> = project
             .lines
             .iter()
             .filter(|l| l.funding_type == FundingType::Expenditure)
             .map(|l| {
                 let rate_year = l.value_date.map_or(l.year, |d| chrono::Datelike::year(&d));
-                (
-                    l.year,
-                    self.currency(&l.amount.currency),
-                    rate_year,
-                    l.amount.amount,
-                )
+                (l.year, self.currency(l.currency), rate_year, l.amount)
             })
             .collect();
         let spending = Entry::of(expenditure.iter().map(|l| l.0));
@@ -275,13 +299,14 @@ impl ByArea {
             .iter()
             .enumerate()
             .filter_map(|(index, indicator)| {
-                let values: Vec<Decimal> = project
+                let (value, count) = project
                     .outputs
                     .iter()
                     .filter(|o| &o.indicator == indicator)
-                    .map(|o| o.value)
-                    .collect();
-                (!values.is_empty()).then(|| (index, values.iter().sum(), values.len()))
+                    .fold((Decimal::ZERO, 0), |(value, count), o| {
+                        (value + o.value, count + 1)
+                    });
+                (count > 0).then_some((index, value, count))
             })
             .collect();
         for (area, percent) in shares {
