@@ -266,7 +266,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         .layer(dashboard::DashboardLayer {
             enabled: config.dashboard,
         })
-        .layer(cors)
+        .layer(tower::util::option_layer(cors))
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(telemetry::ObserveCalls::layer())
         .layer(RestateRefusals::layer())

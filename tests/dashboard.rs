@@ -114,6 +114,20 @@ fn the_page_is_served_with_its_policy_and_can_be_turned_off() {
     assert!(script.contains("content-type: text/javascript"), "{script}");
     let missing = curl(&server, "/dashboard/nothing.js", &[]);
     assert!(missing.starts_with("HTTP/1.1 404"), "{missing}");
+    // No origins allowed, no CORS at all: a preflight gets no grant.
+    let preflight = curl(
+        &server,
+        "/pairing.v1.PartyService/ListParties",
+        &[
+            "--request",
+            "OPTIONS",
+            "--header",
+            "origin: https://elsewhere.example.org",
+            "--header",
+            "access-control-request-method: POST",
+        ],
+    );
+    assert!(!preflight.contains("access-control-"), "{preflight}");
     drop(server);
 
     let dir = tempfile::tempdir().unwrap();

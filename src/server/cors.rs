@@ -29,10 +29,14 @@ const RESPONSE_HEADERS: &[&str] = &[
     "grpc-encoding",
 ];
 
-/// The CORS policy for `origins`: none allowed when empty (browsers then refuse other pages'
-/// calls), any for `*`, otherwise exactly those. An origin that is not `scheme://host[:port]`
-/// is refused at start, naming the setting.
-pub fn layer(origins: &[String]) -> anyhow::Result<CorsLayer> {
+/// The CORS policy for `origins`: none when empty (no CORS headers at all, so browsers refuse
+/// other pages' calls, and gRPC answers carry no `vary` they do not need), any for `*`,
+/// otherwise exactly those. An origin that is not `scheme://host[:port]` is refused at start,
+/// naming the setting.
+pub fn layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
     let allowed = if origins.iter().any(|origin| origin == "*") {
         AllowOrigin::any()
     } else {
@@ -43,16 +47,18 @@ pub fn layer(origins: &[String]) -> anyhow::Result<CorsLayer> {
             .context("--cors-allowed-origins (PAIRING_AID_CORS_ALLOWED_ORIGINS)")?;
         AllowOrigin::list(parsed)
     };
-    Ok(CorsLayer::new()
-        .allow_origin(allowed)
-        .allow_methods([Method::POST])
-        .allow_headers(AllowHeaders::list(
-            REQUEST_HEADERS.iter().map(|h| HeaderName::from_static(h)),
-        ))
-        .expose_headers(ExposeHeaders::list(
-            RESPONSE_HEADERS.iter().map(|h| HeaderName::from_static(h)),
-        ))
-        .max_age(Duration::from_secs(24 * 60 * 60)))
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allowed)
+            .allow_methods([Method::POST])
+            .allow_headers(AllowHeaders::list(
+                REQUEST_HEADERS.iter().map(|h| HeaderName::from_static(h)),
+            ))
+            .expose_headers(ExposeHeaders::list(
+                RESPONSE_HEADERS.iter().map(|h| HeaderName::from_static(h)),
+            ))
+            .max_age(Duration::from_secs(24 * 60 * 60)),
+    ))
 }
 
 fn parse(origin: &str) -> anyhow::Result<HeaderValue> {
@@ -83,8 +89,12 @@ mod tests {
             assert!(error.contains("--cors-allowed-origins"), "{error}");
             assert!(error.contains(bad), "{error}");
         }
-        assert!(layer(&["https://analysis.example.org:8443".to_owned()]).is_ok());
-        assert!(layer(&["*".to_owned()]).is_ok());
-        assert!(layer(&[]).is_ok());
+        assert!(
+            layer(&["https://analysis.example.org:8443".to_owned()])
+                .unwrap()
+                .is_some()
+        );
+        assert!(layer(&["*".to_owned()]).unwrap().is_some());
+        assert!(layer(&[]).unwrap().is_none(), "no origins, no CORS layer");
     }
 }
