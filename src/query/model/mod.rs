@@ -27,7 +27,7 @@ pub use ngrams::{Found, NGrams};
 pub use observations::{ObservationIndex, ObservationTable};
 pub use postings::Postings;
 pub use project_index::ProjectIndex;
-pub use projects::{FundingView, LineView, ProjectTable};
+pub use projects::{FundingView, ProjectTable};
 pub use read_model::{ModelLoader, ReadModel};
 pub use shared::SharedModel;
 pub use table::{Numbered, Table};

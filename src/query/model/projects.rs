@@ -42,9 +42,11 @@ pub struct LineView<'a> {
     pub value_date: Option<chrono::NaiveDate>,
 }
 
+/// Only the test that holds `unpack_funding` to `unpack` reads a view off a whole project.
+#[cfg(test)]
 impl<'a> FundingView<'a> {
     /// The view of a whole project.
-    pub fn of(project: &'a Project) -> FundingView<'a> {
+    fn of(project: &'a Project) -> FundingView<'a> {
         FundingView {
             recipients: project.recipients.clone(),
             livelihood: project.livelihood,
