@@ -264,8 +264,10 @@ async fn add_gdp(server: &TestServer, area: &str, values: &[(&str, &str)], statu
             value: (*value).into(),
             qualifier: Qualifier::Exact.into(),
             status: status.into(),
+            reading: Reading::Printed.into(),
             provenance: Some(Provenance {
-                source_title: "Test figures, not reported".into(),
+                source_title: "Test figures, not a real source".into(),
+                quoted_passage: format!("GDP was {value} trillion yuan in {year}."),
                 ..Default::default()
             }),
             ..Default::default()
@@ -700,4 +702,215 @@ async fn funding_groups_carry_their_least_certain_status_and_coverage() {
     assert_eq!(amount(&estimated_group.amount), estimated);
     assert_eq!(estimated_group.keys[0].display_name, "Estimated");
     assert_eq!(estimated_group.status(), DataStatus::Estimated);
+}
+
+/// Figures a source states together are checked against each other: the demo's doubling
+/// against its growth rate, its two currencies against the implied rate, and a part against
+/// a share of a whole written through the API.
+#[tokio::test]
+async fn related_figures_of_one_source_are_checked_against_each_other() {
+    let server = TestServer::start_with_tokens(&[]);
+    let check = |filter: &str, tolerance: &str| CheckConsistencyRequest {
+        filter: filter.into(),
+        about_tolerance_percent: tolerance.into(),
+        min_revision: 0,
+    };
+    let mut analytics = server.client(None).await.analytics();
+    let demo = analytics
+        .check_consistency(check("", ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .checks;
+    let summary: Vec<(&str, &str, bool, bool)> = demo
+        .iter()
+        .map(|c| {
+            (
+                c.checked.as_ref().unwrap().name.as_str(),
+                c.implied_value.as_str(),
+                c.consistent,
+                c.independent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "observations/assistance-funds-usd-2013-2022",
+                "23.699999",
+                true,
+                false
+            ),
+            (
+                "observations/gdp-multiple-2012-2022",
+                "1.894838",
+                false,
+                true
+            ),
+        ]
+    );
+    let (currencies, doubling) = (&demo[0], &demo[1]);
+    assert!(currencies.explanation.starts_with("not independent"));
+    let inputs: Vec<&str> = currencies.inputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        inputs,
+        [
+            "observations/assistance-funds-2013-2022",
+            "observations/cny-per-usd-implied-2013-2022"
+        ]
+    );
+    assert_eq!(doubling.difference_percent, "-5.26");
+    assert!(
+        doubling.arithmetic.contains("(1 + 0.066)^10 = 1.894838")
+            && doubling.arithmetic.contains("needs 7.18 % a year")
+            && doubling.arithmetic.contains("within 5 % (ABOUT)"),
+        "{}",
+        doubling.arithmetic
+    );
+    assert!(
+        doubling.explanation.contains("comparable prices")
+            && doubling.explanation.contains("0.54 % a year"),
+        "{}",
+        doubling.explanation
+    );
+    assert_eq!(
+        doubling.inputs[0].name,
+        "observations/gdp-average-growth-2013-2022"
+    );
+
+    // A part of the whole written through the API: 25 % of 10 billion is 2.5 billion, stated
+    // as "about 2,600 million".
+    let admin = server.client(Some(ADMIN_TOKEN)).await;
+    let new_indicator =
+        |id: &str, unit: &str, multiplier: i32, relation: Option<(RelationKind, &str)>| {
+            CreateIndicatorRequest {
+                indicator: Some(Indicator {
+                    code: id.to_uppercase(),
+                    display_name: id.into(),
+                    unit: unit.into(),
+                    unit_multiplier: multiplier,
+                    frequency: Frequency::MultiYear.into(),
+                    measure_kind: MeasureKind::Flow.into(),
+                    relation: relation.map(|(kind, of)| IndicatorRelation {
+                        kind: kind.into(),
+                        of: format!("indicators/{of}"),
+                    }),
+                    ..Default::default()
+                }),
+                indicator_id: id.into(),
+                request_id: String::new(),
+            }
+        };
+    let refused = admin
+        .indicators()
+        .create_indicator(new_indicator(
+            "water-funds",
+            "CNY",
+            6,
+            Some((RelationKind::Part, "assistance-funds")),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    let details = refused.get_error_details();
+    let violation = &details.bad_request().unwrap().field_violations[0];
+    assert_eq!(violation.field, "indicator.relation.of");
+    assert!(violation.description.contains("has no SHARE relation"));
+    for request in [
+        new_indicator(
+            "water-share",
+            "percent",
+            0,
+            Some((RelationKind::Share, "assistance-funds")),
+        ),
+        new_indicator(
+            "water-funds",
+            "CNY",
+            6,
+            Some((RelationKind::Part, "water-share")),
+        ),
+    ] {
+        admin.indicators().create_indicator(request).await.unwrap();
+    }
+    let stated = |id: &str, indicator: &str, value: &str, qualifier: Qualifier| Observation {
+        name: format!("observations/{id}"),
+        indicator: format!("indicators/{indicator}"),
+        area: "areas/kashgar".into(),
+        period: "2013/2022".into(),
+        value: value.into(),
+        qualifier: qualifier.into(),
+        status: DataStatus::Reported.into(),
+        reading: Reading::Printed.into(),
+        provenance: Some(Provenance {
+            source_title: "Kashgar water report (test)".into(),
+            quoted_passage:
+                "Of 10 billion yuan, 25 percent, about 2,600 million yuan, went to water.".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .records()
+        .batch_upsert_observations(BatchUpsertObservationsRequest {
+            observations: vec![
+                stated("kashgar-funds", "assistance-funds", "10", Qualifier::Exact),
+                stated("kashgar-water-share", "water-share", "25", Qualifier::Exact),
+                stated(
+                    "kashgar-water-funds",
+                    "water-funds",
+                    "2600",
+                    Qualifier::About,
+                ),
+            ],
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let part = |tolerance: &str| check(r#"indicator = "indicators/water-funds""#, tolerance);
+    let lenient = analytics
+        .check_consistency(part(""))
+        .await
+        .unwrap()
+        .into_inner();
+    let [water] = &lenient.checks[..] else {
+        panic!("{lenient:?}")
+    };
+    assert_eq!(water.relation(), RelationKind::Part);
+    assert_eq!(
+        (
+            water.implied_value.as_str(),
+            water.difference_percent.as_str()
+        ),
+        ("2500", "-3.85")
+    );
+    assert!(water.consistent && water.independent);
+    assert!(
+        water
+            .arithmetic
+            .contains("25 % of 10 x 10^9 CNY = 2500 x 10^6"),
+        "{}",
+        water.arithmetic
+    );
+    let strict = analytics
+        .check_consistency(part("3"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!strict.checks[0].consistent);
+
+    for (request, field) in [
+        (check("", "-1"), "about_tolerance_percent"),
+        (check("colour = 1", ""), "filter"),
+    ] {
+        let error = analytics.check_consistency(request).await.unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument);
+        let details = error.get_error_details();
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            field
+        );
+    }
 }

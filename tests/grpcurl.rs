@@ -65,6 +65,7 @@ fn grpcurl_lists_describes_checks_health_and_queries() {
     let json: serde_json::Value = serde_json::from_str(&observation).unwrap();
     assert_eq!(json["observation"]["value"], "170");
     assert_eq!(json["observation"]["qualifier"], "QUALIFIER_ABOUT");
+    assert_eq!(json["observation"]["reading"], "READING_PRINTED");
 
     let listed = grpcurl(
         &server,
@@ -76,4 +77,29 @@ fn grpcurl_lists_describes_checks_health_and_queries() {
     );
     let json: serde_json::Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(json["areas"].as_array().unwrap().len(), 14);
+
+    // The article's doubling against its 6.6 % growth, as an operator reads it.
+    let checked = grpcurl(
+        &server,
+        &[
+            "-d",
+            r#"{"filter": "indicator = \"indicators/gdp-multiple\""}"#,
+        ],
+        &["pairing.v1.AnalyticsService/CheckConsistency"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&checked).unwrap();
+    let check = &json["checks"][0];
+    assert_eq!(check["relation"], "RELATION_KIND_MULTIPLE");
+    assert_eq!(check["impliedValue"], "1.894838");
+    assert_eq!(
+        check["consistent"],
+        serde_json::Value::Null,
+        "false is left out: {checked}"
+    );
+    assert!(
+        check["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("price bases differ")
+    );
 }

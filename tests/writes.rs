@@ -9,7 +9,7 @@ use common::{
     ADMIN_TOKEN, READ_TOKEN, TestServer, WRITE_TOKEN, create_request, get_project, project, reason,
     violations,
 };
-use pairing_aid_client::tonic::{Code, Request};
+use pairing_aid_client::tonic::{Code, Request, Status};
 use pairing_aid_client::v1::*;
 
 async fn latest_revision(server: &TestServer) -> i64 {
@@ -576,5 +576,149 @@ async fn pages_stay_consistent_while_writes_happen() {
     assert!(
         seeded.iter().all(|n| seen.contains(n)),
         "no project that existed throughout was skipped"
+    );
+}
+
+/// A reported figure says how it was read from its source and quotes the passage; an
+/// interpreted one says how the words were read; a computed one names real inputs, which then
+/// cannot be deleted from under it.
+#[tokio::test]
+async fn figures_say_how_they_were_read_and_what_they_were_computed_from() {
+    let server = TestServer::start_with_tokens(&[]);
+    let observations = || async { server.client(Some(WRITE_TOKEN)).await.observations() };
+    let before = latest_revision(&server).await;
+    let jobs = |reading: Reading, passage: &str, note: &str| Observation {
+        indicator: "indicators/jobs-created".into(),
+        area: "areas/kashgar".into(),
+        period: "2013/2022".into(),
+        value: "50000".into(),
+        qualifier: Qualifier::AtLeast.into(),
+        status: DataStatus::Reported.into(),
+        reading: reading.into(),
+        provenance: Some(Provenance {
+            source_title: "Test report".into(),
+            quoted_passage: passage.into(),
+            note: note.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let create = |observation: Observation, id: &str| CreateObservationRequest {
+        observation: Some(observation),
+        observation_id: id.into(),
+        request_id: String::new(),
+    };
+    let refused = |error: Status| {
+        assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");
+        violations(&error)
+    };
+
+    let unread = refused(
+        observations()
+            .await
+            .create_observation(create(jobs(Reading::Unspecified, " ", ""), "jobs-kashgar"))
+            .await
+            .unwrap_err(),
+    );
+    let fields: Vec<&str> = unread.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "observation.reading",
+            "observation.provenance.quoted_passage"
+        ]
+    );
+    assert!(
+        unread[0]
+            .1
+            .contains("printed in the source or read out of its words")
+    );
+    let unexplained = refused(
+        observations()
+            .await
+            .create_observation(create(
+                jobs(Reading::Interpreted, "tens of thousands of jobs", ""),
+                "jobs-kashgar",
+            ))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(unexplained[0].0, "observation.provenance.note");
+    let mut computed = jobs(Reading::Unspecified, "", "");
+    computed.status = DataStatus::Computed.into();
+    computed.derived_from = vec!["observations/no-such-figure".into(), "areas/kashgar".into()];
+    let inputs = refused(
+        observations()
+            .await
+            .create_observation(create(computed.clone(), "jobs-kashgar"))
+            .await
+            .unwrap_err(),
+    );
+    let fields: Vec<&str> = inputs.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["observation.derived_from[1]", "observation.derived_from[0]"],
+        "{inputs:?}"
+    );
+    assert_eq!(
+        latest_revision(&server).await,
+        before,
+        "nothing was written"
+    );
+
+    let interpreted = jobs(
+        Reading::Interpreted,
+        "tens of thousands of jobs",
+        "\"tens of thousands\" read as at least 20,000.",
+    );
+    observations()
+        .await
+        .create_observation(create(interpreted, "jobs-kashgar"))
+        .await
+        .unwrap();
+    let listed = observations()
+        .await
+        .list_observations(ListObservationsRequest {
+            filter: "reading = READING_INTERPRETED".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<&str> = listed
+        .observations
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "observations/gdp-multiple-2012-2022",
+            "observations/jobs-created-2013-2022",
+            "observations/jobs-kashgar",
+            "observations/population-in-absolute-poverty-2020",
+        ]
+    );
+
+    computed.derived_from = vec!["observations/jobs-kashgar".into()];
+    observations()
+        .await
+        .create_observation(create(computed, "jobs-kashgar-computed"))
+        .await
+        .unwrap();
+    let error = observations()
+        .await
+        .delete_observation(DeleteObservationRequest {
+            name: "observations/jobs-kashgar".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::FailedPrecondition);
+    assert!(
+        error
+            .message()
+            .contains("observations/jobs-kashgar-computed"),
+        "{error:?}"
     );
 }

@@ -137,6 +137,17 @@ pub enum Command {
         #[arg(long, default_value = "")]
         filter: String,
     },
+    /// Figures a source states together checked against each other: a multiple against the
+    /// average growth, two currencies against a rate, a part against share x whole.
+    #[command(after_help = "Example:\n  pairctl check-consistency --about-tolerance 5")]
+    CheckConsistency {
+        /// Filter over the checked figures (observations).
+        #[arg(long, default_value = "")]
+        filter: String,
+        /// Percent a figure stated as "about" may be off; default 5.
+        #[arg(long, default_value = "")]
+        about_tolerance: String,
+    },
     /// Import records from NDJSON (protobuf JSON records as `export` writes, or flat records)
     /// or CSV (flat records), by extension or --format. Reference data needs an admin token.
     #[command(after_help = "Example:\n  pairctl import projects.ndjson --token \"$TOKEN\"")]

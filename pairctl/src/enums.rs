@@ -50,5 +50,6 @@ short_names!(
     PartyKind => "PARTY_KIND_",
     ProjectStatus => "PROJECT_STATUS_",
     Qualifier => "QUALIFIER_",
+    Reading => "READING_",
     SupportField => "SUPPORT_FIELD_",
 );

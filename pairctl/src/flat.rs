@@ -55,6 +55,9 @@ pub struct FlatObservation {
     pub value: String,
     pub qualifier: String,
     pub status: String,
+    /// `printed` or `interpreted`; required of reported figures, empty for others.
+    #[serde(default)]
+    pub reading: String,
     pub source_title: String,
     #[serde(default)]
     pub publisher: String,
@@ -111,6 +114,11 @@ impl FlatRecord {
             FlatRecord::Observation(o) => Resource::Observation(v1::Observation {
                 qualifier: enum_value::<v1::Qualifier>("qualifier", &o.qualifier)?,
                 status: enum_value::<v1::DataStatus>("status", &o.status)?,
+                reading: if o.reading.trim().is_empty() {
+                    0
+                } else {
+                    enum_value::<v1::Reading>("reading", &o.reading)?
+                },
                 provenance: provenance(o.source_title, o.publisher, o.quoted_passage, o.note),
                 name: o.name,
                 indicator: o.indicator,

@@ -91,6 +91,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             to,
         } => analytics::series(&client, indicator, areas, derive, from, to, format).await,
         Command::Reconcile { filter } => analytics::reconcile(&client, filter, format).await,
+        Command::CheckConsistency {
+            filter,
+            about_tolerance,
+        } => analytics::check_consistency(&client, filter, about_tolerance, format).await,
         Command::Import {
             file,
             format: file_format,

@@ -94,6 +94,7 @@ row!(v1::Observation, |observation| {
     "value" => observation.value.clone(),
     "qualifier" => observation.qualifier().short(),
     "status" => observation.status().short(),
+    "reading" => observation.reading().short(),
     "source" => observation.provenance.as_ref().map(|p| p.source_title.clone()).unwrap_or_default(),
 });
 

@@ -51,9 +51,9 @@ fn text(bytes: &[u8]) -> String {
 }
 
 const OBSERVATIONS_CSV: &str = "\
-kind,name,indicator,area,period,value,qualifier,status,source_title
-observation,observations/gdp-kashgar-2021,indicators/gdp,areas/kashgar,2021,0.12,exact,estimated,Test figures
-observation,observations/gdp-kashgar-2022,indicators/gdp,areas/kashgar,2022,0.13,about,estimated,Test figures
+kind,name,indicator,area,period,value,qualifier,status,reading,source_title,quoted_passage
+observation,observations/gdp-kashgar-2021,indicators/gdp,areas/kashgar,2021,0.12,exact,estimated,,Test figures,
+observation,observations/gdp-kashgar-2022,indicators/gdp,areas/kashgar,2022,0.13,about,reported,printed,Test figures,GDP was about 0.13 trillion yuan in 2022.
 ";
 
 #[test]
@@ -84,7 +84,7 @@ fn import_list_summary_and_export_round_trip() {
         "{listed}"
     );
     assert!(listed.contains(
-        "observations/gdp-kashgar-2022,indicators/gdp,areas/kashgar,2022,0.13,about,estimated"
+        "observations/gdp-kashgar-2022,indicators/gdp,areas/kashgar,2022,0.13,about,reported,printed"
     ));
 
     let summary = pairctl(
@@ -109,6 +109,20 @@ fn import_list_summary_and_export_round_trip() {
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 5, "three groups, other, total");
     assert_eq!(rows[4]["party"], "(total)");
+
+    let checked = pairctl(&server, &["check-consistency", "-o", "json"]);
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    let rows: serde_json::Value = serde_json::from_str(&text(&checked.stdout)).unwrap();
+    let doubling = &rows.as_array().unwrap()[1];
+    assert_eq!(doubling["checked"], "observations/gdp-multiple-2012-2022");
+    assert_eq!(doubling["as_stated"], "about 2");
+    assert_eq!(doubling["consistent"], "false");
+    assert!(
+        doubling["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("price bases differ")
+    );
 
     // Export, re-import into an empty server, export again: the same record, every kind and
     // field of it.
@@ -298,6 +312,7 @@ fn bad_input_files_are_reported_by_line_with_a_non_zero_exit() {
         &["funding", "summary"],
         &["series"],
         &["reconcile"],
+        &["check-consistency"],
         &["import"],
         &["export"],
         &["watch"],

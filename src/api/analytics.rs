@@ -157,7 +157,7 @@ impl AnalyticsService for Api {
         request: Request<pb::ReconcileReportedFiguresRequest>,
     ) -> Result<Response<pb::ReconcileReportedFiguresResponse>, Status> {
         let r = request.get_ref();
-        let tolerance = convert::about_tolerance(r)?;
+        let tolerance = convert::about_tolerance(&r.about_tolerance_percent)?;
         let filter = r.filter.clone();
         // Every reported figure is checked against every project.
         let cost = |_: &_| Ok(Cost::Scan);
@@ -169,6 +169,28 @@ impl AnalyticsService for Api {
             move |model, interrupt| {
                 let report = analytics::reconcile(model, &filter, tolerance, interrupt)?;
                 Ok(convert::reconciliation(model, &report))
+            },
+        )
+        .await
+    }
+
+    async fn check_consistency(
+        &self,
+        request: Request<pb::CheckConsistencyRequest>,
+    ) -> Result<Response<pb::CheckConsistencyResponse>, Status> {
+        let r = request.get_ref();
+        let tolerance = convert::about_tolerance(&r.about_tolerance_percent)?;
+        let filter = r.filter.clone();
+        // At most every observation of a related indicator or an exchange rate is read.
+        let cost = |model: &_| Ok(Cost::Rows(analytics::consistency_rows(model)));
+        self.read_at(
+            &request,
+            r.min_revision,
+            "CheckConsistency",
+            cost,
+            move |model, interrupt| {
+                let checks = analytics::check_consistency(model, &filter, tolerance, interrupt)?;
+                Ok(convert::consistency(model, &checks))
             },
         )
         .await

@@ -26,6 +26,16 @@ const MAX_PAGE_SIZE: usize = 1000;
 /// rest, so an answer stays far within a message and a request's memory budget.
 const MAX_PAGE_BYTES: usize = 4 << 20;
 
+/// The fields of a resource an update may replace; every other field is set by the service.
+#[cfg(test)]
+trait Writable {
+    const WRITABLE: &'static [&'static str];
+}
+
+/// The fields the service sets on every resource, which no write can.
+#[cfg(test)]
+const OUTPUT_ONLY: [&str; 5] = ["name", "etag", "revision", "create_time", "update_time"];
+
 /// The item of `table` named `name`.
 fn find<'t, T: Clone>(
     table: &'t dyn Table<T>,
@@ -189,6 +199,11 @@ macro_rules! resource_service {
         delete $delete:ident($delete_request:ident) -> $delete_response:ident,
         writable [$($field:ident),+ $(,)?]
     ) => {
+        #[cfg(test)]
+        impl Writable for pb::$variant {
+            const WRITABLE: &'static [&'static str] = &[$(stringify!($field)),+];
+        }
+
         #[tonic::async_trait]
         impl server::$module::$service for Api {
             async fn $get(
@@ -364,7 +379,7 @@ resource_service!(IndicatorService in indicator_service_server, Indicators, Indi
     update update_indicator(UpdateIndicatorRequest) -> UpdateIndicatorResponse,
     delete delete_indicator(DeleteIndicatorRequest) -> DeleteIndicatorResponse,
     writable [code, display_name, description, unit, unit_multiplier, frequency, measure_kind,
-        summable, price_basis, price_base_year, topic, record_measure, series_role]);
+        summable, price_basis, price_base_year, topic, record_measure, series_role, relation]);
 
 resource_service!(ObservationService in observation_service_server, Observations, Observation, role Write,
     observation / observations, id field observation_id,
@@ -373,4 +388,43 @@ resource_service!(ObservationService in observation_service_server, Observations
     create create_observation(CreateObservationRequest) -> CreateObservationResponse,
     update update_observation(UpdateObservationRequest) -> UpdateObservationResponse,
     delete delete_observation(DeleteObservationRequest) -> DeleteObservationResponse,
-    writable [indicator, area, period, value, qualifier, status, provenance]);
+    writable [indicator, area, period, value, qualifier, status, reading, provenance,
+        derived_from]);
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use super::*;
+
+    /// A field added to a resource's message is either writable or set by the service: one
+    /// left out of the update's list could be created but never updated.
+    #[test]
+    fn every_field_of_every_resource_is_writable_or_output_only() {
+        let set = prost_types::FileDescriptorSet::decode(pairing_aid_client::FILE_DESCRIPTOR_SET)
+            .unwrap();
+        let writable: [(&str, &[&str]); 6] = [
+            ("Party", pb::Party::WRITABLE),
+            ("Area", pb::Area::WRITABLE),
+            ("Pairing", pb::Pairing::WRITABLE),
+            ("Project", pb::Project::WRITABLE),
+            ("Indicator", pb::Indicator::WRITABLE),
+            ("Observation", pb::Observation::WRITABLE),
+        ];
+        for (message, writable) in writable {
+            let descriptor = set
+                .file
+                .iter()
+                .filter(|f| f.package() == "pairing.v1")
+                .flat_map(|f| &f.message_type)
+                .find(|m| m.name() == message)
+                .unwrap();
+            let mut fields: Vec<&str> = descriptor.field.iter().map(|f| f.name()).collect();
+            fields.retain(|f| !OUTPUT_ONLY.contains(f));
+            fields.sort_unstable();
+            let mut listed = writable.to_vec();
+            listed.sort_unstable();
+            assert_eq!(fields, listed, "{message}");
+        }
+    }
+}

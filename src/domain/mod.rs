@@ -19,7 +19,10 @@ pub use common::{
     Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
     SupportField,
 };
-pub use indicator::{Indicator, MeasureKind, Observation, PriceBasis, RecordMeasure, SeriesRole};
+pub use indicator::{
+    Indicator, MeasureKind, Observation, PriceBasis, Reading, RecordMeasure, Relation,
+    RelationKind, SeriesRole, is_currency_unit,
+};
 pub use labelled::Labelled;
 pub(crate) use labelled::labelled;
 pub use money::{Money, cents, check_currency, rounded, split_by_shares};

@@ -1,6 +1,8 @@
 //! Rules that need other resources: references exist, periods fit their indicator, areas nest.
 
-use super::{Area, Collection, Indicator, Resource, ResourceName, Violations};
+use super::{
+    Area, Collection, Indicator, RelationKind, Resource, ResourceName, Violations, is_currency_unit,
+};
 
 /// What validation may look up about the rest of the record.
 pub trait Catalog {
@@ -40,6 +42,12 @@ impl Resource {
                 format!("{} is not above a {:?} area", parent.name, area.level),
             );
         }
+        if let Resource::Indicator(indicator) = self
+            && let Some(relation) = &indicator.relation
+            && let Some(other) = catalog.indicator(&relation.of)
+        {
+            relation_fits(indicator, relation.kind, other, &mut violations);
+        }
         violations
     }
 
@@ -47,7 +55,12 @@ impl Resource {
     pub fn references(&self) -> Vec<(String, &ResourceName)> {
         let mut references = Vec::new();
         match self {
-            Resource::Party(_) | Resource::Indicator(_) => {}
+            Resource::Party(_) => {}
+            Resource::Indicator(r) => references.extend(
+                r.relation
+                    .iter()
+                    .map(|rel| ("relation.of".to_owned(), &rel.of)),
+            ),
             Resource::Area(r) => {
                 references.extend(r.parent.iter().map(|p| ("parent".to_owned(), p)))
             }
@@ -68,6 +81,9 @@ impl Resource {
             Resource::Observation(r) => {
                 references.push(("indicator".to_owned(), &r.indicator));
                 references.push(("area".to_owned(), &r.area));
+                for (i, input) in r.derived_from.iter().enumerate() {
+                    references.push((format!("derived_from[{i}]"), input));
+                }
             }
         }
         references
@@ -76,5 +92,34 @@ impl Resource {
     /// The collection the resource belongs to.
     pub fn collection(&self) -> Collection {
         self.name().collection()
+    }
+}
+
+/// The relation's rules that need the indicator it follows from.
+fn relation_fits(
+    indicator: &Indicator,
+    kind: RelationKind,
+    other: &Indicator,
+    violations: &mut Violations,
+) {
+    let mismatch = match kind {
+        RelationKind::Conversion if !is_currency_unit(&other.unit) => {
+            Some("a CONVERSION follows from an amount in a currency".to_owned())
+        }
+        RelationKind::Conversion if other.unit == indicator.unit => {
+            Some(format!("{} is in {} already", other.name, other.unit))
+        }
+        RelationKind::Part
+            if other.relation.as_ref().map(|r| r.kind) != Some(RelationKind::Share) =>
+        {
+            Some(format!(
+                "a PART follows from a share: {} has no SHARE relation",
+                other.name
+            ))
+        }
+        _ => None,
+    };
+    if let Some(reason) = mismatch {
+        violations.push("relation.of", reason);
     }
 }

@@ -85,6 +85,7 @@ fn indicator(index: usize) -> Resource {
         topic: "benchmark".into(),
         record_measure: None,
         series_role: None,
+        relation: None,
         meta: Default::default(),
     })
 }
@@ -103,7 +104,9 @@ fn observation(series: usize, year: i32, areas: &[Area], rng: &mut SplitMix) -> 
         value: Decimal::new(1_000 + rng.below(1_000_000) as i64, 2),
         qualifier: Qualifier::Exact,
         status: DataStatus::Synthetic,
+        reading: None,
         provenance: synthetic_provenance().into(),
+        derived_from: Vec::new(),
         meta: Default::default(),
     })
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use super::format1::Resource1;
 use super::{Loaded, StoreError};
 use crate::domain::{
     Commit, Committed, Conflict, Precondition, Resource, ResourceName, Shared, Write,
@@ -24,10 +25,18 @@ pub fn first_position(revision: i64) -> i64 {
     revision << SEQ_BITS
 }
 
-/// A resource as stored: postcard, a compact binary serde format, several times faster to
-/// write and read than JSON on the import and start-up paths.
+/// The first byte of every body this release writes: its format. The first release wrote no
+/// such byte; its bodies begin with postcard's number for the `Resource` variant, 0 to 5,
+/// which a format byte from 0xF0 up cannot be mistaken for. A release that changes a stored
+/// shape takes the next number and keeps the old shapes (`format1`) to read older bodies.
+const BODY_FORMAT: u8 = 0xF2;
+
+/// A resource as stored: its format, then postcard, a compact binary serde format, several
+/// times faster to write and read than JSON on the import and start-up paths.
 pub fn encode(resource: &Resource) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(resource).map_err(|e| corrupt("encoding", e))
+    let mut body = vec![BODY_FORMAT];
+    postcard::to_io(resource, &mut body).map_err(|e| corrupt("encoding", e))?;
+    Ok(body)
 }
 
 /// Resources a load has decoded and not yet sent, and the sharing made while decoding them.
@@ -65,9 +74,19 @@ pub fn load_abandoned<T>(_: T) -> StoreError {
     StoreError::Unavailable("the load's receiver has gone".into())
 }
 
-/// Reads a stored body back.
+/// Reads a stored body back, of this release's format or an earlier one.
 pub fn decode(name: &str, body: &[u8]) -> Result<Resource, StoreError> {
-    postcard::from_bytes(body).map_err(|e| corrupt(name, e))
+    match body.split_first() {
+        Some((&BODY_FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(name, e)),
+        Some((&variant, _)) if variant < 0x80 => postcard::from_bytes::<Resource1>(body)
+            .map(Resource::from)
+            .map_err(|e| corrupt(name, e)),
+        Some((&format, _)) => Err(corrupt(
+            name,
+            format!("body format {format:#x} is newer than this release reads"),
+        )),
+        None => Err(corrupt(name, "empty body")),
+    }
 }
 
 /// A store error for data this version cannot read.
@@ -242,4 +261,79 @@ pub fn commit_rows(commit: Commit, revision: i64) -> Result<CommitRows, StoreErr
         removed,
         commit_time: now.to_rfc3339(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Collection;
+
+    /// Bodies of this format as released: `{name} {hex}` lines of demo resources of every
+    /// kind, relations, readings and derivations included, encoded when it was made.
+    const RELEASED: &str = include_str!("format2.golden");
+
+    fn samples() -> Vec<Resource> {
+        let demo = crate::seed::demo_resources().unwrap();
+        let mut samples: Vec<Resource> = Collection::ALL
+            .into_iter()
+            .filter_map(|c| demo.iter().find(|r| r.collection() == c).cloned())
+            .collect();
+        for name in [
+            "indicators/gdp-multiple",
+            "observations/gdp-multiple-2012-2022",
+            "observations/cny-per-usd-implied-2013-2022",
+        ] {
+            samples.extend(demo.iter().find(|r| r.name().as_str() == name).cloned());
+        }
+        samples
+    }
+
+    /// A stored shape that changes without a new format would make every body written before
+    /// unreadable (or misread): this fails first. Bump `BODY_FORMAT`, keep the old shapes as
+    /// `format1.rs` keeps the first release's, and replace the golden file with the lines
+    /// printed here.
+    #[test]
+    fn bodies_of_this_format_read_back_as_written() {
+        let new_lines = || {
+            samples()
+                .iter()
+                .map(|r| format!("{} {}", r.name(), hex(&encode(r).unwrap())))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        for line in RELEASED.lines() {
+            let (name, hex_body) = line.split_once(' ').unwrap();
+            let body: Vec<u8> = (0..hex_body.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex_body[i..i + 2], 16).unwrap())
+                .collect();
+            let read = decode(name, &body).unwrap_or_else(|e| {
+                panic!(
+                    "{name} no longer reads ({e}); the stored shape changed:\n{}",
+                    new_lines()
+                )
+            });
+            assert_eq!(
+                encode(&read).unwrap(),
+                body,
+                "{name} reads differently; the stored shape changed:\n{}",
+                new_lines()
+            );
+        }
+        assert_eq!(RELEASED.lines().count(), samples().len());
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn a_body_of_a_later_format_is_refused_by_name() {
+        let error = decode("projects/p", &[0xF3, 0]).unwrap_err();
+        assert!(
+            error.to_string().contains("newer than this release reads"),
+            "{error}"
+        );
+        assert!(decode("projects/p", &[]).is_err());
+    }
 }

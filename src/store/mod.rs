@@ -1,5 +1,6 @@
 //! Persistence: the source of truth for the record and its change log. The only place with SQL.
 
+mod format1;
 mod log;
 pub use log::position;
 mod postgres;

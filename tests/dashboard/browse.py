@@ -182,8 +182,10 @@ def check_indicator(check, page):
     observations = answer["series"][0].get("observations", [])
     shown = page.eval_on_selector_all(
         "table[aria-label='Observations'] tbody tr",
-        "rows => rows.map(r => [r.dataset.observation, r.querySelector('[data-value]').dataset.value, r.querySelector('[data-status]').dataset.status])")
-    expected = [[o["name"], o["value"], o["status"].removeprefix("DATA_STATUS_")] for o in observations]
+        "rows => rows.map(r => [r.dataset.observation, r.querySelector('[data-value]').dataset.value, r.querySelector('[data-status]').dataset.status, r.querySelector('[data-reading]').dataset.reading])")
+    readings = {"READING_PRINTED": "printed", "READING_INTERPRETED": "read from words"}
+    expected = [[o["name"], o["value"], o["status"].removeprefix("DATA_STATUS_"), readings.get(o.get("reading"), "")]
+                for o in observations]
     expect(shown == expected, f"{indicator} in {area}: page {shown} != API {expected}")
     derived = page.eval_on_selector_all("table[aria-label='Derived figures'] tbody td[data-value]", "cells => cells.map(c => c.dataset.value)")
     expect(derived == [d["value"] for d in answer["series"][0].get("derived", [])], f"derived figures: {derived}")
@@ -210,6 +212,19 @@ def check_reconciliation(check, page):
                  "input": r["inputStatus"].removeprefix("DATA_STATUS_")} for r in answer["reconciliations"]]
     expect(rows == expected, f"reconciliation: page {rows} != API {expected}")
     expect(any(r["input"] == "SYNTHETIC" for r in rows), "figures computed from synthetic records say so")
+    checked = check.grpc("pairing.v1.AnalyticsService/CheckConsistency", {})
+    rows = page.eval_on_selector_all(
+        "table[aria-label='Consistency'] tbody tr",
+        """rows => rows.map(r => ({name: r.dataset.observation, stated: r.cells[1].querySelector('[data-value]').dataset.value,
+            implied: r.cells[2].dataset.value, consistent: r.cells[4].dataset.consistent,
+            independent: r.cells[5].dataset.independent, reason: r.cells[7].textContent}))""")
+    expected = [{"name": c["checked"]["name"], "stated": c["checked"]["value"], "implied": c["impliedValue"],
+                 "consistent": str(c.get("consistent", False)).lower(),
+                 "independent": str(c.get("independent", False)).lower(), "reason": c.get("explanation", "")}
+                for c in checked["checks"]]
+    expect(rows == expected, f"consistency: page {rows} != API {expected}")
+    expect(any(r["consistent"] == "false" and "price bases differ" in r["reason"] for r in rows),
+           "the article's doubling against its growth rate is shown as not consistent, with the likely reason")
     check.screenshot(page, "reconciliation")
 
 

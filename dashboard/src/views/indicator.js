@@ -7,6 +7,9 @@ export const KEYS = ["indicator", "area", "from", "to"];
 
 const PERIOD = /^\d{4}([-Q/].*)?$/;
 
+// How a figure was read from its source, by the wire's number (0: not stated).
+const READING = { 1: "printed", 2: "read from words" };
+
 export async function render(api, params, root) {
   const [indicators, areas] = await Promise.all([
     api.listAll("IndicatorService", "listIndicators", {}, "indicators"),
@@ -56,11 +59,12 @@ export async function render(api, params, root) {
     lineChart(points, `${indicator.displayName}, ${areaLabel}`, formatQuantity("1", indicator).replace(/^1 ?/, "")),
     el("h3", {}, "Observations"),
     el("table", { class: "figures", "aria-label": "Observations" },
-      el("thead", {}, el("tr", {}, ["Period", "Value", "Qualifier", "Status", "Source"].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, ["Period", "Value", "Qualifier", "Read", "Status", "Source"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, series.observations.map((o) => el("tr", { "data-observation": o.name },
         el("th", { scope: "row" }, o.period),
         el("td", { class: "n", "data-value": o.value }, formatQuantity(o.value, indicator)),
         el("td", {}, api.enumShort("pairing.v1.Qualifier", o.qualifier).toLowerCase().replaceAll("_", " ")),
+        el("td", { "data-reading": READING[o.reading] ?? "" }, READING[o.reading] ?? "not stated"),
         el("td", {}, statusBadge(api, o.status)),
         el("td", {}, provenanceButton(o.provenance)))))),
     el("h3", {}, "Derived by the service"),

@@ -1,4 +1,5 @@
-// Reported aggregates beside the same figures computed from the project records.
+// Reported aggregates beside the same figures computed from the project records, and figures
+// one source states together checked against each other.
 import { conversionTable, el, formatNumber, formatQuantity, provenanceButton, statusBadge } from "../format.js";
 import { BadParameter, link } from "../params.js";
 
@@ -7,9 +8,14 @@ export const KEYS = ["filter", "tolerance"];
 export async function render(api, params, root) {
   const tolerance = params.text("tolerance");
   if (tolerance && !/^\d+(\.\d+)?$/.test(tolerance)) throw new BadParameter(`tolerance: "${tolerance}" is not a percentage such as 5 or 2.5`);
-  const answer = await api.service("AnalyticsService").reconcileReportedFigures({ filter: params.text("filter"), aboutTolerancePercent: tolerance });
-  // Only the indicators and areas the answer names: a large record holds thousands.
-  const named = (field) => [...new Set(answer.reconciliations.map((r) => r.reported[field]))];
+  const analytics = api.service("AnalyticsService");
+  const [answer, consistency] = await Promise.all([
+    analytics.reconcileReportedFigures({ filter: params.text("filter"), aboutTolerancePercent: tolerance }),
+    analytics.checkConsistency({ aboutTolerancePercent: tolerance }),
+  ]);
+  // Only the indicators and areas the answers name: a large record holds thousands.
+  const figures = [...answer.reconciliations.map((r) => r.reported), ...consistency.checks.map((c) => c.checked)];
+  const named = (field) => [...new Set(figures.map((o) => o[field]))];
   const [indicators, areas] = await Promise.all([
     Promise.all(named("indicator").map((name) => api.service("IndicatorService").getIndicator({ name }))),
     Promise.all(named("area").map((name) => api.service("AreaService").getArea({ name }))),
@@ -25,6 +31,7 @@ export async function render(api, params, root) {
     location.hash = link("reconciliation", Object.fromEntries(new FormData(form).entries()));
   });
   const qualifier = (q) => api.enumShort("pairing.v1.Qualifier", q).toLowerCase().replaceAll("_", " ");
+  const label = (o) => `${indicatorOf.get(o.indicator)?.displayName ?? o.indicator}, ${areaOf.get(o.area)?.displayName ?? o.area}, ${o.period}`;
   root.replaceChildren(
     el("h2", {}, "Reported against computed"),
     form,
@@ -34,7 +41,7 @@ export async function render(api, params, root) {
       el("tbody", {}, answer.reconciliations.map((r) => {
         const indicator = indicatorOf.get(r.reported.indicator);
         return el("tr", { "data-observation": r.reported.name },
-          el("th", { scope: "row" }, `${indicator?.displayName ?? r.reported.indicator}, ${areaOf.get(r.reported.area)?.displayName ?? r.reported.area}, ${r.reported.period}`),
+          el("th", { scope: "row" }, label(r.reported)),
           el("td", { class: "n" }, el("span", { "data-value": r.reported.value }, `${qualifier(r.reported.qualifier)} ${formatQuantity(r.reported.value, indicator)}`), " ", statusBadge(api, r.reported.status), " ", provenanceButton(r.reported.provenance)),
           el("td", { class: "n", "data-value": r.computedValue }, formatQuantity(r.computedValue, indicator)),
           el("td", { class: "n", "data-value": r.difference }, `${formatQuantity(r.difference, indicator)} (${formatNumber(r.differencePercent, 2)} %)`),
@@ -43,5 +50,22 @@ export async function render(api, params, root) {
           el("td", {}, r.method));
       }))),
     conversionTable(api, answer.conversions),
+    el("h3", {}, "Checked against each other"),
+    el("p", { class: "lede" }, "Figures one source states together, each beside what the figures it relates to imply for it (a multiple against the growth, two currencies against a rate, a part against share × whole). Figures computed from one another agree by construction: such a check is not independent."),
+    consistency.checks.length === 0 ? el("p", { class: "muted" }, "No figures of the record relate to each other.") :
+      el("table", { class: "figures", "aria-label": "Consistency" },
+        el("thead", {}, el("tr", {}, ["Figure", "Stated", "Implied", "Difference", "Consistent", "Independent", "Arithmetic", "Likely reason"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, consistency.checks.map((c) => {
+          const indicator = indicatorOf.get(c.checked.indicator);
+          return el("tr", { "data-observation": c.checked.name },
+            el("th", { scope: "row" }, label(c.checked)),
+            el("td", { class: "n" }, el("span", { "data-value": c.checked.value }, `${qualifier(c.checked.qualifier)} ${formatQuantity(c.checked.value, indicator)}`), " ", provenanceButton(c.checked.provenance)),
+            el("td", { class: "n", "data-value": c.impliedValue, title: `from ${c.inputs.map((i) => i.name).join(", ")}` }, formatQuantity(c.impliedValue, indicator)),
+            el("td", { class: "n" }, c.differencePercent ? `${formatNumber(c.differencePercent, 2)} %` : "—"),
+            el("td", { "data-consistent": String(c.consistent) }, c.consistent ? "yes" : "no"),
+            el("td", { "data-independent": String(c.independent) }, c.independent ? "yes" : "no"),
+            el("td", {}, c.arithmetic),
+            el("td", {}, c.explanation));
+        }))),
   );
 }

@@ -229,6 +229,58 @@ pub async fn reconcile(client: &Client, filter: String, output: Output) -> Resul
     .map_err(Failure::Usage)
 }
 
+/// Prints each checked figure beside what the figures it relates to imply, with the
+/// arithmetic and, where they disagree, the likely reason.
+pub async fn check_consistency(
+    client: &Client,
+    filter: String,
+    about_tolerance: String,
+    output: Output,
+) -> Result<(), Failure> {
+    let request = v1::CheckConsistencyRequest {
+        filter,
+        about_tolerance_percent: about_tolerance,
+        ..Default::default()
+    };
+    let report = client
+        .analytics()
+        .check_consistency(request)
+        .await?
+        .into_inner();
+    let rows: Vec<Vec<Cell>> = report
+        .checks
+        .iter()
+        .map(|c| {
+            let checked = c.checked.clone().unwrap_or_default();
+            cells([
+                checked.name.clone(),
+                format!("{} {}", checked.qualifier().short(), checked.value),
+                c.implied_value.clone(),
+                c.difference_percent.clone(),
+                c.consistent.to_string(),
+                c.independent.to_string(),
+                c.arithmetic.clone(),
+                c.explanation.clone(),
+            ])
+        })
+        .collect();
+    print(
+        output,
+        &[
+            "checked",
+            "as_stated",
+            "implied",
+            "difference_percent",
+            "consistent",
+            "independent",
+            "arithmetic",
+            "explanation",
+        ],
+        &rows,
+    )
+    .map_err(Failure::Usage)
+}
+
 /// A row of text cells.
 fn cells<const N: usize>(texts: [String; N]) -> Vec<Cell> {
     texts.into_iter().map(Cell::from).collect()

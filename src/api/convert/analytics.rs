@@ -12,8 +12,8 @@ use crate::domain::{
     self, AreaLevel, Collection, DataStatus, Labelled, ResourceName, check_currency,
 };
 use crate::query::analytics::{
-    ConversionUsed, Derived, Dimension, FundingQuery, GroupKey, GroupTotal, ReconciliationReport,
-    RolledUp, SeriesQuery, StatusCoverage, Summary,
+    ConsistencyCheck, ConversionUsed, Derived, Dimension, FundingQuery, GroupKey, GroupTotal,
+    ReconciliationReport, RolledUp, SeriesQuery, StatusCoverage, Summary,
 };
 use crate::query::model::ReadModel;
 
@@ -144,13 +144,11 @@ pub fn indicator(name: &str) -> Result<ResourceName, ApiError> {
 }
 
 /// The tolerance for `ABOUT` figures a reconciliation request sets.
-pub fn about_tolerance(request: &pb::ReconcileReportedFiguresRequest) -> Result<Decimal, ApiError> {
-    if request.about_tolerance_percent.is_empty() {
+pub fn about_tolerance(text: &str) -> Result<Decimal, ApiError> {
+    if text.is_empty() {
         return Ok(Decimal::from(DEFAULT_ABOUT_TOLERANCE));
     }
-    request
-        .about_tolerance_percent
-        .parse::<Decimal>()
+    text.parse::<Decimal>()
         .ok()
         .filter(|t| !t.is_sign_negative())
         .ok_or_else(|| {
@@ -425,6 +423,27 @@ pub fn reconciliation(
             })
             .collect(),
         conversions: report.conversions.iter().map(conversion).collect(),
+        revision: model.revision,
+    }
+}
+
+/// The consistency checks as the wire carries them.
+pub fn consistency(model: &ReadModel, checks: &[ConsistencyCheck]) -> pb::CheckConsistencyResponse {
+    pb::CheckConsistencyResponse {
+        checks: checks
+            .iter()
+            .map(|c| pb::ConsistencyCheck {
+                relation: enum_value(c.relation),
+                checked: Some(encode::observation(&c.checked)),
+                inputs: observations(&c.inputs),
+                implied_value: decimal_string(c.implied),
+                difference_percent: c.difference_percent.map(decimal_string).unwrap_or_default(),
+                consistent: c.consistent,
+                independent: c.independent,
+                arithmetic: c.arithmetic.clone(),
+                explanation: c.explanation.clone(),
+            })
+            .collect(),
         revision: model.revision,
     }
 }

@@ -253,6 +253,7 @@ pub fn indicator(p: &pb::Indicator) -> Decoded<domain::Indicator> {
         (Ok(pb::PriceBasis::Unspecified), 0) => PriceBasis::NotApplicable,
         (Ok(pb::PriceBasis::Nominal), 0) => PriceBasis::Nominal,
         (Ok(pb::PriceBasis::Constant), year) if year != 0 => PriceBasis::Constant(year),
+        (Ok(pb::PriceBasis::Comparable), 0) => PriceBasis::Comparable,
         (Ok(pb::PriceBasis::Constant), _) => {
             d.violations
                 .push("price_base_year", "constant prices need a base year");
@@ -285,6 +286,10 @@ pub fn indicator(p: &pb::Indicator) -> Decoded<domain::Indicator> {
         topic: p.topic.clone(),
         record_measure: d.optional("record_measure", p.record_measure),
         series_role: d.optional("series_role", p.series_role),
+        relation: p.relation.as_ref().map(|r| domain::Relation {
+            kind: d.required("relation.kind", r.kind),
+            of: d.name(Collection::Indicators, "relation.of", &r.of),
+        }),
         meta: Meta::default(),
     };
     (indicator, d.violations)
@@ -301,7 +306,14 @@ pub fn observation(p: &pb::Observation) -> Decoded<domain::Observation> {
         value: d.decimal("value", &p.value),
         qualifier: d.required("qualifier", p.qualifier),
         status: d.required("status", p.status),
+        reading: d.optional("reading", p.reading),
         provenance: d.provenance("provenance", p.provenance.as_ref()).into(),
+        derived_from: p
+            .derived_from
+            .iter()
+            .enumerate()
+            .map(|(i, n)| d.name(Collection::Observations, &format!("derived_from[{i}]"), n))
+            .collect(),
         meta: Meta::default(),
     };
     (observation, d.violations)

@@ -169,6 +169,7 @@ pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
         PriceBasis::NotApplicable => (pb::PriceBasis::Unspecified, 0),
         PriceBasis::Nominal => (pb::PriceBasis::Nominal, 0),
         PriceBasis::Constant(year) => (pb::PriceBasis::Constant, year),
+        PriceBasis::Comparable => (pb::PriceBasis::Comparable, 0),
     };
     with_bookkeeping!(
         pb::Indicator {
@@ -186,6 +187,10 @@ pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
             topic: value.topic.clone(),
             record_measure: value.record_measure.map_or(0, enum_value),
             series_role: value.series_role.map_or(0, enum_value),
+            relation: value.relation.as_ref().map(|r| pb::IndicatorRelation {
+                kind: enum_value(r.kind),
+                of: r.of.as_str().to_owned(),
+            }),
         },
         &value.meta
     )
@@ -203,6 +208,12 @@ pub fn observation(value: &domain::Observation) -> pb::Observation {
             qualifier: enum_value(value.qualifier),
             status: enum_value(value.status),
             provenance: Some(provenance(&value.provenance)),
+            reading: value.reading.map_or(0, enum_value),
+            derived_from: value
+                .derived_from
+                .iter()
+                .map(|n| n.as_str().to_owned())
+                .collect(),
         },
         &value.meta
     )

@@ -27,7 +27,7 @@ mod tests {
     use super::*;
     use crate::domain::{
         AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, PriceBasis,
-        ProjectStatus, Qualifier, RecordMeasure, SeriesRole, SupportField,
+        ProjectStatus, Qualifier, Reading, RecordMeasure, RelationKind, SeriesRole, SupportField,
     };
     use crate::query::analytics::{Derivation, Dimension};
 
@@ -89,6 +89,8 @@ mod tests {
             MeasureKind => pb::MeasureKind,
             RecordMeasure => pb::RecordMeasure,
             SeriesRole => pb::SeriesRole,
+            RelationKind => pb::RelationKind,
+            Reading => pb::Reading,
             Derivation => pb::Derivation,
             Dimension => pb::FundingDimension,
         );
@@ -105,6 +107,7 @@ mod tests {
             (PriceBasis::NotApplicable, 0),
             (PriceBasis::Nominal, 1),
             (PriceBasis::Constant(2015), 2),
+            (PriceBasis::Comparable, 3),
         ] {
             assert_eq!(basis.kind(), kind);
         }
@@ -123,5 +126,7 @@ mod tests {
         assert_stored_as_labelled::<MeasureKind>();
         assert_stored_as_labelled::<RecordMeasure>();
         assert_stored_as_labelled::<SeriesRole>();
+        assert_stored_as_labelled::<RelationKind>();
+        assert_stored_as_labelled::<Reading>();
     }
 }

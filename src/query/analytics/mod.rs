@@ -2,13 +2,16 @@
 //! series with derived figures, roll-ups, rankings and reconciliation of reported aggregates.
 //! Every computed figure says what it was computed from and how certain its inputs were.
 
+mod consistency;
 mod coverage;
 mod error;
 mod funding;
 mod money;
+mod qualified;
 mod reconcile;
 mod series;
 
+pub use consistency::{ConsistencyCheck, check_consistency, consistency_rows};
 pub use coverage::StatusCoverage;
 pub use error::AnalyticsError;
 pub use funding::{

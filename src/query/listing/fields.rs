@@ -7,7 +7,7 @@
 
 use crate::domain::{
     Area, AreaLevel, DataStatus, Frequency, Indicator, Labelled, MeasureKind, Observation, Pairing,
-    Party, PartyKind, Period, PriceBasis, Project, ProjectStatus, Qualifier, ResourceName,
+    Party, PartyKind, Period, PriceBasis, Project, ProjectStatus, Qualifier, Reading, ResourceName,
     SupportField,
 };
 use crate::query::model::ReadModel;
@@ -389,6 +389,7 @@ fields! {
         Year: FieldSpec::one("year", FieldType::Integer),
         Qualifier: FieldSpec::one("qualifier", enumeration::<Qualifier>("QUALIFIER_")),
         Status: FieldSpec::one("status", DATA_STATUS),
+        Reading: FieldSpec::one("reading", enumeration::<Reading>("READING_")),
     }
 }
 
@@ -406,7 +407,10 @@ impl Listed for Observation {
             ObservationField::Indicator => Some(self.indicator.as_str()),
             ObservationField::Area => Some(self.area.as_str()),
             ObservationField::Period => Some(&self.period),
-            ObservationField::Year | ObservationField::Qualifier | ObservationField::Status => None,
+            ObservationField::Year
+            | ObservationField::Qualifier
+            | ObservationField::Status
+            | ObservationField::Reading => None,
         }
     }
 
@@ -419,6 +423,7 @@ impl Listed for Observation {
             ObservationField::Year => first_year(&self.period),
             ObservationField::Qualifier => ordinal(self.qualifier),
             ObservationField::Status => ordinal(self.status),
+            ObservationField::Reading => self.reading.map_or_else(Vec::new, ordinal),
         }
     }
 }

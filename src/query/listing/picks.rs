@@ -217,6 +217,9 @@ impl Indexed for Observation {
             }
             ObservationField::Qualifier => keys(index.qualifier.iter(), |q| ordinal(*q)),
             ObservationField::Status => keys(index.status.iter(), |s| ordinal(*s)),
+            ObservationField::Reading => {
+                keys(index.reading.iter(), |r| r.map_or_else(Vec::new, ordinal))
+            }
         }
     }
 

@@ -16,7 +16,7 @@ use super::interned::Interned;
 use super::named_rows::NamedRows;
 use super::postings::{Postings, mark_row, shrink};
 use crate::domain::{
-    Collection, DataStatus, Meta, Observation, Provenance, Qualifier, ResourceName,
+    Collection, DataStatus, Meta, Observation, Provenance, Qualifier, Reading, ResourceName,
 };
 
 const COLLECTION: Collection = Collection::Observations;
@@ -26,6 +26,7 @@ const COLLECTION: Collection = Collection::Observations;
 struct Row {
     qualifier: Qualifier,
     status: DataStatus,
+    reading: Option<Reading>,
     indicator: u32,
     area: u32,
     period: u32,
@@ -47,6 +48,9 @@ pub struct ObservationTable {
     periods: Interned<String>,
     provenances: Interned<Arc<Provenance>>,
     metas: Interned<Meta>,
+    /// What the few computed observations were computed from, by number: a column of every
+    /// row would cost ten million empty lists.
+    derivations: BTreeMap<u32, Arc<[ResourceName]>>,
     index: ObservationIndex,
 }
 
@@ -62,6 +66,7 @@ pub struct ObservationIndex {
     pub period: Postings<u32>,
     pub qualifier: Postings<Qualifier>,
     pub status: Postings<DataStatus>,
+    pub reading: Postings<Option<Reading>>,
 }
 
 impl ObservationIndex {
@@ -72,6 +77,7 @@ impl ObservationIndex {
         self.period.mark(&row.period, number, holds);
         self.qualifier.mark(&row.qualifier, number, holds);
         self.status.mark(&row.status, number, holds);
+        self.reading.mark(&row.reading, number, holds);
     }
 
     fn shrink(&mut self) {
@@ -81,6 +87,7 @@ impl ObservationIndex {
         self.period.shrink();
         self.qualifier.shrink();
         self.status.shrink();
+        self.reading.shrink();
     }
 }
 
@@ -94,6 +101,7 @@ impl Default for ObservationTable {
             periods: Interned::default(),
             provenances: Interned::default(),
             metas: Interned::default(),
+            derivations: BTreeMap::new(),
             index: ObservationIndex::default(),
         }
     }
@@ -102,10 +110,12 @@ impl Default for ObservationTable {
 impl ObservationTable {
     /// Adds `observation` while loading in bulk; it is found only once
     /// [`ObservationTable::finish_loading`] has run.
-    pub fn push_loaded(&mut self, observation: Observation) {
+    pub fn push_loaded(&mut self, mut observation: Observation) {
         let name = observation.name.clone();
+        let derived_from = std::mem::take(&mut observation.derived_from);
         let row = self.row_of(observation);
-        self.rows.push_loaded(&name, row);
+        let number = self.rows.push_loaded(&name, row);
+        self.set_derivation(number, derived_from);
     }
 
     /// Makes the observations loaded in bulk findable by name and by series.
@@ -140,14 +150,16 @@ impl ObservationTable {
     }
 
     /// Writes `observation`, replacing the one of the same name.
-    pub fn put(&mut self, observation: Observation) {
+    pub fn put(&mut self, mut observation: Observation) {
         let name = observation.name.clone();
+        let derived_from = std::mem::take(&mut observation.derived_from);
         let row = self.row_of(observation);
         let (number, old) = self.rows.put(&name, row);
         if let Some(old) = old {
             self.unindex_row(number, &old);
             self.release(&old);
         }
+        self.set_derivation(number, derived_from);
         self.index_row(number);
     }
 
@@ -156,7 +168,24 @@ impl ObservationTable {
         if let Some((number, old)) = self.rows.remove(name) {
             self.unindex_row(number, &old);
             self.release(&old);
+            self.derivations.remove(&number);
         }
+    }
+
+    fn set_derivation(&mut self, number: u32, derived_from: Vec<ResourceName>) {
+        if derived_from.is_empty() {
+            self.derivations.remove(&number);
+        } else {
+            self.derivations.insert(number, derived_from.into());
+        }
+    }
+
+    /// An observation computed from `input`, if any: such an input cannot be deleted.
+    pub fn first_derived_from(&self, input: &ResourceName) -> Option<ResourceName> {
+        self.derivations
+            .iter()
+            .find(|(_, inputs)| inputs.contains(input))
+            .map(|(number, _)| self.rows.name(*number))
     }
 
     /// The numbers of `numbers` named after `after`, in name order.
@@ -222,6 +251,25 @@ impl ObservationTable {
             .collect()
     }
 
+    /// Every observation of `indicator`, those of one area and period that compete included.
+    pub fn all_of(&self, indicator: &ResourceName) -> Vec<Observation> {
+        self.series_rows(indicator)
+            .into_iter()
+            .flat_map(|by_area| by_area.values().flatten())
+            .map(|number| self.observation(*number))
+            .collect()
+    }
+
+    /// Every observation of `indicator` for `area`, those of one period that compete included.
+    pub fn all_of_for(&self, indicator: &ResourceName, area: &ResourceName) -> Vec<Observation> {
+        self.series_rows(indicator)
+            .and_then(|by_area| by_area.get(area))
+            .into_iter()
+            .flatten()
+            .map(|number| self.observation(*number))
+            .collect()
+    }
+
     /// How many observations `indicator` has: what reading its whole series costs.
     pub fn count_of(&self, indicator: &ResourceName) -> usize {
         self.series_rows(indicator)
@@ -268,7 +316,12 @@ impl ObservationTable {
             value: r.value,
             qualifier: r.qualifier,
             status: r.status,
+            reading: r.reading,
             provenance: self.provenances.get(r.provenance).clone(),
+            derived_from: self
+                .derivations
+                .get(&number)
+                .map_or_else(Vec::new, |inputs| inputs.to_vec()),
             meta: self.metas.get(r.meta).clone(),
         }
     }
@@ -278,6 +331,7 @@ impl ObservationTable {
         Row {
             qualifier: observation.qualifier,
             status: observation.status,
+            reading: observation.reading,
             indicator: self.indicators.acquire(observation.indicator),
             area: self.areas.acquire(observation.area),
             period: self.periods.acquire(observation.period),
@@ -357,10 +411,22 @@ mod tests {
                 Qualifier::About
             },
             status: DataStatus::Reported,
+            reading: [None, Some(Reading::Printed), Some(Reading::Interpreted)]
+                [value.rem_euclid(3) as usize],
             provenance: Arc::new(Provenance {
                 source_title: format!("source {}", value % 3),
                 ..Provenance::default()
             }),
+            // Every fifth computed from two others, so that rows with inputs are put, replaced
+            // and removed too.
+            derived_from: if value % 5 == 0 {
+                vec![
+                    name(COLLECTION, "o-1"),
+                    name(COLLECTION, &format!("o-{}", id / 2)),
+                ]
+            } else {
+                Vec::new()
+            },
             meta: Meta {
                 revision: value,
                 ..Meta::default()

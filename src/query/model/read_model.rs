@@ -257,7 +257,8 @@ impl ReadModel {
                 .then(|| resource.name().clone())
         };
         match name.collection() {
-            Collection::Projects | Collection::Observations => None,
+            Collection::Projects => None,
+            Collection::Observations => self.observations.first_derived_from(name),
             Collection::Pairings => self
                 .projects
                 .values()

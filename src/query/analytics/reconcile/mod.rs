@@ -10,9 +10,8 @@ use by_area::{ByArea, Span};
 
 use super::error::AnalyticsError;
 use super::money::{ConversionUsed, Converter};
-use crate::domain::{
-    DataStatus, Indicator, Observation, Period, Qualifier, RecordMeasure, ResourceName,
-};
+use super::qualified::satisfied;
+use crate::domain::{DataStatus, Indicator, Observation, Period, RecordMeasure, ResourceName};
 use crate::query::interrupt::Interrupt;
 use crate::query::listing::picks::Pickable;
 use crate::query::listing::{Filter, Listed};
@@ -35,35 +34,6 @@ pub struct Reconciliation {
 pub struct ReconciliationReport {
     pub reconciliations: Vec<Reconciliation>,
     pub conversions: Vec<ConversionUsed>,
-}
-
-/// The value step of a reported figure: "2100" is stated to the hundred, "1.7" to the tenth.
-fn precision(value: Decimal) -> Decimal {
-    let normalized = value.normalize();
-    if normalized.scale() > 0 {
-        return Decimal::new(1, normalized.scale());
-    }
-    let digits = normalized.abs().trunc().to_string();
-    let zeros = digits.len() - digits.trim_end_matches('0').len();
-    Decimal::from(10u64.pow(zeros.min(18) as u32))
-}
-
-fn satisfied(
-    qualifier: Qualifier,
-    reported: Decimal,
-    computed: Decimal,
-    about_tolerance: Decimal,
-) -> bool {
-    match qualifier {
-        Qualifier::Exact => (computed - reported).abs() * Decimal::TWO <= precision(reported),
-        Qualifier::About => {
-            (computed - reported).abs() <= reported.abs() * about_tolerance / Decimal::ONE_HUNDRED
-        }
-        Qualifier::AtLeast => computed >= reported,
-        Qualifier::MoreThan => computed > reported,
-        Qualifier::AtMost => computed <= reported,
-        Qualifier::LessThan => computed < reported,
-    }
 }
 
 /// A reported figure that project records can compute, and how.
@@ -217,44 +187,6 @@ mod tests {
 
     use super::*;
     use crate::domain::{Collection, FundingLine, FundingType, Labelled, Project, Resource};
-
-    fn d(text: &str) -> Decimal {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn qualifiers_are_judged_as_a_reader_would() {
-        assert!(satisfied(Qualifier::About, d("170"), d("169.2"), d("5")));
-        assert!(!satisfied(Qualifier::About, d("170"), d("150"), d("5")));
-        assert!(satisfied(Qualifier::MoreThan, d("2100"), d("2180"), d("5")));
-        assert!(!satisfied(
-            Qualifier::MoreThan,
-            d("2100"),
-            d("2100"),
-            d("5")
-        ));
-        assert!(satisfied(
-            Qualifier::AtLeast,
-            d("200000"),
-            d("200000"),
-            d("5")
-        ));
-        // "11 million" is stated to the million, "1.7" to the tenth.
-        assert!(satisfied(
-            Qualifier::Exact,
-            d("11000000"),
-            d("11050000"),
-            d("5")
-        ));
-        assert!(!satisfied(
-            Qualifier::Exact,
-            d("11000000"),
-            d("11600000"),
-            d("5")
-        ));
-        assert!(satisfied(Qualifier::Exact, d("1.7"), d("1.74"), d("5")));
-        assert!(!satisfied(Qualifier::Exact, d("1.7"), d("1.76"), d("5")));
-    }
 
     /// The definition, figure by figure: every project visited for every figure.
     fn by_definition(model: &ReadModel, figure: &Pending<'_>) -> (Decimal, usize, DataStatus) {
