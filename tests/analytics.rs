@@ -427,7 +427,7 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
             indicator: "indicators/gdp".into(),
             period: "2022".into(),
             level: AreaLevel::Prefecture.into(),
-            min_revision: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -458,7 +458,7 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
             indicator: "indicators/gdp".into(),
             period: "2022".into(),
             level: AreaLevel::Region.into(),
-            min_revision: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -482,7 +482,7 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
             indicator: "indicators/gdp-average-growth".into(),
             period: "2013/2022".into(),
             level: AreaLevel::Region.into(),
-            min_revision: 0,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -595,7 +595,7 @@ async fn reported_aggregates_stand_beside_figures_computed_from_the_records() {
         .reconcile_reported_figures(ReconcileReportedFiguresRequest {
             filter: r#"indicator = "indicators/assistance-funds""#.into(),
             about_tolerance_percent: "0.1".into(),
-            min_revision: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -906,6 +906,345 @@ async fn related_figures_of_one_source_are_checked_against_each_other() {
         (check("colour = 1", ""), "filter"),
     ] {
         let error = analytics.check_consistency(request).await.unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument);
+        let details = error.get_error_details();
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            field
+        );
+    }
+}
+
+/// Each funding line converts at its own year's rate, from the series the caller names; every
+/// rate used is listed; a reconciliation through a rate computed from the figure it checks
+/// says it is not independent.
+#[tokio::test]
+async fn each_year_converts_at_its_own_rate_from_the_series_named() {
+    let server = TestServer::start_with_tokens(&[]);
+    server
+        .client(Some(ADMIN_TOKEN))
+        .await
+        .indicators()
+        .create_indicator(CreateIndicatorRequest {
+            indicator: Some(Indicator {
+                code: "FX_TEST".into(),
+                display_name: "Test yearly rate, not a published one".into(),
+                unit: "CNY per USD".into(),
+                frequency: Frequency::Annual.into(),
+                measure_kind: MeasureKind::Ratio.into(),
+                series_role: SeriesRole::ExchangeRate.into(),
+                ..Default::default()
+            }),
+            indicator_id: "cny-per-usd-test".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    // 6.0 in 2013, 6.1 in 2014, ... 6.9 in 2022: made up, so that each year differs.
+    let rates: Vec<Observation> = (0..10)
+        .map(|i| Observation {
+            name: format!("observations/cny-per-usd-test-{}", 2013 + i),
+            indicator: "indicators/cny-per-usd-test".into(),
+            area: "areas/china".into(),
+            period: (2013 + i).to_string(),
+            value: format!("6.{i}"),
+            qualifier: Qualifier::Exact.into(),
+            status: DataStatus::Estimated.into(),
+            provenance: Some(Provenance {
+                source_title: "Test rates, not published ones".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .records()
+        .batch_upsert_observations(BatchUpsertObservationsRequest {
+            observations: rates,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+
+    let mut analytics = server.client(None).await.analytics();
+    let by_year = |currency: &str, series: &str, end_year: i32| SummarizeFundingRequest {
+        group_by: vec![FundingDimension::Year.into()],
+        currency_code: currency.into(),
+        exchange_rate_series: series.into(),
+        start_year: 2013,
+        end_year,
+        ..Default::default()
+    };
+    let yuan = analytics
+        .summarize_funding(by_year("", "", 2014))
+        .await
+        .unwrap()
+        .into_inner();
+    let dollars = analytics
+        .summarize_funding(by_year("USD", "indicators/cny-per-usd-test", 2014))
+        .await
+        .unwrap()
+        .into_inner();
+    // A line converts at the rate of the year its money moved (its value date, else its
+    // funding year): each year's own observation, at its own factor.
+    assert!(dollars.conversions.len() >= 2, "{:?}", dollars.conversions);
+    for conversion in &dollars.conversions {
+        let tenths = conversion.year - 2013;
+        assert_eq!(
+            conversion.observation,
+            format!("observations/cny-per-usd-test-{}", conversion.year)
+        );
+        let factor: Decimal = conversion.factor.parse().unwrap();
+        let expected = Decimal::ONE / format!("6.{tenths}").parse::<Decimal>().unwrap();
+        assert!(
+            (factor - expected).abs() < Decimal::new(1, 12),
+            "{conversion:?}"
+        );
+    }
+    let (in_yuan, in_dollars) = (
+        amount(&yuan.total.unwrap().amount),
+        amount(&dollars.total.unwrap().amount),
+    );
+    let highest_rate = Decimal::new(60 + dollars.conversions.len() as i64 - 1, 1);
+    assert!(
+        in_dollars <= in_yuan / Decimal::from(6) && in_dollars >= in_yuan / highest_rate,
+        "{in_dollars} USD for {in_yuan} CNY"
+    );
+
+    for (series, field, words) in [
+        (
+            "indicators/nope",
+            "exchange_rate_series",
+            "not an indicator of the record",
+        ),
+        (
+            "indicators/gdp",
+            "exchange_rate_series",
+            "series_role EXCHANGE_RATE",
+        ),
+        ("Bad Name", "exchange_rate_series", ""),
+    ] {
+        let error = analytics
+            .summarize_funding(by_year("USD", series, 2014))
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");
+        let details = error.get_error_details();
+        let violation = &details.bad_request().unwrap().field_violations[0];
+        assert_eq!(violation.field, field);
+        assert!(violation.description.contains(words), "{violation:?}");
+    }
+    let other_currency = analytics
+        .summarize_funding(by_year("EUR", "indicators/cny-per-usd-test", 2014))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&other_currency), "MISSING_SERIES");
+    assert!(
+        other_currency.message().contains(
+            "the exchange-rate series indicators/cny-per-usd-test does not convert CNY to EUR"
+        ),
+        "{other_currency:?}"
+    );
+
+    // The demo's rate is computed from the very figures in two currencies: reconciling the
+    // dollar figure through it is circular, and says so; through the yearly series it is not.
+    let usd = r#"indicator = "indicators/assistance-funds-usd""#;
+    let reconcile = |series: &str| ReconcileReportedFiguresRequest {
+        filter: usd.into(),
+        exchange_rate_series: series.into(),
+        ..Default::default()
+    };
+    let circular = analytics
+        .reconcile_reported_figures(reconcile(""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!circular.reconciliations[0].independent);
+    let yearly = analytics
+        .reconcile_reported_figures(reconcile("indicators/cny-per-usd-test"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(yearly.reconciliations[0].independent);
+    assert_eq!(
+        yearly.conversions.len(),
+        10,
+        "one rate a year, 2013 to 2022"
+    );
+    let yuan_figure = analytics
+        .reconcile_reported_figures(ReconcileReportedFiguresRequest {
+            filter: r#"indicator = "indicators/assistance-funds""#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        yuan_figure.reconciliations[0].independent,
+        "yuan lines need no rate"
+    );
+}
+
+/// Two sources stating one figure both stay in the record; a series, the latest values, a
+/// ranking and a roll-up choose between them as the caller says, and say which and why.
+#[tokio::test]
+async fn competing_figures_are_kept_and_chosen_as_the_caller_says() {
+    let server = TestServer::start_with_tokens(&[]);
+    const OTHER: &str = "Test communique, not a real one";
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .observations()
+        .create_observation(CreateObservationRequest {
+            observation: Some(Observation {
+                indicator: "indicators/gdp".into(),
+                area: "areas/xinjiang".into(),
+                period: "2022".into(),
+                value: "1.77".into(),
+                qualifier: Qualifier::Exact.into(),
+                status: DataStatus::Estimated.into(),
+                provenance: Some(Provenance {
+                    source_title: OTHER.into(),
+                    publish_date: Some(pairing_aid_client::pb::google::r#type::Date {
+                        year: 2023,
+                        month: 3,
+                        day: 28,
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            observation_id: "gdp-xinjiang-2022-communique".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let (article, other) = (
+        "observations/gdp-xinjiang-2022",
+        "observations/gdp-xinjiang-2022-communique",
+    );
+    let mut analytics = server.client(None).await.analytics();
+    let series = |choice: Option<ObservationChoice>| GetIndicatorSeriesRequest {
+        indicator: "indicators/gdp".into(),
+        areas: vec!["areas/xinjiang".into()],
+        choice,
+        ..Default::default()
+    };
+    let preferring = |source: &str| {
+        Some(ObservationChoice {
+            preferred_sources: vec![source.into()],
+            rule: 0,
+        })
+    };
+    let last_written = Some(ObservationChoice {
+        preferred_sources: vec![],
+        rule: ObservationRule::LastWritten.into(),
+    });
+    for (choice, chosen, passed_over, reason) in [
+        (None, article, other, "published latest (2023-09-22)"),
+        (preferring(OTHER), other, article, "preferred source"),
+        (
+            preferring("xinhua"),
+            article,
+            other,
+            "preferred source \"xinhua\"",
+        ),
+        (last_written.clone(), other, article, "written last"),
+    ] {
+        let answer = analytics
+            .get_indicator_series(series(choice.clone()))
+            .await
+            .unwrap()
+            .into_inner();
+        let xinjiang = &answer.series[0];
+        let names: Vec<&str> = xinjiang
+            .observations
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        assert_eq!(names, [chosen], "{choice:?}");
+        let [competing] = &xinjiang.competing[..] else {
+            panic!("{:?}", xinjiang.competing)
+        };
+        assert_eq!(
+            (competing.period.as_str(), competing.chosen.as_str()),
+            ("2022", chosen)
+        );
+        assert_eq!(competing.passed_over, [passed_over]);
+        assert!(competing.reason.starts_with(reason), "{competing:?}");
+
+        let latest = analytics
+            .get_latest_observations(GetLatestObservationsRequest {
+                indicator: "indicators/gdp".into(),
+                choice: choice.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(latest.observations[0].name, chosen);
+        assert_eq!(latest.competing[0].passed_over, [passed_over]);
+        let ranked = analytics
+            .rank_areas(RankAreasRequest {
+                indicator: "indicators/gdp".into(),
+                period: "2022".into(),
+                choice: choice.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(ranked.observations[0].name, chosen);
+        assert_eq!(ranked.competing[0].chosen, chosen);
+        let rolled = analytics
+            .roll_up_indicator(RollUpIndicatorRequest {
+                indicator: "indicators/gdp".into(),
+                period: "2022".into(),
+                level: AreaLevel::Country.into(),
+                choice,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(rolled.values[0].inputs, [chosen]);
+    }
+    // Both stay in the record.
+    let listed = server
+        .client(None)
+        .await
+        .observations()
+        .list_observations(ListObservationsRequest {
+            filter: r#"indicator = "indicators/gdp" AND period = "2022""#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.total_size, 2);
+
+    for (choice, field) in [
+        (
+            ObservationChoice {
+                preferred_sources: vec![],
+                rule: 9,
+            },
+            "choice.rule",
+        ),
+        (
+            ObservationChoice {
+                preferred_sources: vec!["Xinhua".into(), " ".into()],
+                rule: 0,
+            },
+            "choice.preferred_sources[1]",
+        ),
+    ] {
+        let error = analytics
+            .get_indicator_series(series(Some(choice)))
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), Code::InvalidArgument);
         let details = error.get_error_details();
         assert_eq!(

@@ -3,7 +3,7 @@
 import { BadParameter, link } from "./params.js";
 import { el } from "./format.js";
 
-export const FILTER_KEYS = ["from", "to", "field", "party", "area", "livelihood", "status", "currency", "base"];
+export const FILTER_KEYS = ["from", "to", "field", "party", "area", "livelihood", "status", "currency", "rates", "base"];
 
 const NAME = /^[a-z]+\/[A-Za-z0-9._~-]+$/;
 
@@ -27,6 +27,8 @@ export function fundingRequest(api, params) {
   if (status) clauses.push(`status = ${api.enumShort("pairing.v1.ProjectStatus", status)}`);
   const currency = params.text("currency").toUpperCase();
   if (currency && !/^[A-Z]{3}$/.test(currency)) throw new BadParameter(`currency: "${currency}" is not a three-letter currency code`);
+  const rates = params.text("rates");
+  if (rates && !NAME.test(rates)) throw new BadParameter(`rates: "${rates}" is not an indicator's name such as indicators/cny-per-usd`);
   const startYear = params.year("from");
   const endYear = params.year("to");
   if (startYear && endYear && startYear > endYear) throw new BadParameter(`from: ${startYear} is after to: ${endYear}`);
@@ -35,6 +37,7 @@ export function fundingRequest(api, params) {
     startYear,
     endYear,
     currencyCode: currency === "CNY" ? "" : currency,
+    exchangeRateSeries: rates,
     priceBaseYear: params.year("base"),
   };
 }
@@ -57,6 +60,7 @@ export function filterForm(api, view, params, choices, extra = []) {
     select("livelihood", "Livelihood", [["true", "yes"], ["false", "no"]], params.text("livelihood")),
     select("status", "Project status", enumOptions("pairing.v1.ProjectStatus"), params.text("status").toLowerCase()),
     select("currency", "Currency", [["CNY", "CNY (yuan)"], ["USD", "USD (dollars)"]], params.text("currency").toUpperCase()),
+    input("rates", "Rate series", { size: 22, placeholder: "any stored" }),
     input("base", "Constant prices of", { inputmode: "numeric", size: 5, placeholder: "current" }),
     el("button", { type: "submit" }, "Show"),
   );

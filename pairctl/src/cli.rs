@@ -114,28 +114,16 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  pairctl series indicators/gdp --area areas/kashgar --derive yoy,cagr,index"
     )]
-    Series {
-        /// The indicator, `indicators/{indicator}`.
-        indicator: String,
-        /// Areas, repeated for series side by side.
-        #[arg(long = "area", required = true)]
-        areas: Vec<String>,
-        /// Figures to derive.
-        #[arg(long, value_enum, value_delimiter = ',')]
-        derive: Vec<DerivationArg>,
-        /// First period.
-        #[arg(long)]
-        from: Option<String>,
-        /// Last period.
-        #[arg(long)]
-        to: Option<String>,
-    },
+    Series(SeriesArgs),
     /// Reported aggregates beside the same figures computed from the projects.
     #[command(after_help = "Example:\n  pairctl reconcile -o json")]
     Reconcile {
         /// Filter over the reported observations.
         #[arg(long, default_value = "")]
         filter: String,
+        /// The exchange-rate series to convert with, `indicators/{indicator}`.
+        #[arg(long, default_value = "")]
+        rate_series: String,
     },
     /// Figures a source states together checked against each other: a multiple against the
     /// average growth, two currencies against a rate, a part against share x whole.
@@ -293,6 +281,10 @@ pub enum FundingCommand {
         /// Currency to sum in (ISO 4217 code).
         #[arg(long, default_value = "CNY")]
         currency: String,
+        /// The exchange-rate series to convert with, `indicators/{indicator}`; default: any
+        /// stored one whose unit names the currencies.
+        #[arg(long, default_value = "")]
+        rate_series: String,
         /// Area level when grouping by area.
         #[arg(long, value_enum, default_value_t = Level::Prefecture)]
         level: Level,
@@ -380,4 +372,37 @@ mod tests {
         check(&Cli::command(), "pairctl", &mut missing);
         assert!(missing.is_empty(), "no help text: {missing:#?}");
     }
+}
+
+/// What `pairctl series` asks for.
+#[derive(clap::Args)]
+pub struct SeriesArgs {
+    /// The indicator, `indicators/{indicator}`.
+    pub indicator: String,
+    /// Areas, repeated for series side by side.
+    #[arg(long = "area", required = true)]
+    pub areas: Vec<String>,
+    /// Figures to derive.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub derive: Vec<DerivationArg>,
+    /// First period.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last period.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Where observations of one period compete, prefer this source (title or publisher);
+    /// repeated, most preferred first.
+    #[arg(long = "prefer-source")]
+    pub preferred_sources: Vec<String>,
+    /// Among equally preferred sources, take the latest publication or the last written.
+    #[arg(long, value_enum, default_value_t = ChoiceArg::LatestPublication)]
+    pub choose: ChoiceArg,
+}
+
+/// How competing observations are told apart.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ChoiceArg {
+    LatestPublication,
+    LastWritten,
 }

@@ -83,14 +83,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             crud::run::<v1::Observation>(&client, command, format).await
         }
         Command::Funding { command } => analytics::funding(&client, command, format).await,
-        Command::Series {
-            indicator,
-            areas,
-            derive,
-            from,
-            to,
-        } => analytics::series(&client, indicator, areas, derive, from, to, format).await,
-        Command::Reconcile { filter } => analytics::reconcile(&client, filter, format).await,
+        Command::Series(args) => analytics::series(&client, args, format).await,
+        Command::Reconcile {
+            filter,
+            rate_series,
+        } => analytics::reconcile(&client, filter, rate_series, format).await,
         Command::CheckConsistency {
             filter,
             about_tolerance,

@@ -9,7 +9,7 @@ use super::convert::analytics as convert;
 use super::pb::analytics_service_server::AnalyticsService;
 use super::{Api, ApiError};
 use crate::domain::ResourceName;
-use crate::query::analytics::{self, AnalyticsError};
+use crate::query::analytics::{self, AnalyticsError, SeriesChoice};
 use crate::query::model::ReadModel;
 
 impl From<AnalyticsError> for ApiError {
@@ -86,6 +86,7 @@ impl AnalyticsService for Api {
     ) -> Result<Response<pb::GetLatestObservationsResponse>, Status> {
         let r = request.get_ref();
         let (indicator, areas) = convert::latest_query(r)?;
+        let choice = convert::figure_choice(r.choice.as_ref())?;
         let skip_zero = r.skip_zero;
         let cost = indicator_cost(indicator.clone());
         self.read_at(
@@ -94,9 +95,10 @@ impl AnalyticsService for Api {
             "GetLatestObservations",
             cost,
             move |model, _| {
-                let latest = analytics::latest(model, &indicator, &areas, skip_zero)?;
+                let latest = analytics::latest(model, &indicator, &areas, skip_zero, &choice)?;
                 Ok(pb::GetLatestObservationsResponse {
-                    observations: convert::observations(&latest),
+                    observations: convert::observations(&latest.observations),
+                    competing: convert::competing(&latest.competing),
                     revision: model.revision,
                 })
             },
@@ -113,6 +115,7 @@ impl AnalyticsService for Api {
         let level = convert::area_level(r.level, "level")?
             .ok_or_else(|| ApiError::invalid("INVALID_ARGUMENT", "level", "is required"))?;
         let period = r.period.clone();
+        let choice = convert::figure_choice(r.choice.as_ref())?;
         let cost = indicator_cost(indicator.clone());
         self.read_at(
             &request,
@@ -120,7 +123,7 @@ impl AnalyticsService for Api {
             "RollUpIndicator",
             cost,
             move |model, _| {
-                let values = analytics::roll_up(model, &indicator, &period, level)?;
+                let values = analytics::roll_up(model, &indicator, &period, level, &choice)?;
                 Ok(convert::rolled_up(model, &values))
             },
         )
@@ -135,6 +138,7 @@ impl AnalyticsService for Api {
         let indicator = convert::indicator(&r.indicator)?;
         let level = convert::area_level(r.level, "level")?;
         let (period, ascending) = (r.period.clone(), r.ascending);
+        let choice = convert::figure_choice(r.choice.as_ref())?;
         let cost = indicator_cost(indicator.clone());
         self.read_at(
             &request,
@@ -142,9 +146,11 @@ impl AnalyticsService for Api {
             "RankAreas",
             cost,
             move |model, _| {
-                let ranked = analytics::rank_areas(model, &indicator, &period, level, ascending)?;
+                let ranked =
+                    analytics::rank_areas(model, &indicator, &period, level, ascending, &choice)?;
                 Ok(pb::RankAreasResponse {
-                    observations: convert::observations(&ranked),
+                    observations: convert::observations(&ranked.observations),
+                    competing: convert::competing(&ranked.competing),
                     revision: model.revision,
                 })
             },
@@ -158,6 +164,10 @@ impl AnalyticsService for Api {
     ) -> Result<Response<pb::ReconcileReportedFiguresResponse>, Status> {
         let r = request.get_ref();
         let tolerance = convert::about_tolerance(&r.about_tolerance_percent)?;
+        let series = SeriesChoice {
+            exchange_rate: convert::optional_name(&r.exchange_rate_series, "exchange_rate_series")?,
+            deflator: None,
+        };
         let filter = r.filter.clone();
         // Every reported figure is checked against every project.
         let cost = |_: &_| Ok(Cost::Scan);
@@ -167,7 +177,7 @@ impl AnalyticsService for Api {
             "ReconcileReportedFigures",
             cost,
             move |model, interrupt| {
-                let report = analytics::reconcile(model, &filter, tolerance, interrupt)?;
+                let report = analytics::reconcile(model, &filter, tolerance, &series, interrupt)?;
                 Ok(convert::reconciliation(model, &report))
             },
         )

@@ -1,6 +1,7 @@
 //! The record's resources and their rules, free of wire and storage concerns.
 
 mod change;
+mod choice;
 mod common;
 pub mod folding;
 mod indicator;
@@ -15,6 +16,7 @@ mod shared;
 mod validation;
 
 pub use change::{ChangeScope, Commit, Committed, Conflict, Precondition, RequestKey, Write};
+pub use choice::{Candidate, ChoiceRule, FigureChoice};
 pub use common::{
     Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
     SupportField,

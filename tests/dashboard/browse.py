@@ -187,6 +187,10 @@ def check_indicator(check, page):
     expected = [[o["name"], o["value"], o["status"].removeprefix("DATA_STATUS_"), readings.get(o.get("reading"), "")]
                 for o in observations]
     expect(shown == expected, f"{indicator} in {area}: page {shown} != API {expected}")
+    passed_over = page.eval_on_selector_all(
+        "table[aria-label='Observations'] tbody td[data-passed-over]", "cells => cells.map(c => c.dataset.passedOver)")
+    competing = {c["chosen"]: " ".join(c["passedOver"]) for c in answer["series"][0].get("competing", [])}
+    expect(passed_over == [competing.get(o["name"], "") for o in observations], f"competing figures: {passed_over}")
     derived = page.eval_on_selector_all("table[aria-label='Derived figures'] tbody td[data-value]", "cells => cells.map(c => c.dataset.value)")
     expect(derived == [d["value"] for d in answer["series"][0].get("derived", [])], f"derived figures: {derived}")
     expect(page.locator("svg.line circle.point").count() == len(observations), "one point per observation")
@@ -206,12 +210,16 @@ def check_reconciliation(check, page):
         "table[aria-label='Reconciliation'] tbody tr",
         """rows => rows.map(r => ({name: r.dataset.observation, reported: r.cells[1].querySelector('[data-value]').dataset.value,
             computed: r.cells[2].dataset.value, difference: r.cells[3].dataset.value,
-            satisfied: r.cells[4].dataset.satisfied, input: r.cells[5].querySelector('[data-status]').dataset.status}))""")
+            satisfied: r.cells[4].dataset.satisfied, independent: r.cells[5].dataset.independent,
+            input: r.cells[6].querySelector('[data-status]').dataset.status}))""")
     expected = [{"name": r["reported"]["name"], "reported": r["reported"]["value"], "computed": r["computedValue"],
                  "difference": r["difference"], "satisfied": str(r.get("qualifierSatisfied", False)).lower(),
+                 "independent": str(r.get("independent", False)).lower(),
                  "input": r["inputStatus"].removeprefix("DATA_STATUS_")} for r in answer["reconciliations"]]
     expect(rows == expected, f"reconciliation: page {rows} != API {expected}")
     expect(any(r["input"] == "SYNTHETIC" for r in rows), "figures computed from synthetic records say so")
+    expect([r["name"] for r in rows if r["independent"] == "false"] == ["observations/assistance-funds-usd-2013-2022"],
+           "the dollar figure, checked through a rate computed from it, is not independent")
     checked = check.grpc("pairing.v1.AnalyticsService/CheckConsistency", {})
     rows = page.eval_on_selector_all(
         "table[aria-label='Consistency'] tbody tr",
@@ -251,6 +259,7 @@ def check_bad_input(check, page):
         ("#areas?to=1850", 'to: "1850" is not a year'),
         ("#indicator?indicator=indicators/nope", 'indicator: "indicators/nope" is not in the record'),
         ("#nowhere", 'there is no view "nowhere"'),
+        ("#funding?currency=USD&rates=indicators/gdp", "exchange_rate_series: indicators/gdp is not a series"),
         ("#reconciliation?filter=colour%20%3D%20red", "INVALID_ARGUMENT"),
     ]:
         check.open(page, fragment)

@@ -35,7 +35,9 @@ export async function render(api, params, root) {
   const answer = areaName
     ? await analytics.getIndicatorSeries({ indicator: indicator.name, areas: [areaName], startPeriod: params.text("from"), endPeriod: params.text("to"), derivations })
     : { series: [], revision: observed.revision };
-  const series = answer.series[0] ?? { observations: [], derived: [] };
+  const series = answer.series[0] ?? { observations: [], derived: [], competing: [] };
+  // Where sources compete for a period, the observation the API chose and those it passed over.
+  const competing = new Map(series.competing.map((c) => [c.chosen, c]));
   const areaLabel = areas.find((a) => a.name === areaName)?.displayName ?? areaName;
   const synthetic = api.enumNumber("pairing.v1.DataStatus", "SYNTHETIC");
 
@@ -59,14 +61,16 @@ export async function render(api, params, root) {
     lineChart(points, `${indicator.displayName}, ${areaLabel}`, formatQuantity("1", indicator).replace(/^1 ?/, "")),
     el("h3", {}, "Observations"),
     el("table", { class: "figures", "aria-label": "Observations" },
-      el("thead", {}, el("tr", {}, ["Period", "Value", "Qualifier", "Read", "Status", "Source"].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, ["Period", "Value", "Qualifier", "Read", "Status", "Source", "Chosen over"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, series.observations.map((o) => el("tr", { "data-observation": o.name },
         el("th", { scope: "row" }, o.period),
         el("td", { class: "n", "data-value": o.value }, formatQuantity(o.value, indicator)),
         el("td", {}, api.enumShort("pairing.v1.Qualifier", o.qualifier).toLowerCase().replaceAll("_", " ")),
         el("td", { "data-reading": READING[o.reading] ?? "" }, READING[o.reading] ?? "not stated"),
         el("td", {}, statusBadge(api, o.status)),
-        el("td", {}, provenanceButton(o.provenance)))))),
+        el("td", {}, provenanceButton(o.provenance)),
+        el("td", { "data-passed-over": competing.get(o.name)?.passedOver.join(" ") ?? "" },
+          competing.has(o.name) ? `${competing.get(o.name).passedOver.join(", ")} (${competing.get(o.name).reason})` : "—"))))),
     el("h3", {}, "Derived by the service"),
     series.derived.length === 0 ? el("p", { class: "muted" }, "Nothing can be derived from fewer than two observations.") :
       el("table", { class: "figures", "aria-label": "Derived figures" },

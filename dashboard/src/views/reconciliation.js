@@ -37,7 +37,7 @@ export async function render(api, params, root) {
     form,
     el("p", { class: "lede" }, `Each reported figure beside the same figure computed from the project records, at revision ${answer.revision}. The computed column is only as sure as its inputs: see their status.`),
     el("table", { class: "figures", "aria-label": "Reconciliation" },
-      el("thead", {}, el("tr", {}, ["Figure", "Reported", "Computed", "Difference", "Agrees", "Computed from", "Method"].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, el("tr", {}, ["Figure", "Reported", "Computed", "Difference", "Agrees", "Independent", "Computed from", "Method"].map((h) => el("th", { scope: "col" }, h)))),
       el("tbody", {}, answer.reconciliations.map((r) => {
         const indicator = indicatorOf.get(r.reported.indicator);
         return el("tr", { "data-observation": r.reported.name },
@@ -46,6 +46,7 @@ export async function render(api, params, root) {
           el("td", { class: "n", "data-value": r.computedValue }, formatQuantity(r.computedValue, indicator)),
           el("td", { class: "n", "data-value": r.difference }, `${formatQuantity(r.difference, indicator)} (${formatNumber(r.differencePercent, 2)} %)`),
           el("td", { "data-satisfied": String(r.qualifierSatisfied) }, r.qualifierSatisfied ? "yes" : "no"),
+          el("td", { "data-independent": String(r.independent), title: r.independent ? "" : "a conversion factor used was computed from this figure" }, r.independent ? "yes" : "no: its rate was computed from it"),
           el("td", {}, statusBadge(api, r.inputStatus)),
           el("td", {}, r.method));
       }))),

@@ -362,7 +362,7 @@ pub fn calls() -> SBoxedStrategy<Call> {
                 prop::collection::vec(small(), 0..8),
                 (small(), small(), small()),
                 prop_oneof![Just("CNY".to_owned()), text()],
-                (small(), small()),
+                (small(), small(), text()),
             )
                 .prop_map(
                     |(
@@ -370,7 +370,7 @@ pub fn calls() -> SBoxedStrategy<Call> {
                         group_by,
                         (area_level, start_year, end_year),
                         currency_code,
-                        (price_base_year, top_n),
+                        (price_base_year, top_n, exchange_rate_series),
                     )| {
                         v1::SummarizeFundingRequest {
                             filter,
@@ -381,6 +381,7 @@ pub fn calls() -> SBoxedStrategy<Call> {
                             currency_code,
                             price_base_year,
                             top_n,
+                            exchange_rate_series,
                             ..Default::default()
                         }
                     }
@@ -388,13 +389,16 @@ pub fn calls() -> SBoxedStrategy<Call> {
         ),
         call(
             "/pairing.v1.AnalyticsService/ReconcileReportedFigures",
-            (filter(), text()).prop_map(|(filter, about_tolerance_percent)| {
-                v1::ReconcileReportedFiguresRequest {
-                    filter,
-                    about_tolerance_percent,
-                    min_revision: 0,
+            (filter(), text(), text()).prop_map(
+                |(filter, about_tolerance_percent, exchange_rate_series)| {
+                    v1::ReconcileReportedFiguresRequest {
+                        filter,
+                        about_tolerance_percent,
+                        exchange_rate_series,
+                        min_revision: 0,
+                    }
                 }
-            })
+            )
         ),
         call(
             "/pairing.v1.AnalyticsService/GetIndicatorSeries",

@@ -5,7 +5,7 @@ use clap::ValueEnum;
 use pairing_aid_client::{Client, v1};
 
 use crate::Failure;
-use crate::cli::{DerivationArg, Dimension, FundingCommand, Level};
+use crate::cli::{ChoiceArg, DerivationArg, Dimension, FundingCommand, Level, SeriesArgs};
 use crate::enums::ShortName;
 use crate::output::{Cell, Output, print};
 use crate::rows;
@@ -23,6 +23,7 @@ pub async fn funding(
         from,
         to,
         currency,
+        rate_series,
         level,
         top,
     } = command;
@@ -52,6 +53,7 @@ pub async fn funding(
         start_year: from.unwrap_or(0),
         end_year: to.unwrap_or(0),
         currency_code: currency,
+        exchange_rate_series: rate_series,
         top_n: top,
         ..Default::default()
     };
@@ -126,18 +128,27 @@ fn coverage(group: &v1::FundingGroup) -> String {
 }
 
 /// Prints an indicator's observations in each area, and the figures derived from them.
-pub async fn series(
-    client: &Client,
-    indicator: String,
-    areas: Vec<String>,
-    derive: Vec<DerivationArg>,
-    from: Option<String>,
-    to: Option<String>,
-    output: Output,
-) -> Result<(), Failure> {
+pub async fn series(client: &Client, args: SeriesArgs, output: Output) -> Result<(), Failure> {
+    let SeriesArgs {
+        indicator,
+        areas,
+        derive,
+        from,
+        to,
+        preferred_sources,
+        choose,
+    } = args;
     let request = v1::GetIndicatorSeriesRequest {
         indicator,
         areas,
+        choice: Some(v1::ObservationChoice {
+            preferred_sources,
+            rule: match choose {
+                ChoiceArg::LatestPublication => v1::ObservationRule::LatestPublication,
+                ChoiceArg::LastWritten => v1::ObservationRule::LastWritten,
+            }
+            .into(),
+        }),
         start_period: from.unwrap_or_default(),
         end_period: to.unwrap_or_default(),
         derivations: derive
@@ -169,6 +180,20 @@ pub async fn series(
                 o.status().short(),
             ]));
         }
+        for c in &series.competing {
+            rows.push(cells([
+                series.area.clone(),
+                c.period.clone(),
+                "chosen".into(),
+                format!(
+                    "{} over {} ({})",
+                    c.chosen,
+                    c.passed_over.join(", "),
+                    c.reason
+                ),
+                String::new(),
+            ]));
+        }
         for d in &series.derived {
             let what = d.derivation().short();
             rows.push(cells([
@@ -189,9 +214,15 @@ pub async fn series(
 }
 
 /// Prints each reported aggregate beside the same figure computed from the projects.
-pub async fn reconcile(client: &Client, filter: String, output: Output) -> Result<(), Failure> {
+pub async fn reconcile(
+    client: &Client,
+    filter: String,
+    rate_series: String,
+    output: Output,
+) -> Result<(), Failure> {
     let request = v1::ReconcileReportedFiguresRequest {
         filter,
+        exchange_rate_series: rate_series,
         ..Default::default()
     };
     let report = client
@@ -210,6 +241,7 @@ pub async fn reconcile(client: &Client, filter: String, output: Output) -> Resul
                 r.computed_value.clone(),
                 r.difference_percent.clone(),
                 r.qualifier_satisfied.to_string(),
+                r.independent.to_string(),
                 r.input_status().short(),
             ])
         })
@@ -222,6 +254,7 @@ pub async fn reconcile(client: &Client, filter: String, output: Output) -> Resul
             "computed",
             "difference_percent",
             "agrees",
+            "independent",
             "computed_from",
         ],
         &rows,

@@ -9,11 +9,12 @@ use super::encode::{self, enum_value};
 use super::variant;
 use crate::api::error::ApiError;
 use crate::domain::{
-    self, AreaLevel, Collection, DataStatus, Labelled, ResourceName, check_currency,
+    self, AreaLevel, ChoiceRule, Collection, DataStatus, FigureChoice, Labelled, ResourceName,
+    check_currency,
 };
 use crate::query::analytics::{
-    ConsistencyCheck, ConversionUsed, Derived, Dimension, FundingQuery, GroupKey, GroupTotal,
-    ReconciliationReport, RolledUp, SeriesQuery, StatusCoverage, Summary,
+    Competition, ConsistencyCheck, ConversionUsed, Derived, Dimension, FundingQuery, GroupKey,
+    GroupTotal, ReconciliationReport, RolledUp, SeriesChoice, SeriesQuery, StatusCoverage, Summary,
 };
 use crate::query::model::ReadModel;
 
@@ -51,6 +52,13 @@ fn names(
 pub fn area_level(raw: i32, field: &str) -> Result<Option<AreaLevel>, ApiError> {
     (raw != 0)
         .then(|| required(raw, field, "known level"))
+        .transpose()
+}
+
+/// An indicator's name, or `None` when empty.
+pub fn optional_name(value: &str, field: &str) -> Result<Option<ResourceName>, ApiError> {
+    (!value.is_empty())
+        .then(|| request_name(Collection::Indicators, value, field))
         .transpose()
 }
 
@@ -112,6 +120,10 @@ pub fn funding_query(request: &pb::SummarizeFundingRequest) -> Result<FundingQue
         end_year,
         currency,
         price_base_year: optional_year(request.price_base_year),
+        series: SeriesChoice {
+            exchange_rate: optional_name(&request.exchange_rate_series, "exchange_rate_series")?,
+            deflator: optional_name(&request.deflator_series, "deflator_series")?,
+        },
         top_n: (request.top_n > 0).then_some(request.top_n as usize),
     })
 }
@@ -125,7 +137,48 @@ pub fn series_query(request: &pb::GetIndicatorSeriesRequest) -> Result<SeriesQue
         end_period: optional_text(&request.end_period),
         derivations: each_required(&request.derivations, "derivations", "derivation")?,
         index_base_period: optional_text(&request.index_base_period),
+        choice: figure_choice(request.choice.as_ref())?,
     })
+}
+
+/// How a request chooses among competing observations; unset: the latest publication.
+pub fn figure_choice(choice: Option<&pb::ObservationChoice>) -> Result<FigureChoice, ApiError> {
+    let Some(choice) = choice else {
+        return Ok(FigureChoice::default());
+    };
+    if let Some(blank) = choice
+        .preferred_sources
+        .iter()
+        .position(|s| s.trim().is_empty())
+    {
+        return Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            &format!("choice.preferred_sources[{blank}]"),
+            "names no source: give a source title or publisher",
+        ));
+    }
+    Ok(FigureChoice {
+        preferred_sources: choice.preferred_sources.clone(),
+        rule: if choice.rule == 0 {
+            ChoiceRule::default()
+        } else {
+            required(choice.rule, "choice.rule", "known rule")?
+        },
+    })
+}
+
+/// The competitions behind an answer, as the wire carries them.
+pub fn competing(competitions: &[Competition]) -> Vec<pb::CompetingFigures> {
+    competitions
+        .iter()
+        .map(|c| pb::CompetingFigures {
+            area: c.area.to_string(),
+            period: c.period.clone(),
+            chosen: c.chosen.to_string(),
+            passed_over: c.passed_over.iter().map(ToString::to_string).collect(),
+            reason: c.reason.clone(),
+        })
+        .collect()
 }
 
 /// The indicator and areas a request for the latest observations names.
@@ -373,6 +426,7 @@ pub fn series(
                 area: s.area.to_string(),
                 observations: s.observations.iter().map(encode::observation).collect(),
                 derived: s.derived.iter().map(derived).collect(),
+                competing: competing(&s.competing),
             })
             .collect(),
         revision: model.revision,
@@ -385,8 +439,12 @@ pub fn observations(observations: &[domain::Observation]) -> Vec<pb::Observation
 }
 
 /// Values rolled up the hierarchy.
-pub fn rolled_up(model: &ReadModel, values: &[RolledUp]) -> pb::RollUpIndicatorResponse {
+pub fn rolled_up(
+    model: &ReadModel,
+    (values, competitions): &(Vec<RolledUp>, Vec<Competition>),
+) -> pb::RollUpIndicatorResponse {
     pb::RollUpIndicatorResponse {
+        competing: competing(competitions),
         values: values
             .iter()
             .map(|v| pb::RolledUpValue {
@@ -420,6 +478,7 @@ pub fn reconciliation(
                 qualifier_satisfied: c.satisfied,
                 method: c.method.clone(),
                 input_status: enum_value(c.input_status),
+                independent: c.independent,
             })
             .collect(),
         conversions: report.conversions.iter().map(conversion).collect(),

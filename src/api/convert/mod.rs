@@ -26,8 +26,9 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        AreaLevel, DataStatus, Frequency, FundingType, MeasureKind, PartyKind, PriceBasis,
-        ProjectStatus, Qualifier, Reading, RecordMeasure, RelationKind, SeriesRole, SupportField,
+        AreaLevel, ChoiceRule, DataStatus, Frequency, FundingType, MeasureKind, PartyKind,
+        PriceBasis, ProjectStatus, Qualifier, Reading, RecordMeasure, RelationKind, SeriesRole,
+        SupportField,
     };
     use crate::query::analytics::{Derivation, Dimension};
 
@@ -90,6 +91,7 @@ mod tests {
             RecordMeasure => pb::RecordMeasure,
             SeriesRole => pb::SeriesRole,
             RelationKind => pb::RelationKind,
+            ChoiceRule => pb::ObservationRule,
             Reading => pb::Reading,
             Derivation => pb::Derivation,
             Dimension => pb::FundingDimension,

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::coverage::{self, StatusCoverage, share_of};
 use super::error::AnalyticsError;
-use super::money::{ConversionUsed, Converter};
+use super::money::{ConversionUsed, Converter, SeriesChoice};
 use crate::domain::{
     AreaLevel, DataStatus, FundingType, Project, ProjectStatus, ResourceName, SupportField, cents,
     rounded, split_by_shares,
@@ -71,6 +71,8 @@ pub struct FundingQuery {
     /// ISO code to report in.
     pub currency: String,
     pub price_base_year: Option<i32>,
+    /// The exchange-rate and deflator series to convert with.
+    pub series: SeriesChoice,
     /// Keep this many groups and fold the rest into "other"; `None` keeps all.
     pub top_n: Option<usize>,
 }
@@ -89,6 +91,7 @@ impl FundingQuery {
             end_year: None,
             currency: "CNY".into(),
             price_base_year: None,
+            series: SeriesChoice::default(),
             top_n: None,
         }
     }
@@ -659,6 +662,7 @@ pub fn summarize(
     interrupt: &Interrupt,
 ) -> Result<Summary, AnalyticsError> {
     let filter = Filter::parse(&query.filter, Project::FIELDS)?;
+    query.series.check(model)?;
     let source = Source::choose(model.funding_cube(), query, &filter);
     summarize_from(model, query, &filter, source, interrupt)
 }
@@ -677,7 +681,8 @@ fn summarize_from(
     source: Source<'_>,
     interrupt: &Interrupt,
 ) -> Result<Summary, AnalyticsError> {
-    let mut converter = Converter::new(model, &query.currency, query.price_base_year);
+    let mut converter =
+        Converter::new(model, &query.currency, query.price_base_year, &query.series);
     let mut groups = Groups::default();
     let total = source.parts(
         model,

@@ -17,8 +17,9 @@ pub use error::AnalyticsError;
 pub use funding::{
     Dimension, FundingQuery, GroupKey, GroupTotal, Summary, summarize, summary_rows,
 };
-pub use money::ConversionUsed;
+pub use money::{ConversionUsed, SeriesChoice};
 pub use reconcile::{Reconciliation, ReconciliationReport, reconcile};
 pub use series::{
-    Derivation, Derived, RolledUp, Series, SeriesQuery, latest, rank_areas, roll_up, series,
+    Competition, Derivation, Derived, Picked, RolledUp, Series, SeriesQuery, latest, rank_areas,
+    roll_up, series,
 };

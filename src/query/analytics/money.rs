@@ -5,8 +5,62 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 
 use super::error::AnalyticsError;
-use crate::domain::{Observation, SeriesRole};
+use crate::domain::Labelled;
+use crate::domain::{Indicator, Observation, ResourceName, SeriesRole};
 use crate::query::model::ReadModel;
+
+/// The series a caller names for conversions; `None`: any stored series that fits.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeriesChoice {
+    pub exchange_rate: Option<ResourceName>,
+    pub deflator: Option<ResourceName>,
+}
+
+impl SeriesChoice {
+    /// Checks that each named series is in the record with the role it is named for; the
+    /// error names the request's field.
+    pub fn check(&self, model: &ReadModel) -> Result<(), AnalyticsError> {
+        for (name, role, field) in [
+            (
+                &self.exchange_rate,
+                SeriesRole::ExchangeRate,
+                "exchange_rate_series",
+            ),
+            (&self.deflator, SeriesRole::Deflator, "deflator_series"),
+        ] {
+            let Some(name) = name else { continue };
+            let reason = match model.indicators.get(name) {
+                None => format!("{name} is not an indicator of the record"),
+                Some(i) if i.series_role != Some(role) => {
+                    format!("{name} is not a series with series_role {}", role.label())
+                }
+                Some(_) => continue,
+            };
+            return Err(AnalyticsError::Invalid {
+                field: field.to_owned(),
+                reason,
+            });
+        }
+        Ok(())
+    }
+
+    /// The stored series of `role` a conversion may use: the one named, else every one.
+    fn candidates<'m>(
+        &self,
+        model: &'m ReadModel,
+        role: SeriesRole,
+    ) -> impl Iterator<Item = &'m Indicator> + 'm {
+        let named = match role {
+            SeriesRole::ExchangeRate => self.exchange_rate.clone(),
+            SeriesRole::Deflator => self.deflator.clone(),
+        };
+        model
+            .indicators
+            .values()
+            .filter(move |i| i.series_role == Some(role))
+            .filter(move |i| named.as_ref().is_none_or(|n| *n == i.name))
+    }
+}
 
 /// One conversion factor used, and where it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,18 +77,26 @@ pub struct Converter<'a> {
     model: &'a ReadModel,
     target: String,
     price_base_year: Option<i32>,
+    series: SeriesChoice,
     /// Factors by currency, then year: looked up once per funding line, without allocating.
     cache: HashMap<String, HashMap<i32, Decimal>>,
     used: Vec<ConversionUsed>,
 }
 
 impl<'a> Converter<'a> {
-    /// A converter into `target` (an ISO code), at constant `price_base_year` prices if given.
-    pub fn new(model: &'a ReadModel, target: &str, price_base_year: Option<i32>) -> Self {
+    /// A converter into `target` (an ISO code), at constant `price_base_year` prices if given,
+    /// with the series `series` names.
+    pub fn new(
+        model: &'a ReadModel,
+        target: &str,
+        price_base_year: Option<i32>,
+        series: &SeriesChoice,
+    ) -> Self {
         Converter {
             model,
             target: target.to_owned(),
             price_base_year,
+            series: series.clone(),
             cache: HashMap::new(),
             used: Vec::new(),
         }
@@ -71,13 +133,21 @@ impl<'a> Converter<'a> {
         self.used.extend(other.used);
     }
 
+    /// Whether a factor used so far was computed from `figure`: a check of `figure` through
+    /// it would be circular.
+    pub fn derives_from(&self, figure: &ResourceName) -> bool {
+        self.used
+            .iter()
+            .any(|c| c.observation.derived_from.contains(figure))
+    }
+
     /// Every factor used so far, in the order first used.
     pub fn into_used(self) -> Vec<ConversionUsed> {
         self.used
     }
 
     fn rate(&mut self, from: &str, to: &str, year: i32) -> Result<Decimal, AnalyticsError> {
-        for indicator in self.model.indicators.values() {
+        for indicator in self.series.candidates(self.model, SeriesRole::ExchangeRate) {
             let Some((quote, base)) = indicator.exchange_currencies() else {
                 continue;
             };
@@ -113,6 +183,12 @@ impl<'a> Converter<'a> {
             // No direct rate: go through yuan.
             return Ok(self.rate(from, "CNY", year)? * self.rate("CNY", to, year)?);
         }
+        if let Some(named) = &self.series.exchange_rate {
+            return Err(AnalyticsError::MissingSeries(format!(
+                "the exchange-rate series {named} does not convert {from} to {to} for {year}: its unit \
+                 must be \"{to} per {from}\" or \"{from} per {to}\" and an observation must cover {year}"
+            )));
+        }
         Err(AnalyticsError::MissingSeries(format!(
             "no exchange rate converts {from} to {to} for {year}: add an observation covering {year} \
              to an indicator with series_role EXCHANGE_RATE and unit \"{to} per {from}\" or \"{from} per {to}\""
@@ -126,10 +202,9 @@ impl<'a> Converter<'a> {
             ))
         };
         let indicator = self
-            .model
-            .indicators
-            .values()
-            .find(|i| i.series_role == Some(SeriesRole::Deflator))
+            .series
+            .candidates(self.model, SeriesRole::Deflator)
+            .next()
             .ok_or_else(|| missing(year))?;
         let series = self.model.series_of(&indicator.name);
         let at = |y: i32| {

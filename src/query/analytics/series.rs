@@ -8,10 +8,11 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use super::coverage::{self, StatusCoverage};
 use super::error::AnalyticsError;
 use crate::domain::{
-    AreaLevel, DataStatus, Frequency, Indicator, Observation, Period, Qualifier, ResourceName,
+    AreaLevel, DataStatus, FigureChoice, Frequency, Indicator, Observation, Period, Qualifier,
+    ResourceName,
 };
 use crate::domain::{Labelled, labelled};
-use crate::query::model::ReadModel;
+use crate::query::model::{Chosen, ReadModel};
 
 labelled! {
     /// Figures derived from a series.
@@ -33,6 +34,8 @@ pub struct SeriesQuery {
     pub end_period: Option<String>,
     pub derivations: Vec<Derivation>,
     pub index_base_period: Option<String>,
+    /// How to choose among observations that compete for one period.
+    pub choice: FigureChoice,
 }
 
 /// A figure computed from observations.
@@ -53,6 +56,41 @@ pub struct Series {
     pub area: ResourceName,
     pub observations: Vec<Observation>,
     pub derived: Vec<Derived>,
+    pub competing: Vec<Competition>,
+}
+
+/// Observations that competed for one value: the one chosen, those passed over, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Competition {
+    pub area: ResourceName,
+    pub period: String,
+    pub chosen: ResourceName,
+    pub passed_over: Vec<ResourceName>,
+    pub reason: String,
+}
+
+/// Observations picked for an answer, with the competitions behind them.
+#[derive(Clone, Debug)]
+pub struct Picked {
+    pub observations: Vec<Observation>,
+    pub competing: Vec<Competition>,
+}
+
+impl Competition {
+    /// The competitions among `chosen`: the values others competed for.
+    fn of<'a>(chosen: impl IntoIterator<Item = &'a Chosen>) -> Vec<Competition> {
+        chosen
+            .into_iter()
+            .filter(|c| !c.passed_over.is_empty())
+            .map(|c| Competition {
+                area: c.observation.area.clone(),
+                period: c.observation.period.clone(),
+                chosen: c.observation.name.clone(),
+                passed_over: c.passed_over.clone(),
+                reason: c.reason.clone(),
+            })
+            .collect()
+    }
 }
 
 fn indicator<'m>(
@@ -292,17 +330,30 @@ pub fn series(model: &ReadModel, query: &SeriesQuery) -> Result<Vec<Series>, Ana
         .iter()
         .map(|area| {
             check_area(model, area)?;
-            let observations: Vec<Observation> = model
-                .series_for(&query.indicator, area)
+            let chosen: Vec<Chosen> = model
+                .chosen(&query.indicator, Some(area), &query.choice)
                 .into_iter()
-                .filter(|o| query.start_period.as_ref().is_none_or(|s| &o.period >= s))
-                .filter(|o| query.end_period.as_ref().is_none_or(|e| &o.period <= e))
+                .filter(|c| {
+                    query
+                        .start_period
+                        .as_ref()
+                        .is_none_or(|s| &c.observation.period >= s)
+                })
+                .filter(|c| {
+                    query
+                        .end_period
+                        .as_ref()
+                        .is_none_or(|e| &c.observation.period <= e)
+                })
                 .collect();
+            let observations: Vec<Observation> =
+                chosen.iter().map(|c| c.observation.clone()).collect();
             let derived = derive(&observations, indicator.frequency, query)?;
             Ok(Series {
                 area: area.clone(),
                 observations,
                 derived,
+                competing: Competition::of(&chosen),
             })
         })
         .collect()
@@ -315,24 +366,29 @@ pub fn latest(
     indicator_name: &ResourceName,
     areas: &[ResourceName],
     skip_zero: bool,
-) -> Result<Vec<Observation>, AnalyticsError> {
+    choice: &FigureChoice,
+) -> Result<Picked, AnalyticsError> {
     indicator(model, indicator_name)?;
     for area in areas {
         check_area(model, area)?;
     }
-    let mut by_area: std::collections::BTreeMap<&ResourceName, &Observation> =
+    let mut by_area: std::collections::BTreeMap<&ResourceName, &Chosen> =
         std::collections::BTreeMap::new();
-    let series = model.series_of(indicator_name);
-    for observation in &series {
+    let series = model.chosen(indicator_name, None, choice);
+    for chosen in &series {
+        let observation = &chosen.observation;
         if (skip_zero && observation.value.is_zero())
             || (!areas.is_empty() && !areas.contains(&observation.area))
         {
             continue;
         }
         // Series come in period order within an area, so the last one seen is the latest.
-        by_area.insert(&observation.area, observation);
+        by_area.insert(&observation.area, chosen);
     }
-    Ok(by_area.into_values().cloned().collect())
+    Ok(Picked {
+        observations: by_area.values().map(|c| c.observation.clone()).collect(),
+        competing: Competition::of(by_area.into_values()),
+    })
 }
 
 /// A value summed up the hierarchy.
@@ -356,7 +412,8 @@ pub fn roll_up(
     indicator_name: &ResourceName,
     period: &str,
     level: AreaLevel,
-) -> Result<Vec<RolledUp>, AnalyticsError> {
+    choice: &FigureChoice,
+) -> Result<(Vec<RolledUp>, Vec<Competition>), AnalyticsError> {
     let indicator = indicator(model, indicator_name)?;
     if !indicator.summable {
         return Err(AnalyticsError::NotSummable {
@@ -366,11 +423,14 @@ pub fn roll_up(
     }
     Period::parse(period, indicator.frequency)
         .map_err(|reason| AnalyticsError::invalid("period", reason))?;
-    let series = model.series_of(indicator_name);
-    let at_period: HashMap<&ResourceName, &Observation> = series
+    let chosen: Vec<Chosen> = model
+        .chosen(indicator_name, None, choice)
+        .into_iter()
+        .filter(|c| c.observation.period == period)
+        .collect();
+    let at_period: HashMap<&ResourceName, &Observation> = chosen
         .iter()
-        .filter(|o| o.period == period)
-        .map(|o| (&o.area, o))
+        .map(|c| (&c.observation.area, &c.observation))
         .collect();
     let mut children: HashMap<&ResourceName, Vec<&ResourceName>> = HashMap::new();
     for area in model.areas.values() {
@@ -413,7 +473,7 @@ pub fn roll_up(
             inputs: inputs.iter().map(|o| o.name.clone()).collect(),
         });
     }
-    Ok(values)
+    Ok((values, Competition::of(&chosen)))
 }
 
 /// Observations of `indicator` for `period`, highest value first (or lowest), optionally only
@@ -424,15 +484,17 @@ pub fn rank_areas(
     period: &str,
     level: Option<AreaLevel>,
     ascending: bool,
-) -> Result<Vec<Observation>, AnalyticsError> {
+    choice: &FigureChoice,
+) -> Result<Picked, AnalyticsError> {
     let indicator = indicator(model, indicator_name)?;
     Period::parse(period, indicator.frequency)
         .map_err(|reason| AnalyticsError::invalid("period", reason))?;
-    let mut ranked: Vec<Observation> = model
-        .series_of(indicator_name)
+    let mut ranked: Vec<Chosen> = model
+        .chosen(indicator_name, None, choice)
         .into_iter()
-        .filter(|o| o.period == period)
-        .filter(|o| {
+        .filter(|c| c.observation.period == period)
+        .filter(|c| {
+            let o = &c.observation;
             level.is_none_or(|l| {
                 model
                     .areas
@@ -442,6 +504,7 @@ pub fn rank_areas(
         })
         .collect();
     ranked.sort_by(|a, b| {
+        let (a, b) = (&a.observation, &b.observation);
         let order = if ascending {
             a.value.cmp(&b.value)
         } else {
@@ -449,5 +512,8 @@ pub fn rank_areas(
         };
         order.then_with(|| a.area.cmp(&b.area))
     });
-    Ok(ranked)
+    Ok(Picked {
+        observations: ranked.iter().map(|c| c.observation.clone()).collect(),
+        competing: Competition::of(&ranked),
+    })
 }

@@ -24,7 +24,7 @@ mod table;
 pub use cube::FundingCube;
 pub use members::{Member, Reading};
 pub use ngrams::{Found, NGrams};
-pub use observations::{ObservationIndex, ObservationTable};
+pub use observations::{Chosen, ObservationIndex, ObservationTable};
 pub use postings::Postings;
 pub use project_index::ProjectIndex;
 pub use projects::{FundingView, ProjectTable};

@@ -16,7 +16,8 @@ use super::interned::Interned;
 use super::named_rows::NamedRows;
 use super::postings::{Postings, mark_row, shrink};
 use crate::domain::{
-    Collection, DataStatus, Meta, Observation, Provenance, Qualifier, Reading, ResourceName,
+    Candidate, ChoiceRule, Collection, DataStatus, FigureChoice, Meta, Observation, Provenance,
+    Qualifier, Reading, ResourceName,
 };
 
 const COLLECTION: Collection = Collection::Observations;
@@ -34,6 +35,16 @@ struct Row {
     meta: u32,
     #[serde(with = "super::serial::decimal")]
     value: Decimal,
+}
+
+/// An observation chosen among those of one indicator, area and period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chosen {
+    pub observation: Observation,
+    /// The other observations of the same indicator, area and period.
+    pub passed_over: Vec<ResourceName>,
+    /// Why it was chosen over them; empty when none competed.
+    pub reason: String,
 }
 
 /// The observations, in name order and by series.
@@ -241,13 +252,36 @@ impl ObservationTable {
         self.after(None)
     }
 
-    /// Every observation of `indicator`, by area and then period.
+    /// The chosen observation of `indicator` for every area and period, by area and then
+    /// period (the last written where others compete).
     pub fn series_of(&self, indicator: &ResourceName) -> Vec<Observation> {
-        self.series_rows(indicator)
+        let written_last = FigureChoice {
+            rule: ChoiceRule::LastWritten,
+            ..FigureChoice::default()
+        };
+        self.chosen(indicator, None, &written_last)
             .into_iter()
-            .flat_map(|by_area| by_area.values())
-            .flat_map(|numbers| self.latest_per_period(numbers))
-            .map(|number| self.observation(number))
+            .map(|c| c.observation)
+            .collect()
+    }
+
+    /// Of `indicator`'s observations for `area` (every area for `None`), by area and then
+    /// period, the one `choice` picks for each period and those it passed over.
+    pub fn chosen(
+        &self,
+        indicator: &ResourceName,
+        area: Option<&ResourceName>,
+        choice: &FigureChoice,
+    ) -> Vec<Chosen> {
+        let Some(by_area) = self.series_rows(indicator) else {
+            return Vec::new();
+        };
+        let rows: Vec<&Vec<u32>> = match area {
+            Some(area) => by_area.get(area).into_iter().collect(),
+            None => by_area.values().collect(),
+        };
+        rows.into_iter()
+            .flat_map(|numbers| self.chosen_per_period(numbers, choice))
             .collect()
     }
 
@@ -276,34 +310,48 @@ impl ObservationTable {
             .map_or(0, |by_area| by_area.values().map(Vec::len).sum())
     }
 
-    /// The observations of `indicator` for `area`, in period order.
-    pub fn series_for(&self, indicator: &ResourceName, area: &ResourceName) -> Vec<Observation> {
-        self.series_rows(indicator)
-            .and_then(|by_area| by_area.get(area))
-            .into_iter()
-            .flat_map(|numbers| self.latest_per_period(numbers))
-            .map(|number| self.observation(number))
-            .collect()
-    }
-
     fn series_rows(&self, indicator: &ResourceName) -> Option<&BTreeMap<ResourceName, Vec<u32>>> {
         self.indicators
             .find(indicator)
             .and_then(|id| self.series.get(&id))
     }
 
-    /// Of a series' rows, the last written of each period.
-    fn latest_per_period<'a>(&'a self, numbers: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    /// Of a series' rows (in period order, those of one period in the order written), the one
+    /// `choice` picks for each period, and those passed over.
+    fn chosen_per_period(&self, numbers: &[u32], choice: &FigureChoice) -> Vec<Chosen> {
         let period = |number: u32| self.rows.row(number).period;
+        let candidate = |(written, number): (usize, &u32)| Candidate {
+            provenance: self.provenances.get(self.rows.row(*number).provenance),
+            written,
+        };
         numbers
-            .iter()
-            .enumerate()
-            .filter(move |(i, number)| {
-                numbers
-                    .get(i + 1)
-                    .is_none_or(|next| period(*next) != period(**number))
+            .chunk_by(|a, b| period(*a) == period(*b))
+            .map(|group| {
+                let best = group
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| choice.compare(&candidate(*a), &candidate(*b)))
+                    .map(|(i, _)| i)
+                    .expect("a group has a row");
+                let others: Vec<(usize, &u32)> = group
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != best)
+                    .collect();
+                let reason = if others.is_empty() {
+                    String::new()
+                } else {
+                    let others: Vec<Candidate<'_>> =
+                        others.iter().copied().map(candidate).collect();
+                    choice.reason(&candidate((best, &group[best])), &others)
+                };
+                Chosen {
+                    observation: self.observation(group[best]),
+                    passed_over: others.iter().map(|(_, n)| self.rows.name(**n)).collect(),
+                    reason,
+                }
             })
-            .map(|(_, number)| *number)
+            .collect()
     }
 
     fn observation(&self, number: u32) -> Observation {
@@ -415,6 +463,10 @@ mod tests {
                 [value.rem_euclid(3) as usize],
             provenance: Arc::new(Provenance {
                 source_title: format!("source {}", value % 3),
+                publish_date: match value % 4 {
+                    0 => None,
+                    day => chrono::NaiveDate::from_ymd_opt(2020, 1, day as u32),
+                },
                 ..Provenance::default()
             }),
             // Every fifth computed from two others, so that rows with inputs are put, replaced
@@ -492,10 +544,87 @@ mod tests {
                     let area = name(Collection::Areas, &format!("a-{area}"));
                     let for_area: Vec<Observation> =
                         wanted.iter().filter(|o| o.area == area).cloned().collect();
-                    prop_assert_eq!(table.series_for(&indicator, &area), for_area);
+                    let chosen: Vec<Observation> = table
+                        .chosen(&indicator, Some(&area), &FigureChoice {
+                            rule: ChoiceRule::LastWritten,
+                            ..FigureChoice::default()
+                        })
+                        .into_iter()
+                        .map(|c| c.observation)
+                        .collect();
+                    prop_assert_eq!(chosen, for_area);
+                }
+                for choice in choices() {
+                    let table_chose: Vec<(ResourceName, Vec<ResourceName>)> = table
+                        .chosen(&indicator, None, &choice)
+                        .into_iter()
+                        .map(|c| {
+                            let mut others = c.passed_over;
+                            others.sort();
+                            (c.observation.name, others)
+                        })
+                        .collect();
+                    prop_assert_eq!(table_chose, chosen_plainly(&expected, &indicator, &choice));
                 }
             }
         }
+    }
+
+    /// Every kind of choice: by rule alone, and with a preferred source.
+    fn choices() -> Vec<FigureChoice> {
+        [ChoiceRule::LatestPublication, ChoiceRule::LastWritten]
+            .into_iter()
+            .flat_map(|rule| {
+                [vec![], vec!["SOURCE 2".to_owned(), "source 0".to_owned()]]
+                    .into_iter()
+                    .map(move |preferred_sources| FigureChoice {
+                        preferred_sources,
+                        rule,
+                    })
+            })
+            .collect()
+    }
+
+    /// What `choice` must pick, by area and period, the plain way: the most preferred source,
+    /// then (by the rule) the latest publication, then the last written (highest revision).
+    fn chosen_plainly(
+        expected: &BTreeMap<ResourceName, Observation>,
+        indicator: &ResourceName,
+        choice: &FigureChoice,
+    ) -> Vec<(ResourceName, Vec<ResourceName>)> {
+        let mut groups: BTreeMap<(ResourceName, String), Vec<&Observation>> = BTreeMap::new();
+        for o in expected.values().filter(|o| &o.indicator == indicator) {
+            groups
+                .entry((o.area.clone(), o.period.clone()))
+                .or_default()
+                .push(o);
+        }
+        groups
+            .into_values()
+            .map(|group| {
+                let rank = |o: &Observation| {
+                    let title = o.provenance.source_title.to_lowercase();
+                    let preferred = choice
+                        .preferred_sources
+                        .iter()
+                        .position(|s| s.to_lowercase() == title)
+                        .unwrap_or(choice.preferred_sources.len());
+                    let date = match choice.rule {
+                        ChoiceRule::LatestPublication => o.provenance.publish_date,
+                        ChoiceRule::LastWritten => None,
+                    };
+                    (std::cmp::Reverse(preferred), date, o.meta.revision)
+                };
+                let best = group.iter().max_by_key(|o| rank(o)).unwrap();
+                let mut others: Vec<ResourceName> = group
+                    .iter()
+                    .filter(|o| o.name != best.name)
+                    .map(|o| o.name.clone())
+                    .collect();
+                others.sort();
+                (best.name.clone(), others)
+            })
+            .collect()
     }
 
     /// A table of `observations` loaded in bulk, as at start-up.

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 
 use super::cube::FundingCube;
-use super::observations::ObservationTable;
+use super::observations::{Chosen, ObservationTable};
 use super::project_index::ProjectIndex;
 use super::projects::ProjectTable;
 use super::table::Table;
 use crate::domain::{
-    Area, Catalog, Collection, Indicator, Meta, Observation, Pairing, Party, Resource,
-    ResourceName, Shared,
+    Area, Catalog, Collection, FigureChoice, Indicator, Meta, Observation, Pairing, Party,
+    Resource, ResourceName, Shared,
 };
 use crate::domain::{Committed, Write};
 
@@ -127,14 +127,21 @@ impl ReadModel {
         }
     }
 
-    /// Every observation of `indicator`, by area and then period.
+    /// The observation of `indicator` for every area and period, by area and then period:
+    /// where several compete, the last written.
     pub fn series_of(&self, indicator: &ResourceName) -> Vec<Observation> {
         self.observations.series_of(indicator)
     }
 
-    /// The observations of `indicator` for `area`, in period order.
-    pub fn series_for(&self, indicator: &ResourceName, area: &ResourceName) -> Vec<Observation> {
-        self.observations.series_for(indicator, area)
+    /// Of `indicator`'s observations for `area` (every area for `None`), by area and then
+    /// period, the one `choice` picks for each period and those it passed over.
+    pub fn chosen(
+        &self,
+        indicator: &ResourceName,
+        area: Option<&ResourceName>,
+        choice: &FigureChoice,
+    ) -> Vec<Chosen> {
+        self.observations.chosen(indicator, area, choice)
     }
 
     /// The projects' funding, pre-aggregated for summaries.

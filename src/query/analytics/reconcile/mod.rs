@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 use by_area::{ByArea, Span};
 
 use super::error::AnalyticsError;
-use super::money::{ConversionUsed, Converter};
+use super::money::{ConversionUsed, Converter, SeriesChoice};
 use super::qualified::satisfied;
 use crate::domain::{DataStatus, Indicator, Observation, Period, RecordMeasure, ResourceName};
 use crate::query::interrupt::Interrupt;
@@ -27,6 +27,8 @@ pub struct Reconciliation {
     pub satisfied: bool,
     pub method: String,
     pub input_status: DataStatus,
+    /// False when a conversion factor used was computed from the reported figure itself.
+    pub independent: bool,
 }
 
 /// Every reconciliation and the conversion factors they used.
@@ -44,12 +46,22 @@ struct Pending<'m> {
     span: Span,
 }
 
+/// A figure computed from the records: its value, how, its inputs' least certain status, and
+/// whether it is independent of the reported figure.
+struct Computed {
+    value: Decimal,
+    method: String,
+    input_status: DataStatus,
+    independent: bool,
+}
+
 fn compute(
     model: &ReadModel,
     by_area: &ByArea,
     pending: &Pending<'_>,
     converter: &mut Converter<'_>,
-) -> Result<(Decimal, String, DataStatus), AnalyticsError> {
+    series: &SeriesChoice,
+) -> Result<Computed, AnalyticsError> {
     let Pending {
         observation,
         indicator,
@@ -60,10 +72,12 @@ fn compute(
     let scale =
         Decimal::from_i128_with_scale(10i128.pow(indicator.unit_multiplier.clamp(0, 18) as u32), 0);
     let years = format!("{}-{}", span.0, span.1);
+    let mut independent = true;
     let (value, method, statuses) = match measure {
         RecordMeasure::Expenditure => {
-            let mut to_unit = Converter::new(model, &indicator.unit, None);
+            let mut to_unit = Converter::new(model, &indicator.unit, None, series);
             let tally = by_area.expenditure(area, span, false, &mut to_unit)?;
+            independent = !to_unit.derives_from(&observation.name);
             converter.absorb(to_unit);
             let method = format!(
                 "sum of {} expenditure lines of {} projects, {years}, in {}",
@@ -72,9 +86,10 @@ fn compute(
             (tally.value / scale, method, tally.statuses)
         }
         RecordMeasure::LivelihoodShare => {
-            let mut in_cny = Converter::new(model, "CNY", None);
+            let mut in_cny = Converter::new(model, "CNY", None, series);
             let all = by_area.expenditure(area, span, false, &mut in_cny)?;
             let livelihood = by_area.expenditure(area, span, true, &mut in_cny)?;
+            independent = !in_cny.derives_from(&observation.name);
             converter.absorb(in_cny);
             let value = if all.value.is_zero() {
                 Decimal::ZERO
@@ -96,10 +111,14 @@ fn compute(
             (tally.value / scale, method, tally.statuses)
         }
     };
-    let value = value
-        .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
-        .normalize();
-    Ok((value, method, statuses.least_certain()))
+    Ok(Computed {
+        value: value
+            .round_dp_with_strategy(6, RoundingStrategy::MidpointAwayFromZero)
+            .normalize(),
+        method,
+        input_status: statuses.least_certain(),
+        independent,
+    })
 }
 
 /// Reconciles every observation matching `filter` whose indicator project records can compute.
@@ -109,8 +128,10 @@ pub fn reconcile(
     model: &ReadModel,
     filter: &str,
     about_tolerance: Decimal,
+    series: &SeriesChoice,
     interrupt: &Interrupt,
 ) -> Result<ReconciliationReport, AnalyticsError> {
+    series.check(model)?;
     // The caller's filter alone first, so that an error points into the text they sent; then
     // with the status, so that the indexes pick the reported observations among millions.
     Filter::parse(filter, Observation::FIELDS)?;
@@ -153,10 +174,15 @@ pub fn reconcile(
         areas,
         output_indicators.into_iter().collect(),
     )?;
-    let mut converter = Converter::new(model, "CNY", None);
+    let mut converter = Converter::new(model, "CNY", None, series);
     let mut reconciliations = Vec::with_capacity(pending.len());
     for figure in &pending {
-        let (computed, method, input_status) = compute(model, &by_area, figure, &mut converter)?;
+        let Computed {
+            value: computed,
+            method,
+            input_status,
+            independent,
+        } = compute(model, &by_area, figure, &mut converter, series)?;
         let observation = &figure.observation;
         let difference = computed - observation.value;
         reconciliations.push(Reconciliation {
@@ -173,6 +199,7 @@ pub fn reconcile(
             ),
             method,
             input_status,
+            independent,
         });
     }
     Ok(ReconciliationReport {
@@ -192,8 +219,13 @@ mod tests {
     fn by_definition(model: &ReadModel, figure: &Pending<'_>) -> (Decimal, usize, DataStatus) {
         let (area, span) = (&figure.observation.area, figure.span);
         let in_span = |year: i32| (span.0..=span.1).contains(&year);
-        let mut converter = Converter::new(model, "CNY", None);
-        let mut to_unit = Converter::new(model, &figure.indicator.unit, None);
+        let mut converter = Converter::new(model, "CNY", None, &SeriesChoice::default());
+        let mut to_unit = Converter::new(
+            model,
+            &figure.indicator.unit,
+            None,
+            &SeriesChoice::default(),
+        );
         let (mut value, mut livelihood, mut projects, mut statuses) =
             (Decimal::ZERO, Decimal::ZERO, 0, Vec::new());
         for project in model.projects.values() {
@@ -348,7 +380,13 @@ mod tests {
             ),
         ) {
             let model = varied_demo(&projects, &figures);
-            let report = reconcile(&model, "", Decimal::from(5), &Interrupt::default()).unwrap();
+            let report = reconcile(
+                &model,
+                "",
+                Decimal::from(5),
+                &SeriesChoice::default(),
+                &Interrupt::default(),
+            ).unwrap();
             prop_assert!(report.reconciliations.len() >= figures.len());
             for reconciliation in &report.reconciliations {
                 let observation = reconciliation.reported.clone();
