@@ -201,16 +201,7 @@ async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
         }),
         ..Default::default()
     };
-    server
-        .client(Some(WRITE_TOKEN))
-        .await
-        .records()
-        .batch_upsert_observations(BatchUpsertObservationsRequest {
-            observations: vec![point("2015", "100"), point("2016", "125")],
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    upsert_observations(&server, vec![point("2015", "100"), point("2016", "125")]).await;
     let by_year = |summary: &SummarizeFundingResponse, year: &str| {
         summary
             .groups
@@ -250,6 +241,20 @@ async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
     );
 }
 
+/// Writes `observations` in one batch, as the programme office would.
+async fn upsert_observations(server: &TestServer, observations: Vec<Observation>) {
+    server
+        .client(Some(WRITE_TOKEN))
+        .await
+        .records()
+        .batch_upsert_observations(BatchUpsertObservationsRequest {
+            observations,
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
 async fn add_gdp(server: &TestServer, area: &str, values: &[(&str, &str)], status: DataStatus) {
     let observations = values
         .iter()
@@ -273,16 +278,7 @@ async fn add_gdp(server: &TestServer, area: &str, values: &[(&str, &str)], statu
             ..Default::default()
         })
         .collect();
-    server
-        .client(Some(WRITE_TOKEN))
-        .await
-        .records()
-        .batch_upsert_observations(BatchUpsertObservationsRequest {
-            observations,
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    upsert_observations(server, observations).await;
 }
 
 #[tokio::test]
@@ -850,25 +846,20 @@ async fn related_figures_of_one_source_are_checked_against_each_other() {
         }),
         ..Default::default()
     };
-    server
-        .client(Some(WRITE_TOKEN))
-        .await
-        .records()
-        .batch_upsert_observations(BatchUpsertObservationsRequest {
-            observations: vec![
-                stated("kashgar-funds", "assistance-funds", "10", Qualifier::Exact),
-                stated("kashgar-water-share", "water-share", "25", Qualifier::Exact),
-                stated(
-                    "kashgar-water-funds",
-                    "water-funds",
-                    "2600",
-                    Qualifier::About,
-                ),
-            ],
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    upsert_observations(
+        &server,
+        vec![
+            stated("kashgar-funds", "assistance-funds", "10", Qualifier::Exact),
+            stated("kashgar-water-share", "water-share", "25", Qualifier::Exact),
+            stated(
+                "kashgar-water-funds",
+                "water-funds",
+                "2600",
+                Qualifier::About,
+            ),
+        ],
+    )
+    .await;
     let part = |tolerance: &str| check(r#"indicator = "indicators/water-funds""#, tolerance);
     let lenient = analytics
         .check_consistency(part(""))
@@ -957,16 +948,7 @@ async fn each_year_converts_at_its_own_rate_from_the_series_named() {
             ..Default::default()
         })
         .collect();
-    server
-        .client(Some(WRITE_TOKEN))
-        .await
-        .records()
-        .batch_upsert_observations(BatchUpsertObservationsRequest {
-            observations: rates,
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    upsert_observations(&server, rates).await;
 
     let mut analytics = server.client(None).await.analytics();
     let by_year = |currency: &str, series: &str, end_year: i32| SummarizeFundingRequest {

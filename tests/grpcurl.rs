@@ -102,4 +102,14 @@ fn grpcurl_lists_describes_checks_health_and_queries() {
             .unwrap()
             .contains("price bases differ")
     );
+
+    // A county found by its Chinese name.
+    let resolved = grpcurl(
+        &server,
+        &["-d", r#"{"query": "莎车"}"#],
+        &["pairing.v1.AreaService/ResolvePlaces"],
+    );
+    let json: serde_json::Value = serde_json::from_str(&resolved).unwrap();
+    assert_eq!(json["matches"][0]["place"], "areas/yarkant", "{resolved}");
+    assert_eq!(json["matches"][0]["matchedText"], "莎车县");
 }

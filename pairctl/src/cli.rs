@@ -125,6 +125,12 @@ pub enum Command {
         #[arg(long, default_value = "")]
         rate_series: String,
     },
+    /// Find areas and parties by any of their names or codes, or the beginning of one.
+    #[command(after_help = "Example:\n  pairctl resolve 莎车")]
+    Resolve {
+        /// A name or code: "莎车", "Shache", "653125".
+        query: String,
+    },
     /// Figures a source states together checked against each other: a multiple against the
     /// average growth, two currencies against a rate, a part against share x whole.
     #[command(after_help = "Example:\n  pairctl check-consistency --about-tolerance 5")]

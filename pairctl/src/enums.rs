@@ -43,6 +43,7 @@ macro_rules! short_names {
 short_names!(
     AreaLevel => "AREA_LEVEL_",
     ChangeKind => "CHANGE_KIND_",
+    CodeScheme => "CODE_SCHEME_",
     DataStatus => "DATA_STATUS_",
     Derivation => "DERIVATION_",
     Frequency => "FREQUENCY_",

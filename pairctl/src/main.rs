@@ -88,6 +88,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             filter,
             rate_series,
         } => analytics::reconcile(&client, filter, rate_series, format).await,
+        Command::Resolve { query } => analytics::resolve(&client, query, format).await,
         Command::CheckConsistency {
             filter,
             about_tolerance,

@@ -110,6 +110,14 @@ fn import_list_summary_and_export_round_trip() {
     assert_eq!(rows.len(), 5, "three groups, other, total");
     assert_eq!(rows[4]["party"], "(total)");
 
+    let resolved = pairctl(&server, &["resolve", "Shache", "-o", "csv"]);
+    assert!(resolved.status.success(), "{}", text(&resolved.stderr));
+    assert!(
+        text(&resolved.stdout).contains("areas/yarkant,Yarkant County,Shache County,en"),
+        "{}",
+        text(&resolved.stdout)
+    );
+
     let checked = pairctl(&server, &["check-consistency", "-o", "json"]);
     assert!(checked.status.success(), "{}", text(&checked.stderr));
     let rows: serde_json::Value = serde_json::from_str(&text(&checked.stdout)).unwrap();
@@ -313,6 +321,7 @@ fn bad_input_files_are_reported_by_line_with_a_non_zero_exit() {
         &["series"],
         &["reconcile"],
         &["check-consistency"],
+        &["resolve"],
         &["import"],
         &["export"],
         &["watch"],

@@ -198,6 +198,7 @@ macro_rules! resource_service {
         update $update:ident($update_request:ident) -> $update_response:ident,
         delete $delete:ident($delete_request:ident) -> $delete_response:ident,
         writable [$($field:ident),+ $(,)?]
+        $(, more { $($more:item)* })?
     ) => {
         #[cfg(test)]
         impl Writable for pb::$variant {
@@ -329,6 +330,8 @@ macro_rules! resource_service {
                     .await?;
                 Ok(Response::new(pb::$delete_response { revision: committed.revision }))
             }
+
+            $($($more)*)?
         }
     };
 }
@@ -340,16 +343,32 @@ resource_service!(PartyService in party_service_server, Parties, Party, role Adm
     create create_party(CreatePartyRequest) -> CreatePartyResponse,
     update update_party(UpdatePartyRequest) -> UpdatePartyResponse,
     delete delete_party(DeletePartyRequest) -> DeletePartyResponse,
-    writable [kind, display_name, home_area]);
+    writable [kind, display_name, home_area, codes, provenance]);
 
 resource_service!(AreaService in area_service_server, Areas, Area, role Admin,
-    area / areas, id field area_id,
-    get get_area(GetAreaRequest) -> GetAreaResponse,
-    list list_areas(ListAreasRequest) -> ListAreasResponse,
-    create create_area(CreateAreaRequest) -> CreateAreaResponse,
-    update update_area(UpdateAreaRequest) -> UpdateAreaResponse,
-    delete delete_area(DeleteAreaRequest) -> DeleteAreaResponse,
-    writable [display_name, level, parent]);
+area / areas, id field area_id,
+get get_area(GetAreaRequest) -> GetAreaResponse,
+list list_areas(ListAreasRequest) -> ListAreasResponse,
+create create_area(CreateAreaRequest) -> CreateAreaResponse,
+update update_area(UpdateAreaRequest) -> UpdateAreaResponse,
+delete delete_area(DeleteAreaRequest) -> DeleteAreaResponse,
+writable [display_name, level, parent, names, codes, provenance],
+more {
+    async fn resolve_places(
+        &self,
+        request: Request<pb::ResolvePlacesRequest>,
+    ) -> Result<Response<pb::ResolvePlacesResponse>, Status> {
+        let r = request.get_ref();
+        let (query, date, limit) = decode::place_query(r)?;
+        // One lookup in the places' sorted keys.
+        let cost = |_: &ReadModel| Ok(Cost::Rows(limit));
+        self.read_at(&request, r.min_revision, "ResolvePlaces", cost, move |model, _| {
+            let found = model.places.resolve(&query, date, limit);
+            Ok(encode::place_matches(model, &query, &found))
+        })
+        .await
+    }
+});
 
 resource_service!(PairingService in pairing_service_server, Pairings, Pairing, role Write,
     pairing / pairings, id field pairing_id,
@@ -379,7 +398,8 @@ resource_service!(IndicatorService in indicator_service_server, Indicators, Indi
     update update_indicator(UpdateIndicatorRequest) -> UpdateIndicatorResponse,
     delete delete_indicator(DeleteIndicatorRequest) -> DeleteIndicatorResponse,
     writable [code, display_name, description, unit, unit_multiplier, frequency, measure_kind,
-        summable, price_basis, price_base_year, topic, record_measure, series_role, relation]);
+        summable, price_basis, price_base_year, topic, record_measure, series_role, relation,
+        provenance]);
 
 resource_service!(ObservationService in observation_service_server, Observations, Observation, role Write,
     observation / observations, id field observation_id,

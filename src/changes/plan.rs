@@ -4,8 +4,8 @@
 use foldhash::{HashMap, HashSet};
 
 use crate::domain::{
-    Area, Catalog, Commit, Conflict, Indicator, Precondition, RequestKey, Resource, ResourceName,
-    Violations, Write,
+    Area, Catalog, CodeScheme, Commit, Conflict, Indicator, Precondition, RequestKey, Resource,
+    ResourceName, Violations, Write,
 };
 use crate::query::model::ReadModel;
 use crate::store::StoreError;
@@ -202,6 +202,27 @@ impl Catalog for Staged<'_> {
             _ => None,
         })
         .unwrap_or_else(|| self.model.area(name))
+    }
+
+    /// A code is held by a place the group puts with it, else by the model's holder unless
+    /// the group deletes that place or puts it without the code.
+    fn code_holder(
+        &self,
+        scheme: CodeScheme,
+        value: &str,
+        except: &ResourceName,
+    ) -> Option<ResourceName> {
+        let holds = |r: &Resource| {
+            r.place_codes()
+                .iter()
+                .any(|c| c.scheme == scheme && c.value == value)
+        };
+        if let Some(put) = self.puts.values().find(|r| r.name() != except && holds(r)) {
+            return Some(put.name().clone());
+        }
+        self.model
+            .code_holder(scheme, value, except)
+            .filter(|holder| !self.deletes.contains(holder) && !self.puts.contains_key(holder))
     }
 }
 

@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::labelled::labelled;
-use super::{Collection, ResourceName, Violations};
+use super::place::{check_codes, check_names};
+use super::validation::{check_date, check_year, require_text};
+use super::{Collection, PlaceCode, PlaceName, ResourceName, Violations};
 
 /// Bookkeeping the store sets on every write.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -200,6 +202,12 @@ pub struct Party {
     pub kind: PartyKind,
     pub display_name: String,
     pub home_area: String,
+    /// Official codes of the province or city it is: administrative division, ISO 3166-2.
+    #[serde(default)]
+    pub codes: Vec<PlaceCode>,
+    /// Where its codes and names come from.
+    #[serde(default)]
+    pub provenance: Option<Arc<Provenance>>,
     #[serde(default)]
     pub meta: Meta,
 }
@@ -209,6 +217,10 @@ impl Party {
     pub fn validate(&self) -> Violations {
         let mut violations = Violations::default();
         require_text(&self.display_name, "display_name", &mut violations);
+        check_codes(&self.codes, &mut violations);
+        if let Some(provenance) = &self.provenance {
+            provenance.validate("provenance", &mut violations);
+        }
         violations
     }
 }
@@ -245,6 +257,15 @@ pub struct Area {
     pub display_name: String,
     pub level: AreaLevel,
     pub parent: Option<ResourceName>,
+    /// Names in several languages and scripts, each for the dates it held.
+    #[serde(default)]
+    pub names: Vec<PlaceName>,
+    /// Official codes, each for the dates it held.
+    #[serde(default)]
+    pub codes: Vec<PlaceCode>,
+    /// Where its names and codes come from.
+    #[serde(default)]
+    pub provenance: Option<Arc<Provenance>>,
     #[serde(default)]
     pub meta: Meta,
 }
@@ -254,6 +275,11 @@ impl Area {
     pub fn validate(&self) -> Violations {
         let mut violations = Violations::default();
         require_text(&self.display_name, "display_name", &mut violations);
+        check_names(&self.names, &mut violations);
+        check_codes(&self.codes, &mut violations);
+        if let Some(provenance) = &self.provenance {
+            provenance.validate("provenance", &mut violations);
+        }
         match (&self.parent, self.level) {
             (Some(_), AreaLevel::Country) => violations.push("parent", "a country has no parent"),
             (None, AreaLevel::Prefecture | AreaLevel::Division | AreaLevel::County) => {
@@ -296,25 +322,6 @@ impl Pairing {
         }
         self.provenance.validate("provenance", &mut violations);
         violations
-    }
-}
-
-pub(super) fn require_text(value: &str, field: &str, violations: &mut Violations) {
-    if value.trim().is_empty() {
-        violations.push(field, "is required");
-    }
-}
-
-pub(super) fn check_year(year: i32, field: &str, violations: &mut Violations) {
-    if !(1949..=2100).contains(&year) {
-        violations.push(field, format!("year {year} is outside 1949..=2100"));
-    }
-}
-
-/// Every date of the record lies in the years `check_year` allows.
-pub(super) fn check_date(date: Option<NaiveDate>, field: &str, violations: &mut Violations) {
-    if let Some(date) = date {
-        check_year(chrono::Datelike::year(&date), field, violations);
     }
 }
 

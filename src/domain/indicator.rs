@@ -5,9 +5,9 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::common::require_text;
 use super::labelled::labelled;
 use super::money::check_currency;
+use super::validation::require_text;
 use super::{
     Collection, DataStatus, Frequency, Labelled, Meta, Period, Provenance, Qualifier, ResourceName,
     Violations,
@@ -145,6 +145,9 @@ pub struct Indicator {
     pub series_role: Option<SeriesRole>,
     #[serde(default)]
     pub relation: Option<Relation>,
+    /// Where its definition comes from.
+    #[serde(default)]
+    pub provenance: Option<Arc<Provenance>>,
     #[serde(default)]
     pub meta: Meta,
 }
@@ -195,10 +198,13 @@ impl Indicator {
             );
         }
         if let PriceBasis::Constant(year) = self.price_basis {
-            super::common::check_year(year, "price_base_year", &mut violations);
+            super::validation::check_year(year, "price_base_year", &mut violations);
         }
         if let Some(relation) = &self.relation {
             self.validate_relation(relation, &mut violations);
+        }
+        if let Some(provenance) = &self.provenance {
+            provenance.validate("provenance", &mut violations);
         }
         violations
     }

@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::common::{check_date, check_year, require_text};
 use super::labelled::labelled;
+use super::validation::{check_date, check_year, require_text};
 use super::{DataStatus, Meta, Money, Provenance, ResourceName, SupportField, Violations};
 
 labelled! {

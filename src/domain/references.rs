@@ -1,7 +1,8 @@
 //! Rules that need other resources: references exist, periods fit their indicator, areas nest.
 
 use super::{
-    Area, Collection, Indicator, RelationKind, Resource, ResourceName, Violations, is_currency_unit,
+    Area, CodeScheme, Collection, Indicator, Labelled, PlaceCode, RelationKind, Resource,
+    ResourceName, Violations, is_currency_unit,
 };
 
 /// What validation may look up about the rest of the record.
@@ -12,6 +13,24 @@ pub trait Catalog {
     fn indicator(&self, name: &ResourceName) -> Option<&Indicator>;
     /// The area of that name, if it exists.
     fn area(&self, name: &ResourceName) -> Option<&Area>;
+    /// The area or party other than `except` that holds a code, if one does.
+    fn code_holder(
+        &self,
+        scheme: CodeScheme,
+        value: &str,
+        except: &ResourceName,
+    ) -> Option<ResourceName>;
+}
+
+impl Resource {
+    /// The codes a place holds: an area's or a party's.
+    pub fn place_codes(&self) -> &[PlaceCode] {
+        match self {
+            Resource::Area(area) => &area.codes,
+            Resource::Party(party) => &party.codes,
+            _ => &[],
+        }
+    }
 }
 
 impl Resource {
@@ -41,6 +60,14 @@ impl Resource {
                 "parent",
                 format!("{} is not above a {:?} area", parent.name, area.level),
             );
+        }
+        for (i, code) in self.place_codes().iter().enumerate() {
+            if let Some(holder) = catalog.code_holder(code.scheme, &code.value, self.name()) {
+                violations.push(
+                    format!("codes[{i}].value"),
+                    format!("{} {} is {holder}'s code", code.scheme.label(), code.value),
+                );
+            }
         }
         if let Resource::Indicator(indicator) = self
             && let Some(relation) = &indicator.relation

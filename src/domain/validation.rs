@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
+
 /// One broken rule: the field path (as in the request) and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -76,3 +78,23 @@ impl fmt::Display for Violations {
 }
 
 impl std::error::Error for Violations {}
+
+/// A text field that must say something.
+pub(super) fn require_text(value: &str, field: &str, violations: &mut Violations) {
+    if value.trim().is_empty() {
+        violations.push(field, "is required");
+    }
+}
+
+pub(super) fn check_year(year: i32, field: &str, violations: &mut Violations) {
+    if !(1949..=2100).contains(&year) {
+        violations.push(field, format!("year {year} is outside 1949..=2100"));
+    }
+}
+
+/// Every date of the record lies in the years `check_year` allows.
+pub(super) fn check_date(date: Option<NaiveDate>, field: &str, violations: &mut Violations) {
+    if let Some(date) = date {
+        check_year(chrono::Datelike::year(&date), field, violations);
+    }
+}

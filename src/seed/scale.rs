@@ -86,6 +86,7 @@ fn indicator(index: usize) -> Resource {
         record_measure: None,
         series_role: None,
         relation: None,
+        provenance: None,
         meta: Default::default(),
     })
 }

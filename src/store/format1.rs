@@ -9,22 +9,43 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::domain::{
-    Area, DataStatus, Frequency, Indicator, MeasureKind, Meta, Observation, Pairing, Party,
-    PriceBasis, Project, Provenance, Qualifier, RecordMeasure, Resource, ResourceName, SeriesRole,
+    Area, AreaLevel, DataStatus, Frequency, Indicator, MeasureKind, Meta, Observation, Pairing,
+    Party, PartyKind, PriceBasis, Project, Provenance, Qualifier, RecordMeasure, Resource,
+    ResourceName, SeriesRole,
 };
 
-/// `Resource` of the first release: variants in the same order, two of them of older shape.
+/// `Resource` of the first release: variants in the same order, four of them of older shape.
 #[derive(Deserialize)]
 pub enum Resource1 {
-    Party(Party),
-    Area(Area),
+    Party(Party1),
+    Area(Area1),
     Pairing(Pairing),
     Project(Project),
     Indicator(Indicator1),
     Observation(Observation1),
 }
 
-/// An indicator before relations.
+/// A party before codes and provenance.
+#[derive(Deserialize)]
+pub struct Party1 {
+    name: ResourceName,
+    kind: PartyKind,
+    display_name: String,
+    home_area: String,
+    meta: Meta,
+}
+
+/// An area before names, codes and provenance.
+#[derive(Deserialize)]
+pub struct Area1 {
+    name: ResourceName,
+    display_name: String,
+    level: AreaLevel,
+    parent: Option<ResourceName>,
+    meta: Meta,
+}
+
+/// An indicator before relations and provenance.
 #[derive(Deserialize)]
 pub struct Indicator1 {
     name: ResourceName,
@@ -60,8 +81,26 @@ pub struct Observation1 {
 impl From<Resource1> for Resource {
     fn from(old: Resource1) -> Self {
         match old {
-            Resource1::Party(r) => Resource::Party(r),
-            Resource1::Area(r) => Resource::Area(r),
+            // Nothing was said of their codes, names or sources: none rather than guessed.
+            Resource1::Party(r) => Resource::Party(Party {
+                name: r.name,
+                kind: r.kind,
+                display_name: r.display_name,
+                home_area: r.home_area,
+                codes: Vec::new(),
+                provenance: None,
+                meta: r.meta,
+            }),
+            Resource1::Area(r) => Resource::Area(Area {
+                name: r.name,
+                display_name: r.display_name,
+                level: r.level,
+                parent: r.parent,
+                names: Vec::new(),
+                codes: Vec::new(),
+                provenance: None,
+                meta: r.meta,
+            }),
             Resource1::Pairing(r) => Resource::Pairing(r),
             Resource1::Project(r) => Resource::Project(r),
             Resource1::Indicator(r) => Resource::Indicator(Indicator {
@@ -79,6 +118,7 @@ impl From<Resource1> for Resource {
                 record_measure: r.record_measure,
                 series_role: r.series_role,
                 relation: None,
+                provenance: None,
                 meta: r.meta,
             }),
             // Nobody said how the first release's figures were read: the reading stays unstated

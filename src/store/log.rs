@@ -279,6 +279,7 @@ mod tests {
             .filter_map(|c| demo.iter().find(|r| r.collection() == c).cloned())
             .collect();
         for name in [
+            "areas/yarkant",
             "indicators/gdp-multiple",
             "observations/gdp-multiple-2012-2022",
             "observations/cny-per-usd-implied-2013-2022",

@@ -585,6 +585,14 @@ fn spawn_server<A: AsRef<std::ffi::OsStr>>(args: &[A], env: &[(&str, &str)]) -> 
 /// Runs the binary with `args` and `env`, expecting it to refuse to start: its log, after it
 /// exited unsuccessfully within 30 s.
 pub fn start_refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    // A start that gets as far as the store must not leave a database in the working tree.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let database = dir.path().join("refused.db");
+    let mut args: Vec<&str> = args.to_vec();
+    if !args.contains(&"--database") {
+        args.extend(["--database", database.to_str().expect("a UTF-8 path")]);
+    }
+    let args = &args[..];
     let mut child = spawn_server(args, env);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let status = loop {

@@ -314,6 +314,33 @@ pub async fn check_consistency(
     .map_err(Failure::Usage)
 }
 
+/// Prints the places a name or code finds, and by what.
+pub async fn resolve(client: &Client, query: String, output: Output) -> Result<(), Failure> {
+    let request = v1::ResolvePlacesRequest {
+        query,
+        ..Default::default()
+    };
+    let found = client.areas().resolve_places(request).await?.into_inner();
+    let rows: Vec<Vec<Cell>> = found
+        .matches
+        .iter()
+        .map(|m| {
+            let by = if m.language.is_empty() {
+                m.scheme().short()
+            } else {
+                m.language.clone()
+            };
+            cells([
+                m.place.clone(),
+                m.display_name.clone(),
+                m.matched_text.clone(),
+                by,
+            ])
+        })
+        .collect();
+    print(output, &["place", "display_name", "matched", "by"], &rows).map_err(Failure::Usage)
+}
+
 /// A row of text cells.
 fn cells<const N: usize>(texts: [String; N]) -> Vec<Cell> {
     texts.into_iter().map(Cell::from).collect()

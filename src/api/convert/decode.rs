@@ -121,6 +121,28 @@ impl Decoder {
         }
     }
 
+    /// The provenance of reference data, which may have none.
+    fn optional_provenance(
+        &mut self,
+        value: Option<&pb::Provenance>,
+    ) -> Option<std::sync::Arc<domain::Provenance>> {
+        value.map(|p| self.provenance("provenance", Some(p)).into())
+    }
+
+    /// Codes of a place, each with its scheme.
+    fn place_codes(&mut self, codes: &[pb::PlaceCode]) -> Vec<domain::PlaceCode> {
+        codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| domain::PlaceCode {
+                scheme: self.required(&format!("codes[{i}].scheme"), c.scheme),
+                value: c.value.clone(),
+                valid_from: self.date(&format!("codes[{i}].valid_from"), c.valid_from.as_ref()),
+                valid_to: self.date(&format!("codes[{i}].valid_to"), c.valid_to.as_ref()),
+            })
+            .collect()
+    }
+
     /// The provenance; a missing one decodes as empty, which validation then refuses.
     fn provenance(&mut self, field: &str, value: Option<&pb::Provenance>) -> domain::Provenance {
         let Some(p) = value else {
@@ -145,6 +167,8 @@ pub fn party(p: &pb::Party) -> Decoded<domain::Party> {
         kind: d.required("kind", p.kind),
         display_name: p.display_name.clone(),
         home_area: p.home_area.clone(),
+        codes: d.place_codes(&p.codes),
+        provenance: d.optional_provenance(p.provenance.as_ref()),
         meta: Meta::default(),
     };
     (party, d.violations)
@@ -158,6 +182,19 @@ pub fn area(p: &pb::Area) -> Decoded<domain::Area> {
         display_name: p.display_name.clone(),
         level: d.required("level", p.level),
         parent: d.optional_name(Collection::Areas, "parent", &p.parent),
+        names: p
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| domain::PlaceName {
+                text: n.text.clone(),
+                language: n.language.clone(),
+                valid_from: d.date(&format!("names[{i}].valid_from"), n.valid_from.as_ref()),
+                valid_to: d.date(&format!("names[{i}].valid_to"), n.valid_to.as_ref()),
+            })
+            .collect(),
+        codes: d.place_codes(&p.codes),
+        provenance: d.optional_provenance(p.provenance.as_ref()),
         meta: Meta::default(),
     };
     (area, d.violations)
@@ -290,6 +327,7 @@ pub fn indicator(p: &pb::Indicator) -> Decoded<domain::Indicator> {
             kind: d.required("relation.kind", r.kind),
             of: d.name(Collection::Indicators, "relation.of", &r.of),
         }),
+        provenance: d.optional_provenance(p.provenance.as_ref()),
         meta: Meta::default(),
     };
     (indicator, d.violations)
@@ -428,4 +466,43 @@ pub fn change_scope(
         since,
         before,
     })
+}
+
+/// Most places a resolution returns, and how many when the request says none.
+const MAX_PLACES: usize = 100;
+const DEFAULT_PLACES: usize = 20;
+
+/// What a ResolvePlaces request asks: the text, the day, how many matches.
+pub fn place_query(
+    r: &pb::ResolvePlacesRequest,
+) -> Result<(String, Option<NaiveDate>, usize), ApiError> {
+    let mut d = Decoder::default();
+    if r.query.trim().is_empty() {
+        d.violations
+            .push("query", "give a name or a code, or the beginning of one");
+    } else if r.query.len() > crate::text::QUOTE_LIMIT {
+        d.violations.push(
+            "query",
+            format!(
+                "is {} bytes; no name or code is longer than {}",
+                r.query.len(),
+                crate::text::QUOTE_LIMIT
+            ),
+        );
+    }
+    let date = d.date("date", r.date.as_ref());
+    if r.page_size < 0 {
+        d.violations.push("page_size", "must not be negative");
+    }
+    if !d.violations.is_empty() {
+        return Err(ApiError::InvalidArgument {
+            reason: "INVALID_ARGUMENT",
+            violations: d.violations.0,
+        });
+    }
+    let limit = match r.page_size {
+        0 => DEFAULT_PLACES,
+        n => (n as usize).min(MAX_PLACES),
+    };
+    Ok((r.query.clone(), date, limit))
 }

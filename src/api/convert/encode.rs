@@ -8,6 +8,8 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::changes::{Committed, Write};
 use crate::domain::{self, ChangeScope, Labelled, Meta, PriceBasis};
+use crate::query::model::ReadModel;
+use crate::query::model::places::{MatchedBy, PlaceKey, place_key};
 
 /// The proto value of the domain variant with this ordinal.
 pub fn enum_value<E: Labelled>(variant: E) -> i32 {
@@ -38,6 +40,18 @@ pub fn money(value: &domain::Money) -> Money {
         units: units.to_i64().unwrap_or(i64::MAX),
         nanos: nanos.to_i32().unwrap_or_default(),
     }
+}
+
+fn place_codes(codes: &[domain::PlaceCode]) -> Vec<pb::PlaceCode> {
+    codes
+        .iter()
+        .map(|c| pb::PlaceCode {
+            scheme: enum_value(c.scheme),
+            value: c.value.clone(),
+            valid_from: date(c.valid_from),
+            valid_to: date(c.valid_to),
+        })
+        .collect()
 }
 
 fn provenance(value: &domain::Provenance) -> pb::Provenance {
@@ -78,6 +92,8 @@ pub fn party(value: &domain::Party) -> pb::Party {
             kind: enum_value(value.kind),
             display_name: value.display_name.clone(),
             home_area: value.home_area.clone(),
+            codes: place_codes(&value.codes),
+            provenance: value.provenance.as_deref().map(provenance),
         },
         &value.meta
     )
@@ -91,6 +107,18 @@ pub fn area(value: &domain::Area) -> pb::Area {
             display_name: value.display_name.clone(),
             level: enum_value(value.level),
             parent: name_or_empty(value.parent.as_ref()),
+            names: value
+                .names
+                .iter()
+                .map(|n| pb::PlaceName {
+                    text: n.text.clone(),
+                    language: n.language.clone(),
+                    valid_from: date(n.valid_from),
+                    valid_to: date(n.valid_to),
+                })
+                .collect(),
+            codes: place_codes(&value.codes),
+            provenance: value.provenance.as_deref().map(provenance),
         },
         &value.meta
     )
@@ -191,6 +219,7 @@ pub fn indicator(value: &domain::Indicator) -> pb::Indicator {
                 kind: enum_value(r.kind),
                 of: r.of.as_str().to_owned(),
             }),
+            provenance: value.provenance.as_deref().map(provenance),
         },
         &value.meta
     )
@@ -260,6 +289,42 @@ pub fn changes_in(committed: &Committed, scope: &ChangeScope) -> Vec<pb::Change>
             }
         })
         .collect()
+}
+
+/// Places found by a name or code, as the wire carries them.
+pub fn place_matches(
+    model: &ReadModel,
+    query: &str,
+    found: &[&PlaceKey],
+) -> pb::ResolvePlacesResponse {
+    let key = place_key(query);
+    pb::ResolvePlacesResponse {
+        matches: found
+            .iter()
+            .map(|k| {
+                let display_name = model
+                    .areas
+                    .get(&k.place)
+                    .map(|a| a.display_name.clone())
+                    .or_else(|| model.parties.get(&k.place).map(|p| p.display_name.clone()))
+                    .unwrap_or_default();
+                let (language, scheme) = match &k.matched_by {
+                    MatchedBy::Name { language } => (language.clone(), 0),
+                    MatchedBy::Code { scheme } => (String::new(), enum_value(*scheme)),
+                    MatchedBy::DisplayName => (String::new(), 0),
+                };
+                pb::PlaceMatch {
+                    place: k.place.to_string(),
+                    display_name,
+                    matched_text: k.text.clone(),
+                    language,
+                    scheme,
+                    exact: place_key(&k.text) == key,
+                }
+            })
+            .collect(),
+        revision: model.revision,
+    }
 }
 
 #[cfg(test)]

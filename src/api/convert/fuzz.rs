@@ -7,8 +7,8 @@ use proptest::prelude::*;
 
 use super::{decode, encode};
 use crate::domain::{
-    Area, Catalog, DataStatus, FundingType, Indicator, Labelled, ProjectStatus, Qualifier,
-    ResourceName, SupportField,
+    Area, Catalog, CodeScheme, DataStatus, FundingType, Indicator, Labelled, ProjectStatus,
+    Qualifier, ResourceName, SupportField,
 };
 
 /// A catalog in which every reference exists, so rows are judged on their own fields.
@@ -22,6 +22,9 @@ impl Catalog for EverythingExists {
         None
     }
     fn area(&self, _: &ResourceName) -> Option<&Area> {
+        None
+    }
+    fn code_holder(&self, _: CodeScheme, _: &str, _: &ResourceName) -> Option<ResourceName> {
         None
     }
 }

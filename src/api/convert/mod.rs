@@ -26,9 +26,9 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        AreaLevel, ChoiceRule, DataStatus, Frequency, FundingType, MeasureKind, PartyKind,
-        PriceBasis, ProjectStatus, Qualifier, Reading, RecordMeasure, RelationKind, SeriesRole,
-        SupportField,
+        AreaLevel, ChoiceRule, CodeScheme, DataStatus, Frequency, FundingType, MeasureKind,
+        PartyKind, PriceBasis, ProjectStatus, Qualifier, Reading, RecordMeasure, RelationKind,
+        SeriesRole, SupportField,
     };
     use crate::query::analytics::{Derivation, Dimension};
 
@@ -92,6 +92,7 @@ mod tests {
             SeriesRole => pb::SeriesRole,
             RelationKind => pb::RelationKind,
             ChoiceRule => pb::ObservationRule,
+            CodeScheme => pb::CodeScheme,
             Reading => pb::Reading,
             Derivation => pb::Derivation,
             Dimension => pb::FundingDimension,
@@ -130,5 +131,6 @@ mod tests {
         assert_stored_as_labelled::<SeriesRole>();
         assert_stored_as_labelled::<RelationKind>();
         assert_stored_as_labelled::<Reading>();
+        assert_stored_as_labelled::<CodeScheme>();
     }
 }

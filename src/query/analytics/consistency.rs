@@ -527,6 +527,7 @@ mod tests {
                 kind,
                 of: name(Collection::Indicators, of),
             }),
+            provenance: None,
             meta: Default::default(),
         })
     }

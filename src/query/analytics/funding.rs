@@ -784,6 +784,9 @@ mod tests {
             display_name: id.into(),
             level,
             parent: parent.map(|p| name(Collection::Areas, p)),
+            names: Vec::new(),
+            codes: Vec::new(),
+            provenance: None,
             meta: Default::default(),
         })
     }

@@ -155,6 +155,7 @@ fields! {
         Kind: FieldSpec::one("kind", enumeration::<PartyKind>("PARTY_KIND_")),
         DisplayName: FieldSpec::one("display_name", FieldType::Text),
         HomeArea: FieldSpec::one("home_area", FieldType::Text),
+        Codes: FieldSpec::many("codes", FieldType::Text),
     }
 }
 
@@ -172,6 +173,7 @@ impl Listed for Party {
             PartyField::Kind => ordinal(self.kind),
             PartyField::DisplayName => text(&self.display_name),
             PartyField::HomeArea => text(&self.home_area),
+            PartyField::Codes => self.codes.iter().map(|c| Value::text(&c.value)).collect(),
         }
     }
 }
@@ -184,6 +186,8 @@ fields! {
         Level: FieldSpec::one("level", enumeration::<AreaLevel>("AREA_LEVEL_")),
         Parent: FieldSpec::one("parent", FieldType::Name),
         Ancestor: FieldSpec::many("ancestor", FieldType::Name),
+        Names: FieldSpec::many("names", FieldType::Text),
+        Codes: FieldSpec::many("codes", FieldType::Text),
     }
 }
 
@@ -207,6 +211,8 @@ impl Listed for Area {
                 .skip(1)
                 .map(|a| Value::text(a.as_str()))
                 .collect(),
+            AreaField::Names => self.names.iter().map(|n| Value::text(&n.text)).collect(),
+            AreaField::Codes => self.codes.iter().map(|c| Value::text(&c.value)).collect(),
         }
     }
 }

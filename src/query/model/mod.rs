@@ -13,6 +13,7 @@ mod named_rows;
 mod ngrams;
 mod observations;
 mod packed;
+pub mod places;
 mod postings;
 mod project_index;
 mod projects;

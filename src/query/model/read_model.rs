@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use super::cube::FundingCube;
 use super::observations::{Chosen, ObservationTable};
+use super::places::PlaceIndex;
 use super::project_index::ProjectIndex;
 use super::projects::ProjectTable;
 use super::table::Table;
 use crate::domain::{
-    Area, Catalog, Collection, FigureChoice, Indicator, Meta, Observation, Pairing, Party,
-    Resource, ResourceName, Shared,
+    Area, Catalog, CodeScheme, Collection, FigureChoice, Indicator, Meta, Observation, Pairing,
+    Party, Resource, ResourceName, Shared,
 };
 use crate::domain::{Committed, Write};
 
@@ -23,6 +24,8 @@ pub struct ReadModel {
     pub projects: ProjectTable,
     pub indicators: BTreeMap<ResourceName, Indicator>,
     pub observations: ObservationTable,
+    /// Areas and parties by any name or code.
+    pub places: PlaceIndex,
     /// The projects' funding, pre-aggregated for summaries.
     funding: FundingCube,
     /// Which projects hold each value of the filterable attributes.
@@ -94,8 +97,14 @@ impl ReadModel {
 
     fn put(&mut self, resource: Resource) {
         match self.shared.share(resource) {
-            Resource::Party(r) => _ = self.parties.insert(r.name.clone(), r),
-            Resource::Area(r) => _ = self.areas.insert(r.name.clone(), r),
+            Resource::Party(r) => {
+                self.places.put_party(self.parties.get(&r.name), &r);
+                self.parties.insert(r.name.clone(), r);
+            }
+            Resource::Area(r) => {
+                self.places.put_area(self.areas.get(&r.name), &r);
+                self.areas.insert(r.name.clone(), r);
+            }
             Resource::Pairing(r) => _ = self.pairings.insert(r.name.clone(), r),
             Resource::Project(r) => {
                 let (number, old) = self.projects.put(&r);
@@ -113,8 +122,16 @@ impl ReadModel {
 
     fn delete(&mut self, name: &ResourceName) {
         match name.collection() {
-            Collection::Parties => _ = self.parties.remove(name),
-            Collection::Areas => _ = self.areas.remove(name),
+            Collection::Parties => {
+                if let Some(old) = self.parties.remove(name) {
+                    self.places.remove_party(&old);
+                }
+            }
+            Collection::Areas => {
+                if let Some(old) = self.areas.remove(name) {
+                    self.places.remove_area(&old);
+                }
+            }
             Collection::Pairings => _ = self.pairings.remove(name),
             Collection::Projects => {
                 if let Some((number, old)) = self.projects.remove(name) {
@@ -203,6 +220,18 @@ impl Catalog for ReadModel {
 
     fn area(&self, name: &ResourceName) -> Option<&Area> {
         self.areas.get(name)
+    }
+
+    fn code_holder(
+        &self,
+        scheme: CodeScheme,
+        value: &str,
+        except: &ResourceName,
+    ) -> Option<ResourceName> {
+        self.places
+            .holder(scheme, value)
+            .filter(|holder| *holder != except)
+            .cloned()
     }
 }
 
