@@ -510,6 +510,20 @@ async fn roll_up_sums_summable_indicators_ranks_areas_and_refuses_rates() {
             "areas/shufu"
         ]
     );
+    // The order rests on two reported and two estimated figures, and says so.
+    assert_eq!(ranked.status(), DataStatus::Estimated);
+    let coverage: Vec<(DataStatus, i64, &str)> = ranked
+        .coverage
+        .iter()
+        .map(|c| (c.status(), c.count, c.share.as_str()))
+        .collect();
+    assert_eq!(
+        coverage,
+        [
+            (DataStatus::Reported, 2, "0.5"),
+            (DataStatus::Estimated, 2, "0.5")
+        ]
+    );
 
     let latest = analytics
         .get_latest_observations(GetLatestObservationsRequest {

@@ -148,11 +148,7 @@ impl AnalyticsService for Api {
             move |model, _| {
                 let ranked =
                     analytics::rank_areas(model, &indicator, &period, level, ascending, &choice)?;
-                Ok(pb::RankAreasResponse {
-                    observations: convert::observations(&ranked.observations),
-                    competing: convert::competing(&ranked.competing),
-                    revision: model.revision,
-                })
+                Ok(convert::ranking(model, &ranked))
             },
         )
         .await

@@ -166,7 +166,17 @@ def check_areas(check, page):
         expect(name in shown and shown[name] is not None, f"{name} is in the tree with an amount")
         expect(Decimal(shown[name]) == money(group["amount"]), f"{name}: page {shown[name]} != API {money(group['amount'])}")
     expect(page.locator("ul.tree [data-status=SYNTHETIC]").count() > 0, "synthetic amounts are marked in the tree")
+    expect(page.locator("li[data-area='areas/yarkant'] [data-codes]").get_attribute("data-codes") == "653125",
+           "an area shows its official code")
     check.screenshot(page, "areas")
+    # A place found by a name in another script, as the API finds it.
+    page.fill("input[name=place]", "莎车")
+    page.click("form[aria-label='Find a place'] button")
+    page.wait_for_selector("ul.places li[data-place]")
+    found = page.eval_on_selector_all("ul.places li[data-place]", "items => items.map(i => i.dataset.place)")
+    answer = check.grpc("pairing.v1.AreaService/ResolvePlaces", {"query": "莎车"})
+    expect(found == [m["place"] for m in answer["matches"]] == ["areas/yarkant"], f"found {found}")
+    check.screenshot(page, "areas-found")
 
 
 def check_indicator(check, page):

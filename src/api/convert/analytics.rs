@@ -14,7 +14,8 @@ use crate::domain::{
 };
 use crate::query::analytics::{
     Competition, ConsistencyCheck, ConversionUsed, Derived, Dimension, FundingQuery, GroupKey,
-    GroupTotal, ReconciliationReport, RolledUp, SeriesChoice, SeriesQuery, StatusCoverage, Summary,
+    GroupTotal, Picked, ReconciliationReport, RolledUp, SeriesChoice, SeriesQuery, StatusCoverage,
+    Summary,
 };
 use crate::query::model::ReadModel;
 
@@ -436,6 +437,17 @@ pub fn series(
 /// Observations as the wire carries them.
 pub fn observations(observations: &[domain::Observation]) -> Vec<pb::Observation> {
     observations.iter().map(encode::observation).collect()
+}
+
+/// Areas ranked, with what the order rests on.
+pub fn ranking(model: &ReadModel, ranked: &Picked) -> pb::RankAreasResponse {
+    pb::RankAreasResponse {
+        observations: observations(&ranked.observations),
+        competing: competing(&ranked.competing),
+        status: enum_value(ranked.status()),
+        coverage: status_coverage(&ranked.coverage()),
+        revision: model.revision,
+    }
 }
 
 /// Values rolled up the hierarchy.

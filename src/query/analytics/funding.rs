@@ -792,6 +792,10 @@ mod tests {
     }
 
     fn random_model(seed: u64) -> ReadModel {
+        ReadModel::from_resources(1, random_resources(seed))
+    }
+
+    fn random_resources(seed: u64) -> Vec<Resource> {
         let mut rng = Rng(seed);
         let mut resources = vec![
             area("region", AreaLevel::Region, None),
@@ -872,7 +876,94 @@ mod tests {
                 meta: Default::default(),
             }));
         }
-        ReadModel::from_resources(1, resources)
+        resources
+    }
+
+    /// Each funding line converts at the rate of its own year, from the series named: the
+    /// summary by year equals each year's lines, each at that year's factor, rounded to the
+    /// cent line by line; every factor used is listed with the observation it came from.
+    #[test]
+    fn each_line_converts_at_its_own_years_rate() {
+        use crate::domain::{
+            Frequency, Indicator, MeasureKind, Observation, PriceBasis, Qualifier, SeriesRole,
+        };
+        for seed in 0..40 {
+            let mut resources = random_resources(seed);
+            let mut rng = Rng(seed + 1000);
+            let series = name(Collection::Indicators, "fx");
+            resources.push(Resource::Indicator(Indicator {
+                name: series.clone(),
+                code: "FX".into(),
+                display_name: "Test rate".into(),
+                description: String::new(),
+                unit: "CNY per USD".into(),
+                unit_multiplier: 0,
+                frequency: Frequency::Annual,
+                measure_kind: MeasureKind::Ratio,
+                summable: false,
+                price_basis: PriceBasis::NotApplicable,
+                topic: "test".into(),
+                record_measure: None,
+                series_role: Some(SeriesRole::ExchangeRate),
+                relation: None,
+                provenance: None,
+                meta: Default::default(),
+            }));
+            let mut rates = std::collections::HashMap::new();
+            for year in 2013..2023 {
+                let rate = Decimal::new(6_000 + rng.next(1_500) as i64, 3);
+                rates.insert(year, rate);
+                resources.push(Resource::Observation(Observation {
+                    name: name(Collection::Observations, &format!("fx-{year}")),
+                    indicator: series.clone(),
+                    area: name(Collection::Areas, "region"),
+                    period: year.to_string(),
+                    value: rate,
+                    qualifier: Qualifier::Exact,
+                    status: DataStatus::Estimated,
+                    reading: None,
+                    provenance: Default::default(),
+                    derived_from: Vec::new(),
+                    meta: Default::default(),
+                }));
+            }
+            let model = ReadModel::from_resources(1, resources);
+            let query = FundingQuery {
+                currency: "USD".into(),
+                series: SeriesChoice {
+                    exchange_rate: Some(series.clone()),
+                    deflator: None,
+                },
+                ..FundingQuery::all_cny(&[Dimension::Year], AreaLevel::Prefecture)
+            };
+            let summary = summarize(&model, &query, &Interrupt::default()).unwrap();
+            let mut expected: std::collections::BTreeMap<i32, Decimal> = Default::default();
+            for project in model.projects.values() {
+                for line in &project.funding_lines {
+                    let factor = Decimal::ONE / rates[&line.year];
+                    *expected.entry(line.year).or_default() += rounded(line.amount.amount * factor);
+                }
+            }
+            let shown: std::collections::BTreeMap<i32, Decimal> = summary
+                .groups
+                .iter()
+                .map(|g| match g.keys[0] {
+                    GroupKey::Year(year) => (year, g.amount),
+                    ref other => panic!("grouped by year: {other:?}"),
+                })
+                .collect();
+            assert_eq!(shown, expected, "seed {seed}");
+            for used in &summary.conversions {
+                assert_eq!(
+                    used.observation.name.as_str(),
+                    format!("observations/fx-{}", used.year)
+                );
+                assert_eq!(used.factor, Decimal::ONE / rates[&used.year], "seed {seed}");
+            }
+            let years: std::collections::BTreeSet<i32> =
+                summary.conversions.iter().map(|c| c.year).collect();
+            assert_eq!(years, expected.keys().copied().collect(), "seed {seed}");
+        }
     }
 
     #[test]

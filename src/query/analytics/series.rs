@@ -76,6 +76,24 @@ pub struct Picked {
     pub competing: Vec<Competition>,
 }
 
+impl Picked {
+    /// The least certain status of the observations: what an order among them can claim.
+    pub fn status(&self) -> DataStatus {
+        DataStatus::least_certain(self.observations.iter().map(|o| o.status))
+    }
+
+    /// How many of the observations have each status, and their share of all.
+    pub fn coverage(&self) -> Vec<StatusCoverage> {
+        let count = Decimal::from(self.observations.len());
+        coverage::by_status(
+            self.observations
+                .iter()
+                .map(|o| (o.status, Decimal::ONE, 1)),
+            count,
+        )
+    }
+}
+
 impl Competition {
     /// The competitions among `chosen`: the values others competed for.
     fn of<'a>(chosen: impl IntoIterator<Item = &'a Chosen>) -> Vec<Competition> {
