@@ -1,7 +1,8 @@
 //! Resolving a place by name or code among many: the demo record plus
 //! `PAIRING_AID_BENCH_AREAS` (default 100000) synthetic counties, imported through the client,
 //! then `ResolvePlaces` one call at a time through the client crate on loopback; the target
-//! issue #23 sets (p50 at most 0.2 ms) is printed beside it.
+//! issue #23 sets (p50 at most 0.2 ms) is printed beside it, then the same questions from a
+//! Python grpcio client (`benches/outside/calls.py`, needs `grpcio`) beside a GetArea.
 //!
 //! `cargo bench --bench places`
 
@@ -104,6 +105,18 @@ fn main() {
         }
         rows
     });
+    // The same questions from outside: a Python grpcio client, one call at a time, beside
+    // GetArea on the same server (what any call costs from there).
+    let outside = std::process::Command::new("python3")
+        .args(["benches/outside/calls.py", &server.address, "2000"])
+        .args(["resolve-code", "resolve-name", "get-area"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        outside.status.success(),
+        "{}",
+        String::from_utf8_lossy(&outside.stderr)
+    );
     println!("record: the demo's 36 areas and {areas} synthetic counties, each with 4 keys");
     println!("| ResolvePlaces, by (p50 / p99, ms) | pairing-aid over gRPC | #23 target | met |");
     println!("|---|---|---|---|");
@@ -113,4 +126,6 @@ fn main() {
             if p50 <= 0.2 { "yes" } else { "**no**" }
         );
     }
+    println!("From a Python grpcio client (benches/outside/calls.py), same server:");
+    print!("{}", String::from_utf8_lossy(&outside.stdout));
 }

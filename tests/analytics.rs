@@ -168,25 +168,7 @@ async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
     let missing = analytics.summarize_funding(ask.clone()).await.unwrap_err();
     assert_eq!(reason(&missing), "MISSING_SERIES");
 
-    server
-        .client(Some(ADMIN_TOKEN))
-        .await
-        .indicators()
-        .create_indicator(CreateIndicatorRequest {
-            indicator: Some(Indicator {
-                code: "DEFLATOR_TEST".into(),
-                display_name: "Test deflator".into(),
-                unit: "index".into(),
-                frequency: Frequency::Annual.into(),
-                measure_kind: MeasureKind::Ratio.into(),
-                series_role: SeriesRole::Deflator.into(),
-                ..Default::default()
-            }),
-            indicator_id: "deflator-test".into(),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    create_series(&server, "deflator-test", "index", SeriesRole::Deflator).await;
     let point = |year: &str, value: &str| Observation {
         name: format!("observations/deflator-test-{year}"),
         indicator: "indicators/deflator-test".into(),
@@ -239,6 +221,29 @@ async fn constant_prices_use_a_stored_deflator_and_refuse_without_one() {
             .iter()
             .any(|c| c.observation == "observations/deflator-test-2016" && c.factor == "0.8")
     );
+}
+
+/// Creates an annual series the service converts with: test figures, not published ones.
+async fn create_series(server: &TestServer, id: &str, unit: &str, role: SeriesRole) {
+    server
+        .client(Some(ADMIN_TOKEN))
+        .await
+        .indicators()
+        .create_indicator(CreateIndicatorRequest {
+            indicator: Some(Indicator {
+                code: id.to_uppercase(),
+                display_name: format!("Test series {id}, not a published one"),
+                unit: unit.into(),
+                frequency: Frequency::Annual.into(),
+                measure_kind: MeasureKind::Ratio.into(),
+                series_role: role.into(),
+                ..Default::default()
+            }),
+            indicator_id: id.into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
 }
 
 /// Writes `observations` in one batch, as the programme office would.
@@ -926,25 +931,13 @@ async fn related_figures_of_one_source_are_checked_against_each_other() {
 #[tokio::test]
 async fn each_year_converts_at_its_own_rate_from_the_series_named() {
     let server = TestServer::start_with_tokens(&[]);
-    server
-        .client(Some(ADMIN_TOKEN))
-        .await
-        .indicators()
-        .create_indicator(CreateIndicatorRequest {
-            indicator: Some(Indicator {
-                code: "FX_TEST".into(),
-                display_name: "Test yearly rate, not a published one".into(),
-                unit: "CNY per USD".into(),
-                frequency: Frequency::Annual.into(),
-                measure_kind: MeasureKind::Ratio.into(),
-                series_role: SeriesRole::ExchangeRate.into(),
-                ..Default::default()
-            }),
-            indicator_id: "cny-per-usd-test".into(),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap();
+    create_series(
+        &server,
+        "cny-per-usd-test",
+        "CNY per USD",
+        SeriesRole::ExchangeRate,
+    )
+    .await;
     // 6.0 in 2013, 6.1 in 2014, ... 6.9 in 2022: made up, so that each year differs.
     let rates: Vec<Observation> = (0..10)
         .map(|i| Observation {

@@ -55,6 +55,10 @@ QUESTIONS = {
     "summary": ("AnalyticsService/SummarizeFunding", summary_request("")),
     "summary-water": ("AnalyticsService/SummarizeFunding", summary_request('title:"water"')),
     "get-project": ("ProjectService/GetProject", text(1, "projects/scale-0004242")),
+    # With `cargo bench --bench places`' synthetic counties.
+    "resolve-code": ("AreaService/ResolvePlaces", text(1, "953125")),
+    "resolve-name": ("AreaService/ResolvePlaces", text(1, "基准县53125")),
+    "get-area": ("AreaService/GetArea", text(1, "areas/bench-053125")),
 }
 
 
