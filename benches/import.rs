@@ -32,6 +32,7 @@ fn batches(rows: usize) -> Vec<ImportRecordsRequest> {
                     resource: Some(record::Resource::Project(project(&format!("bench-{i:07}")))),
                 })
                 .collect(),
+            reason: String::new(),
         })
         .collect()
 }

@@ -40,6 +40,7 @@ async fn visibility(a: &TestServer, b: &TestServer) -> Vec<Duration> {
             project: Some(project(&id)),
             project_id: id,
             request_id: String::new(),
+            reason: String::new(),
         };
         let revision = writer
             .create_project(request)

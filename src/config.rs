@@ -82,6 +82,16 @@ pub struct Config {
     #[arg(long, env = "PAIRING_AID_RETAIN_REVISIONS", default_value_t = 0)]
     pub retain_revisions: i64,
 
+    /// Age past which revisions of the change log are compacted, e.g. `400d`; unset keeps
+    /// them. With `--retain-revisions` too, whichever keeps less applies.
+    #[arg(long, env = "PAIRING_AID_RETAIN_FOR", value_parser = positive_duration)]
+    pub retain_for: Option<std::time::Duration>,
+
+    /// Age past which a write's `request_id` is forgotten, e.g. `30d`: a retry after it is
+    /// applied as a new write. Unset remembers every request id.
+    #[arg(long, env = "PAIRING_AID_REQUEST_IDS_FOR", value_parser = positive_duration)]
+    pub request_ids_for: Option<std::time::Duration>,
+
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "PAIRING_AID_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -221,5 +231,14 @@ impl Config {
     /// How long to drain in-flight calls on shutdown.
     pub fn drain_timeout(&self) -> Duration {
         Duration::from_secs(self.drain_seconds)
+    }
+}
+
+/// A duration such as `400d`, `12h` or `90s`, more than zero.
+fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("must be more than zero; leave it unset to keep everything".into()),
+        Err(error) => Err(format!("{error} (e.g. 400d, 12h, 90s)")),
     }
 }

@@ -24,7 +24,7 @@ use crate::changes::{ImageKeeping, Ledger, Reachability, load_model, open_model}
 use crate::config::Config;
 use crate::query::model::SharedModel;
 use crate::seed;
-use crate::store::{PostgresStore, SqliteStore, Store};
+use crate::store::{PostgresStore, Retention, SqliteStore, Store};
 use crate::telemetry;
 use tonic::service::interceptor::InterceptedService;
 
@@ -97,7 +97,11 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
             Reloading::start("tls", paths, move || files.server_config())
         })
         .transpose()?;
-    let retained = (config.retain_revisions > 0).then_some(config.retain_revisions);
+    let retained = Retention {
+        revisions: (config.retain_revisions > 0).then_some(config.retain_revisions),
+        max_age: config.retain_for,
+        request_ids_for: config.request_ids_for,
+    };
     let store = open_store(&config, retained).await.with_context(|| {
         format!(
             "opening database {} (--database, PAIRING_AID_DATABASE)",
@@ -383,7 +387,7 @@ fn read_tokens(config: &Config) -> anyhow::Result<Tokens> {
 }
 
 /// Opens the store `database` names: a `postgres://` URL or a SQLite file path.
-async fn open_store(config: &Config, retained: Option<i64>) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(config: &Config, retained: Retention) -> anyhow::Result<Arc<dyn Store>> {
     let database = &config.database;
     if config.uses_postgres() {
         Ok(Arc::new(PostgresStore::connect(database, retained).await?))

@@ -241,6 +241,7 @@ async fn create_series(server: &TestServer, id: &str, unit: &str, role: SeriesRo
             }),
             indicator_id: id.into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap();
@@ -255,6 +256,7 @@ async fn upsert_observations(server: &TestServer, observations: Vec<Observation>
         .batch_upsert_observations(BatchUpsertObservationsRequest {
             observations,
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap();
@@ -815,6 +817,7 @@ async fn related_figures_of_one_source_are_checked_against_each_other() {
                 }),
                 indicator_id: id.into(),
                 request_id: String::new(),
+                reason: String::new(),
             }
         };
     let refused = admin
@@ -1107,6 +1110,7 @@ async fn competing_figures_are_kept_and_chosen_as_the_caller_says() {
             }),
             observation_id: "gdp-xinjiang-2022-communique".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap();

@@ -263,6 +263,7 @@ async fn limits_refuse_clearly_while_other_calls_are_served() {
     let big = BatchUpsertProjectsRequest {
         projects: (0..200).map(|i| project(&format!("big-{i}"))).collect(),
         request_id: String::new(),
+        reason: String::new(),
     };
     let too_big = server
         .client(Some(WRITE_TOKEN))
@@ -376,6 +377,7 @@ async fn changes_list_and_watch_by_collection_name_writer_and_time() {
             }),
             party_id: "scoped-enterprise".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap();

@@ -74,6 +74,7 @@ async fn errors_expose_code_reason_and_every_field_violation() {
             project: Some(bad),
             project_id: "bad".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .map_err(pairing_aid_client::Error::from)
@@ -211,6 +212,7 @@ async fn watch_resumes_after_the_server_restarts_without_losing_or_repeating_cha
                 project: Some(project(&id)),
                 request_id: String::new(),
                 project_id: id,
+                reason: String::new(),
             };
             client
                 .write(request, |client, request| async move {

@@ -26,6 +26,7 @@ fn batch(import_id: &str, sequence: i64) -> ImportRecordsRequest {
         import_id: import_id.into(),
         batch_sequence: sequence,
         records,
+        reason: String::new(),
     }
 }
 

@@ -173,6 +173,7 @@ async fn randomly_mutated_and_truncated_requests_are_all_answered() {
         project: Some(common::project("mutated")),
         project_id: String::new(),
         request_id: "mutated".into(),
+        reason: String::new(),
     }
     .encode_to_vec();
     let mut state = 0x2545_F491_4F6C_DD1Du64;

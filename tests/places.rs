@@ -155,6 +155,7 @@ async fn names_and_codes_hold_for_their_dates_and_bad_ones_are_refused() {
         area: Some(area),
         area_id: "test-county".into(),
         request_id: String::new(),
+        reason: String::new(),
     };
 
     let refused = admin
@@ -225,6 +226,7 @@ async fn names_and_codes_hold_for_their_dates_and_bad_ones_are_refused() {
             )),
             area_id: "other-county".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();

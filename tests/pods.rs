@@ -42,6 +42,7 @@ async fn create(
             }),
             party_id: id.into(),
             request_id: id.into(),
+            reason: String::new(),
         })
         .await
         .map(|r| r.into_inner().revision)

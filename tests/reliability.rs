@@ -35,6 +35,7 @@ fn counter_update(value: u64) -> v1::UpdateProjectRequest {
             paths: vec!["description".into()],
         }),
         request_id: format!("counter-{value}"),
+        reason: String::new(),
     }
 }
 
@@ -284,6 +285,7 @@ fn batch(prefix: &str, from: usize, count: usize) -> v1::BatchUpsertProjectsRequ
             .map(|i| project(&format!("{prefix}-{i:05}")))
             .collect(),
         request_id: format!("{prefix}-{from}"),
+        reason: String::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use common::postgres::PgDatabase;
 use pairing_aid::changes::load_model;
 use pairing_aid::domain::{Catalog, Collection, Resource, ResourceName};
 use pairing_aid::domain::{Commit, Conflict, Precondition, RequestKey, Write};
-use pairing_aid::store::{PostgresStore, SqliteStore, Store, StoreError};
+use pairing_aid::store::{PostgresStore, Retention, SqliteStore, Store, StoreError};
 
 fn demo() -> Vec<Resource> {
     pairing_aid::seed::demo_resources().unwrap()
@@ -174,6 +174,187 @@ async fn compaction(store: Arc<dyn Store>) {
     assert_eq!(store.commits_after(4, 10).await.unwrap().len(), 2);
 }
 
+/// A resource read as of any revision the log keeps is exactly what stood then, through random
+/// puts and deletes of a few names, with the log compacted behind them or not; the versions
+/// carry their commit's note, and a compacted log keeps no version no read can find.
+async fn versions(store: Arc<dyn Store>, retained: Option<i64>) {
+    use pairing_aid::domain::CommitNote;
+    use pairing_aid::store::position;
+    let resources: Vec<Resource> = demo().into_iter().take(5).collect();
+    // What each name held after each revision: the revision of its put, none once deleted.
+    let mut states: Vec<Vec<Option<i64>>> = vec![vec![None; resources.len()]];
+    let mut changes_of = vec![0; resources.len()];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 1..=40_i64 {
+        let mut state = states.last().unwrap().clone();
+        let mut writes = Vec::new();
+        for (i, resource) in resources.iter().enumerate() {
+            match next() % 4 {
+                0 => {
+                    writes.push(put(resource));
+                    state[i] = Some(round);
+                }
+                1 if state[i].is_some() => {
+                    writes.push(Write::Delete(resource.name().clone()));
+                    state[i] = None;
+                }
+                _ => {}
+            }
+        }
+        if writes.is_empty() {
+            writes.push(put(&resources[0]));
+            state[0] = Some(round);
+        }
+        for write in &writes {
+            let i = resources
+                .iter()
+                .position(|r| r.name() == write.name())
+                .unwrap();
+            changes_of[i] += 1;
+        }
+        let mut written = commit(writes);
+        written.note = CommitNote {
+            request_id: format!("req-{round}"),
+            reason: format!("round {round}"),
+        };
+        assert_eq!(store.commit(written).await.unwrap().revision, round);
+        states.push(state);
+
+        let oldest = store.oldest_version().await.unwrap();
+        if let Some(retained) = retained {
+            assert_eq!(oldest, (round - retained).max(0), "after revision {round}");
+        } else {
+            assert_eq!(oldest, 0);
+        }
+        for revision in oldest.max(1)..=round {
+            for (i, resource) in resources.iter().enumerate() {
+                let found = store
+                    .versions_before(resource.name(), position(revision + 1, 0), 1)
+                    .await
+                    .unwrap();
+                let stood = found
+                    .first()
+                    .and_then(|v| v.resource.as_ref())
+                    .map(|r| r.meta().revision);
+                assert_eq!(
+                    stood,
+                    states[revision as usize][i],
+                    "{} at revision {revision}, after revision {round}",
+                    resource.name()
+                );
+                if let Some(version) = found.first() {
+                    assert_eq!(version.note.reason, format!("round {}", version.revision));
+                    assert_eq!(version.note.request_id, format!("req-{}", version.revision));
+                }
+            }
+        }
+    }
+    // Kept: the versions at or after the oldest readable revision, and, before it, only each
+    // name's last one if it stands.
+    for (resource, changes) in resources.iter().zip(changes_of) {
+        let kept = store
+            .versions_before(resource.name(), i64::MAX, 100)
+            .await
+            .unwrap();
+        let floor = store.oldest_version().await.unwrap();
+        let before_floor = kept.iter().filter(|v| v.revision <= floor).count();
+        match retained {
+            Some(_) => assert!(
+                before_floor <= 1
+                    && kept
+                        .iter()
+                        .filter(|v| v.revision <= floor)
+                        .all(|v| v.resource.is_some()),
+                "{}: {:?}",
+                resource.name(),
+                kept.iter().map(|v| v.revision).collect::<Vec<_>>()
+            ),
+            None => assert_eq!(kept.len(), changes, "every version kept"),
+        }
+    }
+}
+
+/// Under continuous writes the store stays bounded: with the log kept by count each name
+/// holds the versions of the window and one before it, request ids expire by age (a retry
+/// after that is a new write), and a log kept by age is compacted up to the first revision
+/// young enough.
+async fn bounded(store: Arc<dyn Store>, by_age: Arc<dyn Store>) {
+    let resources: Vec<Resource> = demo().into_iter().take(10).collect();
+    for round in 0..400 {
+        let mut keyed = commit(vec![put(&resources[round % 10])]);
+        keyed.request = Some(RequestKey {
+            id: format!("suite/bounded-{round}"),
+            fingerprint: "f".into(),
+        });
+        store.commit(keyed).await.unwrap();
+    }
+    for resource in &resources {
+        let kept = store
+            .versions_before(resource.name(), i64::MAX, 1000)
+            .await
+            .unwrap();
+        assert!(
+            (1..=3).contains(&kept.len()),
+            "{}: 40 versions written, {} kept",
+            resource.name(),
+            kept.len()
+        );
+    }
+    assert_eq!(store.oldest_revision().await.unwrap(), Some(400 - 20 + 1));
+    let first = RequestKey {
+        id: "suite/bounded-0".into(),
+        fingerprint: "f".into(),
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    store
+        .commit(commit(vec![put(&resources[0])]))
+        .await
+        .unwrap();
+    assert!(
+        store.find_request(&first).await.unwrap().is_none(),
+        "a request id older than a second is forgotten"
+    );
+
+    for resource in resources.iter().take(5) {
+        by_age.commit(commit(vec![put(resource)])).await.unwrap();
+    }
+    assert_eq!(by_age.oldest_revision().await.unwrap(), Some(1));
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    by_age
+        .commit(commit(vec![put(&resources[5])]))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_age.oldest_revision().await.unwrap(),
+        Some(6),
+        "the five revisions older than a second are compacted"
+    );
+    assert_eq!(by_age.oldest_version().await.unwrap(), 5);
+}
+
+/// Keeps 20 revisions and request ids for a second.
+fn twenty_revisions() -> Retention {
+    Retention {
+        revisions: Some(20),
+        max_age: None,
+        request_ids_for: Some(std::time::Duration::from_secs(1)),
+    }
+}
+
+/// Keeps revisions for a second.
+fn one_second() -> Retention {
+    Retention {
+        max_age: Some(std::time::Duration::from_secs(1)),
+        ..Retention::default()
+    }
+}
+
 /// A record many load batches long comes back whole and in name order, and the read model
 /// built from the load's stream holds every resource as stored.
 async fn large_load(store: Arc<dyn Store>) {
@@ -221,6 +402,15 @@ async fn sqlite_passes_the_store_suite() {
     compaction(Arc::new(
         SqliteStore::open(&dir.path().join("compact.db"), Some(2)).unwrap(),
     ))
+    .await;
+    for (file, retained) in [("versions.db", None), ("versions-compacted.db", Some(3))] {
+        let store = SqliteStore::open(&dir.path().join(file), retained).unwrap();
+        versions(Arc::new(store), retained).await;
+    }
+    bounded(
+        Arc::new(SqliteStore::open(&dir.path().join("bounded.db"), twenty_revisions()).unwrap()),
+        Arc::new(SqliteStore::open(&dir.path().join("by-age.db"), one_second()).unwrap()),
+    )
     .await;
     large_load(Arc::new(
         SqliteStore::open(&dir.path().join("large.db"), None).unwrap(),
@@ -280,6 +470,15 @@ async fn postgres_passes_the_store_suite() {
             .unwrap(),
     ))
     .await;
+    for retained in [None, Some(3)] {
+        let Some(database) = PgDatabase::create().await else {
+            return;
+        };
+        let store = PostgresStore::connect(&database.url(), retained)
+            .await
+            .unwrap();
+        versions(Arc::new(store), retained).await;
+    }
     let Some(database) = PgDatabase::create().await else {
         return;
     };

@@ -146,6 +146,7 @@ async fn a_first_format_record_is_read_whole_and_takes_new_writes() {
                 paths: vec!["reading".into()],
             }),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap();

@@ -68,6 +68,7 @@ async fn writes_need_a_valid_token_with_the_right_role() {
             party: Some(party.clone()),
             party_id: "test-enterprise".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -84,6 +85,7 @@ async fn writes_need_a_valid_token_with_the_right_role() {
             party: Some(party),
             party_id: "test-enterprise".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap();
@@ -144,6 +146,7 @@ async fn create_update_and_delete_with_etags() {
                 paths: vec!["title".into()],
             }),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap()
@@ -162,6 +165,7 @@ async fn create_update_and_delete_with_etags() {
                 paths: vec!["description".into()],
             }),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -171,6 +175,7 @@ async fn create_update_and_delete_with_etags() {
             name: stored.name.clone(),
             etag: stored.etag.clone(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -185,6 +190,7 @@ async fn create_update_and_delete_with_etags() {
                 paths: vec!["etag".into()],
             }),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -195,6 +201,7 @@ async fn create_update_and_delete_with_etags() {
             name: stored.name.clone(),
             etag: current.etag,
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap();
@@ -232,6 +239,7 @@ async fn every_violation_is_reported_with_its_field_and_nothing_is_written() {
             project: Some(bad),
             project_id: "bad-project".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -282,6 +290,7 @@ async fn every_violation_is_reported_with_its_field_and_nothing_is_written() {
             observation: Some(observation),
             observation_id: "gdp-kashgar-2022q1".into(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -363,6 +372,7 @@ async fn concurrent_writers_on_one_project_lose_no_update() {
                             paths: vec!["description".into()],
                         }),
                         request_id: String::new(),
+                        reason: String::new(),
                     };
                     match client.projects().update_project(update).await {
                         Ok(_) => break,
@@ -413,6 +423,7 @@ async fn updates_without_an_etag_are_never_aborted_and_keep_each_others_fields()
                         paths: vec![field.into()],
                     }),
                     request_id: String::new(),
+                    reason: String::new(),
                 })
                 .await
         }
@@ -446,6 +457,7 @@ async fn batch_upserts_are_all_or_nothing() {
         .batch_upsert_projects(BatchUpsertProjectsRequest {
             projects: vec![project("batch-1"), project("batch-2"), broken],
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -463,6 +475,7 @@ async fn batch_upserts_are_all_or_nothing() {
         .batch_upsert_projects(BatchUpsertProjectsRequest {
             projects: vec![project("batch-1"), project("batch-2"), project("batch-3")],
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap()
@@ -479,6 +492,7 @@ async fn batch_upserts_are_all_or_nothing() {
         .batch_upsert_projects(BatchUpsertProjectsRequest {
             projects: (0..1001).map(|i| project(&format!("many-{i}"))).collect(),
             request_id: String::new(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -607,6 +621,7 @@ async fn figures_say_how_they_were_read_and_what_they_were_computed_from() {
         observation: Some(observation),
         observation_id: id.into(),
         request_id: String::new(),
+        reason: String::new(),
     };
     let refused = |error: Status| {
         assert_eq!(error.code(), Code::InvalidArgument, "{error:?}");

@@ -55,6 +55,7 @@ impl ImportQueue {
             import_id: self.import_id.clone(),
             batch_sequence: batch.sequence,
             records: batch.records,
+            ..Default::default()
         }
     }
 

@@ -89,5 +89,7 @@ impl Client {
         list_indicators: indicators.list_indicators(ListIndicatorsRequest) -> Indicator.indicators,
         /// Every observation matching `request`, page by page.
         list_observations: observations.list_observations(ListObservationsRequest) -> Observation.observations,
+        /// Every revision of the resource `request` names, newest first, page by page.
+        list_resource_revisions: records.list_resource_revisions(ListResourceRevisionsRequest) -> ResourceRevision.revisions,
     }
 }

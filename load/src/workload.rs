@@ -218,6 +218,7 @@ async fn update(client: &Client, name: String, rng: &mut Rng) -> Result<(), toni
             paths: vec!["description".into()],
         }),
         request_id: pairing_aid_client::new_request_id(),
+        reason: "load test".into(),
     };
     client.projects().update_project(request).await.map(drop)
 }

@@ -163,6 +163,13 @@ pub enum Command {
         /// The file to write (`-`: standard output).
         file: PathBuf,
     },
+    /// The revisions of one resource, newest first: who changed it, when, why, and which
+    /// fields; read one with `get NAME --as-of REVISION`.
+    #[command(after_help = "Example:\n  pairctl history projects/shanghai-kashgar-2013-01")]
+    History {
+        /// The resource's name; it may have been deleted.
+        name: String,
+    },
     /// Print changes as they are committed.
     #[command(after_help = "Example:\n  pairctl watch --from 0")]
     Watch {
@@ -201,11 +208,16 @@ pub enum ResourceCommand {
         #[arg(long, default_value = "")]
         order_by: String,
     },
-    /// Get one by name.
-    #[command(after_help = "Example:\n  pairctl areas get areas/kashgar")]
+    /// Get one by name, as it is now or as it stood at a past revision.
+    #[command(
+        after_help = "Example:\n  pairctl areas get areas/kashgar\n  pairctl projects get projects/p1 --as-of 42"
+    )]
     Get {
         /// The resource's name, e.g. `areas/kashgar`.
         name: String,
+        /// Read it as it stood once this revision was committed (see `pairctl history`).
+        #[arg(long)]
+        as_of: Option<i64>,
     },
     /// Create one from a file (`-` for standard input) holding it in protobuf JSON, as `get -o
     /// json` prints it; projects and observations may also be one flat record, as `import` reads.
@@ -216,6 +228,9 @@ pub enum ResourceCommand {
         /// The file holding the resource (`-`: standard input).
         #[arg(long)]
         file: PathBuf,
+        /// Why the change is made, kept in the change log and shown by `pairctl history`.
+        #[arg(long, default_value = "")]
+        reason: String,
     },
     /// Replace the fields named by --mask (all if none) from a file read as `create` reads it.
     /// The etag in the file (or --etag) makes the update fail if the resource changed since.
@@ -232,6 +247,9 @@ pub enum ResourceCommand {
         /// Update only if unchanged since this etag was read.
         #[arg(long, default_value = "")]
         etag: String,
+        /// Why the change is made, kept in the change log and shown by `pairctl history`.
+        #[arg(long, default_value = "")]
+        reason: String,
     },
     /// Delete one by name.
     #[command(
@@ -243,6 +261,9 @@ pub enum ResourceCommand {
         /// Delete only if unchanged since this etag was read.
         #[arg(long, default_value = "")]
         etag: String,
+        /// Why the change is made, kept in the change log and shown by `pairctl history`.
+        #[arg(long, default_value = "")]
+        reason: String,
     },
 }
 

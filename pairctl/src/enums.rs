@@ -52,5 +52,6 @@ short_names!(
     ProjectStatus => "PROJECT_STATUS_",
     Qualifier => "QUALIFIER_",
     Reading => "READING_",
+    RevisionKind => "REVISION_KIND_",
     SupportField => "SUPPORT_FIELD_",
 );

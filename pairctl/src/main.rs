@@ -100,6 +100,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         } => records::import(&client, &file, file_format, batch_size).await,
         Command::Export { file } => records::export(&client, &file).await,
         Command::Watch { from } => records::watch(&client, from, format).await,
+        Command::History { name } => records::history(&client, name, format).await,
         Command::Completion { .. } | Command::Config { .. } => {
             unreachable!("handled before connecting")
         }

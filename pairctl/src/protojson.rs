@@ -60,4 +60,5 @@ message!(
     Observation,
     Record,
     Change,
+    ResourceRevision,
 );

@@ -18,17 +18,24 @@ pub trait Resource: Message + Row + Send + 'static {
     fn list(client: &Client, filter: String, order_by: String) -> Listing<Self>;
     /// The resource named `name`, read under the client's retry policy.
     async fn get(client: &Client, name: String) -> Result<Option<Self>, Error>;
-    /// Creates `resource`; the resource as stored.
-    async fn create(client: &Client, resource: Self) -> Result<Option<Self>, Error>;
+    /// Creates `resource`, for `reason` (kept in its history); the resource as stored.
+    async fn create(client: &Client, resource: Self, reason: String)
+    -> Result<Option<Self>, Error>;
     /// Replaces the fields `mask` names (every field if empty); the resource as stored.
     async fn update(
         client: &Client,
         resource: Self,
         mask: Vec<String>,
+        reason: String,
     ) -> Result<Option<Self>, Error>;
     /// Deletes `name`, only if unchanged since `etag` when one is given; the revision of the
     /// delete.
-    async fn delete(client: &Client, name: String, etag: String) -> Result<i64, Error>;
+    async fn delete(
+        client: &Client,
+        name: String,
+        etag: String,
+        reason: String,
+    ) -> Result<i64, Error>;
 }
 
 /// Implements [`Resource`] for each kind from one row: the kind (also its record variant), the
@@ -71,9 +78,14 @@ macro_rules! resources {
                 Ok(response.into_inner().$field)
             }
 
-            async fn create(client: &Client, resource: Self) -> Result<Option<Self>, Error> {
+            async fn create(
+                client: &Client,
+                resource: Self,
+                reason: String,
+            ) -> Result<Option<Self>, Error> {
                 let request = v1::$create_request {
                     $field: Some(resource),
+                    reason,
                     ..Default::default()
                 };
                 let response = client
@@ -88,11 +100,13 @@ macro_rules! resources {
                 client: &Client,
                 resource: Self,
                 mask: Vec<String>,
+                reason: String,
             ) -> Result<Option<Self>, Error> {
                 let request = v1::$update_request {
                     $field: Some(resource),
                     update_mask: Some(pairing_aid_client::prost_types::FieldMask { paths: mask }),
                     request_id: String::new(),
+                    reason,
                 };
                 let response = client
                     .write(request, |client, r| async move {
@@ -102,11 +116,17 @@ macro_rules! resources {
                 Ok(response.$field)
             }
 
-            async fn delete(client: &Client, name: String, etag: String) -> Result<i64, Error> {
+            async fn delete(
+                client: &Client,
+                name: String,
+                etag: String,
+                reason: String,
+            ) -> Result<i64, Error> {
                 let request = v1::$delete_request {
                     name,
                     etag,
                     request_id: String::new(),
+                    reason,
                 };
                 let response = client
                     .write(request, |client, r| async move {

@@ -104,3 +104,17 @@ row!(v1::Change, |change| {
     "name" => change.name.clone(),
     "subject" => change.subject.clone(),
 });
+
+row!(v1::ResourceRevision, |revision| {
+    "revision" => revision.revision.to_string(),
+    "commit_time" => revision.commit_time.map(|t| t.to_string()).unwrap_or_default(),
+    "subject" => revision.subject.clone(),
+    "kind" => revision.kind().short(),
+    "changed_fields" => if revision.earlier_revisions_dropped {
+        "(earlier revisions dropped)".to_owned()
+    } else {
+        revision.changed_fields.join(",")
+    },
+    "reason" => revision.reason.clone(),
+    "request_id" => revision.request_id.clone(),
+});

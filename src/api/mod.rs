@@ -24,7 +24,7 @@ use tonic::Request;
 
 pub use error::ApiError;
 
-use crate::changes::{Committed, Edit, Ledger, RequestKey, WriteRequest};
+use crate::changes::{CommitNote, Committed, Edit, Ledger, RequestKey, WriteRequest};
 use crate::domain::Violations;
 use crate::query::interrupt::Interrupt;
 use crate::query::model::ReadModel;
@@ -132,12 +132,12 @@ impl Api {
         &self,
         caller: &Caller,
         method: &str,
-        request_id: &str,
+        note: CommitNote,
         message: &M,
         build: impl FnOnce(&ReadModel) -> Result<Vec<(Edit, Violations)>, ApiError>,
         prefix: impl Fn(usize) -> String,
     ) -> Result<Arc<Committed>, ApiError> {
-        let request = request_key(caller, method, request_id, |h| {
+        let request = request_key(caller, method, &note.request_id, |h| {
             h.update(message.encode_to_vec())
         })?;
         if let Some(key) = &request
@@ -151,6 +151,7 @@ impl Api {
                 subject: caller.subject.clone(),
                 ops,
                 request,
+                note,
             })
             .await
             .map_err(|e| ApiError::from_write(e, prefix))
@@ -210,6 +211,16 @@ fn request_key(
         id: format!("{}/{method}/{request_id}", caller.subject),
         fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),
     }))
+}
+
+/// What a write request says of itself, kept in the log: its request id and reason.
+fn commit_note(request_id: &str, reason: &str) -> Result<CommitNote, ApiError> {
+    CommitNote::check_reason(reason)
+        .map_err(|problem| ApiError::invalid("INVALID_REASON", "reason", problem))?;
+    Ok(CommitNote {
+        request_id: request_id.to_owned(),
+        reason: reason.to_owned(),
+    })
 }
 
 /// The deadline the client set with `grpc-timeout`, if any.

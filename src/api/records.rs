@@ -16,9 +16,9 @@ use super::auth::{Caller, Role, require};
 use super::convert::{decode, encode};
 use super::encoded::EncodedExport;
 use super::pb::record_service_server::RecordService;
-use super::resources::page_size_or_default;
-use super::{Api, ApiError, caller_key, request_key};
-use crate::changes::{Committed, Ledger, Write, WriteError, WriteOp, WriteRequest};
+use super::resources::{page_size_or_default, resource_revision};
+use super::{Api, ApiError, caller_key, commit_note, request_key};
+use crate::changes::{CommitNote, Committed, Ledger, Write, WriteError, WriteOp, WriteRequest};
 use crate::domain::{Collection, Resource, Violations};
 use crate::query::interrupt::{Interrupt, Interrupted};
 
@@ -46,7 +46,7 @@ struct BatchCall<'a, M> {
     method: &'a str,
     field: &'a str,
     message: &'a M,
-    request_id: &'a str,
+    note: CommitNote,
 }
 
 impl Api {
@@ -64,7 +64,7 @@ impl Api {
             method,
             field,
             message,
-            request_id,
+            note,
         } = call;
         check_batch_size(items.len(), self.limits.max_batch, field)?;
         let ops = items
@@ -78,7 +78,7 @@ impl Api {
             .write(
                 caller,
                 method,
-                request_id,
+                note,
                 message,
                 |_| Ok(ops),
                 |i| format!("{field}[{i}]"),
@@ -125,6 +125,7 @@ fn prepare_batch(
     }
     check_batch_size(batch.records.len(), max_batch, "records")?;
     let id = format!("{}/{}", batch.import_id, batch.batch_sequence);
+    let note = commit_note(&id, &batch.reason)?;
     // Names and sizes identify a batch well enough to catch a different batch sent under the
     // same sequence number, at a fraction of the cost of re-encoding and hashing it whole.
     let request = request_key(caller, "ImportRecords", &id, |hasher| {
@@ -154,6 +155,7 @@ fn prepare_batch(
             subject: caller.subject.clone(),
             ops,
             request,
+            note,
         })
     } else {
         Err(empty)
@@ -270,7 +272,7 @@ impl RecordService for Api {
                     method: "BatchUpsertProjects",
                     field: "projects",
                     message,
-                    request_id: &message.request_id,
+                    note: commit_note(&message.request_id, &message.reason)?,
                 },
                 &message.projects,
                 |p| {
@@ -302,7 +304,7 @@ impl RecordService for Api {
                     method: "BatchUpsertObservations",
                     field: "observations",
                     message,
-                    request_id: &message.request_id,
+                    note: commit_note(&message.request_id, &message.reason)?,
                 },
                 &message.observations,
                 |o| {
@@ -507,6 +509,24 @@ impl RecordService for Api {
                 .collect(),
             next_page_token: page.next_page_token,
             revision: page.revision,
+        }))
+    }
+
+    async fn list_resource_revisions(
+        &self,
+        request: Request<pb::ListResourceRevisionsRequest>,
+    ) -> Result<Response<pb::ListResourceRevisionsResponse>, Status> {
+        let message = request.get_ref();
+        let name = decode::any_request_name(&message.name, "name")?;
+        let page_size = page_size_or_default(message.page_size, 50)?;
+        let page = self
+            .ledger
+            .history(&name, &message.page_token, page_size)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::ListResourceRevisionsResponse {
+            revisions: page.entries.iter().map(resource_revision).collect(),
+            next_page_token: page.next_page_token,
         }))
     }
 }

@@ -9,11 +9,11 @@ use pairing_aid_client::v1 as pb;
 
 use super::admission::Cost;
 use super::auth::{Role, require};
-use super::convert::decode::{self, request_name};
+use super::convert::decode::{self, request_name, request_name_at};
 use super::convert::encode;
 use super::pb as server;
-use super::{Api, ApiError, expected_revision};
-use crate::changes::{Committed, Write};
+use super::{Api, ApiError, commit_note, expected_revision};
+use crate::changes::{Before, Committed, HistoryEntry, Write};
 use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
 use crate::query::listing::{Budget, ListQuery, list};
@@ -27,9 +27,12 @@ const MAX_PAGE_SIZE: usize = 1000;
 const MAX_PAGE_BYTES: usize = 4 << 20;
 
 /// The fields of a resource an update may replace; every other field is set by the service.
-#[cfg(test)]
 trait Writable {
+    #[cfg(test)]
     const WRITABLE: &'static [&'static str];
+
+    /// The writable fields whose values differ between two versions, as update masks name them.
+    fn changed_fields(before: &Self, after: &Self) -> Vec<&'static str>;
 }
 
 /// The fields the service sets on every resource, which no write can.
@@ -131,6 +134,55 @@ fn stored(committed: &Committed) -> Result<&Resource, ApiError> {
     }
 }
 
+/// The writable fields `after` changed from `before` (from nothing: the fields it set).
+fn changed_fields(before: Option<&Resource>, after: &Resource) -> Vec<&'static str> {
+    macro_rules! diff {
+        ($after:expr, $variant:ident, $encode:ident) => {{
+            let before = match before {
+                Some(Resource::$variant(before)) => encode::$encode(before),
+                _ => Default::default(),
+            };
+            pb::$variant::changed_fields(&before, &encode::$encode($after))
+        }};
+    }
+    match after {
+        Resource::Party(after) => diff!(after, Party, party),
+        Resource::Area(after) => diff!(after, Area, area),
+        Resource::Pairing(after) => diff!(after, Pairing, pairing),
+        Resource::Project(after) => diff!(after, Project, project),
+        Resource::Indicator(after) => diff!(after, Indicator, indicator),
+        Resource::Observation(after) => diff!(after, Observation, observation),
+    }
+}
+
+/// One version of a resource's history as the wire carries it.
+pub(super) fn resource_revision(entry: &HistoryEntry) -> pb::ResourceRevision {
+    let version = &entry.version;
+    let (kind, changed, dropped) = match (&entry.before, &version.resource) {
+        (_, None) => (pb::RevisionKind::Delete, Vec::new(), false),
+        (Before::Nothing | Before::Version(None), Some(after)) => {
+            (pb::RevisionKind::Create, changed_fields(None, after), false)
+        }
+        (Before::Version(Some(before)), Some(after)) => (
+            pb::RevisionKind::Update,
+            changed_fields(Some(before.as_ref()), after),
+            false,
+        ),
+        (Before::Dropped, Some(_)) => (pb::RevisionKind::Update, Vec::new(), true),
+    };
+    pb::ResourceRevision {
+        revision: version.revision,
+        commit_time: encode::timestamp(Some(version.commit_time)),
+        subject: version.subject.clone(),
+        request_id: version.note.request_id.clone(),
+        reason: version.note.reason.clone(),
+        kind: kind.into(),
+        changed_fields: changed.into_iter().map(str::to_owned).collect(),
+        earlier_revisions_dropped: dropped,
+        record: version.resource.as_ref().map(encode::record),
+    }
+}
+
 /// The response to a create or an update: the resource as stored, and the revision.
 macro_rules! stored_response {
     ($response:ident, $singular:ident, $variant:ident, $committed:expr) => {{
@@ -200,9 +252,15 @@ macro_rules! resource_service {
         writable [$($field:ident),+ $(,)?]
         $(, more { $($more:item)* })?
     ) => {
-        #[cfg(test)]
         impl Writable for pb::$variant {
+            #[cfg(test)]
             const WRITABLE: &'static [&'static str] = &[$(stringify!($field)),+];
+
+            fn changed_fields(before: &Self, after: &Self) -> Vec<&'static str> {
+                let mut changed = Vec::new();
+                $( if before.$field != after.$field { changed.push(stringify!($field)); } )+
+                changed
+            }
         }
 
         #[tonic::async_trait]
@@ -212,7 +270,17 @@ macro_rules! resource_service {
                 request: Request<pb::$get_request>,
             ) -> Result<Response<pb::$get_response>, Status> {
                 let r = request.get_ref();
-                let name = request_name(Collection::$collection, &r.name, "name")?;
+                let (name, at) = request_name_at(Collection::$collection, &r.name, "name")?;
+                if let Some(revision) = at {
+                    // A later revision is waited for as `min_revision` is; an earlier one is
+                    // read from the change log.
+                    self.at_revision(&request, revision.max(r.min_revision)).await?;
+                    let found = self.ledger.version_at(&name, revision).await.map_err(ApiError::from)?;
+                    let Some(Resource::$variant(item)) = found else {
+                        return Err(ApiError::NotFound { name: format!("{name}@{revision}") }.into());
+                    };
+                    return Ok(Response::new(pb::$get_response { $singular: Some(encode::$singular(&item)) }));
+                }
                 let cost = |_: &ReadModel| Ok(Cost::Rows(1));
                 self.read_at(&request, r.min_revision, method_name(stringify!($get_request)), cost, move |model, _| {
                     let item = find(&model.$plural, &name)?;
@@ -249,7 +317,7 @@ macro_rules! resource_service {
                 let message = request.get_ref();
                 let prefix = stringify!($singular);
                 let committed = self
-                    .write(&caller, stringify!($create), &message.request_id, message, |_| {
+                    .write(&caller, stringify!($create), commit_note(&message.request_id, &message.reason)?, message, |_| {
                         let mut incoming = message.$singular.clone().unwrap_or_default();
                         incoming.name = name_to_create(
                             Collection::$collection,
@@ -272,7 +340,7 @@ macro_rules! resource_service {
                 let message = request.get_ref();
                 let prefix = stringify!($singular);
                 let committed = self
-                    .write(&caller, stringify!($update), &message.request_id, message, |model| {
+                    .write(&caller, stringify!($update), commit_note(&message.request_id, &message.reason)?, message, |model| {
                         let incoming = message
                             .$singular
                             .as_ref()
@@ -317,7 +385,7 @@ macro_rules! resource_service {
                 let caller = require(&request, Role::$role)?;
                 let message = request.get_ref();
                 let committed = self
-                    .write(&caller, stringify!($delete), &message.request_id, message, |model| {
+                    .write(&caller, stringify!($delete), commit_note(&message.request_id, &message.reason)?, message, |model| {
                         let name = request_name(Collection::$collection, &message.name, "name")?;
                         let expected_revision = if message.etag.is_empty() {
                             None

@@ -10,6 +10,11 @@ pub enum LogError {
         "changes after revision {after} are no longer kept; the oldest revision available is {oldest}"
     )]
     Compacted { after: i64, oldest: i64 },
+    /// A read as of `revision`, older than the oldest revision whose versions the log keeps.
+    #[error(
+        "revision {revision} is older than the change log keeps; the oldest revision readable is {oldest}"
+    )]
+    Expired { revision: i64, oldest: i64 },
     /// The page token is not one this listing issued.
     #[error("{0}")]
     PageToken(String),

@@ -10,15 +10,19 @@ mod commit;
 mod error;
 mod feed;
 mod follow;
+mod history;
 mod image;
 mod ledger;
 mod listing;
 mod plan;
 
-pub use crate::domain::{Commit, Committed, Conflict, Precondition, RequestKey, Write};
+pub use crate::domain::{
+    Commit, CommitNote, Committed, Conflict, Precondition, RequestKey, Version, Write,
+};
 pub use crate::store::StoreError;
 pub use error::LogError;
 pub use follow::Reachability;
+pub use history::{Before, HistoryEntry, HistoryPage};
 pub use image::{ImageKeeping, Opened, open_model};
 pub use ledger::{Ledger, load_model};
 pub use listing::ChangePage;

@@ -4,8 +4,8 @@
 use foldhash::{HashMap, HashSet};
 
 use crate::domain::{
-    Area, Catalog, CodeScheme, Commit, Conflict, Indicator, Precondition, RequestKey, Resource,
-    ResourceName, Violations, Write,
+    Area, Catalog, CodeScheme, Commit, CommitNote, Conflict, Indicator, Precondition, RequestKey,
+    Resource, ResourceName, Violations, Write,
 };
 use crate::query::model::ReadModel;
 use crate::store::StoreError;
@@ -76,6 +76,7 @@ pub struct WriteRequest {
     /// reported together with those validation finds.
     pub ops: Vec<(Edit, Violations)>,
     pub request: Option<RequestKey>,
+    pub note: CommitNote,
 }
 
 impl WriteRequest {
@@ -356,6 +357,7 @@ pub(super) fn plan(
         writes,
         preconditions,
         request: request.request,
+        note: request.note,
     })
 }
 
@@ -381,6 +383,7 @@ mod tests {
             subject: "test".into(),
             ops: vec![(delete.into(), Violations::default())],
             request: None,
+            note: CommitNote::default(),
         };
         let commit = plan(&model, &[], request).unwrap();
         assert!(

@@ -56,6 +56,56 @@ pub struct Commit {
     pub writes: Vec<Write>,
     pub preconditions: Vec<Precondition>,
     pub request: Option<RequestKey>,
+    /// What the writer said of the commit, kept in the log beside it.
+    pub note: CommitNote,
+}
+
+/// What a writer said of a commit: kept in the change log and shown in histories.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommitNote {
+    /// The client's `request_id` as sent; empty if none.
+    pub request_id: String,
+    /// Why the change was made, in the writer's words; empty if none was given.
+    pub reason: String,
+}
+
+impl CommitNote {
+    /// Longest reason kept, in characters: a sentence, not a document.
+    pub const MAX_REASON_CHARS: usize = 500;
+
+    /// Whether there is anything to keep.
+    pub fn is_empty(&self) -> bool {
+        self.request_id.is_empty() && self.reason.is_empty()
+    }
+
+    /// Why `reason` cannot be kept, if it cannot: too long, or holding control characters
+    /// that would garble a history printed in a terminal.
+    pub fn check_reason(reason: &str) -> Result<(), String> {
+        let chars = reason.chars().count();
+        if chars > Self::MAX_REASON_CHARS {
+            return Err(format!(
+                "is {chars} characters; at most {} are kept",
+                Self::MAX_REASON_CHARS
+            ));
+        }
+        if reason.chars().any(char::is_control) {
+            return Err("must not hold control characters (line breaks, tabs, ...)".into());
+        }
+        Ok(())
+    }
+}
+
+/// One version of a resource as the change log holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Version {
+    /// The change's place in the log (see `store::position`): orders versions of one name.
+    pub position: i64,
+    pub revision: i64,
+    pub subject: String,
+    pub commit_time: DateTime<Utc>,
+    pub note: CommitNote,
+    /// The resource as the change left it; none for a deletion.
+    pub resource: Option<Resource>,
 }
 
 /// What a commit wrote: its revision and the writes with their bookkeeping filled in.

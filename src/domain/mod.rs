@@ -16,7 +16,9 @@ mod resource;
 mod shared;
 mod validation;
 
-pub use change::{ChangeScope, Commit, Committed, Conflict, Precondition, RequestKey, Write};
+pub use change::{
+    ChangeScope, Commit, CommitNote, Committed, Conflict, Precondition, RequestKey, Version, Write,
+};
 pub use choice::{Candidate, ChoiceRule, FigureChoice};
 pub use common::{
     Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,

@@ -7,7 +7,7 @@ mod synthetic;
 use serde::Deserialize;
 
 use crate::domain::{Area, Indicator, Observation, Party, Resource, Violations};
-use crate::domain::{Commit, RequestKey, Write};
+use crate::domain::{Commit, CommitNote, RequestKey, Write};
 use crate::store::{Store, StoreError};
 
 /// The reference areas and parties.
@@ -103,6 +103,10 @@ pub async fn load_demo_data(store: &dyn Store) -> Result<i64, SeedError> {
                 id: "seed/demo-data".into(),
                 fingerprint: "demo-data-v1".into(),
             }),
+            note: CommitNote {
+                request_id: String::new(),
+                reason: "the demo record, written on the first start".into(),
+            },
             ..Commit::default()
         })
         .await?;

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::format1::Resource1;
 use super::{Loaded, StoreError};
 use crate::domain::{
-    Commit, Committed, Conflict, Precondition, Resource, ResourceName, Shared, Write,
+    Commit, CommitNote, Committed, Conflict, Precondition, Resource, ResourceName, Shared, Version,
+    Write,
 };
 
 /// Bits of a change's position that hold its place within its commit: a position is
@@ -120,6 +121,33 @@ pub fn group_commits(rows: Vec<ChangeRow>) -> Result<Vec<Committed>, StoreError>
         }
     }
     Ok(commits)
+}
+
+/// One version of a resource as a backend reads it back.
+pub struct VersionRow {
+    pub position: i64,
+    pub subject: String,
+    pub commit_time: String,
+    pub body: Option<Vec<u8>>,
+    pub request_id: String,
+    pub reason: String,
+}
+
+impl VersionRow {
+    /// The version of `name` the row holds, its body decoded.
+    pub fn version(self, name: &str) -> Result<Version, StoreError> {
+        Ok(Version {
+            position: self.position,
+            revision: self.position >> SEQ_BITS,
+            subject: self.subject,
+            commit_time: parse_time(&self.commit_time)?,
+            note: CommitNote {
+                request_id: self.request_id,
+                reason: self.reason,
+            },
+            resource: self.body.map(|body| decode(name, &body)).transpose()?,
+        })
+    }
 }
 
 /// Parses a stored commit time.

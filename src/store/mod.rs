@@ -9,7 +9,9 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::Utc;
 
-use crate::domain::{Commit, Committed, Conflict, RequestKey, Resource, Shared};
+use crate::domain::{
+    Commit, Committed, Conflict, RequestKey, Resource, ResourceName, Shared, Version,
+};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -20,6 +22,55 @@ pub struct Snapshot {
     pub revision: i64,
     pub resources: Vec<Resource>,
 }
+
+/// How much of the change log and of the request ids a store keeps. Either limit of the log
+/// compacts: what is older than `max_age` or further back than `revisions`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Retention {
+    /// Revisions kept behind the newest; none keeps every revision.
+    pub revisions: Option<i64>,
+    /// Age past which a revision is compacted; none keeps every revision.
+    pub max_age: Option<std::time::Duration>,
+    /// Age past which a request id is forgotten, and a retry under it applied again; none
+    /// remembers every request id.
+    pub request_ids_for: Option<std::time::Duration>,
+}
+
+impl From<Option<i64>> for Retention {
+    /// Keeps `revisions` of the log (all if none) and every request id.
+    fn from(revisions: Option<i64>) -> Self {
+        Retention {
+            revisions,
+            ..Retention::default()
+        }
+    }
+}
+
+impl Retention {
+    /// Stored commit times before this are older than `age`: the same text form as stored,
+    /// which orders as the times do.
+    fn cutoff(age: std::time::Duration) -> String {
+        let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+        Utc::now()
+            .checked_sub_signed(age)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)
+            .to_rfc3339()
+    }
+
+    /// The commit-time cutoff of the log, if it is limited by age.
+    pub(crate) fn log_cutoff(&self) -> Option<String> {
+        self.max_age.map(Self::cutoff)
+    }
+
+    /// The commit-time cutoff of request ids, if they expire.
+    pub(crate) fn request_cutoff(&self) -> Option<String> {
+        self.request_ids_for.map(Self::cutoff)
+    }
+}
+
+/// Most changes after the floor one commit looks at to find what has aged out: a long backlog
+/// is compacted over several commits, never in one.
+const AGE_SCAN: i64 = 10_000;
 
 /// Where a load sends the resources it reads, in name order, a batch at a time.
 pub type LoadSender = tokio::sync::mpsc::Sender<Vec<Resource>>;
@@ -176,6 +227,19 @@ pub trait Store: Send + Sync {
     /// by commit in order: the first and the last group may be parts of their commits.
     async fn changes_from(&self, position: i64, limit: usize)
     -> Result<Vec<Committed>, StoreError>;
+
+    /// The versions of `name` before `position` (see `log::position`), newest first, at most
+    /// `limit` of them, each with its commit's note.
+    async fn versions_before(
+        &self,
+        name: &ResourceName,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<Version>, StoreError>;
+
+    /// The oldest revision a read as of a revision can be made at: every resource's version
+    /// then is still in the log.
+    async fn oldest_version(&self) -> Result<i64, StoreError>;
 
     /// The oldest revision still in the change log, if any.
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;

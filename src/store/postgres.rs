@@ -15,16 +15,17 @@ use tokio_postgres::{AsyncMessage, Transaction};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::log::{
-    ChangeRow, LoadBatch, check_preconditions, commit_rows, first_position, group_commits,
-    load_abandoned, precondition_names,
+    ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, first_position,
+    group_commits, load_abandoned, precondition_names,
 };
 mod tls;
 
-use super::{LoadSender, Loaded, RecordedRequest, Store, StoreError};
-use crate::domain::{Commit, Committed, RequestKey, ResourceName};
+use super::{AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError};
+use crate::domain::{Commit, Committed, RequestKey, ResourceName, Version};
 
 /// Schema versions in order; the same tables as the SQLite store.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE changes (
         position    BIGINT PRIMARY KEY,
         name        TEXT NOT NULL,
@@ -49,7 +50,21 @@ const MIGRATIONS: &[&str] = &[r#"
         id       INTEGER PRIMARY KEY CHECK (id = 1),
         revision BIGINT NOT NULL
     );
-"#];
+"#,
+    r#"
+    CREATE INDEX changes_by_name ON changes (name, position);
+    CREATE INDEX requests_by_time ON requests (commit_time);
+    CREATE TABLE commit_notes (
+        revision   BIGINT PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        reason     TEXT NOT NULL
+    );
+    -- As in the SQLite store: reads as of a revision compacted before this schema start at
+    -- the newest revision of the upgrade.
+    ALTER TABLE log_floor ADD COLUMN versions_from BIGINT NOT NULL DEFAULT 0;
+    UPDATE log_floor SET versions_from = (SELECT COALESCE(MAX(position), 0) >> 24 FROM changes);
+"#,
+];
 
 /// Advisory lock keys: one serializes commits, one migrations.
 const WRITE_LOCK: i64 = 0x7061_6972_0001;
@@ -60,7 +75,7 @@ const CHANNEL: &str = "pairing_changes";
 /// A store in one PostgreSQL database.
 pub struct PostgresStore {
     pool: Pool,
-    retained_revisions: Option<i64>,
+    retention: Retention,
     notifications: watch::Receiver<i64>,
 }
 
@@ -82,7 +97,7 @@ fn unavailable(error: impl std::error::Error) -> StoreError {
 impl PostgresStore {
     /// Connects to `url`, brings the schema up to date (safely, if replicas start together)
     /// and starts listening for commits made elsewhere.
-    pub async fn connect(url: &str, retained_revisions: Option<i64>) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, retained: impl Into<Retention>) -> Result<Self, StoreError> {
         let tls::Connection { config, tls } = tls::connection(url).map_err(StoreError::Settings)?;
         let manager = Manager::from_config(
             config.clone(),
@@ -104,7 +119,7 @@ impl PostgresStore {
         tokio::spawn(listen(config, tls, sender));
         Ok(PostgresStore {
             pool,
-            retained_revisions,
+            retention: retained.into(),
             notifications,
         })
     }
@@ -281,7 +296,7 @@ async fn recorded_result(
 /// the recorded result of its request id.
 async fn commit_one(
     tx: &Transaction<'_>,
-    commit: Commit,
+    mut commit: Commit,
     revision: i64,
     head_before_group: i64,
 ) -> Result<Committed, StoreError> {
@@ -296,6 +311,7 @@ async fn commit_one(
         return Ok(super::empty_commit(commit, revision - 1));
     }
     let request = commit.request.clone();
+    let note = std::mem::take(&mut commit.note);
     let rows = commit_rows(commit, revision)?;
     let positions: Vec<i64> = rows.changes.iter().map(|c| c.position).collect();
     let names: Vec<&str> = rows.changes.iter().map(|c| c.name.as_str()).collect();
@@ -344,28 +360,89 @@ async fn commit_one(
         .await
         .map_err(unavailable)?;
     }
+    if !note.is_empty() {
+        tx.execute(
+            "INSERT INTO commit_notes (revision, request_id, reason) VALUES ($1, $2, $3)",
+            &[&revision, &note.request_id, &note.reason],
+        )
+        .await
+        .map_err(unavailable)?;
+    }
     Ok(rows.committed)
 }
 
-async fn compact(tx: &Transaction<'_>, through: i64) -> Result<(), StoreError> {
-    let floor: i64 = tx
+/// The oldest revision the log holds whole.
+async fn log_floor(tx: &Transaction<'_>) -> Result<i64, StoreError> {
+    let row = tx
         .query_one(
             "SELECT COALESCE((SELECT revision FROM log_floor WHERE id = 1), 1)",
             &[],
         )
         .await
-        .map_err(unavailable)?
-        .get(0);
+        .map_err(unavailable)?;
+    Ok(row.get(0))
+}
+
+/// The revision to compact the log through after a group that ended at `latest`, as the
+/// SQLite store's `compaction_point` works it out.
+async fn compaction_point(
+    tx: &Transaction<'_>,
+    latest: i64,
+    retention: &Retention,
+) -> Result<Option<i64>, StoreError> {
+    let by_count = retention.revisions.map(|kept| latest - kept);
+    let by_age = match retention.log_cutoff() {
+        None => None,
+        Some(cutoff) => tx
+            .query_one(
+                "SELECT MAX(position) >> 24 FROM (
+                     SELECT position, commit_time FROM changes WHERE position >= $1
+                     ORDER BY position LIMIT $2) AS oldest
+                 WHERE commit_time < $3",
+                &[&first_position(log_floor(tx).await?), &AGE_SCAN, &cutoff],
+            )
+            .await
+            .map_err(unavailable)?
+            .get::<_, Option<i64>>(0),
+    };
+    Ok(by_count.max(by_age))
+}
+
+/// Moves the log's floor past `through`, as the SQLite store's `compact` does: for each name
+/// written since the last floor, the versions older than its newest up to `through` go, and
+/// that one too if it is a deletion.
+async fn compact(tx: &Transaction<'_>, through: i64) -> Result<(), StoreError> {
+    let floor = log_floor(tx).await?;
     if through < floor {
         return Ok(());
     }
-    tx.execute(
-        "DELETE FROM changes c WHERE position >= $1 AND position < $2 AND NOT EXISTS (
-             SELECT 1 FROM resources r WHERE r.name = c.name AND r.position = c.position)",
-        &[&first_position(floor), &first_position(through + 1)],
-    )
-    .await
-    .map_err(unavailable)?;
+    let below = first_position(through + 1);
+    let emptied: Vec<i64> = tx
+        .query(
+            "WITH names AS (
+                 SELECT DISTINCT name FROM changes WHERE position >= $1 AND position < $2
+             )
+             DELETE FROM changes c USING names
+             WHERE c.name = names.name AND c.position < $2 AND (c.body IS NULL OR c.position <
+                 (SELECT MAX(n.position) FROM changes n WHERE n.name = c.name AND n.position < $2))
+             RETURNING c.position >> 24",
+            &[&first_position(floor), &below],
+        )
+        .await
+        .map_err(unavailable)?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if !emptied.is_empty() {
+        tx.execute(
+            "DELETE FROM commit_notes WHERE revision = ANY($1) AND NOT EXISTS (
+                 SELECT 1 FROM changes WHERE position >= commit_notes.revision << 24
+                     AND position < (commit_notes.revision + 1) << 24)",
+            &[&emptied],
+        )
+        .await
+        .map_err(unavailable)?;
+    }
     tx.execute(
         "INSERT INTO log_floor (id, revision) VALUES (1, $1)
          ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision",
@@ -437,8 +514,13 @@ impl Store for PostgresStore {
                 Err(other) => return Err(other),
             }
         }
-        if let Some(retained) = self.retained_revisions {
-            compact(&tx, latest - retained).await?;
+        if let Some(through) = compaction_point(&tx, latest, &self.retention).await? {
+            compact(&tx, through).await?;
+        }
+        if let Some(cutoff) = self.retention.request_cutoff() {
+            tx.execute("DELETE FROM requests WHERE commit_time < $1", &[&cutoff])
+                .await
+                .map_err(unavailable)?;
         }
         tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &latest.to_string()])
             .await
@@ -472,6 +554,52 @@ impl Store for PostgresStore {
             .await
             .map_err(unavailable)?;
         read_commits(&rows)
+    }
+
+    async fn versions_before(
+        &self,
+        name: &ResourceName,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<Version>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let rows = client
+            .query(
+                "SELECT c.position, c.subject, c.commit_time, c.body,
+                        COALESCE(n.request_id, ''), COALESCE(n.reason, '')
+                 FROM changes c LEFT JOIN commit_notes n ON n.revision = c.position >> 24
+                 WHERE c.name = $1 AND c.position < $2
+                 ORDER BY c.position DESC LIMIT $3",
+                &[&name.as_str(), &position, &(limit as i64)],
+            )
+            .await
+            .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| {
+                VersionRow {
+                    position: row.get(0),
+                    subject: row.get(1),
+                    commit_time: row.get(2),
+                    body: row.get(3),
+                    request_id: row.get(4),
+                    reason: row.get(5),
+                }
+                .version(name.as_str())
+            })
+            .collect()
+    }
+
+    async fn oldest_version(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_one(
+                "SELECT COALESCE(
+                     (SELECT GREATEST(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0)",
+                &[],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(row.get(0))
     }
 
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {

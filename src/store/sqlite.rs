@@ -13,17 +13,19 @@ mod error;
 use self::checkpoint::Checkpointer;
 use self::error::unavailable;
 use super::log::{
-    ChangeRow, LoadBatch, check_preconditions, commit_rows, corrupt, first_position, group_commits,
-    load_abandoned, precondition_names,
+    ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, corrupt, first_position,
+    group_commits, load_abandoned, precondition_names,
 };
-use super::{LoadSender, Loaded, RecordedRequest, Store, StoreError};
-use crate::domain::{Commit, Committed, RequestKey, ResourceName};
+use super::{AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError};
+use crate::domain::{Commit, Committed, RequestKey, ResourceName, Version};
 
 /// Schema versions in order; each runs once, in its own transaction.
 ///
 /// A resource's current body lives once, in the change that wrote it; `resources` points at
-/// that change. Compaction drops old changes but never one a resource still points at.
-const MIGRATIONS: &[&str] = &[r#"
+/// that change. Compaction drops a change below the floor only once a newer one of the same
+/// name is below it too, so the versions that stood at every retained revision stay readable.
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE changes (
         position    INTEGER PRIMARY KEY,
         name        TEXT NOT NULL,
@@ -48,7 +50,22 @@ const MIGRATIONS: &[&str] = &[r#"
         id       INTEGER PRIMARY KEY CHECK (id = 1),
         revision INTEGER NOT NULL
     );
-"#];
+"#,
+    r#"
+    CREATE INDEX changes_by_name ON changes (name, position);
+    CREATE INDEX requests_by_time ON requests (commit_time);
+    CREATE TABLE commit_notes (
+        revision   INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        reason     TEXT NOT NULL
+    );
+    -- Compaction used to keep only the versions resources pointed at, so a read as of a
+    -- revision compacted before this schema could miss what stood then: such reads start at
+    -- the newest revision of the upgrade.
+    ALTER TABLE log_floor ADD COLUMN versions_from INTEGER NOT NULL DEFAULT 0;
+    UPDATE log_floor SET versions_from = (SELECT COALESCE(MAX(position), 0) >> 24 FROM changes);
+"#,
+];
 
 /// A store in one SQLite file.
 #[derive(Clone)]
@@ -57,14 +74,14 @@ pub struct SqliteStore {
     /// Folds the write-ahead log into the file off the commit path; none when read-only.
     _checkpointer: Option<Arc<Checkpointer>>,
     /// How many revisions of the change log to keep; `None` keeps all.
-    retained_revisions: Option<i64>,
+    retention: Retention,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     /// A database on a read-only file system is opened read-only: reads are served and every
     /// write fails as UNAVAILABLE.
-    pub fn open(path: &Path, retained_revisions: Option<i64>) -> Result<Self, StoreError> {
+    pub fn open(path: &Path, retained: impl Into<Retention>) -> Result<Self, StoreError> {
         let (connection, checkpointer) = if path.exists() && is_read_only(path) {
             (Arc::new(Mutex::new(open_read_only(path)?)), None)
         } else {
@@ -82,7 +99,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             connection,
             _checkpointer: checkpointer,
-            retained_revisions,
+            retention: retained.into(),
         })
     }
 
@@ -241,7 +258,7 @@ fn recorded_result(
 /// the recorded result of its request id.
 fn commit_one(
     tx: &Connection,
-    commit: Commit,
+    mut commit: Commit,
     revision: i64,
     head_before_group: i64,
 ) -> Result<Committed, StoreError> {
@@ -256,6 +273,7 @@ fn commit_one(
         return Ok(super::empty_commit(commit, revision - 1));
     }
     let request = commit.request.clone();
+    let note = std::mem::take(&mut commit.note);
     let rows = commit_rows(commit, revision)?;
     let mut insert_change = tx
         .prepare_cached(
@@ -306,6 +324,13 @@ fn commit_one(
         )
         .map_err(unavailable)?;
     }
+    if !note.is_empty() {
+        tx.execute(
+            "INSERT INTO commit_notes (revision, request_id, reason) VALUES (?1, ?2, ?3)",
+            params![revision, note.request_id, note.reason],
+        )
+        .map_err(unavailable)?;
+    }
     Ok(rows.committed)
 }
 
@@ -314,7 +339,7 @@ fn commit_one(
 fn commit_group(
     connection: &mut Connection,
     commits: Vec<Commit>,
-    retained_revisions: Option<i64>,
+    retention: Retention,
 ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
     let mut tx = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -339,32 +364,99 @@ fn commit_group(
             Err(other) => return Err(other),
         }
     }
-    if let Some(retained) = retained_revisions {
-        compact(&tx, latest - retained)?;
+    if let Some(through) = compaction_point(&tx, latest, &retention)? {
+        compact(&tx, through)?;
+    }
+    if let Some(cutoff) = retention.request_cutoff() {
+        tx.execute("DELETE FROM requests WHERE commit_time < ?1", [cutoff])
+            .map_err(unavailable)?;
     }
     tx.commit().map_err(unavailable)?;
     Ok(results)
 }
 
-/// Drops changes up to `through` that no resource points at, and records the new floor.
+/// The oldest revision the log holds whole.
+fn log_floor(tx: &Connection) -> Result<i64, StoreError> {
+    tx.query_row(
+        "SELECT COALESCE((SELECT revision FROM log_floor WHERE id = 1), 1)",
+        [],
+        |row| row.get(0),
+    )
+    .map_err(unavailable)
+}
+
+/// The revision to compact the log through after a group that ended at `latest`: the newer
+/// of what the count and the age limits leave out, if either does.
+fn compaction_point(
+    tx: &Connection,
+    latest: i64,
+    retention: &Retention,
+) -> Result<Option<i64>, StoreError> {
+    let by_count = retention.revisions.map(|kept| latest - kept);
+    let by_age = match retention.log_cutoff() {
+        None => None,
+        Some(cutoff) => tx
+            .query_row(
+                "SELECT MAX(position) >> 24 FROM (
+                     SELECT position, commit_time FROM changes WHERE position >= ?1
+                     ORDER BY position LIMIT ?2)
+                 WHERE commit_time < ?3",
+                params![first_position(log_floor(tx)?), AGE_SCAN, cutoff],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .map_err(unavailable)?,
+    };
+    Ok(by_count.max(by_age))
+}
+
+/// Moves the log's floor past `through`, dropping the changes no read at a revision after it
+/// can find: for each name written since the last floor, every version older than its newest
+/// one up to `through`, and that one too if it is a deletion (a read finds nothing either way).
 fn compact(tx: &Connection, through: i64) -> Result<(), StoreError> {
-    let floor: i64 = tx
-        .query_row(
-            "SELECT COALESCE((SELECT revision FROM log_floor WHERE id = 1), 1)",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(unavailable)?;
+    let floor = log_floor(tx)?;
     if through < floor {
         return Ok(());
     }
-    // Only the changes since the last compaction are candidates, so each commit looks at few.
-    tx.execute(
-        "DELETE FROM changes WHERE position >= ?1 AND position < ?2 AND NOT EXISTS (
-             SELECT 1 FROM resources r WHERE r.name = changes.name AND r.position = changes.position)",
-        [first_position(floor), first_position(through + 1)],
-    )
-    .map_err(unavailable)?;
+    let below = first_position(through + 1);
+    // Only the names written since the last compaction can have a version newly superseded.
+    let names: Vec<String> = tx
+        .prepare_cached("SELECT DISTINCT name FROM changes WHERE position >= ?1 AND position < ?2")
+        .map_err(unavailable)?
+        .query_map([first_position(floor), below], |row| row.get(0))
+        .map_err(unavailable)?
+        .collect::<Result<_, _>>()
+        .map_err(unavailable)?;
+    let mut drop = tx
+        .prepare_cached(
+            "DELETE FROM changes WHERE name = ?1 AND position < ?2 AND (body IS NULL OR position <
+                 (SELECT MAX(position) FROM changes WHERE name = ?1 AND position < ?2))
+             RETURNING position >> 24",
+        )
+        .map_err(unavailable)?;
+    let mut emptied = std::collections::BTreeSet::new();
+    for name in &names {
+        let revisions = drop
+            .query_map(params![name, below], |row| row.get::<_, i64>(0))
+            .map_err(unavailable)?;
+        for revision in revisions {
+            emptied.insert(revision.map_err(unavailable)?);
+        }
+    }
+    let mut forget_note = tx
+        .prepare_cached(
+            "DELETE FROM commit_notes WHERE revision = ?1 AND NOT EXISTS (
+                 SELECT 1 FROM changes WHERE position >= ?2 AND position < ?3)",
+        )
+        .map_err(unavailable)?;
+    for revision in emptied {
+        forget_note
+            .execute(params![
+                revision,
+                first_position(revision),
+                first_position(revision + 1)
+            ])
+            .map_err(unavailable)?;
+    }
     tx.execute(
         "INSERT INTO log_floor (id, revision) VALUES (1, ?1)
          ON CONFLICT (id) DO UPDATE SET revision = excluded.revision",
@@ -450,8 +542,8 @@ impl Store for SqliteStore {
         &self,
         commits: Vec<Commit>,
     ) -> Result<Vec<Result<Committed, StoreError>>, StoreError> {
-        let retained = self.retained_revisions;
-        self.with_connection(move |connection| commit_group(connection, commits, retained))
+        let retention = self.retention;
+        self.with_connection(move |connection| commit_group(connection, commits, retention))
             .await
     }
 
@@ -482,6 +574,56 @@ impl Store for SqliteStore {
                 )
                 .map_err(unavailable)?;
             read_commits(&mut statement, params![position, limit as i64])
+        })
+        .await
+    }
+
+    async fn versions_before(
+        &self,
+        name: &ResourceName,
+        position: i64,
+        limit: usize,
+    ) -> Result<Vec<Version>, StoreError> {
+        let name = name.as_str().to_owned();
+        self.with_connection(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT c.position, c.subject, c.commit_time, c.body,
+                            COALESCE(n.request_id, ''), COALESCE(n.reason, '')
+                     FROM changes c LEFT JOIN commit_notes n ON n.revision = c.position >> 24
+                     WHERE c.name = ?1 AND c.position < ?2
+                     ORDER BY c.position DESC LIMIT ?3",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![name, position, limit as i64], |row| {
+                    Ok(VersionRow {
+                        position: row.get(0)?,
+                        subject: row.get(1)?,
+                        commit_time: row.get(2)?,
+                        body: row.get(3)?,
+                        request_id: row.get(4)?,
+                        reason: row.get(5)?,
+                    })
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)?;
+            rows.into_iter().map(|row| row.version(&name)).collect()
+        })
+        .await
+    }
+
+    async fn oldest_version(&self) -> Result<i64, StoreError> {
+        self.with_connection(|connection| {
+            connection
+                .query_row(
+                    "SELECT COALESCE(
+                         (SELECT MAX(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0)",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(unavailable)
         })
         .await
     }

@@ -459,6 +459,7 @@ pub fn create_request(id: &str, request_id: &str) -> pairing_aid_client::v1::Cre
         project: Some(project(id)),
         project_id: id.into(),
         request_id: request_id.into(),
+        reason: String::new(),
     }
 }
 

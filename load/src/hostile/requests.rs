@@ -414,13 +414,14 @@ pub fn calls() -> SBoxedStrategy<Call> {
         ),
         call(
             "/pairing.v1.ProjectService/CreateProject",
-            (project(), text(), text()).prop_map(|(project, project_id, request_id)| {
-                v1::CreateProjectRequest {
+            (project(), text(), text(), text()).prop_map(
+                |(project, project_id, request_id, reason)| v1::CreateProjectRequest {
                     project: Some(project),
                     project_id,
                     request_id,
+                    reason,
                 }
-            })
+            )
         ),
         call(
             "/pairing.v1.ProjectService/CreateProject",
@@ -429,18 +430,26 @@ pub fn calls() -> SBoxedStrategy<Call> {
                     project: Some(project),
                     project_id,
                     request_id: String::new(),
+                    reason: String::new(),
                 }
             })
         ),
         call(
             "/pairing.v1.ProjectService/UpdateProject",
-            (project(), prop::collection::vec(text(), 0..5), text()).prop_map(
-                |(project, paths, request_id)| v1::UpdateProjectRequest {
-                    project: Some(project),
-                    update_mask: Some(FieldMask { paths }),
-                    request_id,
-                }
+            (
+                project(),
+                prop::collection::vec(text(), 0..5),
+                text(),
+                text()
             )
+                .prop_map(|(project, paths, request_id, reason)| {
+                    v1::UpdateProjectRequest {
+                        project: Some(project),
+                        update_mask: Some(FieldMask { paths }),
+                        request_id,
+                        reason,
+                    }
+                })
         ),
         call(
             "/pairing.v1.RecordService/ListChanges",

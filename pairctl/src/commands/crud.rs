@@ -21,20 +21,32 @@ pub async fn run<R: Resource>(
         ResourceCommand::List { filter, order_by } => {
             list(R::list(client, filter, order_by), output).await
         }
-        ResourceCommand::Get { name } => show(R::get(client, name).await?, output),
-        ResourceCommand::Create { file } => {
-            let resource = read_resource::<R>(&file)?;
-            show(R::create(client, resource).await?, output)
+        ResourceCommand::Get { name, as_of } => {
+            // AIP-162: a resource name with `@revision` reads that revision.
+            let name = match as_of {
+                Some(revision) => format!("{name}@{revision}"),
+                None => name,
+            };
+            show(R::get(client, name).await?, output)
         }
-        ResourceCommand::Update { file, mask, etag } => {
+        ResourceCommand::Create { file, reason } => {
+            let resource = read_resource::<R>(&file)?;
+            show(R::create(client, resource, reason).await?, output)
+        }
+        ResourceCommand::Update {
+            file,
+            mask,
+            etag,
+            reason,
+        } => {
             let mut resource = read_resource::<R>(&file)?;
             if !etag.is_empty() {
                 resource.set_etag(etag);
             }
-            show(R::update(client, resource, mask).await?, output)
+            show(R::update(client, resource, mask, reason).await?, output)
         }
-        ResourceCommand::Delete { name, etag } => {
-            let revision = R::delete(client, name, etag).await?;
+        ResourceCommand::Delete { name, etag, reason } => {
+            let revision = R::delete(client, name, etag, reason).await?;
             eprintln!("deleted at revision {revision}");
             Ok(())
         }

@@ -175,6 +175,20 @@ fn parents_first(mut areas: Vec<v1::Record>) -> Vec<v1::Record> {
 /// Prints every change after revision `from`, then live ones, each as it comes, until
 /// stopped; as JSON, one protobuf JSON change a line (the stream has no end to close an
 /// array at).
+/// Prints the revisions of one resource, newest first, page by page as they arrive.
+pub async fn history(client: &Client, name: String, output: Output) -> Result<(), Failure> {
+    let request = v1::ListResourceRevisionsRequest {
+        name,
+        ..Default::default()
+    };
+    let mut pages = client.list_resource_revisions(request).pages();
+    let mut printer = Printer::new(output, <v1::ResourceRevision as Row>::columns());
+    while let Some(page) = pages.try_next().await? {
+        printer.batch(&page).map_err(Failure::Usage)?;
+    }
+    printer.finish().map_err(Failure::Usage)
+}
+
 pub async fn watch(client: &Client, from: i64, output: Output) -> Result<(), Failure> {
     let mut changes = client.watch(from);
     let mut printer = Printer::new(output, <v1::Change as Row>::columns());

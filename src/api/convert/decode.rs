@@ -390,6 +390,45 @@ pub fn request_name(
     })
 }
 
+/// A request's resource name with the revision to read it at, if it names one as AIP-162
+/// does: `projects/p1@42`.
+pub fn request_name_at(
+    collection: Collection,
+    name: &str,
+    field: &str,
+) -> Result<(ResourceName, Option<i64>), ApiError> {
+    let Some((name, revision)) = name.split_once('@') else {
+        return Ok((request_name(collection, name, field)?, None));
+    };
+    let revision = revision
+        .parse::<i64>()
+        .ok()
+        .filter(|r| *r >= 1)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "INVALID_REVISION",
+                field,
+                format!("the revision after '@' must be a whole number from 1, got {revision:?}"),
+            )
+        })?;
+    Ok((request_name(collection, name, field)?, Some(revision)))
+}
+
+/// A resource name of any collection, reporting the field on failure.
+pub fn any_request_name(name: &str, field: &str) -> Result<ResourceName, ApiError> {
+    name_of_any_collection(name, field).map_err(|v| ApiError::InvalidArgument {
+        reason: "INVALID_NAME",
+        violations: vec![v],
+    })
+}
+
+fn name_of_any_collection(name: &str, field: &str) -> Result<ResourceName, domain::Violation> {
+    let collection = name.split('/').next().and_then(Collection::from_segment);
+    collection
+        .ok_or_else(|| domain::Violation::new(field, format!("{name:?} is not a resource name")))
+        .and_then(|collection| ResourceName::parse(collection, name, field))
+}
+
 /// The scope of a change listing or watch (`field` names it in errors); absent: every change.
 pub fn change_scope(
     scope: Option<&pb::ChangeScope>,
@@ -423,14 +462,9 @@ pub fn change_scope(
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
-            let at = format!("{field}.names[{i}]");
-            let collection = name.split('/').next().and_then(Collection::from_segment);
-            let parsed = collection
-                .ok_or_else(|| {
-                    domain::Violation::new(&at, format!("{name:?} is not a resource name"))
-                })
-                .and_then(|collection| ResourceName::parse(collection, name, &at));
-            parsed.map_err(|v| violations.0.push(v)).ok()
+            name_of_any_collection(name, &format!("{field}.names[{i}]"))
+                .map_err(|v| violations.0.push(v))
+                .ok()
         })
         .collect();
     let mut time = |value: Option<&prost_types::Timestamp>, part: &str| {

@@ -24,7 +24,7 @@ pub(super) fn date(value: Option<NaiveDate>) -> Option<Date> {
     })
 }
 
-fn timestamp(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+pub fn timestamp(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
     value.map(|t| prost_types::Timestamp {
         seconds: t.timestamp(),
         nanos: t.timestamp_subsec_nanos() as i32,

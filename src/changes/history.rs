@@ -1,0 +1,115 @@
+//! The record as it was: one resource as it stood at a past revision, and the versions of one
+//! resource page by page, read from the change log in the store (never held in memory).
+
+use super::error::LogError;
+use super::ledger::Ledger;
+use crate::domain::{Resource, ResourceName, Version};
+use crate::query::listing::{Cursor, Value, fingerprint, page_token};
+use crate::store::position;
+
+/// A version of a resource with the one before it, so a caller can say what changed.
+#[derive(Debug)]
+pub struct HistoryEntry {
+    pub version: Version,
+    pub before: Before,
+}
+
+/// What stood before a version.
+#[derive(Debug)]
+pub enum Before {
+    /// Nothing: the version created the resource.
+    Nothing,
+    /// The version before it; none if that one was a deletion.
+    Version(Option<Box<Resource>>),
+    /// Older than the log keeps.
+    Dropped,
+}
+
+/// One page of a resource's history, newest first.
+#[derive(Debug)]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    /// Resumes before the page's oldest version; empty after the oldest kept.
+    pub next_page_token: String,
+}
+
+impl Ledger {
+    /// `name` as it stood once `revision` was committed: none if it did not exist then. A
+    /// revision older than the log keeps whole is refused with the oldest one readable.
+    pub async fn version_at(
+        &self,
+        name: &ResourceName,
+        revision: i64,
+    ) -> Result<Option<Resource>, LogError> {
+        let oldest = self.store().oldest_version().await?;
+        if revision < oldest {
+            return Err(LogError::Expired { revision, oldest });
+        }
+        let mut found = self
+            .store()
+            .versions_before(name, position(revision + 1, 0), 1)
+            .await?;
+        Ok(found.pop().and_then(|version| version.resource))
+    }
+
+    /// At most `page_size` versions of `name`, newest first, from where `page_token` left off.
+    pub async fn history(
+        &self,
+        name: &ResourceName,
+        page_token: &str,
+        page_size: usize,
+    ) -> Result<HistoryPage, LogError> {
+        // A token resumes only the history of the name it was made for.
+        let query = fingerprint("history", name.as_str(), "");
+        let before = if page_token.is_empty() {
+            i64::MAX
+        } else {
+            let cursor = page_token::decode(page_token, &query).map_err(LogError::PageToken)?;
+            match cursor.after.as_slice() {
+                [Value::Integer(position)] => *position,
+                _ => return Err(LogError::PageToken("page token is corrupt".into())),
+            }
+        };
+        let page_size = page_size.max(1);
+        // One more than the page: the version before the page's oldest, to compare it with.
+        let mut versions = self
+            .store()
+            .versions_before(name, before, page_size + 1)
+            .await?;
+        let more = versions.len() > page_size;
+        let older = if more { versions.pop() } else { None };
+        let next_page_token = match (&older, versions.last()) {
+            (Some(_), Some(last)) => page_token::encode(&Cursor {
+                query,
+                after: vec![Value::Integer(last.position)],
+            }),
+            _ => String::new(),
+        };
+        let mut entries = Vec::with_capacity(versions.len());
+        let mut next_older = older;
+        for version in versions.into_iter().rev() {
+            let before = match next_older.take() {
+                Some(older) => Before::Version(older.resource.map(Box::new)),
+                None => first_before(&version),
+            };
+            next_older = Some(version.clone());
+            entries.push(HistoryEntry { version, before });
+        }
+        entries.reverse();
+        Ok(HistoryPage {
+            entries,
+            next_page_token,
+        })
+    }
+}
+
+/// What stood before the oldest version the log holds of a resource: nothing if that version
+/// created it (its creation time is its update time), otherwise versions since dropped.
+fn first_before(version: &Version) -> Before {
+    match &version.resource {
+        Some(resource) if resource.meta().create_time == resource.meta().update_time => {
+            Before::Nothing
+        }
+        _ => Before::Dropped,
+    }
+}

@@ -1,0 +1,419 @@
+//! The record as it was: the revisions of one resource with who, when, why and which fields,
+//! and a resource read as it stood at a past revision (AIP-162's `name@revision`), through the
+//! client crate and pairctl against the real server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestServer, WRITE_TOKEN, create_request, pairctl_binary, reason, violations};
+use pairing_aid_client::tonic::Code;
+use pairing_aid_client::v1::*;
+
+const NAME: &str = "projects/audited";
+
+/// Creates, renames, completes and deletes one project, each with a reason; the revisions.
+async fn four_changes(server: &TestServer) -> [i64; 4] {
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    let mut create = create_request("audited", "create-1");
+    create.reason = "entered from the 2013 plan".into();
+    let created = client
+        .projects()
+        .create_project(create)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut project = created.project.unwrap();
+    project.title = "Renamed after the audit".into();
+    let renamed = client
+        .projects()
+        .update_project(UpdateProjectRequest {
+            project: Some(project.clone()),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["title".into()],
+            }),
+            request_id: "rename-1".into(),
+            reason: "the title in the 2015 report differs".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut project = renamed.project.clone().unwrap();
+    project.status = ProjectStatus::Completed.into();
+    let completed = client
+        .projects()
+        .update_project(UpdateProjectRequest {
+            project: Some(project),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["status".into()],
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let deleted = client
+        .projects()
+        .delete_project(DeleteProjectRequest {
+            name: NAME.into(),
+            reason: "a duplicate of another entry".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    [
+        created.revision,
+        renamed.revision,
+        completed.revision,
+        deleted.revision,
+    ]
+}
+
+async fn history(server: &TestServer, page_size: i32) -> Vec<ResourceRevision> {
+    let client = server.client(None).await;
+    let mut revisions = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .records()
+            .list_resource_revisions(ListResourceRevisionsRequest {
+                name: NAME.into(),
+                page_size,
+                page_token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.revisions.len() <= page_size as usize);
+        revisions.extend(page.revisions);
+        if page.next_page_token.is_empty() {
+            return revisions;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+async fn get_at(
+    server: &TestServer,
+    name: &str,
+) -> Result<Project, pairing_aid_client::tonic::Status> {
+    server
+        .client(None)
+        .await
+        .projects()
+        .get_project(GetProjectRequest {
+            name: name.into(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().project.unwrap())
+}
+
+#[tokio::test]
+async fn every_revision_says_who_when_why_and_what_changed() {
+    let server = TestServer::start_with_tokens(&[]);
+    let [created, renamed, completed, deleted] = four_changes(&server).await;
+
+    let revisions = history(&server, 50).await;
+    let summary: Vec<(i64, RevisionKind, Vec<String>, &str, &str)> = revisions
+        .iter()
+        .map(|r| {
+            (
+                r.revision,
+                r.kind(),
+                r.changed_fields.clone(),
+                r.reason.as_str(),
+                r.request_id.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary[..3],
+        [
+            (
+                deleted,
+                RevisionKind::Delete,
+                vec![],
+                "a duplicate of another entry",
+                ""
+            ),
+            (
+                completed,
+                RevisionKind::Update,
+                vec!["status".to_owned()],
+                "",
+                ""
+            ),
+            (
+                renamed,
+                RevisionKind::Update,
+                vec!["title".to_owned()],
+                "the title in the 2015 report differs",
+                "rename-1"
+            ),
+        ]
+    );
+    let creation = &revisions[3];
+    assert_eq!(
+        (
+            creation.revision,
+            creation.kind(),
+            creation.reason.as_str(),
+            creation.request_id.as_str()
+        ),
+        (
+            created,
+            RevisionKind::Create,
+            "entered from the 2013 plan",
+            "create-1"
+        )
+    );
+    for field in ["title", "party", "funding_lines", "provenance"] {
+        assert!(
+            creation.changed_fields.iter().any(|f| f == field),
+            "a creation lists the fields it set: {:?}",
+            creation.changed_fields
+        );
+    }
+    assert_eq!(revisions.len(), 4);
+    assert!(
+        revisions
+            .iter()
+            .all(|r| r.subject == "office" && r.commit_time.is_some())
+    );
+    assert!(revisions.iter().all(|r| !r.earlier_revisions_dropped));
+    let title_at = |r: &ResourceRevision| match &r.record.as_ref().unwrap().resource {
+        Some(record::Resource::Project(p)) => p.title.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(title_at(&revisions[1]), "Renamed after the audit");
+    assert_eq!(title_at(&revisions[3]), "Test project audited");
+    assert!(
+        revisions[0].record.is_none(),
+        "a deletion holds no resource"
+    );
+
+    // Paged one at a time, the same history.
+    assert_eq!(history(&server, 1).await, revisions);
+}
+
+#[tokio::test]
+async fn a_resource_reads_as_it_stood_at_each_revision() {
+    let server = TestServer::start_with_tokens(&[]);
+    let [created, renamed, completed, deleted] = four_changes(&server).await;
+
+    let at = |revision: i64| format!("{NAME}@{revision}");
+    let first = get_at(&server, &at(created)).await.unwrap();
+    assert_eq!(first.title, "Test project audited");
+    assert_eq!(first.revision, created);
+    // Between two changes, the earlier one's version.
+    assert_eq!(
+        get_at(&server, &at(renamed)).await.unwrap().title,
+        "Renamed after the audit"
+    );
+    let done = get_at(&server, &at(completed)).await.unwrap();
+    assert_eq!(
+        (done.status(), done.revision),
+        (ProjectStatus::Completed, completed)
+    );
+    for gone in [at(deleted), at(created - 1)] {
+        let status = get_at(&server, &gone).await.unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{gone}: {status:?}");
+        assert!(status.message().contains(&gone), "{}", status.message());
+    }
+
+    // A revision not yet committed is waited for, as min_revision is, within the deadline.
+    let mut future = GetProjectRequest {
+        name: at(deleted + 100),
+        ..Default::default()
+    };
+    let mut request = pairing_aid_client::tonic::Request::new(future.clone());
+    request.set_timeout(Duration::from_millis(300));
+    let waited = server
+        .client(None)
+        .await
+        .projects()
+        .get_project(request)
+        .await
+        .unwrap_err();
+    assert_eq!(waited.code(), Code::DeadlineExceeded, "{waited:?}");
+
+    // Revisions that are not ones: a clear INVALID_ARGUMENT naming the field.
+    for bad in ["-1", "0", "x", ""] {
+        future.name = format!("{NAME}@{bad}");
+        let status = get_at(&server, &future.name).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{bad}");
+        assert_eq!(reason(&status), "INVALID_REVISION");
+        assert_eq!(violations(&status)[0].0, "name");
+    }
+}
+
+#[tokio::test]
+async fn a_reason_that_cannot_be_kept_is_refused_and_nothing_is_written() {
+    let server = TestServer::start_with_tokens(&[]);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    for (bad, says) in [
+        ("two\nlines".to_owned(), "control characters"),
+        ("x".repeat(501), "at most 500"),
+    ] {
+        let mut create = create_request("refused", "");
+        create.reason = bad;
+        let status = client.projects().create_project(create).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let violations = violations(&status);
+        assert_eq!(violations[0].0, "reason");
+        assert!(violations[0].1.contains(says), "{violations:?}");
+    }
+    let status = get_at(&server, "projects/refused").await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn a_revision_older_than_the_log_keeps_is_refused_naming_the_oldest() {
+    let server = TestServer::start_with_tokens(&["--retain-revisions", "3"]);
+    let [created, _, _, deleted] = four_changes(&server).await;
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    for i in 0..3 {
+        client
+            .projects()
+            .create_project(create_request(&format!("later-{i}"), ""))
+            .await
+            .unwrap();
+    }
+    let head = deleted + 3;
+    let oldest = head - 3;
+    let status = get_at(&server, &format!("{NAME}@{created}"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert_eq!(reason(&status), "REVISION_EXPIRED");
+    assert!(
+        status
+            .message()
+            .contains(&format!("the oldest revision readable is {oldest}")),
+        "{}",
+        status.message()
+    );
+    // At the oldest one, every resource still reads as it stood then, the demo data written
+    // at revision 1 too.
+    let yarkant = server
+        .client(None)
+        .await
+        .areas()
+        .get_area(GetAreaRequest {
+            name: format!("areas/yarkant@{oldest}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .area
+        .unwrap();
+    assert_eq!(yarkant.revision, 1);
+    let later = get_at(&server, &format!("projects/later-0@{}", deleted + 1)).await;
+    assert_eq!(later.unwrap().revision, deleted + 1);
+    // The deleted project's changes went once its deletion fell below the floor.
+    assert!(history(&server, 10).await.is_empty());
+}
+
+#[tokio::test]
+async fn pairctl_prints_a_history_and_reads_at_a_revision() {
+    let server = TestServer::start_with_tokens(&[]);
+    let [_, renamed, _, _] = four_changes(&server).await;
+    let pairctl = |args: &[&str]| {
+        let output = std::process::Command::new(pairctl_binary())
+            .args(["--server", &server.endpoint()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let table = pairctl(&["history", NAME]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].contains("REVISION") || lines[0].contains("revision"),
+        "{table}"
+    );
+    assert_eq!(lines.len(), 5, "a header and four revisions:\n{table}");
+    assert!(
+        lines[1].contains("delete") && lines[1].contains("a duplicate of another entry"),
+        "{table}"
+    );
+    assert!(
+        lines[3].contains("title") && lines[3].contains("rename-1"),
+        "{table}"
+    );
+
+    let json = pairctl(&[
+        "projects",
+        "get",
+        NAME,
+        "--as-of",
+        &renamed.to_string(),
+        "-o",
+        "json",
+    ]);
+    let project: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(project["title"], "Renamed after the audit");
+}
+
+#[tokio::test]
+async fn old_revisions_and_request_ids_expire_by_age() {
+    let server = TestServer::start_with_tokens(&["--retain-for", "1s", "--request-ids-for", "1s"]);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    let first = client
+        .projects()
+        .create_project(create_request("aged", "create-aged"))
+        .await
+        .unwrap()
+        .into_inner()
+        .revision;
+    let replayed = client
+        .projects()
+        .create_project(create_request("aged", "create-aged"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        replayed.revision, first,
+        "within a second, a retry is answered as before"
+    );
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let later = client
+        .projects()
+        .create_project(create_request("younger", ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .revision;
+    // The request id is forgotten: the retry is a new create, refused as the project exists.
+    let retried = client
+        .projects()
+        .create_project(create_request("aged", "create-aged"))
+        .await
+        .unwrap_err();
+    assert_eq!(retried.code(), Code::AlreadyExists, "{retried:?}");
+    // Revisions older than a second are compacted; the project still reads at the oldest kept.
+    let expired = get_at(&server, &format!("projects/aged@{}", first - 1))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&expired), "REVISION_EXPIRED", "{expired:?}");
+    let kept = get_at(&server, &format!("projects/aged@{}", later - 1))
+        .await
+        .unwrap();
+    assert_eq!(kept.revision, first);
+}
+
+#[test]
+fn a_zero_or_unreadable_retention_age_is_refused_at_start() {
+    let said = common::start_refused(&["--retain-for", "0s"], &[]);
+    assert!(said.contains("more than zero"), "{said}");
+    let said = common::start_refused(&["--request-ids-for", "soon"], &[]);
+    assert!(said.contains("e.g. 400d"), "{said}");
+}
