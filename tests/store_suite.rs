@@ -9,7 +9,7 @@ use common::postgres::PgDatabase;
 use pairing_aid::changes::load_model;
 use pairing_aid::domain::{Catalog, Collection, Resource, ResourceName};
 use pairing_aid::domain::{Commit, Conflict, Precondition, RequestKey, Write};
-use pairing_aid::store::{PostgresStore, Retention, SqliteStore, Store, StoreError};
+use pairing_aid::store::{PostgresStore, Retention, SqliteStore, Store, StoreError, VersionAt};
 
 fn demo() -> Vec<Resource> {
     pairing_aid::seed::demo_resources().unwrap()
@@ -226,28 +226,35 @@ async fn versions(store: Arc<dyn Store>, retained: Option<i64>) {
         assert_eq!(store.commit(written).await.unwrap().revision, round);
         states.push(state);
 
-        let oldest = store.oldest_version().await.unwrap();
-        if let Some(retained) = retained {
-            assert_eq!(oldest, (round - retained).max(0), "after revision {round}");
-        } else {
-            assert_eq!(oldest, 0);
+        // The oldest revision whose every version the log keeps, and reads at each revision
+        // from it on.
+        let oldest = retained.map_or(0, |retained| (round - retained).max(0));
+        if oldest > 0 {
+            assert_eq!(
+                store
+                    .version_at(resources[0].name(), oldest - 1)
+                    .await
+                    .unwrap(),
+                VersionAt::Expired { oldest },
+                "after revision {round}"
+            );
         }
         for revision in oldest.max(1)..=round {
             for (i, resource) in resources.iter().enumerate() {
-                let found = store
-                    .versions_before(resource.name(), position(revision + 1, 0), 1)
-                    .await
-                    .unwrap();
-                let stood = found
-                    .first()
-                    .and_then(|v| v.resource.as_ref())
-                    .map(|r| r.meta().revision);
+                let stood = match store.version_at(resource.name(), revision).await.unwrap() {
+                    VersionAt::Stood(resource) => resource.map(|r| r.meta().revision),
+                    expired => panic!("{expired:?} at {revision}, after revision {round}"),
+                };
                 assert_eq!(
                     stood,
                     states[revision as usize][i],
                     "{} at revision {revision}, after revision {round}",
                     resource.name()
                 );
+                let found = store
+                    .versions_before(resource.name(), position(revision + 1, 0), 1)
+                    .await
+                    .unwrap();
                 if let Some(version) = found.first() {
                     assert_eq!(version.note.reason, format!("round {}", version.revision));
                     assert_eq!(version.note.request_id, format!("req-{}", version.revision));
@@ -262,7 +269,7 @@ async fn versions(store: Arc<dyn Store>, retained: Option<i64>) {
             .versions_before(resource.name(), i64::MAX, 100)
             .await
             .unwrap();
-        let floor = store.oldest_version().await.unwrap();
+        let floor = retained.map_or(0, |retained| 40 - retained);
         let before_floor = kept.iter().filter(|v| v.revision <= floor).count();
         match retained {
             Some(_) => assert!(
@@ -335,7 +342,14 @@ async fn bounded(store: Arc<dyn Store>, by_age: Arc<dyn Store>) {
         Some(6),
         "the five revisions older than a second are compacted"
     );
-    assert_eq!(by_age.oldest_version().await.unwrap(), 5);
+    assert_eq!(
+        by_age.version_at(resources[0].name(), 4).await.unwrap(),
+        VersionAt::Expired { oldest: 5 }
+    );
+    assert!(matches!(
+        by_age.version_at(resources[0].name(), 5).await.unwrap(),
+        VersionAt::Stood(Some(_))
+    ));
 }
 
 /// Keeps 20 revisions and request ids for a second.

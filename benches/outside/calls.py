@@ -3,7 +3,9 @@ requests are written field by field (no generated stubs), sent as raw bytes, and
 size checked. Prints p50 and p99 in milliseconds per question.
 
 Usage: python3 benches/outside/calls.py ADDRESS CALLS QUESTION...
-where QUESTION is one of the names in QUESTIONS below.
+where QUESTION is one of the names in QUESTIONS below, or `KIND:NAME` for a question about one
+resource named on the command line (KIND is one of NAMED below), e.g.
+`get-project:projects/scale-0004242@1200`.
 """
 
 import sys
@@ -62,12 +64,26 @@ QUESTIONS = {
 }
 
 
+# Questions about one resource, its name given with the question.
+NAMED = {
+    "get-project": lambda name: ("ProjectService/GetProject", text(1, name)),
+    "history": lambda name: ("RecordService/ListResourceRevisions", text(1, name) + number(2, 100)),
+}
+
+
+def question(name):
+    if ":" in name:
+        kind, resource = name.split(":", 1)
+        return NAMED[kind](resource)
+    return QUESTIONS[name]
+
+
 def main():
     address, calls, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     options = [("grpc.max_receive_message_length", 64 << 20)]
     with grpc.insecure_channel(address, options=options) as channel:
         for name in names:
-            method, request = QUESTIONS[name]
+            method, request = question(name)
             call = channel.unary_unary(f"/pairing.v1.{method}")
             answer = call(request, timeout=60)
             assert len(answer) > 0, name

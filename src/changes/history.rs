@@ -5,7 +5,7 @@ use super::error::LogError;
 use super::ledger::Ledger;
 use crate::domain::{Resource, ResourceName, Version};
 use crate::query::listing::{Cursor, Value, fingerprint, page_token};
-use crate::store::position;
+use crate::store::VersionAt;
 
 /// A version of a resource with the one before it, so a caller can say what changed.
 #[derive(Debug)]
@@ -41,15 +41,10 @@ impl Ledger {
         name: &ResourceName,
         revision: i64,
     ) -> Result<Option<Resource>, LogError> {
-        let oldest = self.store().oldest_version().await?;
-        if revision < oldest {
-            return Err(LogError::Expired { revision, oldest });
+        match self.store().version_at(name, revision).await? {
+            VersionAt::Stood(resource) => Ok(resource.map(|stood| *stood)),
+            VersionAt::Expired { oldest } => Err(LogError::Expired { revision, oldest }),
         }
-        let mut found = self
-            .store()
-            .versions_before(name, position(revision + 1, 0), 1)
-            .await?;
-        Ok(found.pop().and_then(|version| version.resource))
     }
 
     /// At most `page_size` versions of `name`, newest first, from where `page_token` left off.

@@ -72,6 +72,35 @@ impl Retention {
 /// is compacted over several commits, never in one.
 const AGE_SCAN: i64 = 10_000;
 
+/// A resource as it stood at a revision, if the log still keeps that revision's versions.
+#[derive(Debug, PartialEq)]
+pub enum VersionAt {
+    /// What stood then: none if the resource did not exist.
+    Stood(Option<Box<Resource>>),
+    /// The log no longer keeps every version of that revision; `oldest` is the oldest
+    /// revision it does.
+    Expired { oldest: i64 },
+}
+
+impl VersionAt {
+    /// The answer to a read at `revision` from the oldest revision readable and the body of
+    /// the newest change of `name` up to it (none if none, or a deletion).
+    fn of(
+        name: &ResourceName,
+        revision: i64,
+        oldest: i64,
+        body: Option<&[u8]>,
+    ) -> Result<Self, StoreError> {
+        if revision < oldest {
+            return Ok(VersionAt::Expired { oldest });
+        }
+        let resource = body
+            .map(|body| log::decode(name.as_str(), body).map(Box::new))
+            .transpose()?;
+        Ok(VersionAt::Stood(resource))
+    }
+}
+
 /// Where a load sends the resources it reads, in name order, a batch at a time.
 pub type LoadSender = tokio::sync::mpsc::Sender<Vec<Resource>>;
 
@@ -237,9 +266,10 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Version>, StoreError>;
 
-    /// The oldest revision a read as of a revision can be made at: every resource's version
-    /// then is still in the log.
-    async fn oldest_version(&self) -> Result<i64, StoreError>;
+    /// `name` as it stood once `revision` was committed, in one trip to the database: the
+    /// version a read at a revision costs.
+    async fn version_at(&self, name: &ResourceName, revision: i64)
+    -> Result<VersionAt, StoreError>;
 
     /// The oldest revision still in the change log, if any.
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;

@@ -20,7 +20,9 @@ use super::log::{
 };
 mod tls;
 
-use super::{AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError};
+use super::{
+    AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError, VersionAt,
+};
 use crate::domain::{Commit, Committed, RequestKey, ResourceName, Version};
 
 /// Schema versions in order; the same tables as the SQLite store.
@@ -589,17 +591,23 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn oldest_version(&self) -> Result<i64, StoreError> {
+    async fn version_at(
+        &self,
+        name: &ResourceName,
+        revision: i64,
+    ) -> Result<VersionAt, StoreError> {
         let client = self.pool.get().await.map_err(unavailable)?;
         let row = client
             .query_one(
                 "SELECT COALESCE(
-                     (SELECT GREATEST(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0)",
-                &[],
+                     (SELECT GREATEST(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0),
+                     (SELECT body FROM changes WHERE name = $1 AND position < $2
+                      ORDER BY position DESC LIMIT 1)",
+                &[&name.as_str(), &first_position(revision + 1)],
             )
             .await
             .map_err(unavailable)?;
-        Ok(row.get(0))
+        VersionAt::of(name, revision, row.get(0), row.get(1))
     }
 
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {

@@ -16,7 +16,9 @@ use super::log::{
     ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, corrupt, first_position,
     group_commits, load_abandoned, precondition_names,
 };
-use super::{AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError};
+use super::{
+    AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError, VersionAt,
+};
 use crate::domain::{Commit, Committed, RequestKey, ResourceName, Version};
 
 /// Schema versions in order; each runs once, in its own transaction.
@@ -614,16 +616,31 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn oldest_version(&self) -> Result<i64, StoreError> {
-        self.with_connection(|connection| {
-            connection
-                .query_row(
+    async fn version_at(
+        &self,
+        name: &ResourceName,
+        revision: i64,
+    ) -> Result<VersionAt, StoreError> {
+        let name = name.clone();
+        self.with_connection(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
                     "SELECT COALESCE(
-                         (SELECT MAX(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0)",
-                    [],
-                    |row| row.get(0),
+                         (SELECT MAX(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0),
+                         (SELECT body FROM changes WHERE name = ?1 AND position < ?2
+                          ORDER BY position DESC LIMIT 1)",
                 )
-                .map_err(unavailable)
+                .map_err(unavailable)?;
+            let mut rows = statement
+                .query(params![name.as_str(), first_position(revision + 1)])
+                .map_err(unavailable)?;
+            let row = rows.next().map_err(unavailable)?.expect("one row");
+            let oldest: i64 = row.get(0).map_err(unavailable)?;
+            let body = row.get_ref(1).map_err(unavailable)?;
+            let body = body
+                .as_blob_or_null()
+                .map_err(|e| corrupt(name.as_str(), e))?;
+            VersionAt::of(&name, revision, oldest, body)
         })
         .await
     }

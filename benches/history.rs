@@ -1,0 +1,228 @@
+//! The record as it was, at scale: `PAIRING_AID_BENCH_PROJECTS` (default 100000) synthetic
+//! projects and `PAIRING_AID_BENCH_OBSERVATIONS` (default 1000000) observations, then
+//! `PAIRING_AID_BENCH_COMMITS` (default 10000) further commits of 10 projects each through
+//! `BatchUpsertProjects` (100,000 records touched at the default), one of them,
+//! `projects/scale-0000042`, in every 100th commit. Then, one call at a time through the client
+//! crate on loopback, with issue #22's targets beside: GetProject now and as it stood 1,000 and
+//! 10,000 commits back (`name@revision`), the history of the project with 100 revisions, and
+//! the server's resident memory; then the same calls from a Python grpcio client
+//! (`benches/outside/calls.py`, needs `grpcio`).
+//!
+//! `cargo bench --bench history`
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "support/timing.rs"]
+mod timing;
+
+use std::time::Instant;
+
+use common::{TestServer, WRITE_TOKEN};
+use futures_util::StreamExt as _;
+use pairing_aid_client::v1::*;
+use timing::time;
+
+/// Projects each further commit writes.
+const PER_COMMIT: usize = 10;
+/// The project with a revision in every 100th commit.
+const AUDITED: usize = 42;
+
+fn size(variable: &str, default: usize) -> usize {
+    std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn project_name(index: usize) -> String {
+    format!("projects/scale-{index:07}")
+}
+
+fn main() {
+    let projects = size("PAIRING_AID_BENCH_PROJECTS", 100_000);
+    let observations = size("PAIRING_AID_BENCH_OBSERVATIONS", 1_000_000);
+    let commits = size("PAIRING_AID_BENCH_COMMITS", 10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let (projects_arg, observations_arg) = (projects.to_string(), observations.to_string());
+    let mut args = common::token_args().to_vec();
+    args.extend([
+        "--synthetic-projects",
+        &projects_arg,
+        "--synthetic-observations",
+        &observations_arg,
+    ]);
+    let started = Instant::now();
+    let server = TestServer::start_on(common::database_in(&dir), &args);
+    println!(
+        "record: {projects} synthetic projects and {observations} observations, serving after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = runtime.block_on(async {
+        let writer = server.client(Some(WRITE_TOKEN)).await;
+        let get = |name: String| {
+            let client = writer.clone();
+            async move {
+                client
+                    .projects()
+                    .get_project(GetProjectRequest {
+                        name,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .project
+                    .unwrap()
+            }
+        };
+        let before = get(project_name(AUDITED)).await.revision;
+        let start = Instant::now();
+        // The projects of commit `c`: ten consecutive ones, the audited one in every 100th.
+        let batch = |c: usize| -> Vec<usize> {
+            let mut indexes: Vec<usize> = (0..PER_COMMIT)
+                .map(|k| (c * PER_COMMIT + k) % projects)
+                .filter(|i| *i != AUDITED)
+                .collect();
+            if c.is_multiple_of(100) {
+                indexes.truncate(PER_COMMIT - 1);
+                indexes.push(AUDITED);
+            }
+            indexes
+        };
+        let mut head = 0;
+        let mut written = futures_util::stream::iter(0..commits)
+            .map(|c| {
+                let client = writer.clone();
+                let get = &get;
+                async move {
+                    let mut batch_projects = Vec::with_capacity(PER_COMMIT);
+                    for index in batch(c) {
+                        let mut project = get(project_name(index)).await;
+                        project.description = format!("revised in further commit {c}");
+                        project.etag.clear();
+                        batch_projects.push(project);
+                    }
+                    client
+                        .records()
+                        .batch_upsert_projects(BatchUpsertProjectsRequest {
+                            projects: batch_projects,
+                            reason: format!("further commit {c}"),
+                            ..Default::default()
+                        })
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .revision
+                }
+            })
+            .buffer_unordered(4);
+        while let Some(revision) = written.next().await {
+            head = head.max(revision);
+        }
+        println!(
+            "{commits} further commits of {PER_COMMIT} projects in {:.1} s, head revision {head}",
+            start.elapsed().as_secs_f64()
+        );
+        let reader = server.client(None).await;
+        let mut rows = Vec::new();
+        let mut n = 0usize;
+        // Names spread over the projects the further commits rewrote.
+        let mut next_name = move || {
+            n = (n * 7919 + 13) % (commits * PER_COMMIT).min(projects);
+            project_name(n)
+        };
+        let ask = |suffix: Option<i64>, next_name: &mut dyn FnMut() -> String| {
+            let name = match suffix {
+                Some(revision) => format!("{}@{revision}", next_name()),
+                None => next_name(),
+            };
+            let mut stub = reader.projects();
+            async move {
+                let request = GetProjectRequest {
+                    name,
+                    ..Default::default()
+                };
+                stub.get_project(request).await.unwrap();
+            }
+        };
+        for (label, at) in [
+            ("GetProject, now", None),
+            ("GetProject, 1,000 commits back", Some(head - 1_000)),
+            ("GetProject, 10,000 commits back", Some(head - 10_000)),
+        ] {
+            if at.is_some_and(|revision| revision < head - commits as i64) {
+                continue;
+            }
+            let figures = time(2000, || ask(at, &mut next_name)).await;
+            rows.push((label, figures));
+        }
+        let history = ListResourceRevisionsRequest {
+            name: project_name(AUDITED),
+            page_size: 100,
+            ..Default::default()
+        };
+        let page = reader
+            .records()
+            .list_resource_revisions(history.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(page.revisions.len(), 100.min(commits / 100 + 1));
+        assert_eq!(
+            page.revisions.last().map(|r| r.revision),
+            (commits < 9_900).then_some(before)
+        );
+        let figures = time(500, || {
+            let mut stub = reader.records();
+            let request = history.clone();
+            async move {
+                stub.list_resource_revisions(request).await.unwrap();
+            }
+        })
+        .await;
+        rows.push((
+            "ListResourceRevisions, 100 revisions of one project",
+            figures,
+        ));
+        (rows, head)
+    });
+    let (rows, head) = rows;
+    let resident = common::memory_bytes(server.pid(), "VmRSS:") as f64 / (1 << 20) as f64;
+    let outside = std::process::Command::new("python3")
+        .args(["benches/outside/calls.py", &server.address, "1000"])
+        .arg(format!("get-project:{}", project_name(4242)))
+        .arg(format!(
+            "get-project:{}@{}",
+            project_name(4242),
+            head - commits.min(10_000) as i64
+        ))
+        .arg(format!("history:{}", project_name(AUDITED)))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        outside.status.success(),
+        "{}",
+        String::from_utf8_lossy(&outside.stderr)
+    );
+    println!("| question (p50 / p99, ms) | pairing-aid over gRPC | #22 target |");
+    println!("|---|---|---|");
+    let now = rows[0].1.0;
+    for (label, (p50, p99)) in &rows {
+        let target = if label.contains("back") {
+            format!("p50 within 2x of now ({:.3})", 2.0 * now)
+        } else if label.contains("History") || label.contains("Revisions") {
+            "p50 at most 5".to_owned()
+        } else {
+            String::new()
+        };
+        println!("| {label} | {p50:.3} / {p99:.3} | {target} |");
+    }
+    println!("resident memory after the questions: {resident:.0} MiB (#22: at most 1,536)");
+    println!("From a Python grpcio client (benches/outside/calls.py), same server:");
+    print!("{}", String::from_utf8_lossy(&outside.stdout));
+}
