@@ -173,10 +173,7 @@ fn main() {
             .unwrap()
             .into_inner();
         assert_eq!(page.revisions.len(), 100.min(commits / 100 + 1));
-        assert_eq!(
-            page.revisions.last().map(|r| r.revision),
-            (commits < 9_900).then_some(before)
-        );
+        assert!(page.revisions.iter().all(|r| r.revision >= before));
         let figures = time(500, || {
             let mut stub = reader.records();
             let request = history.clone();

@@ -207,6 +207,7 @@ async fn export_streams_the_whole_record_or_the_collections_asked_for() {
                 .export_records(ExportRecordsRequest {
                     collections,
                     min_revision: 0,
+                    revision: 0,
                 })
                 .await
                 .unwrap()
@@ -238,6 +239,7 @@ async fn export_streams_the_whole_record_or_the_collections_asked_for() {
         .export_records(ExportRecordsRequest {
             collections: vec!["budgets".into()],
             min_revision: 0,
+            revision: 0,
         })
         .await
         .unwrap_err();

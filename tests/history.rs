@@ -295,6 +295,8 @@ async fn a_revision_older_than_the_log_keeps_is_refused_naming_the_oldest() {
         "{}",
         status.message()
     );
+    let status = export(&server, created).await.unwrap_err();
+    assert_eq!(reason(&status), "REVISION_EXPIRED", "{status:?}");
     // At the oldest one, every resource still reads as it stood then, the demo data written
     // at revision 1 too.
     let yarkant = server
@@ -361,6 +363,14 @@ async fn pairctl_prints_a_history_and_reads_at_a_revision() {
     ]);
     let project: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(project["title"], "Renamed after the audit");
+
+    // The whole record as it stood then: the project in it with that title.
+    let exported = pairctl(&["export", "-", "--as-of", &renamed.to_string()]);
+    let line = exported
+        .lines()
+        .find(|line| line.contains(NAME))
+        .expect("the project is in the export");
+    assert!(line.contains("Renamed after the audit"), "{line}");
 }
 
 #[tokio::test]
@@ -416,4 +426,71 @@ fn a_zero_or_unreadable_retention_age_is_refused_at_start() {
     assert!(said.contains("more than zero"), "{said}");
     let said = common::start_refused(&["--request-ids-for", "soon"], &[]);
     assert!(said.contains("e.g. 400d"), "{said}");
+}
+
+/// Every record an export at `revision` streams (0: now), and the revisions its chunks name.
+async fn export(
+    server: &TestServer,
+    revision: i64,
+) -> Result<(Vec<Record>, Vec<i64>), pairing_aid_client::tonic::Status> {
+    let mut stream = server
+        .client(None)
+        .await
+        .records()
+        .export_records(ExportRecordsRequest {
+            revision,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let (mut records, mut revisions) = (Vec::new(), Vec::new());
+    while let Some(chunk) = stream.message().await? {
+        records.extend(chunk.records);
+        revisions.push(chunk.revision);
+    }
+    Ok((records, revisions))
+}
+
+#[tokio::test]
+async fn an_export_at_a_revision_is_the_record_as_exported_then() {
+    let server = TestServer::start_with_tokens(&["--retain-revisions", "50"]);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    // The record now, and after each of several writes: creates, an update, deletes.
+    let mut exported = vec![export(&server, 0).await.unwrap()];
+    let [created, _, _, deleted] = four_changes(&server).await;
+    exported.push(export(&server, 0).await.unwrap());
+    let mut extra = create_request("kept", "");
+    extra.reason = "a second project".into();
+    client.projects().create_project(extra).await.unwrap();
+    exported.push(export(&server, 0).await.unwrap());
+
+    for (records, revisions) in exported {
+        let revision = revisions[0];
+        let (again, again_revisions) = export(&server, revision).await.unwrap();
+        assert_eq!(again.len(), records.len(), "at revision {revision}");
+        assert!(
+            again == records,
+            "the export at revision {revision} differs from the one made then"
+        );
+        assert!(again_revisions.iter().all(|r| *r == revision));
+    }
+    // Between the audited project's create and its delete, it is in the export as it stood.
+    let (during, _) = export(&server, created).await.unwrap();
+    let audited = during.iter().find_map(|r| match &r.resource {
+        Some(record::Resource::Project(p)) if p.name == NAME => Some(p.title.clone()),
+        _ => None,
+    });
+    assert_eq!(audited.as_deref(), Some("Test project audited"));
+    let (after, _) = export(&server, deleted).await.unwrap();
+    assert!(
+        !after
+            .iter()
+            .any(|r| matches!(&r.resource, Some(record::Resource::Project(p)) if p.name == NAME))
+    );
+
+    let status = export(&server, -3).await.unwrap_err();
+    assert_eq!(
+        (status.code(), violations(&status)[0].0.as_str()),
+        (Code::InvalidArgument, "revision")
+    );
 }

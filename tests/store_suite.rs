@@ -9,7 +9,9 @@ use common::postgres::PgDatabase;
 use pairing_aid::changes::load_model;
 use pairing_aid::domain::{Catalog, Collection, Resource, ResourceName};
 use pairing_aid::domain::{Commit, Conflict, Precondition, RequestKey, Write};
-use pairing_aid::store::{PostgresStore, Retention, SqliteStore, Store, StoreError, VersionAt};
+use pairing_aid::store::{
+    PostgresStore, ResourcesAt, Retention, SqliteStore, Store, StoreError, VersionAt,
+};
 
 fn demo() -> Vec<Resource> {
     pairing_aid::seed::demo_resources().unwrap()
@@ -238,8 +240,48 @@ async fn versions(store: Arc<dyn Store>, retained: Option<i64>) {
                 VersionAt::Expired { oldest },
                 "after revision {round}"
             );
+            assert_eq!(
+                store
+                    .resources_at(resources[0].collection(), None, oldest - 1, 10)
+                    .await
+                    .unwrap(),
+                ResourcesAt::Expired { oldest }
+            );
         }
         for revision in oldest.max(1)..=round {
+            // The whole record at the revision, two at a time, equals what stood then.
+            let mut stood: Vec<(String, i64)> = resources
+                .iter()
+                .zip(&states[revision as usize])
+                .filter_map(|(r, state)| state.map(|at| (r.name().to_string(), at)))
+                .collect();
+            stood.sort();
+            let mut read = Vec::new();
+            for collection in Collection::ALL {
+                let mut after: Option<String> = None;
+                loop {
+                    let chunk = match store
+                        .resources_at(collection, after.as_deref(), revision, 2)
+                        .await
+                        .unwrap()
+                    {
+                        ResourcesAt::Stood(chunk) => chunk,
+                        expired => panic!("{expired:?} at {revision}"),
+                    };
+                    let Some(last) = chunk.last() else { break };
+                    after = Some(last.name().to_string());
+                    read.extend(
+                        chunk
+                            .iter()
+                            .map(|r| (r.name().to_string(), r.meta().revision)),
+                    );
+                }
+            }
+            read.sort();
+            assert_eq!(
+                read, stood,
+                "the record at revision {revision}, after revision {round}"
+            );
             for (i, resource) in resources.iter().enumerate() {
                 let stood = match store.version_at(resource.name(), revision).await.unwrap() {
                     VersionAt::Stood(resource) => resource.map(|r| r.meta().revision),

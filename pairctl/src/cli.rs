@@ -158,10 +158,15 @@ pub enum Command {
     },
     /// Export every record, one protobuf JSON record per line, to a file that `import` reads
     /// back into an empty server.
-    #[command(after_help = "Example:\n  pairctl export record.ndjson")]
+    #[command(
+        after_help = "Example:\n  pairctl export record.ndjson\n  pairctl export record-at-42.ndjson --as-of 42"
+    )]
     Export {
         /// The file to write (`-`: standard output).
         file: PathBuf,
+        /// Export the record as it stood once this revision was committed.
+        #[arg(long)]
+        as_of: Option<i64>,
     },
     /// The revisions of one resource, newest first: who changed it, when, why, and which
     /// fields; read one with `get NAME --as-of REVISION`.

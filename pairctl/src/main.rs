@@ -98,7 +98,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             format: file_format,
             batch_size,
         } => records::import(&client, &file, file_format, batch_size).await,
-        Command::Export { file } => records::export(&client, &file).await,
+        Command::Export { file, as_of } => records::export(&client, &file, as_of).await,
         Command::Watch { from } => records::watch(&client, from, format).await,
         Command::History { name } => records::history(&client, name, format).await,
         Command::Completion { .. } | Command::Config { .. } => {

@@ -231,6 +231,86 @@ async fn commit_batches(
     Ok(responses)
 }
 
+/// The record as it stood at `revision`, read from the change log a chunk at a time. The first
+/// chunk is read before the stream starts, so a revision the log no longer keeps is the call's
+/// error rather than the stream's.
+async fn export_at(
+    ledger: Arc<Ledger>,
+    collections: Vec<Collection>,
+    revision: i64,
+) -> Result<Response<ResponseStream<EncodedExport>>, Status> {
+    let mut chunks = ChunksAt {
+        ledger,
+        collections: collections.into_iter(),
+        collection: None,
+        after: None,
+        revision,
+    };
+    let first = chunks.next().await.map_err(ApiError::from)?;
+    let (sender, receiver) = mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut next = Ok(first);
+        loop {
+            let chunk = match next {
+                Ok(Some(chunk)) => Ok(EncodedExport::from(&chunk)),
+                Ok(None) => return,
+                Err(error) => Err(Status::from(ApiError::from(error))),
+            };
+            let failed = chunk.is_err();
+            if sender.send(chunk).await.is_err() || failed {
+                return;
+            }
+            next = chunks.next().await;
+        }
+    });
+    Ok(Response::new(Box::pin(ReceiverStream::new(receiver))))
+}
+
+/// The chunks of an export at a past revision, collection by collection in name order.
+struct ChunksAt {
+    ledger: Arc<Ledger>,
+    collections: std::vec::IntoIter<Collection>,
+    collection: Option<Collection>,
+    /// The last name sent of `collection`.
+    after: Option<String>,
+    revision: i64,
+}
+
+impl ChunksAt {
+    async fn next(
+        &mut self,
+    ) -> Result<Option<pb::ExportRecordsResponse>, crate::changes::LogError> {
+        loop {
+            let collection = match self.collection {
+                Some(collection) => collection,
+                None => match self.collections.next() {
+                    Some(collection) => *self.collection.insert(collection),
+                    None => return Ok(None),
+                },
+            };
+            let resources = self
+                .ledger
+                .resources_at(
+                    collection,
+                    self.after.as_deref(),
+                    self.revision,
+                    EXPORT_CHUNK,
+                )
+                .await?;
+            let Some(last) = resources.last() else {
+                self.collection = None;
+                self.after = None;
+                continue;
+            };
+            self.after = Some(last.name().to_string());
+            return Ok(Some(pb::ExportRecordsResponse {
+                records: resources.iter().map(encode::record).collect(),
+                revision: self.revision,
+            }));
+        }
+    }
+}
+
 fn record_name(record: &pb::Record) -> &str {
     use pb::record::Resource as R;
     match &record.resource {
@@ -385,7 +465,19 @@ impl RecordService for Api {
         &self,
         request: Request<pb::ExportRecordsRequest>,
     ) -> Result<Response<Self::ExportRecordsStream>, Status> {
-        self.at_revision(&request, request.get_ref().min_revision)
+        let message = request.get_ref();
+        if message.revision < 0 {
+            return Err(ApiError::invalid(
+                "INVALID_REVISION",
+                "revision",
+                format!(
+                    "must be 0 (now) or a revision from 1, got {}",
+                    message.revision
+                ),
+            )
+            .into());
+        }
+        self.at_revision(&request, message.min_revision.max(message.revision))
             .await?;
         let mut collections = Vec::new();
         for (i, segment) in request.get_ref().collections.iter().enumerate() {
@@ -402,6 +494,9 @@ impl RecordService for Api {
             collections = Collection::ALL.to_vec();
         }
         collections.sort_by_key(|c| Collection::ALL.iter().position(|a| a == c));
+        if request.get_ref().revision > 0 {
+            return export_at(self.ledger.clone(), collections, request.get_ref().revision).await;
+        }
         let revision = self.ledger.model().read().revision;
         let model = self.ledger.model().clone();
         let admission = self.admission.clone();

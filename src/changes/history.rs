@@ -3,9 +3,9 @@
 
 use super::error::LogError;
 use super::ledger::Ledger;
-use crate::domain::{Resource, ResourceName, Version};
+use crate::domain::{Collection, Resource, ResourceName, Version};
 use crate::query::listing::{Cursor, Value, fingerprint, page_token};
-use crate::store::VersionAt;
+use crate::store::{ResourcesAt, VersionAt};
 
 /// A version of a resource with the one before it, so a caller can say what changed.
 #[derive(Debug)]
@@ -44,6 +44,25 @@ impl Ledger {
         match self.store().version_at(name, revision).await? {
             VersionAt::Stood(resource) => Ok(resource.map(|stood| *stood)),
             VersionAt::Expired { oldest } => Err(LogError::Expired { revision, oldest }),
+        }
+    }
+
+    /// The resources of `collection` as they stood once `revision` was committed, in name
+    /// order after `after`, at most `limit` of them.
+    pub async fn resources_at(
+        &self,
+        collection: Collection,
+        after: Option<&str>,
+        revision: i64,
+        limit: usize,
+    ) -> Result<Vec<Resource>, LogError> {
+        match self
+            .store()
+            .resources_at(collection, after, revision, limit)
+            .await?
+        {
+            ResourcesAt::Stood(resources) => Ok(resources),
+            ResourcesAt::Expired { oldest } => Err(LogError::Expired { revision, oldest }),
         }
     }
 

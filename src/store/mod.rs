@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use crate::domain::{
-    Commit, Committed, Conflict, RequestKey, Resource, ResourceName, Shared, Version,
+    Collection, Commit, Committed, Conflict, RequestKey, Resource, ResourceName, Shared, Version,
 };
 
 pub use postgres::PostgresStore;
@@ -99,6 +99,28 @@ impl VersionAt {
             .transpose()?;
         Ok(VersionAt::Stood(resource))
     }
+}
+
+/// Resources as they stood at a revision, if the log still keeps that revision's versions.
+#[derive(Debug, PartialEq)]
+pub enum ResourcesAt {
+    Stood(Vec<Resource>),
+    /// The log no longer keeps every version of that revision; `oldest` is the oldest
+    /// revision it does.
+    Expired {
+        oldest: i64,
+    },
+}
+
+/// The bounds of `collection`'s names after `after`: every name of it sorts between them.
+fn name_range(collection: Collection, after: Option<&str>) -> (String, String) {
+    let segment = collection.segment();
+    // '0' follows '/': no name of another collection falls between.
+    let end = format!("{segment}0");
+    (
+        after.map_or_else(|| format!("{segment}/"), str::to_owned),
+        end,
+    )
 }
 
 /// Where a load sends the resources it reads, in name order, a batch at a time.
@@ -270,6 +292,17 @@ pub trait Store: Send + Sync {
     /// version a read at a revision costs.
     async fn version_at(&self, name: &ResourceName, revision: i64)
     -> Result<VersionAt, StoreError>;
+
+    /// The resources of `collection` as they stood once `revision` was committed, in name
+    /// order after the name `after` (from the first if none), at most `limit` of them; all in
+    /// one read, so compaction cannot move under it.
+    async fn resources_at(
+        &self,
+        collection: Collection,
+        after: Option<&str>,
+        revision: i64,
+        limit: usize,
+    ) -> Result<ResourcesAt, StoreError>;
 
     /// The oldest revision still in the change log, if any.
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;

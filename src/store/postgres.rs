@@ -15,15 +15,16 @@ use tokio_postgres::{AsyncMessage, Transaction};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::log::{
-    ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, first_position,
+    ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, decode, first_position,
     group_commits, load_abandoned, precondition_names,
 };
 mod tls;
 
 use super::{
-    AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError, VersionAt,
+    AGE_SCAN, LoadSender, Loaded, RecordedRequest, ResourcesAt, Retention, Store, StoreError,
+    VersionAt, name_range,
 };
-use crate::domain::{Commit, Committed, RequestKey, ResourceName, Version};
+use crate::domain::{Collection, Commit, Committed, RequestKey, ResourceName, Version};
 
 /// Schema versions in order; the same tables as the SQLite store.
 const MIGRATIONS: &[&str] = &[
@@ -73,6 +74,15 @@ const WRITE_LOCK: i64 = 0x7061_6972_0001;
 const MIGRATION_LOCK: i64 = 0x7061_6972_0002;
 /// The channel commits are announced on.
 const CHANNEL: &str = "pairing_changes";
+
+/// The oldest revision a read at a revision can be made at, as in the SQLite store.
+macro_rules! oldest_readable {
+    () => {
+        "SELECT COALESCE(
+             (SELECT GREATEST(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0)"
+    };
+}
+const OLDEST_READABLE: &str = oldest_readable!();
 
 /// A store in one PostgreSQL database.
 pub struct PostgresStore {
@@ -599,15 +609,62 @@ impl Store for PostgresStore {
         let client = self.pool.get().await.map_err(unavailable)?;
         let row = client
             .query_one(
-                "SELECT COALESCE(
-                     (SELECT GREATEST(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0),
-                     (SELECT body FROM changes WHERE name = $1 AND position < $2
-                      ORDER BY position DESC LIMIT 1)",
+                concat!(
+                    "SELECT (",
+                    oldest_readable!(),
+                    "), (SELECT body FROM changes WHERE name = $1 AND position < $2
+                         ORDER BY position DESC LIMIT 1)"
+                ),
                 &[&name.as_str(), &first_position(revision + 1)],
             )
             .await
             .map_err(unavailable)?;
         VersionAt::of(name, revision, row.get(0), row.get(1))
+    }
+
+    async fn resources_at(
+        &self,
+        collection: Collection,
+        after: Option<&str>,
+        revision: i64,
+        limit: usize,
+    ) -> Result<ResourcesAt, StoreError> {
+        let (from, to) = name_range(collection, after);
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        // One snapshot for the check and the read: a compaction committing between them
+        // cannot remove what the read returns.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(unavailable)?;
+        let oldest: i64 = tx
+            .query_one(OLDEST_READABLE, &[])
+            .await
+            .map_err(unavailable)?
+            .get(0);
+        if revision < oldest {
+            return Ok(ResourcesAt::Expired { oldest });
+        }
+        let rows = tx
+            .query(
+                "SELECT c.name, c.body FROM changes c
+                 WHERE c.name > $1 AND c.name < $2 AND c.position < $3 AND c.body IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM changes n WHERE n.name = c.name
+                                   AND n.position > c.position AND n.position < $3)
+                 ORDER BY c.name LIMIT $4",
+                &[&from, &to, &first_position(revision + 1), &(limit as i64)],
+            )
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        let resources = rows
+            .iter()
+            .map(|row| decode(row.get(0), row.get(1)))
+            .collect::<Result<_, _>>()?;
+        Ok(ResourcesAt::Stood(resources))
     }
 
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {

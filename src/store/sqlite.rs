@@ -13,13 +13,14 @@ mod error;
 use self::checkpoint::Checkpointer;
 use self::error::unavailable;
 use super::log::{
-    ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, corrupt, first_position,
-    group_commits, load_abandoned, precondition_names,
+    ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, corrupt, decode,
+    first_position, group_commits, load_abandoned, precondition_names,
 };
 use super::{
-    AGE_SCAN, LoadSender, Loaded, RecordedRequest, Retention, Store, StoreError, VersionAt,
+    AGE_SCAN, LoadSender, Loaded, RecordedRequest, ResourcesAt, Retention, Store, StoreError,
+    VersionAt, name_range,
 };
-use crate::domain::{Commit, Committed, RequestKey, ResourceName, Version};
+use crate::domain::{Collection, Commit, Committed, RequestKey, ResourceName, Version};
 
 /// Schema versions in order; each runs once, in its own transaction.
 ///
@@ -68,6 +69,15 @@ const MIGRATIONS: &[&str] = &[
     UPDATE log_floor SET versions_from = (SELECT COALESCE(MAX(position), 0) >> 24 FROM changes);
 "#,
 ];
+
+/// The oldest revision a read at a revision can be made at: the one before the log's floor,
+/// whose versions compaction keeps, or the newest at the upgrade that began keeping them.
+macro_rules! oldest_readable {
+    () => {
+        "SELECT COALESCE((SELECT MAX(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0)"
+    };
+}
+const OLDEST_READABLE: &str = oldest_readable!();
 
 /// A store in one SQLite file.
 #[derive(Clone)]
@@ -624,12 +634,12 @@ impl Store for SqliteStore {
         let name = name.clone();
         self.with_connection(move |connection| {
             let mut statement = connection
-                .prepare_cached(
-                    "SELECT COALESCE(
-                         (SELECT MAX(revision - 1, versions_from) FROM log_floor WHERE id = 1), 0),
-                         (SELECT body FROM changes WHERE name = ?1 AND position < ?2
-                          ORDER BY position DESC LIMIT 1)",
-                )
+                .prepare_cached(concat!(
+                    "SELECT (",
+                    oldest_readable!(),
+                    "), (SELECT body FROM changes WHERE name = ?1 AND position < ?2
+                         ORDER BY position DESC LIMIT 1)"
+                ))
                 .map_err(unavailable)?;
             let mut rows = statement
                 .query(params![name.as_str(), first_position(revision + 1)])
@@ -641,6 +651,48 @@ impl Store for SqliteStore {
                 .as_blob_or_null()
                 .map_err(|e| corrupt(name.as_str(), e))?;
             VersionAt::of(&name, revision, oldest, body)
+        })
+        .await
+    }
+
+    async fn resources_at(
+        &self,
+        collection: Collection,
+        after: Option<&str>,
+        revision: i64,
+        limit: usize,
+    ) -> Result<ResourcesAt, StoreError> {
+        let (from, to) = name_range(collection, after);
+        self.with_connection(move |connection| {
+            let oldest: i64 = connection
+                .query_row(OLDEST_READABLE, [], |row| row.get(0))
+                .map_err(unavailable)?;
+            if revision < oldest {
+                return Ok(ResourcesAt::Expired { oldest });
+            }
+            // Each name's newest change up to the revision, walked in name order on
+            // `changes_by_name`, so a chunk reads about as many entries as it returns.
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT c.name, c.body FROM changes c
+                     WHERE c.name > ?1 AND c.name < ?2 AND c.position < ?3 AND c.body IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM changes n WHERE n.name = c.name
+                                       AND n.position > c.position AND n.position < ?3)
+                     ORDER BY c.name LIMIT ?4",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(
+                    params![from, to, first_position(revision + 1), limit as i64],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)),
+                )
+                .map_err(unavailable)?;
+            let mut resources = Vec::new();
+            for row in rows {
+                let (name, body) = row.map_err(unavailable)?;
+                resources.push(decode(&name, &body)?);
+            }
+            Ok(ResourcesAt::Stood(resources))
         })
         .await
     }

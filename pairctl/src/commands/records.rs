@@ -106,7 +106,7 @@ fn content_id(content: &mut impl std::io::Read) -> std::io::Result<String> {
 /// order `import` can take into an empty server: the server sends areas, parties, indicators,
 /// pairings, projects, observations, so only the areas are held, to put each parent before
 /// its children. `-` writes standard output.
-pub async fn export(client: &Client, file: &Path) -> Result<(), Failure> {
+pub async fn export(client: &Client, file: &Path, as_of: Option<i64>) -> Result<(), Failure> {
     use std::io::Write as _;
     use v1::record::Resource as R;
     let unwritable = |e: std::io::Error| Failure::Usage(format!("{}: {e}", file.display()));
@@ -119,7 +119,10 @@ pub async fn export(client: &Client, file: &Path) -> Result<(), Failure> {
     };
     let mut stream = client
         .records()
-        .export_records(v1::ExportRecordsRequest::default())
+        .export_records(v1::ExportRecordsRequest {
+            revision: as_of.unwrap_or_default(),
+            ..Default::default()
+        })
         .await?
         .into_inner();
     let mut areas = Vec::new();
