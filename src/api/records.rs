@@ -18,7 +18,9 @@ use super::encoded::EncodedExport;
 use super::pb::record_service_server::RecordService;
 use super::resources::{page_size_or_default, resource_revision};
 use super::{Api, ApiError, caller_key, commit_note, request_key};
-use crate::changes::{CommitNote, Committed, Ledger, Write, WriteError, WriteOp, WriteRequest};
+use crate::changes::{
+    CommitNote, Committed, Ledger, LogError, Write, WriteError, WriteOp, WriteRequest,
+};
 use crate::domain::{Collection, Resource, Violations};
 use crate::query::interrupt::{Interrupt, Interrupted};
 
@@ -277,9 +279,7 @@ struct ChunksAt {
 }
 
 impl ChunksAt {
-    async fn next(
-        &mut self,
-    ) -> Result<Option<pb::ExportRecordsResponse>, crate::changes::LogError> {
+    async fn next(&mut self) -> Result<Option<pb::ExportRecordsResponse>, LogError> {
         loop {
             let collection = match self.collection {
                 Some(collection) => collection,
