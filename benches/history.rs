@@ -12,6 +12,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/outside.rs"]
+mod outside;
 #[path = "support/timing.rs"]
 mod timing;
 
@@ -190,22 +192,16 @@ fn main() {
     });
     let (rows, head) = rows;
     let resident = common::memory_bytes(server.pid(), "VmRSS:") as f64 / (1 << 20) as f64;
-    let outside = std::process::Command::new("python3")
-        .args(["benches/outside/calls.py", &server.address, "1000"])
-        .arg(format!("get-project:{}", project_name(4242)))
-        .arg(format!(
+    let questions = [
+        format!("get-project:{}", project_name(4242)),
+        format!(
             "get-project:{}@{}",
             project_name(4242),
             head - commits.min(10_000) as i64
-        ))
-        .arg(format!("history:{}", project_name(AUDITED)))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        outside.status.success(),
-        "{}",
-        String::from_utf8_lossy(&outside.stderr)
-    );
+        ),
+        format!("history:{}", project_name(AUDITED)),
+    ];
+    let outside = outside::from_python(&server.address, 1000, &questions);
     println!("| question (p50 / p99, ms) | pairing-aid over gRPC | #22 target |");
     println!("|---|---|---|");
     let now = rows[0].1.0;
@@ -221,5 +217,5 @@ fn main() {
     }
     println!("resident memory after the questions: {resident:.0} MiB (#22: at most 1,536)");
     println!("From a Python grpcio client (benches/outside/calls.py), same server:");
-    print!("{}", String::from_utf8_lossy(&outside.stdout));
+    print!("{outside}");
 }

@@ -8,6 +8,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/outside.rs"]
+mod outside;
 #[path = "support/timing.rs"]
 mod timing;
 
@@ -107,16 +109,8 @@ fn main() {
     });
     // The same questions from outside: a Python grpcio client, one call at a time, beside
     // GetArea on the same server (what any call costs from there).
-    let outside = std::process::Command::new("python3")
-        .args(["benches/outside/calls.py", &server.address, "2000"])
-        .args(["resolve-code", "resolve-name", "get-area"])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        outside.status.success(),
-        "{}",
-        String::from_utf8_lossy(&outside.stderr)
-    );
+    let questions = ["resolve-code", "resolve-name", "get-area"].map(str::to_owned);
+    let outside = outside::from_python(&server.address, 2000, &questions);
     println!("record: the demo's 36 areas and {areas} synthetic counties, each with 4 keys");
     println!("| ResolvePlaces, by (p50 / p99, ms) | pairing-aid over gRPC | #23 target | met |");
     println!("|---|---|---|---|");
@@ -127,5 +121,5 @@ fn main() {
         );
     }
     println!("From a Python grpcio client (benches/outside/calls.py), same server:");
-    print!("{}", String::from_utf8_lossy(&outside.stdout));
+    print!("{outside}");
 }

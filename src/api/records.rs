@@ -620,7 +620,7 @@ impl RecordService for Api {
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListResourceRevisionsResponse {
-            revisions: page.entries.iter().map(resource_revision).collect(),
+            revisions: page.entries().map(resource_revision).collect(),
             next_page_token: page.next_page_token,
         }))
     }

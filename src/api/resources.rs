@@ -13,7 +13,7 @@ use super::convert::decode::{self, request_name, request_name_at};
 use super::convert::encode;
 use super::pb as server;
 use super::{Api, ApiError, commit_note, expected_revision};
-use crate::changes::{Before, Committed, HistoryEntry, Write};
+use crate::changes::{Before, Committed, Version, Write};
 use crate::changes::{Edit, WriteOp};
 use crate::domain::{Collection, Resource, ResourceName};
 use crate::query::listing::{Budget, ListQuery, list};
@@ -155,17 +155,16 @@ fn changed_fields(before: Option<&Resource>, after: &Resource) -> Vec<&'static s
     }
 }
 
-/// One version of a resource's history as the wire carries it.
-pub(super) fn resource_revision(entry: &HistoryEntry) -> pb::ResourceRevision {
-    let version = &entry.version;
-    let (kind, changed, dropped) = match (&entry.before, &version.resource) {
+/// One version of a resource's history, with what stood before it, as the wire carries it.
+pub(super) fn resource_revision((version, before): (&Version, Before<'_>)) -> pb::ResourceRevision {
+    let (kind, changed, dropped) = match (before, &version.resource) {
         (_, None) => (pb::RevisionKind::Delete, Vec::new(), false),
         (Before::Nothing | Before::Version(None), Some(after)) => {
             (pb::RevisionKind::Create, changed_fields(None, after), false)
         }
         (Before::Version(Some(before)), Some(after)) => (
             pb::RevisionKind::Update,
-            changed_fields(Some(before.as_ref()), after),
+            changed_fields(Some(before), after),
             false,
         ),
         (Before::Dropped, Some(_)) => (pb::RevisionKind::Update, Vec::new(), true),

@@ -7,20 +7,13 @@ use crate::domain::{Collection, Resource, ResourceName, Version};
 use crate::query::listing::{Cursor, Value, fingerprint, page_token};
 use crate::store::{ResourcesAt, VersionAt};
 
-/// A version of a resource with the one before it, so a caller can say what changed.
-#[derive(Debug)]
-pub struct HistoryEntry {
-    pub version: Version,
-    pub before: Before,
-}
-
 /// What stood before a version.
 #[derive(Debug)]
-pub enum Before {
+pub enum Before<'a> {
     /// Nothing: the version created the resource.
     Nothing,
     /// The version before it; none if that one was a deletion.
-    Version(Option<Box<Resource>>),
+    Version(Option<&'a Resource>),
     /// Older than the log keeps.
     Dropped,
 }
@@ -28,9 +21,24 @@ pub enum Before {
 /// One page of a resource's history, newest first.
 #[derive(Debug)]
 pub struct HistoryPage {
-    pub entries: Vec<HistoryEntry>,
+    pub versions: Vec<Version>,
+    /// The version before the page's oldest, if the log keeps one: what it changed from.
+    older: Option<Version>,
     /// Resumes before the page's oldest version; empty after the oldest kept.
     pub next_page_token: String,
+}
+
+impl HistoryPage {
+    /// Each version of the page with what stood before it.
+    pub fn entries(&self) -> impl Iterator<Item = (&Version, Before<'_>)> {
+        self.versions.iter().enumerate().map(|(i, version)| {
+            let before = match self.versions.get(i + 1).or(self.older.as_ref()) {
+                Some(older) => Before::Version(older.resource.as_ref()),
+                None => first_before(version),
+            };
+            (version, before)
+        })
+    }
 }
 
 impl Ledger {
@@ -90,8 +98,9 @@ impl Ledger {
             .store()
             .versions_before(name, before, page_size + 1)
             .await?;
-        let more = versions.len() > page_size;
-        let older = if more { versions.pop() } else { None };
+        let older = (versions.len() > page_size)
+            .then(|| versions.pop())
+            .flatten();
         let next_page_token = match (&older, versions.last()) {
             (Some(_), Some(last)) => page_token::encode(&Cursor {
                 query,
@@ -99,19 +108,9 @@ impl Ledger {
             }),
             _ => String::new(),
         };
-        let mut entries = Vec::with_capacity(versions.len());
-        let mut next_older = older;
-        for version in versions.into_iter().rev() {
-            let before = match next_older.take() {
-                Some(older) => Before::Version(older.resource.map(Box::new)),
-                None => first_before(&version),
-            };
-            next_older = Some(version.clone());
-            entries.push(HistoryEntry { version, before });
-        }
-        entries.reverse();
         Ok(HistoryPage {
-            entries,
+            versions,
+            older,
             next_page_token,
         })
     }
@@ -119,7 +118,7 @@ impl Ledger {
 
 /// What stood before the oldest version the log holds of a resource: nothing if that version
 /// created it (its creation time is its update time), otherwise versions since dropped.
-fn first_before(version: &Version) -> Before {
+fn first_before(version: &Version) -> Before<'static> {
     match &version.resource {
         Some(resource) if resource.meta().create_time == resource.meta().update_time => {
             Before::Nothing

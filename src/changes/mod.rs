@@ -22,7 +22,7 @@ pub use crate::domain::{
 pub use crate::store::StoreError;
 pub use error::LogError;
 pub use follow::Reachability;
-pub use history::{Before, HistoryEntry, HistoryPage};
+pub use history::{Before, HistoryPage};
 pub use image::{ImageKeeping, Opened, open_model};
 pub use ledger::{Ledger, load_model};
 pub use listing::ChangePage;

@@ -80,6 +80,19 @@ impl ResourceName {
         Ok(ResourceName(name.into()))
     }
 
+    /// Parses a name of any collection, the collection read from its first segment;
+    /// violations name `field`.
+    pub fn parse_any(name: &str, field: &str) -> Result<Self, Violation> {
+        let segment = name.split('/').next().unwrap_or_default();
+        let collection = Collection::from_segment(segment).ok_or_else(|| {
+            Violation::new(
+                field,
+                format!("{name:?} is not a resource name of any collection"),
+            )
+        })?;
+        ResourceName::parse(collection, name, field)
+    }
+
     /// Builds the name of `id` in `collection`, validating the id.
     pub fn new(collection: Collection, id: &str) -> Result<Self, Violation> {
         Self::parse(
@@ -145,10 +158,7 @@ impl TryFrom<String> for ResourceName {
     type Error = String;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        let segment = value.split('/').next().unwrap_or_default();
-        let collection = Collection::from_segment(segment)
-            .ok_or_else(|| format!("unknown collection in {value:?}"))?;
-        ResourceName::parse(collection, &value, "name").map_err(|v| v.reason)
+        ResourceName::parse_any(&value, "name").map_err(|v| v.reason)
     }
 }
 

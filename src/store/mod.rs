@@ -57,6 +57,18 @@ impl Retention {
             .to_rfc3339()
     }
 
+    /// Whether the log is compacted at all.
+    pub(crate) fn limits_log(&self) -> bool {
+        self.revisions.is_some() || self.max_age.is_some()
+    }
+
+    /// The revision to compact the log through after a group that ended at `latest`, given
+    /// the newest revision older than the age limit: the newer of what either limit leaves
+    /// out, if either does.
+    pub(crate) fn compact_through(&self, latest: i64, aged_out: Option<i64>) -> Option<i64> {
+        self.revisions.map(|kept| latest - kept).max(aged_out)
+    }
+
     /// The commit-time cutoff of the log, if it is limited by age.
     pub(crate) fn log_cutoff(&self) -> Option<String> {
         self.max_age.map(Self::cutoff)

@@ -383,6 +383,19 @@ async fn commit_one(
     Ok(rows.committed)
 }
 
+/// A read-only transaction on one snapshot: everything read in it is of one state.
+async fn snapshot(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(unavailable)
+}
+
 /// The oldest revision the log holds whole.
 async fn log_floor(tx: &Transaction<'_>) -> Result<i64, StoreError> {
     let row = tx
@@ -395,36 +408,30 @@ async fn log_floor(tx: &Transaction<'_>) -> Result<i64, StoreError> {
     Ok(row.get(0))
 }
 
-/// The revision to compact the log through after a group that ended at `latest`, as the
-/// SQLite store's `compaction_point` works it out.
-async fn compaction_point(
+/// The newest revision committed before `cutoff` among the first changes from the floor on,
+/// as in the SQLite store.
+async fn aged_out(
     tx: &Transaction<'_>,
-    latest: i64,
-    retention: &Retention,
+    floor: i64,
+    cutoff: &str,
 ) -> Result<Option<i64>, StoreError> {
-    let by_count = retention.revisions.map(|kept| latest - kept);
-    let by_age = match retention.log_cutoff() {
-        None => None,
-        Some(cutoff) => tx
-            .query_one(
-                "SELECT MAX(position) >> 24 FROM (
-                     SELECT position, commit_time FROM changes WHERE position >= $1
-                     ORDER BY position LIMIT $2) AS oldest
-                 WHERE commit_time < $3",
-                &[&first_position(log_floor(tx).await?), &AGE_SCAN, &cutoff],
-            )
-            .await
-            .map_err(unavailable)?
-            .get::<_, Option<i64>>(0),
-    };
-    Ok(by_count.max(by_age))
+    let row = tx
+        .query_one(
+            "SELECT MAX(position) >> 24 FROM (
+                 SELECT position, commit_time FROM changes WHERE position >= $1
+                 ORDER BY position LIMIT $2) AS oldest
+             WHERE commit_time < $3",
+            &[&first_position(floor), &AGE_SCAN, &cutoff],
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(row.get(0))
 }
 
 /// Moves the log's floor past `through`, as the SQLite store's `compact` does: for each name
 /// written since the last floor, the versions older than its newest up to `through` go, and
 /// that one too if it is a deletion.
-async fn compact(tx: &Transaction<'_>, through: i64) -> Result<(), StoreError> {
-    let floor = log_floor(tx).await?;
+async fn compact(tx: &Transaction<'_>, floor: i64, through: i64) -> Result<(), StoreError> {
     if through < floor {
         return Ok(());
     }
@@ -469,13 +476,7 @@ async fn compact(tx: &Transaction<'_>, through: i64) -> Result<(), StoreError> {
 impl Store for PostgresStore {
     async fn load_into(&self, into: LoadSender) -> Result<Loaded, StoreError> {
         let mut client = self.pool.get().await.map_err(unavailable)?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(unavailable)?;
+        let tx = snapshot(&mut client).await?;
         let revision = latest_revision(&tx).await?;
         let rows = tx
             .query_raw(
@@ -526,8 +527,15 @@ impl Store for PostgresStore {
                 Err(other) => return Err(other),
             }
         }
-        if let Some(through) = compaction_point(&tx, latest, &self.retention).await? {
-            compact(&tx, through).await?;
+        if self.retention.limits_log() {
+            let floor = log_floor(&tx).await?;
+            let aged_out = match self.retention.log_cutoff() {
+                Some(cutoff) => aged_out(&tx, floor, &cutoff).await?,
+                None => None,
+            };
+            if let Some(through) = self.retention.compact_through(latest, aged_out) {
+                compact(&tx, floor, through).await?;
+            }
         }
         if let Some(cutoff) = self.retention.request_cutoff() {
             tx.execute("DELETE FROM requests WHERE commit_time < $1", &[&cutoff])
@@ -633,13 +641,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await.map_err(unavailable)?;
         // One snapshot for the check and the read: a compaction committing between them
         // cannot remove what the read returns.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(unavailable)?;
+        let tx = snapshot(&mut client).await?;
         let oldest: i64 = tx
             .query_one(OLDEST_READABLE, &[])
             .await

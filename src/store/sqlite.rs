@@ -376,8 +376,15 @@ fn commit_group(
             Err(other) => return Err(other),
         }
     }
-    if let Some(through) = compaction_point(&tx, latest, &retention)? {
-        compact(&tx, through)?;
+    if retention.limits_log() {
+        let floor = log_floor(&tx)?;
+        let aged_out = match retention.log_cutoff() {
+            Some(cutoff) => aged_out(&tx, floor, &cutoff)?,
+            None => None,
+        };
+        if let Some(through) = retention.compact_through(latest, aged_out) {
+            compact(&tx, floor, through)?;
+        }
     }
     if let Some(cutoff) = retention.request_cutoff() {
         tx.execute("DELETE FROM requests WHERE commit_time < ?1", [cutoff])
@@ -397,35 +404,24 @@ fn log_floor(tx: &Connection) -> Result<i64, StoreError> {
     .map_err(unavailable)
 }
 
-/// The revision to compact the log through after a group that ended at `latest`: the newer
-/// of what the count and the age limits leave out, if either does.
-fn compaction_point(
-    tx: &Connection,
-    latest: i64,
-    retention: &Retention,
-) -> Result<Option<i64>, StoreError> {
-    let by_count = retention.revisions.map(|kept| latest - kept);
-    let by_age = match retention.log_cutoff() {
-        None => None,
-        Some(cutoff) => tx
-            .query_row(
-                "SELECT MAX(position) >> 24 FROM (
-                     SELECT position, commit_time FROM changes WHERE position >= ?1
-                     ORDER BY position LIMIT ?2)
-                 WHERE commit_time < ?3",
-                params![first_position(log_floor(tx)?), AGE_SCAN, cutoff],
-                |row| row.get::<_, Option<i64>>(0),
-            )
-            .map_err(unavailable)?,
-    };
-    Ok(by_count.max(by_age))
+/// The newest revision committed before `cutoff` among the first changes from the floor on:
+/// a long backlog is compacted over several commits, never in one.
+fn aged_out(tx: &Connection, floor: i64, cutoff: &str) -> Result<Option<i64>, StoreError> {
+    tx.query_row(
+        "SELECT MAX(position) >> 24 FROM (
+             SELECT position, commit_time FROM changes WHERE position >= ?1
+             ORDER BY position LIMIT ?2)
+         WHERE commit_time < ?3",
+        params![first_position(floor), AGE_SCAN, cutoff],
+        |row| row.get(0),
+    )
+    .map_err(unavailable)
 }
 
 /// Moves the log's floor past `through`, dropping the changes no read at a revision after it
 /// can find: for each name written since the last floor, every version older than its newest
 /// one up to `through`, and that one too if it is a deletion (a read finds nothing either way).
-fn compact(tx: &Connection, through: i64) -> Result<(), StoreError> {
-    let floor = log_floor(tx)?;
+fn compact(tx: &Connection, floor: i64, through: i64) -> Result<(), StoreError> {
     if through < floor {
         return Ok(());
     }

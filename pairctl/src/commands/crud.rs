@@ -10,6 +10,7 @@ use crate::cli::ResourceCommand;
 use crate::flat;
 use crate::output::{Format, Output, Printer, print, print_value};
 use crate::resources::Resource;
+use crate::rows::Row;
 
 /// Runs one resource command against the resources of kind `R`.
 pub async fn run<R: Resource>(
@@ -54,8 +55,11 @@ pub async fn run<R: Resource>(
 }
 
 /// Prints every item of a listing page by page, as each arrives; as JSON or YAML, each whole
-/// resource in protobuf JSON.
-async fn list<T: Resource>(listing: Listing<T>, output: Output) -> Result<(), Failure> {
+/// item in protobuf JSON.
+pub async fn list<T: Row + Send + 'static>(
+    listing: Listing<T>,
+    output: Output,
+) -> Result<(), Failure> {
     let mut printer = Printer::new(output, T::columns());
     let mut pages = listing.pages();
     while let Some(page) = pages.try_next().await? {

@@ -184,12 +184,7 @@ pub async fn history(client: &Client, name: String, output: Output) -> Result<()
         name,
         ..Default::default()
     };
-    let mut pages = client.list_resource_revisions(request).pages();
-    let mut printer = Printer::new(output, <v1::ResourceRevision as Row>::columns());
-    while let Some(page) = pages.try_next().await? {
-        printer.batch(&page).map_err(Failure::Usage)?;
-    }
-    printer.finish().map_err(Failure::Usage)
+    super::crud::list(client.list_resource_revisions(request), output).await
 }
 
 pub async fn watch(client: &Client, from: i64, output: Output) -> Result<(), Failure> {

@@ -416,17 +416,10 @@ pub fn request_name_at(
 
 /// A resource name of any collection, reporting the field on failure.
 pub fn any_request_name(name: &str, field: &str) -> Result<ResourceName, ApiError> {
-    name_of_any_collection(name, field).map_err(|v| ApiError::InvalidArgument {
+    ResourceName::parse_any(name, field).map_err(|v| ApiError::InvalidArgument {
         reason: "INVALID_NAME",
         violations: vec![v],
     })
-}
-
-fn name_of_any_collection(name: &str, field: &str) -> Result<ResourceName, domain::Violation> {
-    let collection = name.split('/').next().and_then(Collection::from_segment);
-    collection
-        .ok_or_else(|| domain::Violation::new(field, format!("{name:?} is not a resource name")))
-        .and_then(|collection| ResourceName::parse(collection, name, field))
 }
 
 /// The scope of a change listing or watch (`field` names it in errors); absent: every change.
@@ -462,7 +455,7 @@ pub fn change_scope(
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
-            name_of_any_collection(name, &format!("{field}.names[{i}]"))
+            ResourceName::parse_any(name, &format!("{field}.names[{i}]"))
                 .map_err(|v| violations.0.push(v))
                 .ok()
         })
