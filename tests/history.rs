@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestServer, WRITE_TOKEN, create_request, pairctl_binary, reason, violations};
+use common::{
+    TestServer, WRITE_TOKEN, create_request, get_project, pairctl_binary, reason, violations,
+};
 use pairing_aid_client::tonic::Code;
 use pairing_aid_client::v1::*;
 
@@ -94,20 +96,12 @@ async fn history(server: &TestServer, page_size: i32) -> Vec<ResourceRevision> {
     }
 }
 
+/// `name` (with `@revision` or not) as an anonymous caller gets it.
 async fn get_at(
     server: &TestServer,
     name: &str,
 ) -> Result<Project, pairing_aid_client::tonic::Status> {
-    server
-        .client(None)
-        .await
-        .projects()
-        .get_project(GetProjectRequest {
-            name: name.into(),
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner().project.unwrap())
+    get_project(&server.client(None).await, name).await
 }
 
 #[tokio::test]
