@@ -2,7 +2,8 @@
 //! `PAIRING_AID_BENCH_AREAS` (default 100000) synthetic counties, imported through the client,
 //! then `ResolvePlaces` one call at a time through the client crate on loopback; the target
 //! issue #23 sets (p50 at most 0.2 ms) is printed beside it, then the same questions from a
-//! Python grpcio client (`benches/outside/calls.py`, needs `grpcio`) beside a GetArea.
+//! Python grpcio client (`benches/outside/calls.py`, needs `grpcio`) beside a GetArea, and of
+//! DuckDB and SQLite in process on the same keys (`benches/outside/places_peer.py`).
 //!
 //! `cargo bench --bench places`
 
@@ -111,6 +112,12 @@ fn main() {
     // GetArea on the same server (what any call costs from there).
     let questions = ["resolve-code", "resolve-name", "get-area"].map(str::to_owned);
     let outside = outside::from_python(&server.address, 2000, &questions);
+    // The same lookups of peers in process on the same keys, with an index: no network.
+    let peers = outside::python(&[
+        "benches/outside/places_peer.py".to_owned(),
+        areas.to_string(),
+        "2000".to_owned(),
+    ]);
     println!("record: the demo's 36 areas and {areas} synthetic counties, each with 4 keys");
     println!("| ResolvePlaces, by (p50 / p99, ms) | pairing-aid over gRPC | #23 target | met |");
     println!("|---|---|---|---|");
@@ -122,4 +129,6 @@ fn main() {
     }
     println!("From a Python grpcio client (benches/outside/calls.py), same server:");
     print!("{outside}");
+    println!("Peers in process, same keys (benches/outside/places_peer.py; p50 / p99, ms):");
+    print!("{peers}");
 }
