@@ -92,6 +92,12 @@ pub struct Config {
     #[arg(long, env = "PAIRING_AID_REQUEST_IDS_FOR", value_parser = positive_duration)]
     pub request_ids_for: Option<std::time::Duration>,
 
+    /// Largest record (in resources) that listings and analytics read at a past revision: such
+    /// a read builds the whole record as it stood then, beside today's, so memory and time
+    /// follow the record's size. Gets and exports at a revision read the log and have no limit.
+    #[arg(long, env = "PAIRING_AID_MAX_PAST_RECORD", default_value_t = 1_000_000)]
+    pub max_past_record: usize,
+
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "PAIRING_AID_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,

@@ -233,6 +233,7 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         max_revision_wait: Duration::from_secs(config.request_timeout_seconds),
         max_watchers: config.max_watchers,
         max_answer_bytes: config.max_message_bytes,
+        max_past_record: config.max_past_record,
     };
     let admission = AdmissionLimits {
         threads: config.heavy_threads.unwrap_or(machine.threads).max(1),

@@ -730,7 +730,7 @@ async fn related_figures_of_one_source_are_checked_against_each_other() {
     let check = |filter: &str, tolerance: &str| CheckConsistencyRequest {
         filter: filter.into(),
         about_tolerance_percent: tolerance.into(),
-        min_revision: 0,
+        ..Default::default()
     };
     let mut analytics = server.client(None).await.analytics();
     let demo = analytics

@@ -206,8 +206,7 @@ async fn export_streams_the_whole_record_or_the_collections_asked_for() {
             let mut stream = client
                 .export_records(ExportRecordsRequest {
                     collections,
-                    min_revision: 0,
-                    revision: 0,
+                    ..Default::default()
                 })
                 .await
                 .unwrap()
@@ -238,8 +237,7 @@ async fn export_streams_the_whole_record_or_the_collections_asked_for() {
     let unknown = client
         .export_records(ExportRecordsRequest {
             collections: vec!["budgets".into()],
-            min_revision: 0,
-            revision: 0,
+            ..Default::default()
         })
         .await
         .unwrap_err();

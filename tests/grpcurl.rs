@@ -78,6 +78,21 @@ fn grpcurl_lists_describes_checks_health_and_queries() {
     let json: serde_json::Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(json["areas"].as_array().unwrap().len(), 14);
 
+    // The record as it stood: at its first revision the same, before its first commit empty.
+    let at = |read_at: &str| {
+        let body =
+            format!(r#"{{"filter": "level = PREFECTURE", "page_size": 100, "readAt": {read_at}}}"#);
+        let listed = grpcurl(
+            &server,
+            &["-d", &body],
+            &["pairing.v1.AreaService/ListAreas"],
+        );
+        serde_json::from_str::<serde_json::Value>(&listed).unwrap()
+    };
+    assert_eq!(at(r#"{"revision": 1}"#)["areas"], json["areas"]);
+    let before = at(r#"{"time": "2000-01-01T00:00:00Z"}"#);
+    assert_eq!(before["areas"], serde_json::Value::Null, "{before}");
+
     // The article's doubling against its 6.6 % growth, as an operator reads it.
     let checked = grpcurl(
         &server,

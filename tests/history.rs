@@ -316,7 +316,7 @@ async fn a_revision_older_than_the_log_keeps_is_refused_naming_the_oldest() {
 #[tokio::test]
 async fn pairctl_prints_a_history_and_reads_at_a_revision() {
     let server = TestServer::start_with_tokens(&[]);
-    let [_, renamed, _, _] = four_changes(&server).await;
+    let [_, renamed, _, deleted] = four_changes(&server).await;
     let pairctl = |args: &[&str]| {
         let output = std::process::Command::new(pairctl_binary())
             .args(["--server", &server.endpoint()])
@@ -365,6 +365,65 @@ async fn pairctl_prints_a_history_and_reads_at_a_revision() {
         .find(|line| line.contains(NAME))
         .expect("the project is in the export");
     assert!(line.contains("Renamed after the audit"), "{line}");
+
+    // Listings and summaries too, at the revision or at the time it was committed.
+    let filter = format!("name = \"{NAME}\"");
+    let listed = |as_of: &[&str]| {
+        pairctl(
+            &[
+                &["projects", "list", "--filter", &filter, "-o", "csv"],
+                as_of,
+            ]
+            .concat(),
+        )
+    };
+    assert!(
+        listed(&[]).lines().count() == 1,
+        "deleted now: only the header"
+    );
+    let then = listed(&["--as-of", &renamed.to_string()]);
+    assert!(then.contains("Renamed after the audit"), "{then}");
+    let time = commit_time(&server, renamed).await;
+    assert_eq!(listed(&["--as-of", &time]), then);
+    // A demo project's funding, summed before and after its deletion.
+    let demo = "projects/shanghai-kashgar-2013-01";
+    pairctl(&["--token", WRITE_TOKEN, "projects", "delete", demo]);
+    let filter = format!("name = \"{demo}\"");
+    let summary = |as_of: &[&str]| {
+        let csv = pairctl(
+            &[
+                &["funding", "summary", "--filter", &filter, "-o", "csv"],
+                as_of,
+            ]
+            .concat(),
+        );
+        csv.lines().nth(1).unwrap().to_owned()
+    };
+    assert!(summary(&[]).starts_with("0 CNY,0,0,"), "{}", summary(&[]));
+    let before = commit_time(&server, deleted).await;
+    let then = summary(&["--as-of", &before]);
+    assert!(then.ends_with(",1,1,synthetic,synthetic 1"), "{then}");
+}
+
+/// The RFC 3339 time `revision` was committed at, from the change log.
+async fn commit_time(server: &TestServer, revision: i64) -> String {
+    let changes = server
+        .client(None)
+        .await
+        .records()
+        .list_changes(ListChangesRequest {
+            after_revision: revision - 1,
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .changes;
+    let time = changes[0].commit_time.unwrap();
+    chrono::DateTime::from_timestamp(time.seconds, time.nanos as u32)
+        .unwrap()
+        .to_rfc3339()
 }
 
 #[tokio::test]

@@ -374,6 +374,7 @@ async fn anonymous_calls_end_at_their_budget() {
     let future = GetProjectRequest {
         name: "projects/shanghai-kashgar-2013-01".into(),
         min_revision: 1_000_000,
+        read_at: None,
     };
     let started = std::time::Instant::now();
     let refused = server

@@ -64,6 +64,7 @@ async fn still_serving(server: &mut TestServer) {
     let valid = pairing_aid_client::v1::GetProjectRequest {
         name: "projects/shanghai-kashgar-2013-01".into(),
         min_revision: 0,
+        read_at: None,
     }
     .encode_to_vec();
     let status = grpc_status(
@@ -88,6 +89,7 @@ async fn malformed_grpc_messages_are_answered_with_a_status() {
     let valid = pairing_aid_client::v1::GetProjectRequest {
         name: "projects/shanghai-kashgar-2013-01".into(),
         min_revision: 0,
+        read_at: None,
     }
     .encode_to_vec();
     let garbage: Vec<u8> = (0..64u8).map(|b| b.wrapping_mul(37) ^ 0xA5).collect();

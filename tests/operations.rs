@@ -558,6 +558,7 @@ async fn the_per_address_limit_holds_over_tls() {
             let mut request = Request::new(GetProjectRequest {
                 name: "projects/none".into(),
                 min_revision: 1_000_000,
+                read_at: None,
             });
             request.set_timeout(Duration::from_secs(5));
             client.projects().get_project(request).await

@@ -201,6 +201,7 @@ async fn three_replicas_ride_out_a_two_minute_postgres_outage_without_failing_li
             .get_party(GetPartyRequest {
                 name: "parties/before-8".into(),
                 min_revision: last_before,
+                read_at: None,
             })
             .await
             .unwrap();
@@ -284,6 +285,7 @@ async fn three_replicas_ride_out_a_two_minute_postgres_outage_without_failing_li
                 .get_party(GetPartyRequest {
                     name: format!("parties/{id}"),
                     min_revision: last,
+                    read_at: None,
                 })
                 .await
                 .unwrap_or_else(|s| panic!("{id} on {}: {s:?}", pod.ip))

@@ -179,6 +179,7 @@ async fn kill_9_during_imports_and_updates_loses_no_acknowledged_write() {
             .get_project(v1::GetProjectRequest {
                 name: "projects/crash-counter".into(),
                 min_revision: 0,
+                read_at: None,
             })
             .await
             .unwrap()
@@ -297,6 +298,7 @@ async fn reads_go_on(server: &TestServer, name: &str) {
         .get_project(v1::GetProjectRequest {
             name: name.into(),
             min_revision: 0,
+            read_at: None,
         })
         .await
         .expect("reads are served while writes fail");

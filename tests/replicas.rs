@@ -110,6 +110,7 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
         .get_project(GetProjectRequest {
             name: "projects/replicated-1".into(),
             min_revision: revision,
+            read_at: None,
         })
         .await
         .unwrap()
@@ -178,6 +179,7 @@ async fn replicas_share_one_record_and_ride_out_a_postgres_restart() {
         .get_project(GetProjectRequest {
             name: "projects/after-outage".into(),
             min_revision: after.unwrap(),
+            read_at: None,
         })
         .await
         .unwrap();
@@ -263,6 +265,7 @@ async fn a_replica_behind_the_retained_log_reloads_the_record() {
             .get_project(GetProjectRequest {
                 name: format!("projects/{id}"),
                 min_revision: latest,
+                read_at: None,
             })
             .await
             .unwrap_or_else(|status| panic!("{id} on B: {status:?}"))

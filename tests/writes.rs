@@ -518,6 +518,7 @@ async fn reads_wait_for_a_minimum_revision_within_the_deadline() {
         .get_project(GetProjectRequest {
             name: "projects/fresh".into(),
             min_revision: created.revision,
+            read_at: None,
         })
         .await
         .unwrap();
@@ -529,6 +530,7 @@ async fn reads_wait_for_a_minimum_revision_within_the_deadline() {
     let mut future = Request::new(GetProjectRequest {
         name: "projects/fresh".into(),
         min_revision: created.revision + 10,
+        read_at: None,
     });
     future.set_timeout(Duration::from_millis(300));
     let started = std::time::Instant::now();

@@ -117,6 +117,7 @@ impl Target {
             let request = v1::GetProjectRequest {
                 name: name.clone(),
                 min_revision: 0,
+                read_at: None,
             };
             let response = clients[0]
                 .projects()
@@ -164,6 +165,7 @@ async fn get(client: &Client, name: String) -> Result<(), tonic::Status> {
     let request = v1::GetProjectRequest {
         name,
         min_revision: 0,
+        read_at: None,
     };
     client.projects().get_project(request).await.map(drop)
 }

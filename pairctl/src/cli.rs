@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use pairing_aid_client::v1;
 
 use crate::output::Format;
 
@@ -54,6 +55,10 @@ pub struct Cli {
     /// Leave out the line of column names in tables and CSV.
     #[arg(long, global = true)]
     pub no_headers: bool,
+    /// Read the record as it stood at a past revision (a whole number, see `pairctl history`)
+    /// or time (RFC 3339, e.g. 2026-03-01T00:00:00Z): for list, get, export and the analytics.
+    #[arg(long, global = true, value_parser = parse_read_at)]
+    pub as_of: Option<v1::ReadAt>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -164,9 +169,6 @@ pub enum Command {
     Export {
         /// The file to write (`-`: standard output).
         file: PathBuf,
-        /// Export the record as it stood once this revision was committed.
-        #[arg(long)]
-        as_of: Option<i64>,
     },
     /// The revisions of one resource, newest first: who changed it, when, why, and which
     /// fields; read one with `get NAME --as-of REVISION`.
@@ -213,16 +215,13 @@ pub enum ResourceCommand {
         #[arg(long, default_value = "")]
         order_by: String,
     },
-    /// Get one by name, as it is now or as it stood at a past revision.
+    /// Get one by name, as it is now or as it stood at a past revision or time (--as-of).
     #[command(
         after_help = "Example:\n  pairctl areas get areas/kashgar\n  pairctl projects get projects/p1 --as-of 42"
     )]
     Get {
         /// The resource's name, e.g. `areas/kashgar`.
         name: String,
-        /// Read it as it stood once this revision was committed (see `pairctl history`).
-        #[arg(long)]
-        as_of: Option<i64>,
     },
     /// Create one from a file (`-` for standard input) holding it in protobuf JSON, as `get -o
     /// json` prints it; projects and observations may also be one flat record, as `import` reads.
@@ -361,6 +360,28 @@ pub enum FileFormat {
 }
 
 /// A duration as `30s`, `500ms`, `2m` or `1h`.
+/// A revision or an RFC 3339 time.
+fn parse_read_at(text: &str) -> Result<v1::ReadAt, String> {
+    use v1::read_at::Point;
+    if let Ok(revision) = text.parse::<i64>() {
+        return Ok(v1::ReadAt {
+            point: Some(Point::Revision(revision)),
+        });
+    }
+    let time = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
+        format!(
+            "`{text}` is neither a revision (a whole number) nor a time in RFC 3339 such as \
+             2026-03-01T00:00:00Z: {e}"
+        )
+    })?;
+    Ok(v1::ReadAt {
+        point: Some(Point::Time(pairing_aid_client::prost_types::Timestamp {
+            seconds: time.timestamp(),
+            nanos: time.timestamp_subsec_nanos() as i32,
+        })),
+    })
+}
+
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())

@@ -71,34 +71,61 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
     let context = contexts.chosen(cli.context.as_deref(), &contexts_file)?;
     let client = connection::builder(&cli, &context)?.connect().await?;
+    let read_at = cli.as_of;
+    let reads = matches!(
+        cli.command,
+        Command::Parties { .. }
+            | Command::Areas { .. }
+            | Command::Pairings { .. }
+            | Command::Projects { .. }
+            | Command::Indicators { .. }
+            | Command::Observations { .. }
+            | Command::Funding { .. }
+            | Command::Series(_)
+            | Command::Reconcile { .. }
+            | Command::Resolve { .. }
+            | Command::CheckConsistency { .. }
+            | Command::Export { .. }
+    );
+    if read_at.is_some() && !reads {
+        return Err(Failure::Usage(crud::AS_OF_READS.into()));
+    }
     match cli.command {
-        Command::Parties { command } => crud::run::<v1::Party>(&client, command, format).await,
-        Command::Areas { command } => crud::run::<v1::Area>(&client, command, format).await,
-        Command::Pairings { command } => crud::run::<v1::Pairing>(&client, command, format).await,
-        Command::Projects { command } => crud::run::<v1::Project>(&client, command, format).await,
+        Command::Parties { command } => {
+            crud::run::<v1::Party>(&client, command, read_at, format).await
+        }
+        Command::Areas { command } => {
+            crud::run::<v1::Area>(&client, command, read_at, format).await
+        }
+        Command::Pairings { command } => {
+            crud::run::<v1::Pairing>(&client, command, read_at, format).await
+        }
+        Command::Projects { command } => {
+            crud::run::<v1::Project>(&client, command, read_at, format).await
+        }
         Command::Indicators { command } => {
-            crud::run::<v1::Indicator>(&client, command, format).await
+            crud::run::<v1::Indicator>(&client, command, read_at, format).await
         }
         Command::Observations { command } => {
-            crud::run::<v1::Observation>(&client, command, format).await
+            crud::run::<v1::Observation>(&client, command, read_at, format).await
         }
-        Command::Funding { command } => analytics::funding(&client, command, format).await,
-        Command::Series(args) => analytics::series(&client, args, format).await,
+        Command::Funding { command } => analytics::funding(&client, command, read_at, format).await,
+        Command::Series(args) => analytics::series(&client, args, read_at, format).await,
         Command::Reconcile {
             filter,
             rate_series,
-        } => analytics::reconcile(&client, filter, rate_series, format).await,
-        Command::Resolve { query } => analytics::resolve(&client, query, format).await,
+        } => analytics::reconcile(&client, filter, rate_series, read_at, format).await,
+        Command::Resolve { query } => analytics::resolve(&client, query, read_at, format).await,
         Command::CheckConsistency {
             filter,
             about_tolerance,
-        } => analytics::check_consistency(&client, filter, about_tolerance, format).await,
+        } => analytics::check_consistency(&client, filter, about_tolerance, read_at, format).await,
         Command::Import {
             file,
             format: file_format,
             batch_size,
         } => records::import(&client, &file, file_format, batch_size).await,
-        Command::Export { file, as_of } => records::export(&client, &file, as_of).await,
+        Command::Export { file } => records::export(&client, &file, read_at).await,
         Command::Watch { from } => records::watch(&client, from, format).await,
         Command::History { name } => records::history(&client, name, format).await,
         Command::Completion { .. } | Command::Config { .. } => {

@@ -14,10 +14,21 @@ pub trait Resource: Message + Row + Send + 'static {
     fn from_record(record: record::Resource) -> Option<Self>;
     /// Sets the etag an update is conditional on.
     fn set_etag(&mut self, etag: String);
-    /// Every resource matching `filter`, in `order_by` order, page by page.
-    fn list(client: &Client, filter: String, order_by: String) -> Listing<Self>;
-    /// The resource named `name`, read under the client's retry policy.
-    async fn get(client: &Client, name: String) -> Result<Option<Self>, Error>;
+    /// Every resource matching `filter`, in `order_by` order, page by page, as the record
+    /// stands or stood at `read_at`.
+    fn list(
+        client: &Client,
+        filter: String,
+        order_by: String,
+        read_at: Option<v1::ReadAt>,
+    ) -> Listing<Self>;
+    /// The resource named `name` as it stands or stood at `read_at`, read under the client's
+    /// retry policy.
+    async fn get(
+        client: &Client,
+        name: String,
+        read_at: Option<v1::ReadAt>,
+    ) -> Result<Option<Self>, Error>;
     /// Creates `resource`, for `reason` (kept in its history); the resource as stored.
     async fn create(client: &Client, resource: Self, reason: String)
     -> Result<Option<Self>, Error>;
@@ -55,17 +66,28 @@ macro_rules! resources {
                 self.etag = etag;
             }
 
-            fn list(client: &Client, filter: String, order_by: String) -> Listing<Self> {
+            fn list(
+                client: &Client,
+                filter: String,
+                order_by: String,
+                read_at: Option<v1::ReadAt>,
+            ) -> Listing<Self> {
                 client.$list(v1::$list_request {
                     filter,
                     order_by,
+                    read_at,
                     ..Default::default()
                 })
             }
 
-            async fn get(client: &Client, name: String) -> Result<Option<Self>, Error> {
+            async fn get(
+                client: &Client,
+                name: String,
+                read_at: Option<v1::ReadAt>,
+            ) -> Result<Option<Self>, Error> {
                 let request = v1::$get_request {
                     name,
+                    read_at,
                     ..Default::default()
                 };
                 let response = client

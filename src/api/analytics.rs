@@ -6,6 +6,7 @@ use pairing_aid_client::v1 as pb;
 
 use super::admission::Cost;
 use super::convert::analytics as convert;
+use super::convert::decode;
 use super::pb::analytics_service_server::AnalyticsService;
 use super::{Api, ApiError};
 use crate::domain::ResourceName;
@@ -53,6 +54,7 @@ impl AnalyticsService for Api {
         self.read_at(
             &request,
             r.min_revision,
+            decode::read_point(r.read_at.as_ref(), None)?,
             "SummarizeFunding",
             cost,
             move |model, interrupt| {
@@ -73,6 +75,7 @@ impl AnalyticsService for Api {
         self.read_at(
             &request,
             request.get_ref().min_revision,
+            decode::read_point(request.get_ref().read_at.as_ref(), None)?,
             "GetIndicatorSeries",
             cost,
             move |model, _| Ok(convert::series(model, &analytics::series(model, &query)?)),
@@ -92,6 +95,7 @@ impl AnalyticsService for Api {
         self.read_at(
             &request,
             r.min_revision,
+            decode::read_point(r.read_at.as_ref(), None)?,
             "GetLatestObservations",
             cost,
             move |model, _| {
@@ -120,6 +124,7 @@ impl AnalyticsService for Api {
         self.read_at(
             &request,
             r.min_revision,
+            decode::read_point(r.read_at.as_ref(), None)?,
             "RollUpIndicator",
             cost,
             move |model, _| {
@@ -143,6 +148,7 @@ impl AnalyticsService for Api {
         self.read_at(
             &request,
             r.min_revision,
+            decode::read_point(r.read_at.as_ref(), None)?,
             "RankAreas",
             cost,
             move |model, _| {
@@ -170,6 +176,7 @@ impl AnalyticsService for Api {
         self.read_at(
             &request,
             r.min_revision,
+            decode::read_point(r.read_at.as_ref(), None)?,
             "ReconcileReportedFigures",
             cost,
             move |model, interrupt| {
@@ -192,6 +199,7 @@ impl AnalyticsService for Api {
         self.read_at(
             &request,
             r.min_revision,
+            decode::read_point(r.read_at.as_ref(), None)?,
             "CheckConsistency",
             cost,
             move |model, interrupt| {

@@ -156,10 +156,12 @@ impl From<LogError> for ApiError {
                 reason: "REVISION_COMPACTED",
                 message: format!("{compacted}: export the record and watch from its revision"),
             },
-            expired @ LogError::Expired { .. } => ApiError::FailedPrecondition {
-                reason: "REVISION_EXPIRED",
-                message: expired.to_string(),
-            },
+            expired @ (LogError::Expired { .. } | LogError::TooEarly { .. }) => {
+                ApiError::FailedPrecondition {
+                    reason: "REVISION_EXPIRED",
+                    message: expired.to_string(),
+                }
+            }
             LogError::PageToken(message) => {
                 ApiError::invalid("INVALID_PAGE_TOKEN", "page_token", message)
             }

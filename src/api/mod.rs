@@ -25,9 +25,10 @@ use tonic::Request;
 pub use error::ApiError;
 
 use crate::changes::{CommitNote, Committed, Edit, Ledger, RequestKey, WriteRequest};
+use crate::domain::ReadPoint;
 use crate::domain::Violations;
 use crate::query::interrupt::Interrupt;
-use crate::query::model::ReadModel;
+use crate::query::model::{ReadModel, SharedModel};
 use admission::{Admission, Cost};
 use auth::Caller;
 
@@ -42,6 +43,8 @@ pub struct Limits {
     pub max_watchers: usize,
     /// Largest answer sent, in bytes (the server's message size limit).
     pub max_answer_bytes: usize,
+    /// Most resources a record may hold for listings and analytics at a past revision.
+    pub max_past_record: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +54,7 @@ impl Default for Limits {
             max_revision_wait: Duration::from_secs(30),
             max_watchers: 256,
             max_answer_bytes: 16 << 20,
+            max_past_record: 1_000_000,
         }
     }
 }
@@ -101,30 +105,83 @@ impl Api {
             })
     }
 
-    /// Answers a read of `class` from the read model, once it has `min_revision`: at once if
-    /// what `cost` reads off the model is light, on the heavy-work pool otherwise.
+    /// Answers a read of `class` from the record at `point` (as it stands, or as it stood at a
+    /// past revision or time), once the read model has `min_revision`: at once if what `cost`
+    /// reads off the model is light, on the heavy-work pool otherwise.
     async fn read_at<T, R: prost::Message + 'static>(
         &self,
         request: &Request<T>,
         min_revision: i64,
+        point: ReadPoint,
         class: &'static str,
         cost: impl FnOnce(&ReadModel) -> Result<Cost, ApiError>,
-        answer: impl FnOnce(&ReadModel, &Interrupt) -> Result<R, ApiError> + Send + 'static,
+        answer: impl Fn(&ReadModel, &Interrupt) -> Result<R, ApiError> + Send + Sync + 'static,
     ) -> Result<tonic::Response<R>, tonic::Status> {
         self.at_revision(request, min_revision).await?;
+        let revision = self
+            .ledger
+            .revision_of(point)
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(revision) = revision {
+            self.at_revision(request, revision).await?;
+        }
         let cost = cost(&self.ledger.model().read())?;
-        let model = self.ledger.model().clone();
+        let answer = Arc::new(answer);
         let limit = self.limits.max_answer_bytes;
-        let answer = self
-            .admission
-            .run(
-                || caller_key(request),
-                class,
-                cost,
-                move |interrupt| within(limit, answer(&model.read(), interrupt)?),
-            )
-            .await?;
-        Ok(tonic::Response::new(answer))
+        let mut source = match revision {
+            Some(revision) if revision < self.ledger.applied_revision() => {
+                Source::Past(self.past_record(revision).await?)
+            }
+            _ => Source::Live(self.ledger.model().clone()),
+        };
+        loop {
+            let job = {
+                let (answer, source) = (answer.clone(), source.clone());
+                move |interrupt: &Interrupt| {
+                    let read = |model: &ReadModel| within(limit, answer(model, interrupt)?);
+                    match source {
+                        Source::Past(model) => read(&model).map(Some),
+                        Source::Live(live) => {
+                            let model = live.read();
+                            // Asked at the newest revision, which a commit has just passed.
+                            if revision.is_some_and(|revision| model.revision != revision) {
+                                return Ok(None);
+                            }
+                            read(&model).map(Some)
+                        }
+                    }
+                }
+            };
+            let answered = self
+                .admission
+                .run(|| caller_key(request), class, cost, job)
+                .await?;
+            match (answered, revision) {
+                (Some(answer), _) => return Ok(tonic::Response::new(answer)),
+                (None, Some(revision)) => source = Source::Past(self.past_record(revision).await?),
+                (None, None) => unreachable!("a read of the record as it stands always answers"),
+            }
+        }
+    }
+
+    /// The whole record as it stood at `revision`, if it is small enough to build beside
+    /// today's (`Limits::max_past_record`).
+    async fn past_record(&self, revision: i64) -> Result<Arc<ReadModel>, ApiError> {
+        let size = self.ledger.model().read().resource_count();
+        let most = self.limits.max_past_record;
+        if size > most {
+            return Err(ApiError::FailedPrecondition {
+                reason: "PAST_RECORD_TOO_LARGE",
+                message: format!(
+                    "listings and analytics at a past revision build the whole record as it \
+                     stood then; this record holds {size} resources, more than the {most} this \
+                     service builds (--max-past-record). Gets and ExportRecords read at any \
+                     revision"
+                ),
+            });
+        }
+        Ok(self.ledger.past_model(revision).await?)
     }
 
     /// Applies the ops `build` makes from the current record, once per request id.
@@ -156,6 +213,15 @@ impl Api {
             .await
             .map_err(|e| ApiError::from_write(e, prefix))
     }
+}
+
+/// The record a read is answered from.
+#[derive(Clone)]
+enum Source {
+    /// As it stands, moving on with every commit.
+    Live(SharedModel),
+    /// As it stood at a past revision.
+    Past(Arc<ReadModel>),
 }
 
 /// `answer` if it fits in `limit` bytes; otherwise RESOURCE_EXHAUSTED saying how to ask for

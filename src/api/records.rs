@@ -477,7 +477,14 @@ impl RecordService for Api {
             )
             .into());
         }
-        self.at_revision(&request, message.min_revision.max(message.revision))
+        let named = (message.revision > 0).then_some(message.revision);
+        let point = decode::read_point(message.read_at.as_ref(), named)?;
+        let at = self
+            .ledger
+            .revision_of(point)
+            .await
+            .map_err(ApiError::from)?;
+        self.at_revision(&request, message.min_revision.max(at.unwrap_or(0)))
             .await?;
         let mut collections = Vec::new();
         for (i, segment) in request.get_ref().collections.iter().enumerate() {
@@ -494,8 +501,8 @@ impl RecordService for Api {
             collections = Collection::ALL.to_vec();
         }
         collections.sort_by_key(|c| Collection::ALL.iter().position(|a| a == c));
-        if request.get_ref().revision > 0 {
-            return export_at(self.ledger.clone(), collections, request.get_ref().revision).await;
+        if let Some(revision) = at {
+            return export_at(self.ledger.clone(), collections, revision).await;
         }
         let revision = self.ledger.model().read().revision;
         let model = self.ledger.model().clone();

@@ -15,7 +15,7 @@ use super::pb as server;
 use super::{Api, ApiError, commit_note, expected_revision};
 use crate::changes::{Before, Committed, Version, Write};
 use crate::changes::{Edit, WriteOp};
-use crate::domain::{Collection, Resource, ResourceName};
+use crate::domain::{Collection, ReadPoint, Resource, ResourceName};
 use crate::query::listing::{Budget, ListQuery, list};
 use crate::query::model::{ReadModel, Table};
 
@@ -270,18 +270,20 @@ macro_rules! resource_service {
             ) -> Result<Response<pb::$get_response>, Status> {
                 let r = request.get_ref();
                 let (name, at) = request_name_at(Collection::$collection, &r.name, "name")?;
-                if let Some(revision) = at {
+                let point = decode::read_point(r.read_at.as_ref(), at)?;
+                if let Some(revision) = self.ledger.revision_of(point).await.map_err(ApiError::from)? {
                     // A later revision is waited for as `min_revision` is; an earlier one is
                     // read from the change log.
                     self.at_revision(&request, revision.max(r.min_revision)).await?;
                     let found = self.ledger.version_at(&name, revision).await.map_err(ApiError::from)?;
                     let Some(Resource::$variant(item)) = found else {
-                        return Err(ApiError::NotFound { name: format!("{name}@{revision}") }.into());
+                        // Named as asked: `name@revision` if so, as a read of now would be otherwise.
+                        return Err(ApiError::NotFound { name: r.name.clone() }.into());
                     };
                     return Ok(Response::new(pb::$get_response { $singular: Some(encode::$singular(&item)) }));
                 }
                 let cost = |_: &ReadModel| Ok(Cost::Rows(1));
-                self.read_at(&request, r.min_revision, method_name(stringify!($get_request)), cost, move |model, _| {
+                self.read_at(&request, r.min_revision, ReadPoint::Now, method_name(stringify!($get_request)), cost, move |model, _| {
                     let item = find(&model.$plural, &name)?;
                     Ok(pb::$get_response { $singular: Some(encode::$singular(&item)) })
                 }).await
@@ -295,7 +297,8 @@ macro_rules! resource_service {
                 let query = list_query(r.page_size, &r.page_token, &r.filter, &r.order_by)?;
                 let cost = listing_cost(&query);
                 let cost = move |model: &ReadModel| Ok(cost(Table::len(&model.$plural)));
-                self.read_at(&request, r.min_revision, method_name(stringify!($list_request)), cost, move |model, interrupt| {
+                let point = decode::read_point(r.read_at.as_ref(), None)?;
+                self.read_at(&request, r.min_revision, point, method_name(stringify!($list_request)), cost, move |model, interrupt| {
                     let size_of = |item: &_| prost::Message::encoded_len(&encode::$singular(item));
                     let budget = Budget { max_bytes: MAX_PAGE_BYTES, size_of: &size_of };
                     let page = list(&model.$plural, model, &query, &budget, interrupt)?;
@@ -429,7 +432,8 @@ more {
         let (query, date, limit) = decode::place_query(r)?;
         // One lookup in the places' sorted keys.
         let cost = |_: &ReadModel| Ok(Cost::Rows(limit));
-        self.read_at(&request, r.min_revision, "ResolvePlaces", cost, move |model, _| {
+        let point = decode::read_point(r.read_at.as_ref(), None)?;
+        self.read_at(&request, r.min_revision, point, "ResolvePlaces", cost, move |model, _| {
             let found = model.places.resolve(&query, date, limit);
             Ok(encode::place_matches(model, &query, &found))
         })

@@ -15,6 +15,16 @@ pub enum LogError {
         "revision {revision} is older than the change log keeps; the oldest revision readable is {oldest}"
     )]
     Expired { revision: i64, oldest: i64 },
+    /// A read at `time`, before the oldest commit the log keeps (`oldest`, at `oldest_time`).
+    #[error(
+        "no revision the change log keeps was committed at or before {time}; the oldest readable \
+         by time is revision {oldest}, committed at {oldest_time}"
+    )]
+    TooEarly {
+        time: chrono::DateTime<chrono::Utc>,
+        oldest: i64,
+        oldest_time: chrono::DateTime<chrono::Utc>,
+    },
     /// The page token is not one this listing issued.
     #[error("{0}")]
     PageToken(String),

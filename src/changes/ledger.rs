@@ -70,6 +70,8 @@ pub struct Ledger {
     /// Whether other processes write to the same store, so the model must catch up before
     /// planning.
     shared: bool,
+    /// The last record built as of a past revision (`past`), kept for the next read there.
+    pub(super) past: Mutex<Option<Arc<ReadModel>>>,
 }
 
 impl Ledger {
@@ -84,6 +86,7 @@ impl Ledger {
             feed: broadcast::channel(FEED_CAPACITY).0,
             applied: watch::channel(revision).0,
             shared: store.change_notifications().is_some(),
+            past: Mutex::new(None),
             store,
         }
     }

@@ -14,10 +14,11 @@ mod history;
 mod image;
 mod ledger;
 mod listing;
+mod past;
 mod plan;
 
 pub use crate::domain::{
-    Commit, CommitNote, Committed, Conflict, Precondition, RequestKey, Version, Write,
+    Commit, CommitNote, Committed, Conflict, Precondition, ReadPoint, RequestKey, Version, Write,
 };
 pub use crate::store::StoreError;
 pub use error::LogError;

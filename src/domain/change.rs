@@ -190,3 +190,14 @@ pub enum Conflict {
     )]
     Overtaken { planned_at: i64, head: i64 },
 }
+
+/// Where a read looks in the record's history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadPoint {
+    /// The record as it stands now.
+    Now,
+    /// The record once this revision was committed.
+    Revision(i64),
+    /// The record at this time: the last revision committed at or before it.
+    Time(DateTime<Utc>),
+}

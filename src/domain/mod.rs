@@ -17,7 +17,8 @@ mod shared;
 mod validation;
 
 pub use change::{
-    ChangeScope, Commit, CommitNote, Committed, Conflict, Precondition, RequestKey, Version, Write,
+    ChangeScope, Commit, CommitNote, Committed, Conflict, Precondition, ReadPoint, RequestKey,
+    Version, Write,
 };
 pub use choice::{Candidate, ChoiceRule, FigureChoice};
 pub use common::{

@@ -226,15 +226,22 @@ pub struct CommitRows {
     pub commit_time: String,
 }
 
-/// Turns `commit` into rows under `revision`, stamping each resource's bookkeeping.
-pub fn commit_rows(commit: Commit, revision: i64) -> Result<CommitRows, StoreError> {
+/// Turns `commit` into rows under `revision`, stamping each resource's bookkeeping. Its time is
+/// never before `previous`, the time of the commit before it: commit times rise with
+/// revisions, even across replicas with clocks apart, so a read at a time finds its revision
+/// by bisection.
+pub fn commit_rows(
+    commit: Commit,
+    revision: i64,
+    previous: Option<DateTime<Utc>>,
+) -> Result<CommitRows, StoreError> {
     if commit.writes.len() >= 1 << SEQ_BITS {
         return Err(StoreError::Unavailable(format!(
             "a commit holds at most {} writes",
             (1 << SEQ_BITS) - 1
         )));
     }
-    let now = Utc::now();
+    let now = previous.map_or_else(Utc::now, |previous| Utc::now().max(previous));
     let mut changes = Vec::with_capacity(commit.writes.len());
     let mut last: foldhash::HashMap<String, Option<(&'static str, i64)>> = Default::default();
     let mut writes = Vec::with_capacity(commit.writes.len());

@@ -316,6 +316,12 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> Result<ResourcesAt, StoreError>;
 
+    /// The first commit at or after `revision` still in the log: its revision and time.
+    async fn commit_time_from(
+        &self,
+        revision: i64,
+    ) -> Result<Option<(i64, chrono::DateTime<chrono::Utc>)>, StoreError>;
+
     /// The oldest revision still in the change log, if any.
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;
 

@@ -8,15 +8,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::StreamExt as _;
 use tokio::sync::watch;
-use tokio_postgres::{AsyncMessage, Transaction};
+use tokio_postgres::{AsyncMessage, GenericClient, Transaction};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::log::{
     ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, decode, first_position,
-    group_commits, load_abandoned, precondition_names,
+    group_commits, load_abandoned, parse_time, precondition_names,
 };
 mod tls;
 
@@ -304,6 +305,23 @@ async fn recorded_result(
     super::replayed(request, recorded, |_| commits).map(Some)
 }
 
+/// The first commit at or after `revision`: its revision and time.
+async fn commit_time_from(
+    client: &impl GenericClient,
+    revision: i64,
+) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT position >> 24, commit_time FROM changes WHERE position >= $1
+             ORDER BY position LIMIT 1",
+            &[&first_position(revision)],
+        )
+        .await
+        .map_err(unavailable)?;
+    row.map(|row| Ok((row.get(0), parse_time(row.get(1))?)))
+        .transpose()
+}
+
 /// Applies one commit as `revision` (in a group that began at `head_before_group`), or returns
 /// the recorded result of its request id.
 async fn commit_one(
@@ -324,7 +342,8 @@ async fn commit_one(
     }
     let request = commit.request.clone();
     let note = std::mem::take(&mut commit.note);
-    let rows = commit_rows(commit, revision)?;
+    let previous = commit_time_from(tx, revision - 1).await?;
+    let rows = commit_rows(commit, revision, previous.map(|(_, time)| time))?;
     let positions: Vec<i64> = rows.changes.iter().map(|c| c.position).collect();
     let names: Vec<&str> = rows.changes.iter().map(|c| c.name.as_str()).collect();
     let operations: Vec<&str> = rows.changes.iter().map(|c| c.operation).collect();
@@ -667,6 +686,14 @@ impl Store for PostgresStore {
             .map(|row| decode(row.get(0), row.get(1)))
             .collect::<Result<_, _>>()?;
         Ok(ResourcesAt::Stood(resources))
+    }
+
+    async fn commit_time_from(
+        &self,
+        revision: i64,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        commit_time_from(&**client, revision).await
     }
 
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 mod checkpoint;
@@ -14,7 +15,7 @@ use self::checkpoint::Checkpointer;
 use self::error::unavailable;
 use super::log::{
     ChangeRow, LoadBatch, VersionRow, check_preconditions, commit_rows, corrupt, decode,
-    first_position, group_commits, load_abandoned, precondition_names,
+    first_position, group_commits, load_abandoned, parse_time, precondition_names,
 };
 use super::{
     AGE_SCAN, LoadSender, Loaded, RecordedRequest, ResourcesAt, Retention, Store, StoreError,
@@ -206,6 +207,25 @@ fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     Ok(connection)
 }
 
+/// The first commit at or after `revision`: its revision and time.
+fn commit_time_from(
+    connection: &Connection,
+    revision: i64,
+) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+    let found: Option<(i64, String)> = connection
+        .query_row(
+            "SELECT position >> 24, commit_time FROM changes WHERE position >= ?1
+             ORDER BY position LIMIT 1",
+            params![first_position(revision)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    found
+        .map(|(revision, time)| Ok((revision, parse_time(&time)?)))
+        .transpose()
+}
+
 fn latest_revision(tx: &Connection) -> Result<i64, StoreError> {
     tx.query_row(
         "SELECT COALESCE(MAX(position), 0) >> 24 FROM changes",
@@ -286,7 +306,11 @@ fn commit_one(
     }
     let request = commit.request.clone();
     let note = std::mem::take(&mut commit.note);
-    let rows = commit_rows(commit, revision)?;
+    let rows = commit_rows(
+        commit,
+        revision,
+        commit_time_from(tx, revision - 1)?.map(|(_, t)| t),
+    )?;
     let mut insert_change = tx
         .prepare_cached(
             "INSERT INTO changes (position, name, operation, subject, commit_time, body)
@@ -691,6 +715,14 @@ impl Store for SqliteStore {
             Ok(ResourcesAt::Stood(resources))
         })
         .await
+    }
+
+    async fn commit_time_from(
+        &self,
+        revision: i64,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+        self.with_connection(move |connection| commit_time_from(connection, revision))
+            .await
     }
 
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {

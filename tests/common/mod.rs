@@ -495,6 +495,7 @@ pub async fn spawn_waiting_read(
             pairing_aid_client::tonic::Request::new(pairing_aid_client::v1::GetProjectRequest {
                 name: "projects/none".into(),
                 min_revision,
+                read_at: None,
             });
         request.set_timeout(timeout);
         client.projects().get_project(request).await

@@ -370,6 +370,7 @@ async fn probe(endpoint: &str, until: Instant) -> Result<Probed, String> {
             .get_project(v1::GetProjectRequest {
                 name: KNOWN_PROJECT.into(),
                 min_revision: 0,
+                read_at: None,
             })
             .await;
         let _ = probed.get_us.record(started.elapsed().as_micros() as u64);

@@ -149,6 +149,19 @@ fn number() -> SBoxedStrategy<i64> {
     prop_oneof![Just(0i64), -5i64..5, 0i64..3_000, any::<i64>()].sboxed()
 }
 
+/// Where a read looks: mostly now, else a revision or a time, sane or not.
+fn read_at() -> SBoxedStrategy<Option<v1::ReadAt>> {
+    use v1::read_at::Point;
+    prop_oneof![
+        3 => Just(None),
+        1 => number().prop_map(|revision| Some(v1::ReadAt { point: Some(Point::Revision(revision)) })),
+        1 => (number(), small()).prop_map(|(seconds, nanos)| Some(v1::ReadAt {
+            point: Some(Point::Time(prost_types::Timestamp { seconds, nanos })),
+        })),
+    ]
+    .sboxed()
+}
+
 fn small() -> SBoxedStrategy<i32> {
     prop_oneof![Just(0i32), -3i32..60, 1990i32..2030, any::<i32>()].sboxed()
 }
@@ -326,14 +339,15 @@ pub fn calls() -> SBoxedStrategy<Call> {
     prop_oneof![
         call(
             "/pairing.v1.ProjectService/ListProjects",
-            (small(), text(), filter(), order_by(), number()).prop_map(
-                |(page_size, page_token, filter, order_by, min_revision)| {
+            (small(), text(), filter(), order_by(), number(), read_at()).prop_map(
+                |(page_size, page_token, filter, order_by, min_revision, read_at)| {
                     v1::ListProjectsRequest {
                         page_size,
                         page_token,
                         filter,
                         order_by,
                         min_revision,
+                        read_at,
                     }
                 }
             )
@@ -347,13 +361,19 @@ pub fn calls() -> SBoxedStrategy<Call> {
                     filter,
                     order_by,
                     min_revision: 0,
+                    read_at: None,
                 }
             )
         ),
         call(
             "/pairing.v1.ProjectService/GetProject",
-            (text(), number())
-                .prop_map(|(name, min_revision)| v1::GetProjectRequest { name, min_revision })
+            (text(), number(), read_at()).prop_map(|(name, min_revision, read_at)| {
+                v1::GetProjectRequest {
+                    name,
+                    min_revision,
+                    read_at,
+                }
+            })
         ),
         call(
             "/pairing.v1.AnalyticsService/SummarizeFunding",
@@ -389,13 +409,14 @@ pub fn calls() -> SBoxedStrategy<Call> {
         ),
         call(
             "/pairing.v1.AnalyticsService/ReconcileReportedFigures",
-            (filter(), text(), text()).prop_map(
-                |(filter, about_tolerance_percent, exchange_rate_series)| {
+            (filter(), text(), text(), read_at()).prop_map(
+                |(filter, about_tolerance_percent, exchange_rate_series, read_at)| {
                     v1::ReconcileReportedFiguresRequest {
                         filter,
                         about_tolerance_percent,
                         exchange_rate_series,
                         min_revision: 0,
+                        read_at,
                     }
                 }
             )

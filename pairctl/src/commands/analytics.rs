@@ -15,6 +15,7 @@ use crate::rows;
 pub async fn funding(
     client: &Client,
     command: FundingCommand,
+    read_at: Option<v1::ReadAt>,
     output: Output,
 ) -> Result<(), Failure> {
     let FundingCommand::Summary {
@@ -55,6 +56,7 @@ pub async fn funding(
         currency_code: currency,
         exchange_rate_series: rate_series,
         top_n: top,
+        read_at,
         ..Default::default()
     };
     let summary = client
@@ -128,7 +130,12 @@ fn coverage(group: &v1::FundingGroup) -> String {
 }
 
 /// Prints an indicator's observations in each area, and the figures derived from them.
-pub async fn series(client: &Client, args: SeriesArgs, output: Output) -> Result<(), Failure> {
+pub async fn series(
+    client: &Client,
+    args: SeriesArgs,
+    read_at: Option<v1::ReadAt>,
+    output: Output,
+) -> Result<(), Failure> {
     let SeriesArgs {
         indicator,
         areas,
@@ -141,6 +148,7 @@ pub async fn series(client: &Client, args: SeriesArgs, output: Output) -> Result
     let request = v1::GetIndicatorSeriesRequest {
         indicator,
         areas,
+        read_at,
         choice: Some(v1::ObservationChoice {
             preferred_sources,
             rule: match choose {
@@ -218,11 +226,13 @@ pub async fn reconcile(
     client: &Client,
     filter: String,
     rate_series: String,
+    read_at: Option<v1::ReadAt>,
     output: Output,
 ) -> Result<(), Failure> {
     let request = v1::ReconcileReportedFiguresRequest {
         filter,
         exchange_rate_series: rate_series,
+        read_at,
         ..Default::default()
     };
     let report = client
@@ -268,11 +278,13 @@ pub async fn check_consistency(
     client: &Client,
     filter: String,
     about_tolerance: String,
+    read_at: Option<v1::ReadAt>,
     output: Output,
 ) -> Result<(), Failure> {
     let request = v1::CheckConsistencyRequest {
         filter,
         about_tolerance_percent: about_tolerance,
+        read_at,
         ..Default::default()
     };
     let report = client
@@ -315,9 +327,15 @@ pub async fn check_consistency(
 }
 
 /// Prints the places a name or code finds, and by what.
-pub async fn resolve(client: &Client, query: String, output: Output) -> Result<(), Failure> {
+pub async fn resolve(
+    client: &Client,
+    query: String,
+    read_at: Option<v1::ReadAt>,
+    output: Output,
+) -> Result<(), Failure> {
     let request = v1::ResolvePlacesRequest {
         query,
+        read_at,
         ..Default::default()
     };
     let found = client.areas().resolve_places(request).await?.into_inner();

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use futures_util::TryStreamExt;
-use pairing_aid_client::{Client, Listing};
+use pairing_aid_client::{Client, Listing, v1};
 
 use crate::Failure;
 use crate::cli::ResourceCommand;
@@ -12,24 +12,29 @@ use crate::output::{Format, Output, Printer, print, print_value};
 use crate::resources::Resource;
 use crate::rows::Row;
 
+/// Why --as-of goes with reads alone.
+pub const AS_OF_READS: &str =
+    "--as-of reads the record as it was: it goes with list, get, export and the analytics";
+
 /// Runs one resource command against the resources of kind `R`.
 pub async fn run<R: Resource>(
     client: &Client,
     command: ResourceCommand,
+    read_at: Option<v1::ReadAt>,
     output: Output,
 ) -> Result<(), Failure> {
+    let reads = matches!(
+        command,
+        ResourceCommand::List { .. } | ResourceCommand::Get { .. }
+    );
+    if read_at.is_some() && !reads {
+        return Err(Failure::Usage(AS_OF_READS.into()));
+    }
     match command {
         ResourceCommand::List { filter, order_by } => {
-            list(R::list(client, filter, order_by), output).await
+            list(R::list(client, filter, order_by, read_at), output).await
         }
-        ResourceCommand::Get { name, as_of } => {
-            // AIP-162: a resource name with `@revision` reads that revision.
-            let name = match as_of {
-                Some(revision) => format!("{name}@{revision}"),
-                None => name,
-            };
-            show(R::get(client, name).await?, output)
-        }
+        ResourceCommand::Get { name } => show(R::get(client, name, read_at).await?, output),
         ResourceCommand::Create { file, reason } => {
             let resource = read_resource::<R>(&file)?;
             show(R::create(client, resource, reason).await?, output)

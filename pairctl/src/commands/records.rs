@@ -106,7 +106,11 @@ fn content_id(content: &mut impl std::io::Read) -> std::io::Result<String> {
 /// order `import` can take into an empty server: the server sends areas, parties, indicators,
 /// pairings, projects, observations, so only the areas are held, to put each parent before
 /// its children. `-` writes standard output.
-pub async fn export(client: &Client, file: &Path, as_of: Option<i64>) -> Result<(), Failure> {
+pub async fn export(
+    client: &Client,
+    file: &Path,
+    read_at: Option<v1::ReadAt>,
+) -> Result<(), Failure> {
     use std::io::Write as _;
     use v1::record::Resource as R;
     let unwritable = |e: std::io::Error| Failure::Usage(format!("{}: {e}", file.display()));
@@ -120,7 +124,7 @@ pub async fn export(client: &Client, file: &Path, as_of: Option<i64>) -> Result<
     let mut stream = client
         .records()
         .export_records(v1::ExportRecordsRequest {
-            revision: as_of.unwrap_or_default(),
+            read_at,
             ..Default::default()
         })
         .await?
@@ -175,9 +179,6 @@ fn parents_first(mut areas: Vec<v1::Record>) -> Vec<v1::Record> {
     areas
 }
 
-/// Prints every change after revision `from`, then live ones, each as it comes, until
-/// stopped; as JSON, one protobuf JSON change a line (the stream has no end to close an
-/// array at).
 /// Prints the revisions of one resource, newest first, page by page as they arrive.
 pub async fn history(client: &Client, name: String, output: Output) -> Result<(), Failure> {
     let request = v1::ListResourceRevisionsRequest {
@@ -187,6 +188,9 @@ pub async fn history(client: &Client, name: String, output: Output) -> Result<()
     super::crud::list(client.list_resource_revisions(request), output).await
 }
 
+/// Prints every change after revision `from`, then live ones, each as it comes, until
+/// stopped; as JSON, one protobuf JSON change a line (the stream has no end to close an
+/// array at).
 pub async fn watch(client: &Client, from: i64, output: Output) -> Result<(), Failure> {
     let mut changes = client.watch(from);
     let mut printer = Printer::new(output, <v1::Change as Row>::columns());

@@ -11,7 +11,9 @@ use rust_decimal::Decimal;
 
 use super::variant;
 use crate::api::error::ApiError;
-use crate::domain::{self, Collection, Labelled, Meta, PriceBasis, ResourceName, Violations};
+use crate::domain::{
+    self, Collection, Labelled, Meta, PriceBasis, ReadPoint, ResourceName, Violations,
+};
 
 /// A decoded resource and the fields that could not be decoded.
 pub type Decoded<T> = (T, Violations);
@@ -414,6 +416,52 @@ pub fn request_name_at(
     Ok((request_name(collection, name, field)?, Some(revision)))
 }
 
+/// Where a read looks: `read_at`, or the revision a name gave after '@' (`named`); at most
+/// one of the two.
+pub fn read_point(read_at: Option<&pb::ReadAt>, named: Option<i64>) -> Result<ReadPoint, ApiError> {
+    use pb::read_at::Point;
+    match (read_at.and_then(|r| r.point.as_ref()), named) {
+        (None, None) => Ok(ReadPoint::Now),
+        (None, Some(revision)) => Ok(ReadPoint::Revision(revision)),
+        (Some(_), Some(_)) => Err(ApiError::invalid(
+            "INVALID_ARGUMENT",
+            "read_at",
+            "the revision is given twice: give it in read_at alone",
+        )),
+        (Some(Point::Revision(revision)), None) if *revision >= 1 => {
+            Ok(ReadPoint::Revision(*revision))
+        }
+        (Some(Point::Revision(revision)), None) => Err(ApiError::invalid(
+            "INVALID_REVISION",
+            "read_at.revision",
+            format!("must be a whole number from 1, got {revision}"),
+        )),
+        (Some(Point::Time(value)), None) => {
+            let now = chrono::Utc::now();
+            match timestamp(value) {
+                Some(at) if at <= now => Ok(ReadPoint::Time(at)),
+                Some(at) => Err(ApiError::invalid(
+                    "INVALID_TIME",
+                    "read_at.time",
+                    format!("{at} is later than now ({now}); the record has no future to read"),
+                )),
+                None => Err(ApiError::invalid(
+                    "INVALID_TIME",
+                    "read_at.time",
+                    "is not a valid time",
+                )),
+            }
+        }
+    }
+}
+
+/// A protobuf timestamp as a time, if it is one.
+fn timestamp(value: &prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
+    u32::try_from(value.nanos)
+        .ok()
+        .and_then(|nanos| chrono::DateTime::from_timestamp(value.seconds, nanos))
+}
+
 /// A resource name of any collection, reporting the field on failure.
 pub fn any_request_name(name: &str, field: &str) -> Result<ResourceName, ApiError> {
     ResourceName::parse_any(name, field).map_err(|v| ApiError::InvalidArgument {
@@ -461,10 +509,7 @@ pub fn change_scope(
         })
         .collect();
     let mut time = |value: Option<&prost_types::Timestamp>, part: &str| {
-        let value = value?;
-        let parsed = u32::try_from(value.nanos)
-            .ok()
-            .and_then(|nanos| chrono::DateTime::from_timestamp(value.seconds, nanos));
+        let parsed = timestamp(value?);
         if parsed.is_none() {
             violations.push(format!("{field}.{part}"), "is not a valid time");
         }

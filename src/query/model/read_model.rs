@@ -195,6 +195,16 @@ impl ReadModel {
             && self.observations.is_empty()
     }
 
+    /// How many resources the model holds.
+    pub fn resource_count(&self) -> usize {
+        self.parties.len()
+            + self.areas.len()
+            + self.pairings.len()
+            + self.projects.len()
+            + self.indicators.len()
+            + self.observations.len()
+    }
+
     /// How many resources of each collection the model holds, for the start-up log.
     pub fn counts(&self) -> String {
         format!(
