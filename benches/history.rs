@@ -4,9 +4,11 @@
 //! `BatchUpsertProjects` (100,000 records touched at the default), one of them,
 //! `projects/scale-0000042`, in every 100th commit. Then, one call at a time through the client
 //! crate on loopback, with issue #22's targets beside: GetProject now and as it stood 1,000 and
-//! 10,000 commits back (`name@revision`), the history of the project with 100 revisions, and
-//! the server's resident memory; then the same calls from a Python grpcio client
-//! (`benches/outside/calls.py`, needs `grpcio`).
+//! 10,000 commits back (`name@revision`), the history of the project with 100 revisions,
+//! SummarizeFunding (party x field, 2015-2020) now and 1,000 and 10,000 commits back (the first
+//! call at a revision builds the record as it stood; the next ones read the one kept), and
+//! the server's resident memory before and after; then the same calls from a Python grpcio
+//! client (`benches/outside/calls.py`, needs `grpcio`).
 //!
 //! `cargo bench --bench history`
 
@@ -52,6 +54,9 @@ fn main() {
         &projects_arg,
         "--synthetic-observations",
         &observations_arg,
+        // Past summaries at any size: this bench measures what they cost.
+        "--max-past-record",
+        "1000000000",
     ]);
     let started = Instant::now();
     let server = TestServer::start_on(common::database_in(&dir), &args);
@@ -188,6 +193,43 @@ fn main() {
             "ListResourceRevisions, 100 revisions of one project",
             figures,
         ));
+        let resident = common::memory_bytes(server.pid(), "VmRSS:") as f64 / (1 << 20) as f64;
+        println!("resident memory before any past summary: {resident:.0} MiB (#22: at most 1,536)");
+        let summary = |read_at: Option<ReadAt>| {
+            let mut stub = reader.analytics();
+            async move {
+                let request = SummarizeFundingRequest {
+                    group_by: vec![
+                        FundingDimension::Party.into(),
+                        FundingDimension::Field.into(),
+                    ],
+                    start_year: 2015,
+                    end_year: 2020,
+                    read_at,
+                    ..Default::default()
+                };
+                stub.summarize_funding(request).await.unwrap();
+            }
+        };
+        rows.push(("SummarizeFunding, now", time(200, || summary(None)).await));
+        for (label, back) in [
+            ("SummarizeFunding, 1,000 commits back", 1_000),
+            ("SummarizeFunding, 10,000 commits back", 10_000),
+        ] {
+            if back > commits as i64 {
+                continue;
+            }
+            let read_at = Some(ReadAt {
+                point: Some(read_at::Point::Revision(head - back)),
+            });
+            let first = Instant::now();
+            summary(read_at).await;
+            println!(
+                "{label}: the first call (builds the record as it stood) {:.0} ms",
+                first.elapsed().as_secs_f64() * 1e3
+            );
+            rows.push((label, time(200, || summary(read_at)).await));
+        }
         (rows, head)
     });
     let (rows, head) = rows;
@@ -206,7 +248,11 @@ fn main() {
     println!("|---|---|---|");
     let now = rows[0].1.0;
     for (label, (p50, p99)) in &rows {
-        let target = if label.contains("back") {
+        let target = if label.contains("SummarizeFunding, 1,000") {
+            "p50 at most 10, first call included".to_owned()
+        } else if label.contains("SummarizeFunding, 10,000") {
+            "p50 at most 100, first call included".to_owned()
+        } else if label.contains("back") {
             format!("p50 within 2x of now ({:.3})", 2.0 * now)
         } else if label.contains("History") || label.contains("Revisions") {
             "p50 at most 5".to_owned()
@@ -215,7 +261,9 @@ fn main() {
         };
         println!("| {label} | {p50:.3} / {p99:.3} | {target} |");
     }
-    println!("resident memory after the questions: {resident:.0} MiB (#22: at most 1,536)");
+    println!(
+        "resident memory after the questions, one past record kept: {resident:.0} MiB (#22: at most 1,536)"
+    );
     println!("From a Python grpcio client (benches/outside/calls.py), same server:");
     print!("{outside}");
 }

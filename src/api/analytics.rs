@@ -8,9 +8,10 @@ use super::admission::Cost;
 use super::convert::analytics as convert;
 use super::convert::decode;
 use super::pb::analytics_service_server::AnalyticsService;
-use super::{Api, ApiError};
-use crate::domain::ResourceName;
-use crate::query::analytics::{self, AnalyticsError, SeriesChoice};
+use super::{Api, ApiError, caller_key, within};
+use crate::domain::{ReadPoint, ResourceName};
+use crate::query::analytics::{self, AnalyticsError, FundingQuery, SeriesChoice};
+use crate::query::interrupt::Interrupt;
 use crate::query::model::ReadModel;
 
 impl From<AnalyticsError> for ApiError {
@@ -41,6 +42,43 @@ impl From<AnalyticsError> for ApiError {
     }
 }
 
+impl Api {
+    /// A summary at a past `revision` from the read model as it stands, the projects changed
+    /// since counted as they stood: none if the cube cannot answer the question so, or more
+    /// than projects changed since; the caller then reads the whole record as it stood.
+    async fn past_summary<T>(
+        &self,
+        request: &Request<T>,
+        revision: i64,
+        query: &FundingQuery,
+    ) -> Result<Option<pb::SummarizeFundingResponse>, ApiError> {
+        if revision >= self.ledger.applied_revision() {
+            return Ok(None);
+        }
+        let Some(past) = self.ledger.past_funding(revision).await? else {
+            return Ok(None);
+        };
+        let live = self.ledger.model().clone();
+        let cost = Cost::Rows(analytics::summary_rows(&live.read(), query)?);
+        let (query, limit) = (query.clone(), self.limits.max_answer_bytes);
+        let answer = move |interrupt: &Interrupt| {
+            let model = live.read();
+            if model.revision != past.through {
+                return Ok(None);
+            }
+            let Some(summary) = analytics::summarize_past(&model, &past, &query, interrupt)? else {
+                return Ok(None);
+            };
+            let mut answer = convert::summary(&model, &summary, &query.currency)?;
+            answer.revision = past.revision;
+            within(limit, answer).map(Some)
+        };
+        self.admission
+            .run(|| caller_key(request), "SummarizeFunding", cost, answer)
+            .await
+    }
+}
+
 #[tonic::async_trait]
 impl AnalyticsService for Api {
     async fn summarize_funding(
@@ -49,12 +87,25 @@ impl AnalyticsService for Api {
     ) -> Result<Response<pb::SummarizeFundingResponse>, Status> {
         let r = request.get_ref();
         let query = convert::funding_query(r)?;
+        let point = decode::read_point(r.read_at.as_ref(), None)?;
+        self.at_revision(&request, r.min_revision).await?;
+        let at = self
+            .ledger
+            .revision_of(point)
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(revision) = at {
+            self.at_revision(&request, revision).await?;
+            if let Some(answer) = self.past_summary(&request, revision, &query).await? {
+                return Ok(Response::new(answer));
+            }
+        }
         let estimate = query.clone();
         let cost = move |model: &_| Ok(Cost::Rows(analytics::summary_rows(model, &estimate)?));
         self.read_at(
             &request,
             r.min_revision,
-            decode::read_point(r.read_at.as_ref(), None)?,
+            at.map_or(ReadPoint::Now, ReadPoint::Revision),
             "SummarizeFunding",
             cost,
             move |model, interrupt| {

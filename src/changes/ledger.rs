@@ -9,7 +9,7 @@ use tokio::sync::{Mutex, broadcast, oneshot, watch};
 use super::plan::{WriteError, WriteRequest};
 use crate::domain::Resource;
 use crate::domain::{Committed, RequestKey};
-use crate::query::model::{ModelLoader, ReadModel, SharedModel};
+use crate::query::model::{ModelLoader, PastFunding, ReadModel, SharedModel};
 use crate::store::{LOAD_BATCHES_IN_FLIGHT, Store, StoreError};
 use crate::telemetry;
 
@@ -17,6 +17,14 @@ use crate::telemetry;
 const FEED_CAPACITY: usize = 1024;
 /// Commits read from the store at a time while catching up.
 const CATCH_UP_BATCH: i64 = 100;
+
+/// The funding of the projects changed between two revisions as they stood at the first,
+/// none if the cube cannot count it.
+pub(super) struct KeptFunding {
+    pub revision: i64,
+    pub through: i64,
+    pub funding: Option<Arc<PastFunding>>,
+}
 
 /// A single write waiting for its group, and where its outcome goes.
 pub(super) struct QueuedWrite {
@@ -72,6 +80,8 @@ pub struct Ledger {
     shared: bool,
     /// The last record built as of a past revision (`past`), kept for the next read there.
     pub(super) past: Mutex<Option<Arc<ReadModel>>>,
+    /// The last funding of changed projects as they stood (`past`), kept likewise.
+    pub(super) past_funding: Mutex<Option<KeptFunding>>,
 }
 
 impl Ledger {
@@ -87,6 +97,7 @@ impl Ledger {
             applied: watch::channel(revision).0,
             shared: store.change_notifications().is_some(),
             past: Mutex::new(None),
+            past_funding: Mutex::new(None),
             store,
         }
     }

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::error::LogError;
-use super::ledger::Ledger;
+use super::ledger::{KeptFunding, Ledger};
 use crate::domain::{Collection, ReadPoint, Shared};
-use crate::query::model::{ModelLoader, ReadModel};
-use crate::store::StoreError;
+use crate::query::model::{ModelLoader, PastFunding, ReadModel, StoodProjects};
+use crate::store::{ResourcesAt, StoreError};
 
 /// Resources read from the log at a time while building a past record.
 const CHUNK: usize = 1000;
@@ -54,6 +54,44 @@ impl Ledger {
                 oldest_time,
             }),
         }
+    }
+
+    /// The funding of the projects changed since `revision` as they stood then, against the
+    /// read model as it stands: a summary at `revision` without the whole record as it stood
+    /// (see `PastFunding`). None when more than projects changed since, the cube cannot count
+    /// them, or the model moved on while they were read. The last one made is kept.
+    pub async fn past_funding(&self, revision: i64) -> Result<Option<Arc<PastFunding>>, LogError> {
+        let through = self.applied_revision();
+        let mut kept = self.past_funding.lock().await;
+        if let Some(kept) = kept
+            .as_ref()
+            .filter(|kept| kept.revision == revision && kept.through == through)
+        {
+            return Ok(kept.funding.clone());
+        }
+        let stood = match self.store().changed_after(revision, through).await? {
+            ResourcesAt::Stood(stood) => stood,
+            ResourcesAt::Expired { oldest } => return Err(LogError::Expired { revision, oldest }),
+        };
+        // Counting the projects as they stood is the work of a scan: off the async threads,
+        // and the model locked only to find their classes.
+        let model = self.model().clone();
+        let funding = tokio::task::spawn_blocking(move || {
+            let stood = StoodProjects::of(stood)?;
+            let model = model.read();
+            (model.revision == through)
+                .then(|| model.past_funding(revision, stood))
+                .flatten()
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("counting the projects as they stood: {e}")))?
+        .map(Arc::new);
+        *kept = Some(KeptFunding {
+            revision,
+            through,
+            funding: funding.clone(),
+        });
+        Ok(funding)
     }
 
     /// The whole record as it stood once `revision` was committed, read from the log. One

@@ -150,6 +150,21 @@ impl VersionRow {
     }
 }
 
+/// A stored name with its newest body up to some position: none if a deletion or nothing.
+pub fn stood(name: impl Into<String>, body: Option<&[u8]>) -> Result<super::Stood, StoreError> {
+    let name = name.into();
+    match body {
+        Some(body) => {
+            let resource = decode(&name, body)?;
+            Ok((resource.name().clone(), Some(resource)))
+        }
+        None => Ok((
+            ResourceName::try_from(name.clone()).map_err(|e| corrupt(&name, e))?,
+            None,
+        )),
+    }
+}
+
 /// Parses a stored commit time.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
     text.parse().map_err(|e| corrupt("commit time", e))

@@ -113,10 +113,13 @@ impl VersionAt {
     }
 }
 
+/// A name and what stood under it at a revision: none if nothing did.
+pub type Stood = (ResourceName, Option<Resource>);
+
 /// Resources as they stood at a revision, if the log still keeps that revision's versions.
 #[derive(Debug, PartialEq)]
-pub enum ResourcesAt {
-    Stood(Vec<Resource>),
+pub enum ResourcesAt<T = Vec<Resource>> {
+    Stood(T),
     /// The log no longer keeps every version of that revision; `oldest` is the oldest
     /// revision it does.
     Expired {
@@ -315,6 +318,15 @@ pub trait Store: Send + Sync {
         revision: i64,
         limit: usize,
     ) -> Result<ResourcesAt, StoreError>;
+
+    /// Every name changed after `revision` up to `through`, each as it stood at `revision`
+    /// (none if it did not exist then), in one read: what a question at `revision` must take
+    /// back from the record as it stands at `through`.
+    async fn changed_after(
+        &self,
+        revision: i64,
+        through: i64,
+    ) -> Result<ResourcesAt<Vec<Stood>>, StoreError>;
 
     /// The first commit at or after `revision` still in the log: its revision and time.
     async fn commit_time_from(

@@ -22,8 +22,8 @@ use super::log::{
 mod tls;
 
 use super::{
-    AGE_SCAN, LoadSender, Loaded, RecordedRequest, ResourcesAt, Retention, Store, StoreError,
-    VersionAt, name_range,
+    AGE_SCAN, LoadSender, Loaded, RecordedRequest, ResourcesAt, Retention, Stood, Store,
+    StoreError, VersionAt, name_range,
 };
 use crate::domain::{Collection, Commit, Committed, RequestKey, ResourceName, Version};
 
@@ -686,6 +686,38 @@ impl Store for PostgresStore {
             .map(|row| decode(row.get(0), row.get(1)))
             .collect::<Result<_, _>>()?;
         Ok(ResourcesAt::Stood(resources))
+    }
+
+    async fn changed_after(
+        &self,
+        revision: i64,
+        through: i64,
+    ) -> Result<ResourcesAt<Vec<Stood>>, StoreError> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let tx = snapshot(&mut client).await?;
+        let oldest: i64 = tx
+            .query_one(OLDEST_READABLE, &[])
+            .await
+            .map_err(unavailable)?
+            .get(0);
+        if revision < oldest {
+            return Ok(ResourcesAt::Expired { oldest });
+        }
+        let rows = tx
+            .query(
+                "SELECT n.name, (SELECT p.body FROM changes p WHERE p.name = n.name
+                                 AND p.position < $1 ORDER BY p.position DESC LIMIT 1)
+                 FROM (SELECT DISTINCT name FROM changes WHERE position >= $1 AND position < $2) n",
+                &[&first_position(revision + 1), &first_position(through + 1)],
+            )
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        let stood = rows
+            .iter()
+            .map(|row| super::log::stood(row.get::<_, String>(0), row.get(1)))
+            .collect::<Result<_, _>>()?;
+        Ok(ResourcesAt::Stood(stood))
     }
 
     async fn commit_time_from(

@@ -18,8 +18,8 @@ use super::log::{
     first_position, group_commits, load_abandoned, parse_time, precondition_names,
 };
 use super::{
-    AGE_SCAN, LoadSender, Loaded, RecordedRequest, ResourcesAt, Retention, Store, StoreError,
-    VersionAt, name_range,
+    AGE_SCAN, LoadSender, Loaded, RecordedRequest, ResourcesAt, Retention, Stood, Store,
+    StoreError, VersionAt, name_range,
 };
 use crate::domain::{Collection, Commit, Committed, RequestKey, ResourceName, Version};
 
@@ -79,6 +79,12 @@ macro_rules! oldest_readable {
     };
 }
 const OLDEST_READABLE: &str = oldest_readable!();
+
+/// Each name changed from position ?1 until ?2, with its newest body before ?1 (none if a
+/// deletion or nothing), found on `changes_by_name`.
+const CHANGED_AFTER: &str = "SELECT n.name, (SELECT p.body FROM changes p WHERE p.name = n.name
+                             AND p.position < ?1 ORDER BY p.position DESC LIMIT 1)
+     FROM (SELECT DISTINCT name FROM changes WHERE position >= ?1 AND position < ?2) n";
 
 /// A store in one SQLite file.
 #[derive(Clone)]
@@ -713,6 +719,37 @@ impl Store for SqliteStore {
                 resources.push(decode(&name, &body)?);
             }
             Ok(ResourcesAt::Stood(resources))
+        })
+        .await
+    }
+
+    async fn changed_after(
+        &self,
+        revision: i64,
+        through: i64,
+    ) -> Result<ResourcesAt<Vec<Stood>>, StoreError> {
+        self.with_connection(move |connection| {
+            let oldest: i64 = connection
+                .query_row(OLDEST_READABLE, [], |row| row.get(0))
+                .map_err(unavailable)?;
+            if revision < oldest {
+                return Ok(ResourcesAt::Expired { oldest });
+            }
+            let mut statement = connection
+                .prepare_cached(CHANGED_AFTER)
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(
+                    params![first_position(revision + 1), first_position(through + 1)],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, Option<Vec<u8>>>(1)?)),
+                )
+                .map_err(unavailable)?;
+            let mut stood = Vec::new();
+            for row in rows {
+                let (name, body) = row.map_err(unavailable)?;
+                stood.push(super::log::stood(name, body.as_deref())?);
+            }
+            Ok(ResourcesAt::Stood(stood))
         })
         .await
     }

@@ -15,7 +15,7 @@ pub use consistency::{ConsistencyCheck, check_consistency, consistency_rows};
 pub use coverage::StatusCoverage;
 pub use error::AnalyticsError;
 pub use funding::{
-    Dimension, FundingQuery, GroupKey, GroupTotal, Summary, summarize, summary_rows,
+    Dimension, FundingQuery, GroupKey, GroupTotal, Summary, summarize, summarize_past, summary_rows,
 };
 pub use money::{ConversionUsed, SeriesChoice};
 pub use reconcile::{Reconciliation, ReconciliationReport, reconcile};

@@ -12,13 +12,17 @@
 //! A table keeps its classes' numbers in flat arrays, in class order, and names as numbers, so
 //! a summary reads memory front to back and hashes nothing per class.
 
+use std::collections::BTreeSet;
+
 use foldhash::HashMap;
+use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 
 use super::contribution::{Contribution, LineShape};
-use super::members::Members;
+use super::members::{Members, Reading};
 use crate::domain::{
-    DataStatus, FundingLine, FundingType, Money, Project, ProjectStatus, ResourceName, SupportField,
+    Collection, DataStatus, FundingLine, FundingType, Money, Project, ProjectStatus, Resource,
+    ResourceName, SupportField,
 };
 
 /// What alike projects share: everything but name, text and amounts.
@@ -162,7 +166,23 @@ impl ClassTable {
         sign: i128,
         names: &mut NameTable,
     ) -> usize {
-        let key = ClassKey {
+        let key = self.key(project, contribution);
+        let index = match self.index.get(&key) {
+            Some(index) => *index,
+            None => self.open(key, project, names),
+        };
+        self.sums
+            .add(index, &self.classes[index], sign, &contribution.amounts);
+        index
+    }
+
+    /// The index of the class `project` belongs to, if the table holds it.
+    fn find(&self, project: &Project, contribution: &Contribution) -> Option<usize> {
+        self.index.get(&self.key(project, contribution)).copied()
+    }
+
+    fn key(&self, project: &Project, contribution: &Contribution) -> ClassKey {
+        ClassKey {
             party: project.party.clone(),
             pairing: project.pairing.clone(),
             field: project.field,
@@ -179,14 +199,7 @@ impl ClassTable {
                 Vec::new()
             },
             lines: contribution.shapes.clone(),
-        };
-        let index = match self.index.get(&key) {
-            Some(index) => *index,
-            None => self.open(key, project, names),
-        };
-        self.sums
-            .add(index, &self.classes[index], sign, &contribution.amounts);
-        index
+        }
     }
 
     /// Adds an empty class for `key`, whose first member is `project`.
@@ -294,6 +307,58 @@ impl NameTable {
     }
 }
 
+/// The funding of the projects changed since a past revision, as they stood then, in the
+/// cube's classes: a summary at that revision is the cube's with the same projects as they
+/// stand now counted out and these counted in. Its size follows the changes, not the record.
+#[derive(Debug)]
+pub struct PastFunding {
+    /// The revision the projects stood at.
+    pub revision: i64,
+    /// The read model's revision the cube was at: the rest of a question reads it.
+    pub through: i64,
+    /// The changed projects' numbers in the cube now.
+    now: RoaringBitmap,
+    /// The changed projects as they stood: their classes (lumped, by recipient) and amounts.
+    then: Vec<([usize; 2], Vec<i128>)>,
+    /// The currencies their lines were in.
+    currencies: BTreeSet<String>,
+}
+
+impl PastFunding {
+    /// Whether the projects as they stood had lines in `currency` alone.
+    pub fn all_in(&self, currency: &str) -> bool {
+        self.currencies.iter().all(|held| held == currency)
+    }
+}
+
+/// Projects changed since a past revision as they stood then (none for those that did not
+/// exist), with their funding as the cube counts it: made before the read model is locked.
+pub struct StoodProjects {
+    names: Vec<ResourceName>,
+    then: Vec<(Project, Contribution)>,
+}
+
+impl StoodProjects {
+    /// The projects of `stood`; none when it holds another kind of resource.
+    pub fn of(stood: Vec<(ResourceName, Option<Resource>)>) -> Option<Self> {
+        let mut projects = StoodProjects {
+            names: Vec::with_capacity(stood.len()),
+            then: Vec::with_capacity(stood.len()),
+        };
+        for (name, resource) in stood {
+            if name.collection() != Collection::Projects {
+                return None;
+            }
+            if let Some(Resource::Project(project)) = resource {
+                let contribution = Contribution::of(&project);
+                projects.then.push((project, contribution));
+            }
+            projects.names.push(name);
+        }
+        Some(projects)
+    }
+}
+
 /// Funding by class, in two tables, every project's title and amounts, and the currencies
 /// the classes hold.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -356,6 +421,55 @@ impl FundingCube {
                 .or_default();
             *count = count.saturating_add_signed(sign);
         }
+    }
+
+    /// The funding of `stood` at `revision`, against the cube at `through`, whose projects
+    /// `number` finds. None when one of them as it stood falls in a class the tables do not
+    /// hold, or some member's amounts are not kept (then members cannot be counted out).
+    pub fn past(
+        &self,
+        revision: i64,
+        through: i64,
+        stood: StoodProjects,
+        number: impl Fn(&ResourceName) -> Option<u32>,
+    ) -> Option<PastFunding> {
+        if !self.members.complete() {
+            return None;
+        }
+        let now = stood.names.iter().filter_map(number).collect();
+        let mut counted = Vec::with_capacity(stood.then.len());
+        let mut currencies = BTreeSet::new();
+        for (project, contribution) in stood.then {
+            let classes = [
+                self.lumped.find(&project, &contribution)?,
+                self.by_recipient.find(&project, &contribution)?,
+            ];
+            currencies.extend(contribution.shapes.iter().map(|s| s.currency.clone()));
+            counted.push((classes, contribution.amounts));
+        }
+        Some(PastFunding {
+            revision,
+            through,
+            now,
+            then: counted,
+            currencies,
+        })
+    }
+
+    /// The sums of `table`, one of the cube's, as they stood at `past.revision`.
+    pub fn sums_at(&self, table: &ClassTable, past: &PastFunding) -> Sums {
+        let slot = usize::from(!std::ptr::eq(table, &self.lumped));
+        let mut sums = table.sums.clone();
+        self.members.each(&past.now, Reading::Amounts, |_, member| {
+            let class = member.classes[slot];
+            sums.add(class, &table.classes[class], -1, member.amounts);
+            true
+        });
+        for (classes, amounts) in &past.then {
+            let class = classes[slot];
+            sums.add(class, &table.classes[class], 1, amounts);
+        }
+        sums
     }
 
     /// Whether every line the classes hold is in `currency`, so summing them needs no rate.

@@ -22,7 +22,7 @@ mod serial;
 mod shared;
 mod table;
 
-pub use cube::FundingCube;
+pub use cube::{FundingCube, PastFunding, StoodProjects};
 pub use members::{Member, Reading};
 pub use ngrams::{Found, NGrams};
 pub use observations::{Chosen, ObservationIndex, ObservationTable};

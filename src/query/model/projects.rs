@@ -140,6 +140,11 @@ impl ProjectTable {
         self.rows.find(name).map(|number| self.project(number))
     }
 
+    /// The number of the project of that name.
+    pub fn number(&self, name: &ResourceName) -> Option<u32> {
+        self.rows.find(name)
+    }
+
     /// Writes `project`: its number, and the project of the same name it replaced.
     pub fn put(&mut self, project: &Project) -> (u32, Option<Project>) {
         let span = self.append(project);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cube::FundingCube;
+use super::cube::{FundingCube, PastFunding, StoodProjects};
 use super::observations::{Chosen, ObservationTable};
 use super::places::PlaceIndex;
 use super::project_index::ProjectIndex;
@@ -193,6 +193,14 @@ impl ReadModel {
             && self.projects.is_empty()
             && self.indicators.is_empty()
             && self.observations.is_empty()
+    }
+
+    /// The funding of `stood`, projects changed since `revision`, as they stood then, against
+    /// this model: see [`PastFunding`]; none when the cube cannot count them.
+    pub fn past_funding(&self, revision: i64, stood: StoodProjects) -> Option<PastFunding> {
+        self.funding.past(revision, self.revision, stood, |name| {
+            self.projects.number(name)
+        })
     }
 
     /// How many resources the model holds.
