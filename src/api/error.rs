@@ -162,6 +162,7 @@ impl From<LogError> for ApiError {
                     message: expired.to_string(),
                 }
             }
+            LogError::Interrupted(interrupted) => interrupted.into(),
             LogError::PageToken(message) => {
                 ApiError::invalid("INVALID_PAGE_TOKEN", "page_token", message)
             }

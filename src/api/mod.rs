@@ -131,7 +131,7 @@ impl Api {
         let limit = self.limits.max_answer_bytes;
         let mut source = match revision {
             Some(revision) if revision < self.ledger.applied_revision() => {
-                Source::Past(self.past_record(revision).await?)
+                Source::Past(self.past_record(request, class, revision).await?)
             }
             _ => Source::Live(self.ledger.model().clone()),
         };
@@ -159,15 +159,24 @@ impl Api {
                 .await?;
             match (answered, revision) {
                 (Some(answer), _) => return Ok(tonic::Response::new(answer)),
-                (None, Some(revision)) => source = Source::Past(self.past_record(revision).await?),
+                (None, Some(revision)) => {
+                    source = Source::Past(self.past_record(request, class, revision).await?);
+                }
                 (None, None) => unreachable!("a read of the record as it stands always answers"),
             }
         }
     }
 
-    /// The whole record as it stood at `revision`, if it is small enough to build beside
-    /// today's (`Limits::max_past_record`).
-    async fn past_record(&self, revision: i64) -> Result<Arc<ReadModel>, ApiError> {
+    /// The whole record as it stood at `revision`, for a read of `class`, if it is small
+    /// enough to build beside today's (`Limits::max_past_record`). Building it is the work of
+    /// a scan: on the heavy-work pool, where it waits its turn behind the caller's other heavy
+    /// calls, yields to light ones and stops when the caller goes away.
+    async fn past_record<T>(
+        &self,
+        request: &Request<T>,
+        class: &'static str,
+        revision: i64,
+    ) -> Result<Arc<ReadModel>, ApiError> {
         let size = self.ledger.model().read().resource_count();
         let most = self.limits.max_past_record;
         if size > most {
@@ -181,7 +190,13 @@ impl Api {
                 ),
             });
         }
-        Ok(self.ledger.past_model(revision).await?)
+        let (ledger, runtime) = (self.ledger.clone(), tokio::runtime::Handle::current());
+        let build = move |interrupt: &Interrupt| {
+            Ok(runtime.block_on(ledger.past_model(revision, interrupt))?)
+        };
+        self.admission
+            .run(|| caller_key(request), class, Cost::Scan, build)
+            .await
     }
 
     /// Applies the ops `build` makes from the current record, once per request id.

@@ -25,6 +25,9 @@ pub enum LogError {
         oldest: i64,
         oldest_time: chrono::DateTime<chrono::Utc>,
     },
+    /// The caller no longer wants the answer.
+    #[error("the answer is no longer wanted")]
+    Interrupted(#[from] crate::query::interrupt::Interrupted),
     /// The page token is not one this listing issued.
     #[error("{0}")]
     PageToken(String),

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::error::LogError;
 use super::ledger::{KeptFunding, Ledger};
 use crate::domain::{Collection, ReadPoint, Shared};
+use crate::query::interrupt::Interrupt;
 use crate::query::model::{ModelLoader, PastFunding, ReadModel, StoodProjects};
 use crate::store::{ResourcesAt, StoreError};
 
@@ -96,7 +97,12 @@ impl Ledger {
 
     /// The whole record as it stood once `revision` was committed, read from the log. One
     /// past record is held at a time: the one kept is let go before the next is built.
-    pub async fn past_model(&self, revision: i64) -> Result<Arc<ReadModel>, LogError> {
+    /// The build stops between chunks once `interrupt` is raised.
+    pub async fn past_model(
+        &self,
+        revision: i64,
+        interrupt: &Interrupt,
+    ) -> Result<Arc<ReadModel>, LogError> {
         let mut kept = self.past.lock().await;
         if let Some(model) = kept.as_ref().filter(|model| model.revision == revision) {
             return Ok(model.clone());
@@ -106,6 +112,7 @@ impl Ledger {
         for collection in Collection::ALL {
             let mut after: Option<String> = None;
             loop {
+                interrupt.check()?;
                 let resources = self
                     .resources_at(collection, after.as_deref(), revision, CHUNK)
                     .await?;
