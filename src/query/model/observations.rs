@@ -52,7 +52,8 @@ pub struct Chosen {
 pub struct ObservationTable {
     rows: NamedRows<Row>,
     /// By indicator, then area: the rows in period order, and those of one period in the order
-    /// written. Two names may hold one area's period; a series shows the one written last.
+    /// written (by revision, then name). Two names may hold one area's period; a series shows
+    /// the one written last.
     series: HashMap<u32, BTreeMap<ResourceName, Vec<u32>>>,
     indicators: Interned<ResourceName>,
     areas: Interned<ResourceName>,
@@ -408,9 +409,18 @@ impl ObservationTable {
             .or_default()
             .entry(self.areas.get(row.area).clone())
             .or_default();
-        let (periods, rows) = (&self.periods, &self.rows);
-        let at = series.partition_point(|other| {
-            periods.get(rows.row(*other).period) <= periods.get(row.period)
+        // Rows of one period in the order written: by the revision that wrote them, then by
+        // name, so a model built from the store orders them as one kept current does.
+        let (periods, rows, metas) = (&self.periods, &self.rows, &self.metas);
+        let order = |n: u32| {
+            let row = rows.row(n);
+            (periods.get(row.period), metas.get(row.meta).revision)
+        };
+        let new = order(number);
+        let at = series.partition_point(|other| match order(*other).cmp(&new) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => rows.name(*other) < rows.name(number),
         });
         series.insert(at, number);
     }
@@ -496,7 +506,8 @@ mod tests {
         for o in expected.values().filter(|o| &o.indicator == indicator) {
             let key = (o.area.clone(), o.period.clone());
             let order = o.meta.revision as usize;
-            if latest.get(&key).is_none_or(|(seen, _)| *seen < order) {
+            // Among observations written at one revision, the last by name.
+            if latest.get(&key).is_none_or(|(seen, _)| *seen <= order) {
                 latest.insert(key, (order, o.clone()));
             }
         }
@@ -565,6 +576,19 @@ mod tests {
                         })
                         .collect();
                     prop_assert_eq!(table_chose, chosen_plainly(&expected, &indicator, &choice));
+                }
+            }
+            // The same record loaded from the store at start-up chooses as the table kept
+            // current did, whatever order the writes came in.
+            let rebuilt = loaded(expected.values().cloned().collect());
+            for indicator in 0..3 {
+                let indicator = name(Collection::Indicators, &format!("i-{indicator}"));
+                prop_assert_eq!(rebuilt.series_of(&indicator), table.series_of(&indicator));
+                for choice in choices() {
+                    prop_assert_eq!(
+                        rebuilt.chosen(&indicator, None, &choice),
+                        table.chosen(&indicator, None, &choice)
+                    );
                 }
             }
         }
