@@ -6,7 +6,7 @@
 mod common;
 
 use common::postgres::PgDatabase;
-use common::{ADMIN_TOKEN, TestServer, WRITE_TOKEN, project, reason, violations};
+use common::{ADMIN_TOKEN, TestServer, WRITE_TOKEN, commit_time, project, reason, violations};
 use pairing_aid_client::pb::google::r#type::Money;
 use pairing_aid_client::tonic::Code;
 use pairing_aid_client::v1::read_at::Point;
@@ -495,31 +495,20 @@ fn at_time(time: Timestamp) -> Option<ReadAt> {
     })
 }
 
-/// The time revision `revision` was committed, from the change log.
-async fn commit_time(client: &Client, revision: i64) -> Timestamp {
-    let page = client
-        .records()
-        .list_changes(ListChangesRequest {
-            after_revision: revision - 1,
-            page_size: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let change = &page.changes[0];
-    assert_eq!(change.revision, revision);
-    change.commit_time.unwrap()
-}
-
 /// Writes `steps` random commits on the demo record, recording every answer after each, then
 /// asks everything again at each revision and at each commit's time.
 async fn every_past_answer_is_what_was_answered(server: &TestServer, steps: usize) {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
+    // A failure prints its seed; PAIRING_AID_TEST_SEED replays it.
+    let seed = std::env::var("PAIRING_AID_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     eprintln!("seed {seed}");
     let mut dice = Dice(seed);
     let writer = server.client(Some(ADMIN_TOKEN)).await;

@@ -407,20 +407,7 @@ async fn pairctl_prints_a_history_and_reads_at_a_revision() {
 
 /// The RFC 3339 time `revision` was committed at, from the change log.
 async fn commit_time(server: &TestServer, revision: i64) -> String {
-    let changes = server
-        .client(None)
-        .await
-        .records()
-        .list_changes(ListChangesRequest {
-            after_revision: revision - 1,
-            page_size: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .changes;
-    let time = changes[0].commit_time.unwrap();
+    let time = common::commit_time(&server.client(None).await, revision).await;
     chrono::DateTime::from_timestamp(time.seconds, time.nanos as u32)
         .unwrap()
         .to_rfc3339()

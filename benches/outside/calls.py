@@ -5,7 +5,8 @@ size checked. Prints p50 and p99 in milliseconds per question.
 Usage: python3 benches/outside/calls.py ADDRESS CALLS QUESTION...
 where QUESTION is one of the names in QUESTIONS below, or `KIND:NAME` for a question about one
 resource named on the command line (KIND is one of NAMED below), e.g.
-`get-project:projects/scale-0004242@1200`.
+`get-project:projects/scale-0004242@1200`, or `summary-at:REVISION` for the summary at a past
+revision.
 """
 
 import sys
@@ -64,10 +65,17 @@ QUESTIONS = {
 }
 
 
-# Questions about one resource, its name given with the question.
+def embedded(field, data):
+    return varint(field << 3 | 2) + varint(len(data)) + data
+
+
+# Questions about one resource, its name given with the question, or at a past revision.
 NAMED = {
     "get-project": lambda name: ("ProjectService/GetProject", text(1, name)),
     "history": lambda name: ("RecordService/ListResourceRevisions", text(1, name) + number(2, 100)),
+    # The summary above read at a revision: read_at (13) { revision (1) }.
+    "summary-at": lambda revision: ("AnalyticsService/SummarizeFunding",
+                                    summary_request("") + embedded(13, number(1, int(revision)))),
 }
 
 

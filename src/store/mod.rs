@@ -127,6 +127,19 @@ pub enum ResourcesAt<T = Vec<Resource>> {
     },
 }
 
+impl<T> ResourcesAt<T> {
+    /// What stood, made into something else by `make`, which may fail.
+    fn map<U>(
+        self,
+        make: impl FnOnce(T) -> Result<U, StoreError>,
+    ) -> Result<ResourcesAt<U>, StoreError> {
+        match self {
+            ResourcesAt::Stood(stood) => Ok(ResourcesAt::Stood(make(stood)?)),
+            ResourcesAt::Expired { oldest } => Ok(ResourcesAt::Expired { oldest }),
+        }
+    }
+}
+
 /// The bounds of `collection`'s names after `after`: every name of it sorts between them.
 fn name_range(collection: Collection, after: Option<&str>) -> (String, String) {
     let segment = collection.segment();

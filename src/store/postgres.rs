@@ -108,6 +108,30 @@ fn unavailable(error: impl std::error::Error) -> StoreError {
 }
 
 impl PostgresStore {
+    /// The rows `statement` reads, for a read at `revision`: refused if the log no longer
+    /// keeps that revision. One snapshot for the check and the read: a compaction committing
+    /// between them cannot remove what the read returns.
+    async fn rows_at(
+        &self,
+        revision: i64,
+        statement: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<ResourcesAt<Vec<tokio_postgres::Row>>, StoreError> {
+        let mut client = self.pool.get().await.map_err(unavailable)?;
+        let tx = snapshot(&mut client).await?;
+        let oldest: i64 = tx
+            .query_one(OLDEST_READABLE, &[])
+            .await
+            .map_err(unavailable)?
+            .get(0);
+        if revision < oldest {
+            return Ok(ResourcesAt::Expired { oldest });
+        }
+        let rows = tx.query(statement, params).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(ResourcesAt::Stood(rows))
+    }
+
     /// Connects to `url`, brings the schema up to date (safely, if replicas start together)
     /// and starts listening for commits made elsewhere.
     pub async fn connect(url: &str, retained: impl Into<Retention>) -> Result<Self, StoreError> {
@@ -657,20 +681,9 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<ResourcesAt, StoreError> {
         let (from, to) = name_range(collection, after);
-        let mut client = self.pool.get().await.map_err(unavailable)?;
-        // One snapshot for the check and the read: a compaction committing between them
-        // cannot remove what the read returns.
-        let tx = snapshot(&mut client).await?;
-        let oldest: i64 = tx
-            .query_one(OLDEST_READABLE, &[])
-            .await
-            .map_err(unavailable)?
-            .get(0);
-        if revision < oldest {
-            return Ok(ResourcesAt::Expired { oldest });
-        }
-        let rows = tx
-            .query(
+        let rows = self
+            .rows_at(
+                revision,
                 "SELECT c.name, c.body FROM changes c
                  WHERE c.name > $1 AND c.name < $2 AND c.position < $3 AND c.body IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM changes n WHERE n.name = c.name
@@ -678,14 +691,12 @@ impl Store for PostgresStore {
                  ORDER BY c.name LIMIT $4",
                 &[&from, &to, &first_position(revision + 1), &(limit as i64)],
             )
-            .await
-            .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
-        let resources = rows
-            .iter()
-            .map(|row| decode(row.get(0), row.get(1)))
-            .collect::<Result<_, _>>()?;
-        Ok(ResourcesAt::Stood(resources))
+            .await?;
+        rows.map(|rows| {
+            rows.iter()
+                .map(|row| decode(row.get(0), row.get(1)))
+                .collect()
+        })
     }
 
     async fn changed_after(
@@ -693,31 +704,20 @@ impl Store for PostgresStore {
         revision: i64,
         through: i64,
     ) -> Result<ResourcesAt<Vec<Stood>>, StoreError> {
-        let mut client = self.pool.get().await.map_err(unavailable)?;
-        let tx = snapshot(&mut client).await?;
-        let oldest: i64 = tx
-            .query_one(OLDEST_READABLE, &[])
-            .await
-            .map_err(unavailable)?
-            .get(0);
-        if revision < oldest {
-            return Ok(ResourcesAt::Expired { oldest });
-        }
-        let rows = tx
-            .query(
+        let rows = self
+            .rows_at(
+                revision,
                 "SELECT n.name, (SELECT p.body FROM changes p WHERE p.name = n.name
                                  AND p.position < $1 ORDER BY p.position DESC LIMIT 1)
                  FROM (SELECT DISTINCT name FROM changes WHERE position >= $1 AND position < $2) n",
                 &[&first_position(revision + 1), &first_position(through + 1)],
             )
-            .await
-            .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
-        let stood = rows
-            .iter()
-            .map(|row| super::log::stood(row.get::<_, String>(0), row.get(1)))
-            .collect::<Result<_, _>>()?;
-        Ok(ResourcesAt::Stood(stood))
+            .await?;
+        rows.map(|rows| {
+            rows.iter()
+                .map(|row| super::log::stood(row.get::<_, String>(0), row.get(1)))
+                .collect()
+        })
     }
 
     async fn commit_time_from(

@@ -80,6 +80,14 @@ macro_rules! oldest_readable {
 }
 const OLDEST_READABLE: &str = oldest_readable!();
 
+/// The oldest revision readable, if the log no longer keeps `revision`.
+fn expired(connection: &Connection, revision: i64) -> Result<Option<i64>, StoreError> {
+    let oldest: i64 = connection
+        .query_row(OLDEST_READABLE, [], |row| row.get(0))
+        .map_err(unavailable)?;
+    Ok((revision < oldest).then_some(oldest))
+}
+
 /// Each name changed from position ?1 until ?2, with its newest body before ?1 (none if a
 /// deletion or nothing), found on `changes_by_name`.
 const CHANGED_AFTER: &str = "SELECT n.name, (SELECT p.body FROM changes p WHERE p.name = n.name
@@ -690,10 +698,7 @@ impl Store for SqliteStore {
     ) -> Result<ResourcesAt, StoreError> {
         let (from, to) = name_range(collection, after);
         self.with_connection(move |connection| {
-            let oldest: i64 = connection
-                .query_row(OLDEST_READABLE, [], |row| row.get(0))
-                .map_err(unavailable)?;
-            if revision < oldest {
+            if let Some(oldest) = expired(connection, revision)? {
                 return Ok(ResourcesAt::Expired { oldest });
             }
             // Each name's newest change up to the revision, walked in name order on
@@ -729,10 +734,7 @@ impl Store for SqliteStore {
         through: i64,
     ) -> Result<ResourcesAt<Vec<Stood>>, StoreError> {
         self.with_connection(move |connection| {
-            let oldest: i64 = connection
-                .query_row(OLDEST_READABLE, [], |row| row.get(0))
-                .map_err(unavailable)?;
-            if revision < oldest {
+            if let Some(oldest) = expired(connection, revision)? {
                 return Ok(ResourcesAt::Expired { oldest });
             }
             let mut statement = connection

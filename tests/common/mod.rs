@@ -612,3 +612,23 @@ pub fn start_refused(args: &[&str], env: &[(&str, &str)]) -> String {
     assert!(!status.success(), "exit status {status}; log: {log}");
     log
 }
+
+/// The time revision `revision` was committed, from the change log.
+pub async fn commit_time(
+    client: &Client,
+    revision: i64,
+) -> pairing_aid_client::prost_types::Timestamp {
+    let page = client
+        .records()
+        .list_changes(pairing_aid_client::v1::ListChangesRequest {
+            after_revision: revision - 1,
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let change = &page.changes[0];
+    assert_eq!(change.revision, revision);
+    change.commit_time.unwrap()
+}
