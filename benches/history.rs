@@ -245,8 +245,9 @@ fn main() {
         // A listing at a past revision reads the whole record as it stood, built from the log:
         // measured where it fits beside today's in this machine's memory.
         if projects <= 200_000 {
+            // With a token: building the past record takes longer than an anonymous call may.
             let list = |read_at: Option<ReadAt>| {
-                let mut stub = reader.projects();
+                let mut stub = writer.projects();
                 async move {
                     let request = ListProjectsRequest {
                         filter: "field = EDUCATION AND year >= 2015".into(),

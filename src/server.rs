@@ -72,9 +72,10 @@ const STORE_HEALTH: &[&str] = &[
 ];
 
 /// Runs the server until SIGTERM or SIGINT, then drains for `config.drain_timeout()`.
-/// `after_load` runs once the read model is built, when the load's transient records are
-/// freed: the binary has its allocator hand their pages back.
-pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
+/// `release_freed_memory` has the binary's allocator hand freed pages back to the OS: it runs
+/// once the read model is built, when the load's transient records are freed, and after a
+/// record as it stood is built.
+pub async fn run(config: Config, release_freed_memory: fn()) -> anyhow::Result<()> {
     let tokens = {
         let config = config.clone();
         Reloading::start(
@@ -131,8 +132,11 @@ pub async fn run(config: Config, after_load: fn()) -> anyhow::Result<()> {
         model = load_model(store.as_ref()).await?;
         (seeded, image_revision) = (true, None);
     }
-    after_load();
-    let ledger = Arc::new(Ledger::new(store, SharedModel::new(model)));
+    release_freed_memory();
+    let ledger = Arc::new(
+        Ledger::new(store, SharedModel::new(model))
+            .releasing_freed_memory_with(release_freed_memory),
+    );
     if let Some(revision) = image_revision {
         ledger
             .catch_up()

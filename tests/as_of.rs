@@ -613,6 +613,12 @@ async fn bad_read_points_are_refused_naming_the_field() {
     assert_eq!(unknown.code(), Code::InvalidArgument);
     assert_eq!(violations(&unknown)[0].0, "filter");
 
+    // A revision not yet committed is waited for, up to the call's deadline.
+    let mut future = pairing_aid_client::tonic::Request::new(refused(1_000));
+    future.set_timeout(std::time::Duration::from_millis(300));
+    let waited = client.projects().list_projects(future).await.unwrap_err();
+    assert_eq!(waited.code(), Code::DeadlineExceeded, "{waited:?}");
+
     // The demo record holds more than 100 resources: listings at a past revision are refused,
     // a Get at it is not.
     let created = client

@@ -82,6 +82,10 @@ pub struct Ledger {
     pub(super) past: Mutex<Option<Arc<ReadModel>>>,
     /// The last funding of changed projects as they stood (`past`), kept likewise.
     pub(super) past_funding: Mutex<Option<KeptFunding>>,
+    /// Hands freed memory back to the OS after a past record or funding is built: their
+    /// transient records would otherwise count in resident memory until the allocator's
+    /// decay returned them.
+    pub(super) release_freed_memory: fn(),
 }
 
 impl Ledger {
@@ -98,8 +102,15 @@ impl Ledger {
             shared: store.change_notifications().is_some(),
             past: Mutex::new(None),
             past_funding: Mutex::new(None),
+            release_freed_memory: || {},
             store,
         }
+    }
+
+    /// The ledger with `release` handing freed memory back to the OS after transient work.
+    pub fn releasing_freed_memory_with(mut self, release: fn()) -> Self {
+        self.release_freed_memory = release;
+        self
     }
 
     /// The store behind the ledger.

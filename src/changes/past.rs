@@ -92,6 +92,7 @@ impl Ledger {
             through,
             funding: funding.clone(),
         });
+        (self.release_freed_memory)();
         Ok(funding)
     }
 
@@ -130,6 +131,7 @@ impl Ledger {
             .map_err(|e| StoreError::Corrupt(format!("building the record at a revision: {e}")))?;
         let model = Arc::new(model);
         *kept = Some(model.clone());
+        (self.release_freed_memory)();
         Ok(model)
     }
 }

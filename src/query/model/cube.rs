@@ -319,7 +319,7 @@ pub struct PastFunding {
     /// The changed projects' numbers in the cube now.
     now: RoaringBitmap,
     /// The changed projects as they stood: their classes (lumped, by recipient) and amounts.
-    then: Vec<([usize; 2], Vec<i128>)>,
+    then: Vec<([usize; 2], Vec<i64>)>,
     /// The currencies their lines were in.
     currencies: BTreeSet<String>,
 }
@@ -425,7 +425,8 @@ impl FundingCube {
 
     /// The funding of `stood` at `revision`, against the cube at `through`, whose projects
     /// `number` finds. None when one of them as it stood falls in a class the tables do not
-    /// hold, or some member's amounts are not kept (then members cannot be counted out).
+    /// hold or has an amount beyond 64-bit cents, or some member's amounts are not kept (then
+    /// members cannot be counted out).
     pub fn past(
         &self,
         revision: i64,
@@ -445,7 +446,14 @@ impl FundingCube {
                 self.by_recipient.find(&project, &contribution)?,
             ];
             currencies.extend(contribution.shapes.iter().map(|s| s.currency.clone()));
-            counted.push((classes, contribution.amounts));
+            // As the members keep them; an amount beyond 64-bit cents is counted from the
+            // projects instead.
+            let amounts = contribution
+                .amounts
+                .iter()
+                .map(|amount| i64::try_from(*amount).ok())
+                .collect::<Option<Vec<i64>>>()?;
+            counted.push((classes, amounts));
         }
         Some(PastFunding {
             revision,
