@@ -291,6 +291,35 @@ async fn a_revision_older_than_the_log_keeps_is_refused_naming_the_oldest() {
     );
     let status = export(&server, created).await.unwrap_err();
     assert_eq!(reason(&status), "REVISION_EXPIRED", "{status:?}");
+    // Listings and summaries at it too, and at a time before the oldest commit kept.
+    let at = |point| Some(ReadAt { point: Some(point) });
+    let time = prost_types::Timestamp {
+        seconds: 946_684_800, // 2000-01-01
+        nanos: 0,
+    };
+    for read_at in [
+        at(read_at::Point::Revision(created)),
+        at(read_at::Point::Time(time)),
+    ] {
+        let listed = client
+            .projects()
+            .list_projects(ListProjectsRequest {
+                read_at,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&listed), "REVISION_EXPIRED", "{listed:?}");
+        let summed = client
+            .analytics()
+            .summarize_funding(SummarizeFundingRequest {
+                read_at,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&summed), "REVISION_EXPIRED", "{summed:?}");
+    }
     // At the oldest one, every resource still reads as it stood then, the demo data written
     // at revision 1 too.
     let yarkant = server

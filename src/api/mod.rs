@@ -157,12 +157,13 @@ impl Api {
                 .admission
                 .run(|| caller_key(request), class, cost, job)
                 .await?;
-            match (answered, revision) {
-                (Some(answer), _) => return Ok(tonic::Response::new(answer)),
-                (None, Some(revision)) => {
-                    source = Source::Past(self.past_record(request, class, revision).await?);
-                }
-                (None, None) => unreachable!("a read of the record as it stands always answers"),
+            // No answer: the read was at a revision a commit has just passed; read the record
+            // as it stood then (a read of the record as it stands always answers).
+            if let Some(answer) = answered {
+                return Ok(tonic::Response::new(answer));
+            }
+            if let Some(revision) = revision {
+                source = Source::Past(self.past_record(request, class, revision).await?);
             }
         }
     }
