@@ -88,17 +88,13 @@ impl AnalyticsService for Api {
         let r = request.get_ref();
         let query = convert::funding_query(r)?;
         let point = decode::read_point(r.read_at.as_ref(), None)?;
-        self.at_revision(&request, r.min_revision).await?;
         let at = self
-            .ledger
-            .revision_of(point)
-            .await
-            .map_err(ApiError::from)?;
-        if let Some(revision) = at {
-            self.at_revision(&request, revision).await?;
-            if let Some(answer) = self.past_summary(&request, revision, &query).await? {
-                return Ok(Response::new(answer));
-            }
+            .revision_to_read(&request, r.min_revision, point)
+            .await?;
+        if let Some(revision) = at
+            && let Some(answer) = self.past_summary(&request, revision, &query).await?
+        {
+            return Ok(Response::new(answer));
         }
         let estimate = query.clone();
         let cost = move |model: &_| Ok(Cost::Rows(analytics::summary_rows(model, &estimate)?));

@@ -105,6 +105,22 @@ impl Api {
             })
     }
 
+    /// The revision `point` reads at (none: the record as it stands), once the read model has
+    /// `min_revision` and that revision: a later one is waited for as `min_revision` is.
+    async fn revision_to_read<T>(
+        &self,
+        request: &Request<T>,
+        min_revision: i64,
+        point: ReadPoint,
+    ) -> Result<Option<i64>, ApiError> {
+        self.at_revision(request, min_revision).await?;
+        let revision = self.ledger.revision_of(point).await?;
+        if let Some(revision) = revision {
+            self.at_revision(request, revision).await?;
+        }
+        Ok(revision)
+    }
+
     /// Answers a read of `class` from the record at `point` (as it stands, or as it stood at a
     /// past revision or time), once the read model has `min_revision`: at once if what `cost`
     /// reads off the model is light, on the heavy-work pool otherwise.
@@ -117,15 +133,7 @@ impl Api {
         cost: impl FnOnce(&ReadModel) -> Result<Cost, ApiError>,
         answer: impl Fn(&ReadModel, &Interrupt) -> Result<R, ApiError> + Send + Sync + 'static,
     ) -> Result<tonic::Response<R>, tonic::Status> {
-        self.at_revision(request, min_revision).await?;
-        let revision = self
-            .ledger
-            .revision_of(point)
-            .await
-            .map_err(ApiError::from)?;
-        if let Some(revision) = revision {
-            self.at_revision(request, revision).await?;
-        }
+        let revision = self.revision_to_read(request, min_revision, point).await?;
         let cost = cost(&self.ledger.model().read())?;
         let answer = Arc::new(answer);
         let limit = self.limits.max_answer_bytes;

@@ -480,11 +480,7 @@ impl RecordService for Api {
         let named = (message.revision > 0).then_some(message.revision);
         let point = decode::read_point(message.read_at.as_ref(), named)?;
         let at = self
-            .ledger
-            .revision_of(point)
-            .await
-            .map_err(ApiError::from)?;
-        self.at_revision(&request, message.min_revision.max(at.unwrap_or(0)))
+            .revision_to_read(&request, message.min_revision, point)
             .await?;
         let mut collections = Vec::new();
         for (i, segment) in request.get_ref().collections.iter().enumerate() {

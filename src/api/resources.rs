@@ -271,10 +271,8 @@ macro_rules! resource_service {
                 let r = request.get_ref();
                 let (name, at) = request_name_at(Collection::$collection, &r.name, "name")?;
                 let point = decode::read_point(r.read_at.as_ref(), at)?;
-                if let Some(revision) = self.ledger.revision_of(point).await.map_err(ApiError::from)? {
-                    // A later revision is waited for as `min_revision` is; an earlier one is
-                    // read from the change log.
-                    self.at_revision(&request, revision.max(r.min_revision)).await?;
+                // An earlier revision is read from the change log.
+                if let Some(revision) = self.revision_to_read(&request, r.min_revision, point).await? {
                     let found = self.ledger.version_at(&name, revision).await.map_err(ApiError::from)?;
                     let Some(Resource::$variant(item)) = found else {
                         // Named as asked: `name@revision` if so, as a read of now would be otherwise.

@@ -103,11 +103,9 @@ pub type ChangeRow = (i64, String, String, String, Option<Vec<u8>>);
 pub fn group_commits(rows: Vec<ChangeRow>) -> Result<Vec<Committed>, StoreError> {
     let mut commits: Vec<Committed> = Vec::new();
     for (revision, name, subject, commit_time, body) in rows {
-        let write = match body {
-            Some(body) => Write::Put(Box::new(decode(&name, &body)?)),
-            None => {
-                Write::Delete(ResourceName::try_from(name.clone()).map_err(|e| corrupt(&name, e))?)
-            }
+        let write = match stood(name, body.as_deref())? {
+            (_, Some(resource)) => Write::Put(Box::new(resource)),
+            (name, None) => Write::Delete(name),
         };
         match commits.last_mut() {
             Some(last) if last.revision == revision => last.writes.push(write),
@@ -150,6 +148,11 @@ impl VersionRow {
     }
 }
 
+/// A name as the store holds it.
+fn stored_name(name: String) -> Result<ResourceName, StoreError> {
+    ResourceName::try_from(name.clone()).map_err(|e| corrupt(&name, e))
+}
+
 /// A stored name with its newest body up to some position: none if a deletion or nothing.
 pub fn stood(name: impl Into<String>, body: Option<&[u8]>) -> Result<super::Stood, StoreError> {
     let name = name.into();
@@ -158,10 +161,7 @@ pub fn stood(name: impl Into<String>, body: Option<&[u8]>) -> Result<super::Stoo
             let resource = decode(&name, body)?;
             Ok((resource.name().clone(), Some(resource)))
         }
-        None => Ok((
-            ResourceName::try_from(name.clone()).map_err(|e| corrupt(&name, e))?,
-            None,
-        )),
+        None => Ok((stored_name(name)?, None)),
     }
 }
 
