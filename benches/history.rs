@@ -6,13 +6,17 @@
 //! `projects/scale-0000042`, in every 100th commit. Then, one call at a time through the client
 //! crate on loopback, with issue #22's targets beside: GetProject now and as it stood 1,000 and
 //! 10,000 commits back (`name@revision`), the history of the project with 100 revisions,
-//! SummarizeFunding (party x field, 2015-2020) now and 1,000 and 10,000 commits back (the first
-//! call at a revision reads the projects changed since as they stood; the next ones, of any
-//! question at that revision, use what it read), and
-//! the server's resident memory before and after; on records up to 200,000 projects, a
-//! filtered ListProjects page now and 1,000 commits back (the whole record as it stood, built
-//! from the log on the first call); then the same calls from a Python grpcio client
-//! (`benches/outside/calls.py`, needs `grpcio`).
+//! SummarizeFunding (party x field, 2015-2020) now and 1,000 and 10,000 commits back, the
+//! first call apart, then again while another client commits a project every 10 ms; DuckDB
+//! answering the same past summaries from a table of every version of every project's lines
+//! (`benches/outside/as_of_peer.py`, same run, totals checked to the cent); the server's
+//! resident memory before and after; on records up to 200,000 projects, a filtered
+//! ListProjects page now and 1,000 commits back (the whole record as it stood, built from the
+//! log on the first call); the same calls from a Python grpcio client
+//! (`benches/outside/calls.py`, needs `grpcio`). Last, the server is restarted (its image
+//! written at the head on the way down), so the projects changed since a past revision come
+//! from the log, not from what the running server saw committed: the summary 1,000 commits
+//! back again, first call, alone and under writes.
 //!
 //! `cargo bench --bench history`
 
@@ -23,17 +27,30 @@ mod outside;
 #[path = "support/timing.rs"]
 mod timing;
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use common::{TestServer, WRITE_TOKEN};
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
+use pairing_aid::domain::Resource;
+use pairing_aid_client::Client;
 use pairing_aid_client::v1::*;
+use rust_decimal::Decimal;
 use timing::time;
+use tokio::sync::watch;
 
 /// Projects each further commit writes.
 const PER_COMMIT: usize = 10;
 /// The project with a revision in every 100th commit.
 const AUDITED: usize = 42;
+/// How often the writer that runs beside some questions commits.
+const WRITE_EVERY: Duration = Duration::from_millis(10);
+
+/// Each further commit's revision and the projects it wrote.
+type Written = Vec<(i64, Vec<Project>)>;
 
 fn size(variable: &str, default: usize) -> usize {
     std::env::var(variable)
@@ -44,6 +61,258 @@ fn size(variable: &str, default: usize) -> usize {
 
 fn project_name(index: usize) -> String {
     format!("projects/scale-{index:07}")
+}
+
+fn at(revision: i64) -> Option<ReadAt> {
+    Some(ReadAt {
+        point: Some(read_at::Point::Revision(revision)),
+    })
+}
+
+async fn get(client: &Client, name: String) -> Project {
+    client
+        .projects()
+        .get_project(GetProjectRequest {
+            name,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .project
+        .unwrap()
+}
+
+/// `project` with a new description and, so a summary at a past revision has it to count
+/// back, one yuan more on its first line.
+fn revised(mut project: Project, description: String) -> Project {
+    project.description = description;
+    if let Some(amount) = project
+        .funding_lines
+        .first_mut()
+        .and_then(|line| line.amount.as_mut())
+    {
+        amount.units += 1;
+    }
+    project.etag.clear();
+    project
+}
+
+/// The further commits: ten consecutive projects each, the audited one in every 100th.
+async fn write_further(writer: &Client, commits: usize, projects: usize) -> Written {
+    let batch = |c: usize| -> Vec<usize> {
+        let mut indexes: Vec<usize> = (0..PER_COMMIT)
+            .map(|k| (c * PER_COMMIT + k) % projects)
+            .filter(|i| *i != AUDITED)
+            .collect();
+        if c.is_multiple_of(100) {
+            indexes.truncate(PER_COMMIT - 1);
+            indexes.push(AUDITED);
+        }
+        indexes
+    };
+    futures_util::stream::iter(0..commits)
+        .map(|c| async move {
+            let mut written = Vec::with_capacity(PER_COMMIT);
+            for index in batch(c) {
+                let project = get(writer, project_name(index)).await;
+                written.push(revised(project, format!("revised in further commit {c}")));
+            }
+            let revision = writer
+                .records()
+                .batch_upsert_projects(BatchUpsertProjectsRequest {
+                    projects: written.clone(),
+                    reason: format!("further commit {c}"),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .revision;
+            (revision, written)
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await
+}
+
+/// Commits one project every `WRITE_EVERY` until `stop`, as a record in use is written: how
+/// many commits it made.
+async fn keep_writing(writer: Client, projects: usize, mut stop: watch::Receiver<bool>) -> usize {
+    let mut made = 0;
+    loop {
+        let project = get(&writer, project_name((projects / 2 + made) % projects)).await;
+        let project = revised(
+            project,
+            format!("written while questions were asked, {made}"),
+        );
+        writer
+            .records()
+            .batch_upsert_projects(BatchUpsertProjectsRequest {
+                projects: vec![project],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        made += 1;
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return made,
+            () = tokio::time::sleep(WRITE_EVERY) => {}
+        }
+    }
+}
+
+fn amount(money: &pairing_aid_client::pb::google::r#type::Money) -> Decimal {
+    (Decimal::from(money.units) + Decimal::new(money.nanos.into(), 9)).normalize()
+}
+
+/// SummarizeFunding, party x field, 2015-2020, at `read_at`: its total.
+async fn summary(reader: &Client, read_at: Option<ReadAt>) -> Decimal {
+    let request = SummarizeFundingRequest {
+        group_by: vec![
+            FundingDimension::Party.into(),
+            FundingDimension::Field.into(),
+        ],
+        start_year: 2015,
+        end_year: 2020,
+        read_at,
+        ..Default::default()
+    };
+    let answer = reader.analytics().summarize_funding(request).await.unwrap();
+    let total = answer.into_inner().total.unwrap();
+    amount(total.amount.as_ref().unwrap())
+}
+
+/// The past summary at `revision`: its total and the first call's time (ms), then p50 and
+/// p99 of 200 more.
+async fn past_summaries(reader: &Client, revision: i64) -> (Decimal, f64, (f64, f64)) {
+    let first = Instant::now();
+    let total = summary(reader, at(revision)).await;
+    let first = first.elapsed().as_secs_f64() * 1e3;
+    let figures = time(200, || async {
+        summary(reader, at(revision)).await;
+    })
+    .await;
+    (total, first, figures)
+}
+
+/// p50 and p99 of 200 summaries at `revision` while another client commits every
+/// `WRITE_EVERY`, and how many commits landed meanwhile.
+async fn past_summaries_under_writes(
+    reader: &Client,
+    writer: &Client,
+    revision: i64,
+    projects: usize,
+) -> ((f64, f64), usize) {
+    let (stop, stopped) = watch::channel(false);
+    let writing = tokio::spawn(keep_writing(writer.clone(), projects, stopped));
+    let figures = time(200, || async {
+        summary(reader, at(revision)).await;
+    })
+    .await;
+    stop.send_replace(true);
+    (figures, writing.await.unwrap())
+}
+
+fn snake<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every version of every project's funding lines with the revisions it stood at, as CSV for
+/// DuckDB: the record the server started with (from revision 0) and what `written` rewrote.
+fn write_versions(path: &Path, projects: usize, written: &Written) {
+    let mut rewrites: HashMap<&str, Vec<(i64, &Project)>> = HashMap::new();
+    for (revision, batch) in written {
+        for project in batch {
+            rewrites
+                .entry(project.name.as_str())
+                .or_default()
+                .push((*revision, project));
+        }
+    }
+    rewrites
+        .values_mut()
+        .for_each(|versions| versions.sort_by_key(|v| v.0));
+    let mut file = BufWriter::new(File::create(path).unwrap());
+    writeln!(
+        file,
+        "project,party,field,funding_type,year,amount,valid_from,valid_to"
+    )
+    .unwrap();
+    let mut write = |resource: Resource| {
+        let Resource::Project(p) = resource else {
+            return;
+        };
+        let name = p.name.to_string();
+        let versions = rewrites.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        let (party, field) = (p.party.to_string(), snake(&p.field));
+        let mut row = |funding_type: &str, year: i32, amount: Decimal, from: i64, to: i64| {
+            writeln!(
+                file,
+                "{name},{party},{field},{funding_type},{year},{amount},{from},{to}"
+            )
+            .unwrap();
+        };
+        let until = |i: usize| versions.get(i).map_or(i64::MAX, |v| v.0);
+        for line in &p.funding_lines {
+            let amount = line
+                .amount
+                .amount
+                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            row(&snake(&line.funding_type), line.year, amount, 0, until(0));
+        }
+        for (i, (from, version)) in versions.iter().enumerate() {
+            for line in &version.funding_lines {
+                let funding_type = FundingType::try_from(line.r#type).unwrap();
+                let funding_type = funding_type
+                    .as_str_name()
+                    .trim_start_matches("FUNDING_TYPE_");
+                let amount = amount(line.amount.as_ref().unwrap()).round_dp(2);
+                row(
+                    &funding_type.to_lowercase(),
+                    line.year,
+                    amount,
+                    *from,
+                    until(i + 1),
+                );
+            }
+        }
+    };
+    pairing_aid::seed::demo_resources()
+        .unwrap()
+        .into_iter()
+        .for_each(&mut write);
+    pairing_aid::seed::each_scaled_resource(projects, 0, &mut write).unwrap();
+}
+
+/// DuckDB's p50, p99 and total of the past summary at each of `revisions`.
+fn peer(versions: &Path, revisions: &[i64]) -> Vec<(f64, f64, Decimal)> {
+    let mut args = vec![
+        "benches/outside/as_of_peer.py".to_owned(),
+        versions.display().to_string(),
+        "50".to_owned(),
+    ];
+    args.extend(revisions.iter().map(i64::to_string));
+    outside::python(&args)
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            let total = row["total"].as_str().unwrap().parse().unwrap();
+            (
+                row["p50_ms"].as_f64().unwrap(),
+                row["p99_ms"].as_f64().unwrap(),
+                total,
+            )
+        })
+        .collect()
+}
+
+fn resident_mib(server: &TestServer) -> f64 {
+    common::memory_bytes(server.pid(), "VmRSS:") as f64 / (1 << 20) as f64
 }
 
 fn main() {
@@ -58,12 +327,12 @@ fn main() {
         &projects_arg,
         "--synthetic-observations",
         &observations_arg,
-        // Past summaries at any size: this bench measures what they cost.
+        // Past records at any size: this bench measures what they cost.
         "--max-past-record",
         "1000000000",
     ]);
     let started = Instant::now();
-    let server = TestServer::start_on(common::database_in(&dir), &args);
+    let mut server = TestServer::start_on(common::database_in(&dir), &args);
     println!(
         "record: {projects} synthetic projects and {observations} observations, serving after {:.1} s",
         started.elapsed().as_secs_f64()
@@ -73,112 +342,42 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let rows = runtime.block_on(async {
+    let mut rows: Vec<(String, (f64, f64), String)> = Vec::new();
+    let back = |n: usize| (n <= commits).then_some(n as i64);
+    let (head, written, totals) = runtime.block_on(async {
         let writer = server.client(Some(WRITE_TOKEN)).await;
-        let get = |name: String| {
-            let client = writer.clone();
-            async move {
-                client
-                    .projects()
-                    .get_project(GetProjectRequest {
-                        name,
-                        ..Default::default()
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .project
-                    .unwrap()
-            }
-        };
-        let before = get(project_name(AUDITED)).await.revision;
+        let before = get(&writer, project_name(AUDITED)).await.revision;
         let start = Instant::now();
-        // The projects of commit `c`: ten consecutive ones, the audited one in every 100th.
-        let batch = |c: usize| -> Vec<usize> {
-            let mut indexes: Vec<usize> = (0..PER_COMMIT)
-                .map(|k| (c * PER_COMMIT + k) % projects)
-                .filter(|i| *i != AUDITED)
-                .collect();
-            if c.is_multiple_of(100) {
-                indexes.truncate(PER_COMMIT - 1);
-                indexes.push(AUDITED);
-            }
-            indexes
-        };
-        let mut head = 0;
-        let mut written = futures_util::stream::iter(0..commits)
-            .map(|c| {
-                let client = writer.clone();
-                let get = &get;
-                async move {
-                    let mut batch_projects = Vec::with_capacity(PER_COMMIT);
-                    for index in batch(c) {
-                        let mut project = get(project_name(index)).await;
-                        project.description = format!("revised in further commit {c}");
-                        // Its funding too, so a summary at a past revision has it to count back.
-                        if let Some(amount) = project
-                            .funding_lines
-                            .first_mut()
-                            .and_then(|line| line.amount.as_mut())
-                        {
-                            amount.units += 1;
-                        }
-                        project.etag.clear();
-                        batch_projects.push(project);
-                    }
-                    client
-                        .records()
-                        .batch_upsert_projects(BatchUpsertProjectsRequest {
-                            projects: batch_projects,
-                            reason: format!("further commit {c}"),
-                            ..Default::default()
-                        })
-                        .await
-                        .unwrap()
-                        .into_inner()
-                        .revision
-                }
-            })
-            .buffer_unordered(4);
-        while let Some(revision) = written.next().await {
-            head = head.max(revision);
-        }
+        let written = write_further(&writer, commits, projects).await;
+        let head = written
+            .iter()
+            .map(|(revision, _)| *revision)
+            .max()
+            .unwrap_or(before);
         println!(
             "{commits} further commits of {PER_COMMIT} projects in {:.1} s, head revision {head}",
             start.elapsed().as_secs_f64()
         );
         let reader = server.client(None).await;
-        let mut rows = Vec::new();
         let mut n = 0usize;
         // Names spread over the projects the further commits rewrote.
         let mut next_name = move || {
             n = (n * 7919 + 13) % (commits * PER_COMMIT).min(projects);
             project_name(n)
         };
-        let ask = |suffix: Option<i64>, next_name: &mut dyn FnMut() -> String| {
-            let name = match suffix {
-                Some(revision) => format!("{}@{revision}", next_name()),
-                None => next_name(),
-            };
-            let mut stub = reader.projects();
-            async move {
-                let request = GetProjectRequest {
-                    name,
-                    ..Default::default()
-                };
-                stub.get_project(request).await.unwrap();
-            }
-        };
-        for (label, at) in [
-            ("GetProject, now", None),
-            ("GetProject, 1,000 commits back", Some(head - 1_000)),
-            ("GetProject, 10,000 commits back", Some(head - 10_000)),
-        ] {
-            if at.is_some_and(|revision| revision < head - commits as i64) {
-                continue;
-            }
-            let figures = time(2000, || ask(at, &mut next_name)).await;
-            rows.push((label, figures));
+        let now = time(2000, || get(&reader, next_name()).map(drop)).await;
+        rows.push(("GetProject, now".into(), now, String::new()));
+        for distance in [1_000, 10_000].into_iter().filter_map(back) {
+            let figures = time(2000, || {
+                get(&reader, format!("{}@{}", next_name(), head - distance)).map(drop)
+            })
+            .await;
+            let target = format!("p50 within 2x of now ({:.3})", 2.0 * now.0);
+            rows.push((
+                format!("GetProject, {distance} commits back"),
+                figures,
+                target,
+            ));
         }
         let history = ListResourceRevisionsRequest {
             name: project_name(AUDITED),
@@ -201,50 +400,38 @@ fn main() {
             }
         })
         .await;
-        rows.push((
-            "ListResourceRevisions, 100 revisions of one project",
-            figures,
-        ));
-        let resident = common::memory_bytes(server.pid(), "VmRSS:") as f64 / (1 << 20) as f64;
-        println!("resident memory before any past summary: {resident:.0} MiB (#22: at most 1,536)");
-        let summary = |read_at: Option<ReadAt>| {
-            let mut stub = reader.analytics();
-            async move {
-                let request = SummarizeFundingRequest {
-                    group_by: vec![
-                        FundingDimension::Party.into(),
-                        FundingDimension::Field.into(),
-                    ],
-                    start_year: 2015,
-                    end_year: 2020,
-                    read_at,
-                    ..Default::default()
-                };
-                stub.summarize_funding(request).await.unwrap();
-            }
-        };
-        rows.push(("SummarizeFunding, now", time(200, || summary(None)).await));
-        for (label, back) in [
-            ("SummarizeFunding, 1,000 commits back", 1_000),
-            ("SummarizeFunding, 10,000 commits back", 10_000),
-        ] {
-            if back > commits as i64 {
+        let label = "ListResourceRevisions, 100 revisions of one project";
+        rows.push((label.into(), figures, "p50 at most 5".into()));
+        println!(
+            "resident memory before any past summary: {:.0} MiB (#22: at most 1,536)",
+            resident_mib(&server)
+        );
+        let figures = time(200, || summary(&reader, None).map(drop)).await;
+        rows.push(("SummarizeFunding, now".into(), figures, String::new()));
+        let mut totals = Vec::new();
+        for (distance, target) in [(1_000, 10), (10_000, 100)] {
+            let Some(distance) = back(distance) else {
                 continue;
-            }
-            let read_at = Some(ReadAt {
-                point: Some(read_at::Point::Revision(head - back)),
-            });
-            let first = Instant::now();
-            summary(read_at).await;
-            println!(
-                "{label}: the first call at that revision {:.0} ms",
-                first.elapsed().as_secs_f64() * 1e3
+            };
+            let (total, first, figures) = past_summaries(&reader, head - distance).await;
+            totals.push((head - distance, total));
+            let label = format!("SummarizeFunding, {distance} commits back");
+            rows.push((label.clone(), figures, format!("p50 at most {target}")));
+            println!("{label}: the first call at that revision {first:.1} ms");
+        }
+        if let Some(distance) = back(1_000) {
+            let (figures, made) =
+                past_summaries_under_writes(&reader, &writer, head - distance, projects).await;
+            let label = format!(
+                "SummarizeFunding, {distance} commits back, under writes ({made} commits meanwhile)"
             );
-            rows.push((label, time(200, || summary(read_at)).await));
+            rows.push((label, figures, "p50 at most 10".into()));
         }
         // A listing at a past revision reads the whole record as it stood, built from the log:
         // measured where it fits beside today's in this machine's memory.
-        if projects <= 200_000 {
+        if projects <= 200_000
+            && let Some(distance) = back(1_000)
+        {
             // With a token: building the past record takes longer than an anonymous call may.
             let list = |read_at: Option<ReadAt>| {
                 let mut stub = writer.projects();
@@ -258,26 +445,28 @@ fn main() {
                     stub.list_projects(request).await.unwrap();
                 }
             };
-            let read_at = Some(ReadAt {
-                point: Some(read_at::Point::Revision(head - 1_000)),
-            });
             let first = Instant::now();
-            list(read_at).await;
+            list(at(head - distance)).await;
             println!(
-                "ListProjects, 1,000 commits back: the first call (builds the whole record as it \
-                 stood) {:.0} ms",
+                "ListProjects, {distance} commits back: the first call (builds the whole record \
+                 as it stood) {:.0} ms",
                 first.elapsed().as_secs_f64() * 1e3
             );
-            rows.push(("ListProjects, now", time(200, || list(None)).await));
+            let figures = time(200, || list(None)).await;
+            rows.push(("ListProjects, now".into(), figures, String::new()));
+            let figures = time(200, || list(at(head - distance))).await;
             rows.push((
-                "ListProjects, 1,000 commits back",
-                time(200, || list(read_at)).await,
+                format!("ListProjects, {distance} commits back"),
+                figures,
+                String::new(),
             ));
         }
-        (rows, head)
+        (head, written, totals)
     });
-    let (rows, head) = rows;
-    let resident = common::memory_bytes(server.pid(), "VmRSS:") as f64 / (1 << 20) as f64;
+    println!(
+        "resident memory after the questions, one past record kept: {:.0} MiB (#22: at most 1,536)",
+        resident_mib(&server)
+    );
     let questions = [
         format!("get-project:{}", project_name(4242)),
         format!(
@@ -288,27 +477,58 @@ fn main() {
         format!("history:{}", project_name(AUDITED)),
         format!("summary-at:{}", head - (commits as i64).min(1_000)),
     ];
-    let outside = outside::from_python(&server.address, 1000, &questions);
+    let from_python = outside::from_python(&server.address, 1000, &questions);
+    // Down and up again: the image is written at the head on the way down, so the restarted
+    // server saw none of the further commits applied.
+    server.terminate();
+    server.wait_exit(Duration::from_secs(1800));
+    let started = Instant::now();
+    server = TestServer::start_on(common::database_in(&dir), &args);
+    println!(
+        "restarted, serving after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(distance) = back(1_000) {
+        runtime.block_on(async {
+            let (reader, writer) = (
+                server.client(None).await,
+                server.client(Some(WRITE_TOKEN)).await,
+            );
+            let (total, first, figures) = past_summaries(&reader, head - distance).await;
+            assert_eq!(
+                Some(&(head - distance, total)),
+                totals.first(),
+                "the same after a restart"
+            );
+            let label = format!("SummarizeFunding, {distance} commits back, after a restart");
+            println!("{label}: the first call at that revision {first:.1} ms (reads the log)");
+            rows.push((label, figures, "p50 at most 10".into()));
+            let (figures, made) =
+                past_summaries_under_writes(&reader, &writer, head - distance, projects).await;
+            let label = format!(
+                "SummarizeFunding, {distance} commits back, after a restart, under writes \
+                 ({made} commits meanwhile)"
+            );
+            rows.push((label, figures, "p50 at most 10".into()));
+        });
+    }
+    let versions = dir.path().join("versions.csv");
+    write_versions(&versions, projects, &written);
+    let revisions: Vec<i64> = totals.iter().map(|(revision, _)| *revision).collect();
+    let peers = peer(&versions, &revisions);
+    for ((revision, ours), (p50, p99, theirs)) in totals.iter().zip(&peers) {
+        assert_eq!(
+            ours, theirs,
+            "DuckDB and the server agree at revision {revision}"
+        );
+        let label = format!("DuckDB, {} commits back (same total)", head - revision);
+        rows.push((label, (*p50, *p99), String::new()));
+    }
     println!("| question (p50 / p99, ms) | pairing-aid over gRPC | #22 target |");
     println!("|---|---|---|");
-    let now = rows[0].1.0;
-    for (label, (p50, p99)) in &rows {
-        let target = if label.contains("SummarizeFunding, 1,000") {
-            "p50 at most 10 (the first call apart, above)".to_owned()
-        } else if label.contains("SummarizeFunding, 10,000") {
-            "p50 at most 100 (the first call apart, above)".to_owned()
-        } else if label.starts_with("GetProject") && label.contains("back") {
-            format!("p50 within 2x of now ({:.3})", 2.0 * now)
-        } else if label.contains("History") || label.contains("Revisions") {
-            "p50 at most 5".to_owned()
-        } else {
-            String::new()
-        };
+    for (label, (p50, p99), target) in &rows {
         println!("| {label} | {p50:.3} / {p99:.3} | {target} |");
     }
-    println!(
-        "resident memory after the questions, one past record kept: {resident:.0} MiB (#22: at most 1,536)"
-    );
     println!("From a Python grpcio client (benches/outside/calls.py), same server:");
-    print!("{outside}");
+    print!("{from_python}");
 }

@@ -9,6 +9,7 @@ use super::convert::analytics as convert;
 use super::convert::decode;
 use super::pb::analytics_service_server::AnalyticsService;
 use super::{Api, ApiError, caller_key, within};
+use crate::changes::PastCount;
 use crate::domain::{ReadPoint, ResourceName};
 use crate::query::analytics::{self, AnalyticsError, FundingQuery, SeriesChoice};
 use crate::query::interrupt::Interrupt;
@@ -44,8 +45,8 @@ impl From<AnalyticsError> for ApiError {
 
 impl Api {
     /// A summary at a past `revision` from the read model as it stands, the projects changed
-    /// since counted as they stood: none if the cube cannot answer the question so, or more
-    /// than projects changed since; the caller then reads the whole record as it stood.
+    /// since counted back as they stood: none if the cube cannot answer the question so, or
+    /// more than projects changed since; the caller then reads the whole record as it stood.
     async fn past_summary<T>(
         &self,
         request: &Request<T>,
@@ -55,22 +56,24 @@ impl Api {
         if revision >= self.ledger.applied_revision() {
             return Ok(None);
         }
-        let Some(past) = self.ledger.past_funding(revision).await? else {
-            return Ok(None);
+        let counted = match self.ledger.past_funding(revision).await? {
+            PastCount::Journal => None,
+            PastCount::Read(counted) => Some(counted),
+            PastCount::Whole => return Ok(None),
         };
         let live = self.ledger.model().clone();
         let cost = Cost::Rows(analytics::summary_rows(&live.read(), query)?);
         let (query, limit) = (query.clone(), self.limits.max_answer_bytes);
         let answer = move |interrupt: &Interrupt| {
             let model = live.read();
-            if model.revision != past.through {
-                return Ok(None);
-            }
-            let Some(summary) = analytics::summarize_past(&model, &past, &query, interrupt)? else {
+            let counted = counted.as_deref();
+            let Some(summary) =
+                analytics::summarize_past(&model, revision, counted, &query, interrupt)?
+            else {
                 return Ok(None);
             };
             let mut answer = convert::summary(&model, &summary, &query.currency)?;
-            answer.revision = past.revision;
+            answer.revision = revision;
             within(limit, answer).map(Some)
         };
         self.admission

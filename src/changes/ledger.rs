@@ -18,14 +18,6 @@ const FEED_CAPACITY: usize = 1024;
 /// Commits read from the store at a time while catching up.
 const CATCH_UP_BATCH: i64 = 100;
 
-/// The funding of the projects changed between two revisions as they stood at the first,
-/// none if the cube cannot count it.
-pub(super) struct KeptFunding {
-    pub revision: i64,
-    pub through: i64,
-    pub funding: Option<Arc<PastFunding>>,
-}
-
 /// A single write waiting for its group, and where its outcome goes.
 pub(super) struct QueuedWrite {
     pub request: WriteRequest,
@@ -81,7 +73,7 @@ pub struct Ledger {
     /// The last record built as of a past revision (`past`), kept for the next read there.
     pub(super) past: Mutex<Option<Arc<ReadModel>>>,
     /// The last funding of changed projects as they stood (`past`), kept likewise.
-    pub(super) past_funding: Mutex<Option<KeptFunding>>,
+    pub(super) past_funding: Mutex<Option<Arc<PastFunding>>>,
     /// Hands freed memory back to the OS after a past record or funding is built: their
     /// transient records would otherwise count in resident memory until the allocator's
     /// decay returned them.

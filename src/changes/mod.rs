@@ -27,4 +27,5 @@ pub use history::{Before, HistoryPage};
 pub use image::{ImageKeeping, Opened, open_model};
 pub use ledger::{Ledger, load_model};
 pub use listing::ChangePage;
+pub use past::PastCount;
 pub use plan::{Edit, Rebase, WriteError, WriteOp, WriteRequest};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::error::LogError;
-use super::ledger::{KeptFunding, Ledger};
+use super::ledger::Ledger;
 use crate::domain::{Collection, ReadPoint, Shared};
 use crate::query::interrupt::Interrupt;
 use crate::query::model::{ModelLoader, PastFunding, ReadModel, StoodProjects};
@@ -16,6 +16,19 @@ use crate::store::{ResourcesAt, StoreError};
 
 /// Resources read from the log at a time while building a past record.
 const CHUNK: usize = 1000;
+/// How often the projects changed since a past revision are counted again after commits
+/// landed while they were read, before the record as it stood is read whole instead.
+const COUNTING_ATTEMPTS: usize = 8;
+
+/// What a summary at a past revision reads besides the read model as it stands.
+pub enum PastCount {
+    /// Nothing: the funding cube's journal holds every project changed since.
+    Journal,
+    /// The projects changed before the journal reaches, counted against the cube.
+    Read(Arc<PastFunding>),
+    /// The cube cannot count the changes back: the record as it stood, whole.
+    Whole,
+}
 
 impl Ledger {
     /// The revision `point` reads at; none for the record as it stands now.
@@ -57,43 +70,83 @@ impl Ledger {
         }
     }
 
-    /// The funding of the projects changed since `revision` as they stood then, against the
-    /// read model as it stands: a summary at `revision` without the whole record as it stood
-    /// (see `PastFunding`). None when more than projects changed since, the cube cannot count
-    /// them, or the model moved on while they were read. The last one made is kept.
-    pub async fn past_funding(&self, revision: i64) -> Result<Option<Arc<PastFunding>>, LogError> {
-        let through = self.applied_revision();
-        let mut kept = self.past_funding.lock().await;
-        if let Some(kept) = kept
-            .as_ref()
-            .filter(|kept| kept.revision == revision && kept.through == through)
-        {
-            return Ok(kept.funding.clone());
+    /// What a summary at `revision` must read from the log before the read model's funding
+    /// cube can count the record back to how it stood then: nothing when the cube's journal
+    /// reaches back so far; otherwise the projects changed between `revision` and the model's
+    /// revision as they stood (the last one read is kept, and the journal carries it on as
+    /// commits land). Refused when the log no longer keeps `revision`.
+    pub async fn past_funding(&self, revision: i64) -> Result<PastCount, LogError> {
+        let oldest = self.store().oldest_readable().await?;
+        if revision < oldest {
+            return Err(LogError::Expired { revision, oldest });
         }
+        if self.model().read().journal_reaches(revision) {
+            return Ok(PastCount::Journal);
+        }
+        let mut kept = self.past_funding.lock().await;
+        if let Some(counted) = kept.as_ref().filter(|counted| {
+            let model = self.model().read();
+            counted.revision == revision && model.funding_cube().carries(counted, model.revision)
+        }) {
+            return Ok(PastCount::Read(counted.clone()));
+        }
+        *kept = None;
+        let mut through = self.applied_revision();
+        let Some(mut stood) = self.stood_after(revision, through).await? else {
+            return Ok(PastCount::Whole);
+        };
+        // Counted against the model at exactly `through`, whose numbers name the projects:
+        // commits that landed meanwhile are read too, they are few.
+        for _ in 0..COUNTING_ATTEMPTS {
+            let model = self.model().clone();
+            let counting = tokio::task::spawn_blocking(move || {
+                let model = model.read();
+                if model.revision == through {
+                    Ok(model.past_funding(revision, stood))
+                } else {
+                    Err((stood, model.revision))
+                }
+            })
+            .await
+            .map_err(|e| {
+                StoreError::Corrupt(format!("counting the projects as they stood: {e}"))
+            })?;
+            match counting {
+                Ok(counted) => {
+                    let counted = counted.map(Arc::new);
+                    kept.clone_from(&counted);
+                    (self.release_freed_memory)();
+                    return Ok(counted.map_or(PastCount::Whole, PastCount::Read));
+                }
+                Err((earlier, moved_to)) => {
+                    stood = earlier;
+                    let Some(later) = self.stood_after(through, moved_to).await? else {
+                        return Ok(PastCount::Whole);
+                    };
+                    stood.extend(later);
+                    through = moved_to;
+                }
+            }
+        }
+        Ok(PastCount::Whole)
+    }
+
+    /// The projects changed after `revision` up to `through` as they stood at `revision`;
+    /// none when other resources changed too.
+    async fn stood_after(
+        &self,
+        revision: i64,
+        through: i64,
+    ) -> Result<Option<StoodProjects>, LogError> {
         let stood = match self.store().changed_after(revision, through).await? {
             ResourcesAt::Stood(stood) => stood,
             ResourcesAt::Expired { oldest } => return Err(LogError::Expired { revision, oldest }),
         };
-        // Counting the projects as they stood is the work of a scan: off the async threads,
-        // and the model locked only to find their classes.
-        let model = self.model().clone();
-        let funding = tokio::task::spawn_blocking(move || {
-            let stood = StoodProjects::of(stood)?;
-            let model = model.read();
-            (model.revision == through)
-                .then(|| model.past_funding(revision, stood))
-                .flatten()
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("counting the projects as they stood: {e}")))?
-        .map(Arc::new);
-        *kept = Some(KeptFunding {
-            revision,
-            through,
-            funding: funding.clone(),
-        });
-        (self.release_freed_memory)();
-        Ok(funding)
+        // Working out each project's funding is the work of a scan: off the async threads.
+        let projects = tokio::task::spawn_blocking(move || StoodProjects::of(stood))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("reading the projects as they stood: {e}")))?;
+        Ok(projects)
     }
 
     /// The whole record as it stood once `revision` was committed, read from the log. One

@@ -350,6 +350,9 @@ pub trait Store: Send + Sync {
     /// The oldest revision still in the change log, if any.
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError>;
 
+    /// The oldest revision a read at a revision can be made at.
+    async fn oldest_readable(&self) -> Result<i64, StoreError>;
+
     /// Whether the database answers now.
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())

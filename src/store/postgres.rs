@@ -728,6 +728,15 @@ impl Store for PostgresStore {
         commit_time_from(&**client, revision).await
     }
 
+    async fn oldest_readable(&self) -> Result<i64, StoreError> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_one(OLDEST_READABLE, &[])
+            .await
+            .map_err(unavailable)?;
+        Ok(row.get(0))
+    }
+
     async fn oldest_revision(&self) -> Result<Option<i64>, StoreError> {
         let client = self.pool.get().await.map_err(unavailable)?;
         let row = client

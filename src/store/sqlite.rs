@@ -82,10 +82,14 @@ const OLDEST_READABLE: &str = oldest_readable!();
 
 /// The oldest revision readable, if the log no longer keeps `revision`.
 fn expired(connection: &Connection, revision: i64) -> Result<Option<i64>, StoreError> {
-    let oldest: i64 = connection
-        .query_row(OLDEST_READABLE, [], |row| row.get(0))
-        .map_err(unavailable)?;
+    let oldest = oldest_readable(connection)?;
     Ok((revision < oldest).then_some(oldest))
+}
+
+fn oldest_readable(connection: &Connection) -> Result<i64, StoreError> {
+    connection
+        .query_row(OLDEST_READABLE, [], |row| row.get(0))
+        .map_err(unavailable)
 }
 
 /// Each name changed from position ?1 until ?2, with its newest body before ?1 (none if a
@@ -761,6 +765,11 @@ impl Store for SqliteStore {
         revision: i64,
     ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
         self.with_connection(move |connection| commit_time_from(connection, revision))
+            .await
+    }
+
+    async fn oldest_readable(&self) -> Result<i64, StoreError> {
+        self.with_connection(|connection| oldest_readable(connection))
             .await
     }
 

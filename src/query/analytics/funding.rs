@@ -675,13 +675,16 @@ pub fn summarize(
     summarize_from(model, query, &filter, source, interrupt)
 }
 
-/// Sums funding as `query` asks of the record as it stood at `past.revision`: `model`, at
-/// `past.through`, with the projects changed since counted as they stood. None when the cube's
-/// classes cannot answer so (the question reads a project's own text or converts, or the
-/// projects then held another currency): the caller reads the whole record as it stood.
+/// Sums funding as `query` asks of the record as it stood at `revision`: `model`, at a later
+/// revision, with the projects changed since counted back as they stood, from the cube's
+/// journal after `counted` (projects read from the log, when the journal does not reach back
+/// so far). None when the cube's classes cannot answer so (the question reads a project's own
+/// text or converts, or the projects then held another currency) or cannot count the changes
+/// back: the caller reads the whole record as it stood.
 pub fn summarize_past(
     model: &ReadModel,
-    past: &PastFunding,
+    revision: i64,
+    counted: Option<&PastFunding>,
     query: &FundingQuery,
     interrupt: &Interrupt,
 ) -> Result<Option<Summary>, AnalyticsError> {
@@ -691,10 +694,10 @@ pub fn summarize_past(
     else {
         return Ok(None);
     };
-    if !past.all_in(&query.currency) {
+    let Some(rollback) = cube.rollback(revision, model.revision, counted, &query.currency) else {
         return Ok(None);
-    }
-    let sums = Cow::Owned(cube.sums_at(table, past));
+    };
+    let sums = Cow::Owned(cube.sums_at(table, &rollback));
     let source = Source::Classes { cube, table, sums };
     summarize_from(model, query, &filter, source, interrupt).map(Some)
 }
@@ -780,6 +783,8 @@ mod tests {
         Area, Collection, DataStatus, FundingLine, Money, RecipientArea, Resource,
     };
     use crate::domain::{Committed, Write};
+    use std::collections::BTreeSet;
+
     use crate::query::model::StoodProjects;
 
     /// The summary `source` answers for `query`, and the one every project answers.
@@ -1219,6 +1224,54 @@ mod tests {
         }
     }
 
+    /// A commit's random writes to the projects of `record`: deletes, edits of amounts and
+    /// livelihood, and new projects (some under the name of one deleted before, so a number
+    /// freed by a delete is taken again).
+    fn random_edits(record: &[Resource], revision: i64, rng: &mut Rng) -> Vec<Write> {
+        let mut writes = Vec::new();
+        for resource in record {
+            let Resource::Project(project) = resource else {
+                continue;
+            };
+            match rng.next(6) {
+                0 => writes.push(Write::Delete(project.name.clone())),
+                1 | 2 => {
+                    let mut project = project.clone();
+                    project.funding_lines[0].amount.amount +=
+                        Decimal::new(rng.next(100_000) as i64, 2);
+                    project.livelihood ^= rng.next(2) == 0;
+                    writes.push(Write::Put(Box::new(Resource::Project(project))));
+                }
+                3 => {
+                    let mut project = project.clone();
+                    let deleted = writes.iter().find_map(|write| match write {
+                        Write::Delete(name) if rng.next(2) == 0 => Some(name.clone()),
+                        _ => None,
+                    });
+                    project.name = deleted.unwrap_or_else(|| {
+                        let id = format!("new-{revision}-{}", rng.next(1_000_000));
+                        name(Collection::Projects, &id)
+                    });
+                    project.funding_lines[0].amount.amount += Decimal::new(7, 0);
+                    writes.push(Write::Put(Box::new(Resource::Project(project))));
+                }
+                _ => {}
+            }
+        }
+        writes
+    }
+
+    /// `record` with `writes` applied, in order.
+    fn applied(mut record: Vec<Resource>, writes: &[Write]) -> Vec<Resource> {
+        for write in writes {
+            record.retain(|resource| resource.name() != write.name());
+            if let Write::Put(resource) = write {
+                record.push(resource.as_ref().clone());
+            }
+        }
+        record
+    }
+
     #[test]
     fn a_summary_at_a_past_revision_counts_the_changed_projects_as_they_stood() {
         let cases: [(&[Dimension], &str); 5] = [
@@ -1236,64 +1289,98 @@ mod tests {
         ];
         let mut answered = 0;
         for seed in 0..30 {
-            let then = random_resources(seed);
-            let mut live = ReadModel::from_resources(1, then.clone());
             let mut rng = Rng(seed);
-            let mut changed = std::collections::BTreeSet::new();
-            for revision in 2..5 {
-                let mut writes = Vec::new();
-                for project in live.projects.values() {
-                    match rng.next(6) {
-                        0 => writes.push(Write::Delete(project.name.clone())),
-                        1 | 2 => {
-                            let mut project = project.clone();
-                            project.funding_lines[0].amount.amount +=
-                                Decimal::new(rng.next(100_000) as i64, 2);
-                            project.livelihood ^= rng.next(2) == 0;
-                            writes.push(Write::Put(Box::new(Resource::Project(project))));
-                        }
-                        _ => {}
-                    }
-                }
-                changed.extend(writes.iter().map(|write| write.name().clone()));
-                commit(&mut live, revision, writes);
+            // The record at each revision from 1 on, and each commit's writes.
+            let mut records = vec![random_resources(seed)];
+            let mut commits = Vec::new();
+            for revision in 2..=5 {
+                let writes = random_edits(records.last().unwrap(), revision, &mut rng);
+                records.push(applied(records.last().unwrap().clone(), &writes));
+                commits.push(writes);
             }
+            let record_at = |revision: i64| records[revision as usize - 1].clone();
+            // A model that applied every commit, its journal reaching back to revision 1.
+            let mut live = ReadModel::from_resources(1, record_at(1));
+            for (revision, writes) in (2..).zip(&commits) {
+                commit(&mut live, revision, writes.clone());
+            }
+            // One loaded at revision 3, as a restarted replica is: the projects changed since
+            // revision 1 come from the log, counted once; its journal carries them on.
+            let mut restarted = ReadModel::from_resources(3, record_at(3));
+            let changed: BTreeSet<ResourceName> = commits[..2]
+                .iter()
+                .flatten()
+                .map(|write| write.name().clone())
+                .collect();
             let stood = changed
                 .into_iter()
                 .map(|name| {
-                    let stood = then.iter().find(|r| *r.name() == name).cloned();
+                    let stood = record_at(1).into_iter().find(|r| *r.name() == name);
                     (name, stood)
                 })
                 .collect();
-            // A project as it stood in a class no project is in now cannot be counted back.
-            let Some(past) = live.past_funding(1, StoodProjects::of(stood).unwrap()) else {
-                continue;
-            };
-            let at_then = ReadModel::from_resources(1, then);
-            for (group_by, filter) in cases {
-                for (level, top_n) in [(AreaLevel::County, None), (AreaLevel::Prefecture, Some(2))]
-                {
-                    let query = FundingQuery {
-                        filter: filter.into(),
-                        start_year: Some(2014),
-                        end_year: Some(2021),
-                        top_n,
-                        ..FundingQuery::all_cny(group_by, level)
-                    };
-                    let interrupt = Interrupt::default();
-                    let from_past = summarize_past(&live, &past, &query, &interrupt)
-                        .unwrap()
-                        .expect("the classes answer it");
-                    let expected = summarize(&at_then, &query, &interrupt).unwrap();
-                    let case = format!("seed {seed}, {group_by:?}, {filter:?}, {level:?}");
-                    assert_eq!(from_past.groups, expected.groups, "{case}");
-                    assert_eq!(from_past.total, expected.total, "{case}");
-                    answered += 1;
+            let counted = restarted.past_funding(1, StoodProjects::of(stood).unwrap());
+            assert!(
+                restarted
+                    .past_funding(1, StoodProjects::of(Vec::new()).unwrap())
+                    .is_some()
+            );
+            for (revision, writes) in (4..).zip(&commits[2..]) {
+                commit(&mut restarted, revision, writes.clone());
+            }
+            assert!(!restarted.journal_reaches(2) && restarted.journal_reaches(3));
+            let mut asked = vec![(&live, 1, None), (&live, 3, None), (&restarted, 4, None)];
+            // A project as it stood in a class no project is in at revision 3 cannot be
+            // counted from the log.
+            if let Some(counted) = &counted {
+                asked.push((&restarted, 1, Some(counted)));
+            }
+            for (model, revision, counted) in asked {
+                let at_then = ReadModel::from_resources(revision, record_at(revision));
+                for (group_by, filter) in cases {
+                    for (level, top_n) in
+                        [(AreaLevel::County, None), (AreaLevel::Prefecture, Some(2))]
+                    {
+                        let query = FundingQuery {
+                            filter: filter.into(),
+                            start_year: Some(2014),
+                            end_year: Some(2021),
+                            top_n,
+                            ..FundingQuery::all_cny(group_by, level)
+                        };
+                        let interrupt = Interrupt::default();
+                        let from_past =
+                            summarize_past(model, revision, counted, &query, &interrupt)
+                                .unwrap()
+                                .expect("the classes answer it");
+                        let expected = summarize(&at_then, &query, &interrupt).unwrap();
+                        let case = format!(
+                            "seed {seed}, at {revision}, counted {}, {group_by:?}, {filter:?}, \
+                             {level:?}",
+                            counted.is_some()
+                        );
+                        assert_eq!(from_past.groups, expected.groups, "{case}");
+                        assert_eq!(from_past.total, expected.total, "{case}");
+                        answered += 1;
+                    }
                 }
+            }
+            // Counted at revision 1 but asked at another, or without what the log held: not
+            // answered from the cube.
+            let query = FundingQuery::all_cny(&[], AreaLevel::County);
+            let interrupt = Interrupt::default();
+            assert!(
+                summarize_past(&restarted, 1, None, &query, &interrupt)
+                    .unwrap()
+                    .is_none()
+            );
+            if let Some(counted) = &counted {
+                let elsewhere = summarize_past(&live, 1, Some(counted), &query, &interrupt);
+                assert!(elsewhere.unwrap().is_none(), "counted in another cube");
             }
         }
         assert!(
-            answered >= 100,
+            answered >= 300,
             "only {answered} summaries were answered from the cube"
         );
     }

@@ -12,17 +12,14 @@
 //! A table keeps its classes' numbers in flat arrays, in class order, and names as numbers, so
 //! a summary reads memory front to back and hashes nothing per class.
 
-use std::collections::BTreeSet;
-
 use foldhash::HashMap;
-use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 
 use super::contribution::{Contribution, LineShape};
-use super::members::{Members, Reading};
+use super::journal::FundingJournal;
+use super::members::Members;
 use crate::domain::{
-    Collection, DataStatus, FundingLine, FundingType, Money, Project, ProjectStatus, Resource,
-    ResourceName, SupportField,
+    DataStatus, FundingLine, FundingType, Money, Project, ProjectStatus, ResourceName, SupportField,
 };
 
 /// What alike projects share: everything but name, text and amounts.
@@ -177,7 +174,7 @@ impl ClassTable {
     }
 
     /// The index of the class `project` belongs to, if the table holds it.
-    fn find(&self, project: &Project, contribution: &Contribution) -> Option<usize> {
+    pub(super) fn find(&self, project: &Project, contribution: &Contribution) -> Option<usize> {
         self.index.get(&self.key(project, contribution)).copied()
     }
 
@@ -307,58 +304,6 @@ impl NameTable {
     }
 }
 
-/// The funding of the projects changed since a past revision, as they stood then, in the
-/// cube's classes: a summary at that revision is the cube's with the same projects as they
-/// stand now counted out and these counted in. Its size follows the changes, not the record.
-#[derive(Debug)]
-pub struct PastFunding {
-    /// The revision the projects stood at.
-    pub revision: i64,
-    /// The read model's revision the cube was at: the rest of a question reads it.
-    pub through: i64,
-    /// The changed projects' numbers in the cube now.
-    now: RoaringBitmap,
-    /// The changed projects as they stood: their classes (lumped, by recipient) and amounts.
-    then: Vec<([usize; 2], Vec<i64>)>,
-    /// The currencies their lines were in.
-    currencies: BTreeSet<String>,
-}
-
-impl PastFunding {
-    /// Whether the projects as they stood had lines in `currency` alone.
-    pub fn all_in(&self, currency: &str) -> bool {
-        self.currencies.iter().all(|held| held == currency)
-    }
-}
-
-/// Projects changed since a past revision as they stood then (none for those that did not
-/// exist), with their funding as the cube counts it: made before the read model is locked.
-pub struct StoodProjects {
-    names: Vec<ResourceName>,
-    then: Vec<(Project, Contribution)>,
-}
-
-impl StoodProjects {
-    /// The projects of `stood`; none when it holds another kind of resource.
-    pub fn of(stood: Vec<(ResourceName, Option<Resource>)>) -> Option<Self> {
-        let mut projects = StoodProjects {
-            names: Vec::with_capacity(stood.len()),
-            then: Vec::with_capacity(stood.len()),
-        };
-        for (name, resource) in stood {
-            if name.collection() != Collection::Projects {
-                return None;
-            }
-            if let Some(Resource::Project(project)) = resource {
-                let contribution = Contribution::of(&project);
-                projects.then.push((project, contribution));
-            }
-            projects.names.push(name);
-        }
-        Some(projects)
-    }
-}
-
 /// Funding by class, in two tables, every project's title and amounts, and the currencies
 /// the classes hold.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -369,6 +314,10 @@ pub struct FundingCube {
     pub names: NameTable,
     /// Lines held per currency; a class sum can answer a summary only in its own currency.
     currencies: HashMap<String, u64>,
+    /// Rows as they were before each recent commit, for summaries at a past revision; a
+    /// model loaded from an image starts a new one.
+    #[serde(skip)]
+    pub journal: FundingJournal,
 }
 
 impl Default for FundingCube {
@@ -379,6 +328,7 @@ impl Default for FundingCube {
             members: Members::default(),
             names: NameTable::default(),
             currencies: HashMap::default(),
+            journal: FundingJournal::default(),
         }
     }
 }
@@ -386,6 +336,8 @@ impl Default for FundingCube {
 impl FundingCube {
     /// Counts in `project`, numbered `number` in the read model.
     pub fn add(&mut self, number: u32, project: &Project) {
+        self.journal
+            .record(number, self.members.before(number), std::iter::empty());
         let contribution = Contribution::of(project);
         let by_recipient = self
             .by_recipient
@@ -404,6 +356,9 @@ impl FundingCube {
 
     /// Counts out `project`, numbered `number`: it was deleted or is about to be replaced.
     pub fn remove(&mut self, number: u32, project: &Project) {
+        let currencies = project.funding_lines.iter().map(|l| &l.amount.currency);
+        self.journal
+            .record(number, self.members.before(number), currencies);
         let contribution = Contribution::of(project);
         self.by_recipient
             .apply(project, &contribution, -1, &mut self.names);
@@ -421,63 +376,6 @@ impl FundingCube {
                 .or_default();
             *count = count.saturating_add_signed(sign);
         }
-    }
-
-    /// The funding of `stood` at `revision`, against the cube at `through`, whose projects
-    /// `number` finds. None when one of them as it stood falls in a class the tables do not
-    /// hold or has an amount beyond 64-bit cents, or some member's amounts are not kept (then
-    /// members cannot be counted out).
-    pub fn past(
-        &self,
-        revision: i64,
-        through: i64,
-        stood: StoodProjects,
-        number: impl Fn(&ResourceName) -> Option<u32>,
-    ) -> Option<PastFunding> {
-        if !self.members.complete() {
-            return None;
-        }
-        let now = stood.names.iter().filter_map(number).collect();
-        let mut counted = Vec::with_capacity(stood.then.len());
-        let mut currencies = BTreeSet::new();
-        for (project, contribution) in stood.then {
-            let classes = [
-                self.lumped.find(&project, &contribution)?,
-                self.by_recipient.find(&project, &contribution)?,
-            ];
-            currencies.extend(contribution.shapes.iter().map(|s| s.currency.clone()));
-            // As the members keep them; an amount beyond 64-bit cents is counted from the
-            // projects instead.
-            let amounts = contribution
-                .amounts
-                .iter()
-                .map(|amount| i64::try_from(*amount).ok())
-                .collect::<Option<Vec<i64>>>()?;
-            counted.push((classes, amounts));
-        }
-        Some(PastFunding {
-            revision,
-            through,
-            now,
-            then: counted,
-            currencies,
-        })
-    }
-
-    /// The sums of `table`, one of the cube's, as they stood at `past.revision`.
-    pub fn sums_at(&self, table: &ClassTable, past: &PastFunding) -> Sums {
-        let slot = usize::from(!std::ptr::eq(table, &self.lumped));
-        let mut sums = table.sums.clone();
-        self.members.each(&past.now, Reading::Amounts, |_, member| {
-            let class = member.classes[slot];
-            sums.add(class, &table.classes[class], -1, member.amounts);
-            true
-        });
-        for (classes, amounts) in &past.then {
-            let class = classes[slot];
-            sums.add(class, &table.classes[class], 1, amounts);
-        }
-        sums
     }
 
     /// Whether every line the classes hold is in `currency`, so summing them needs no rate.

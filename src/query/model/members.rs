@@ -10,6 +10,7 @@
 use roaring::RoaringBitmap;
 
 use super::contribution::Contribution;
+use super::journal::Before;
 
 /// One project's row, at its number.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -126,6 +127,21 @@ impl Members {
         *slot = Slot::default();
         if self.dead_amounts > 1 << 12 && self.dead_amounts > self.amounts.len() / 2 {
             self.compact();
+        }
+    }
+
+    /// Row `number` as it is, before a write changes it.
+    pub fn before(&self, number: u32) -> Before<'_> {
+        match self.slots.get(number as usize) {
+            None => Before::Empty,
+            Some(slot) => match slot.state {
+                State::Empty => Before::Empty,
+                State::Oversized => Before::Oversized,
+                State::Live => Before::Live {
+                    classes: slot.classes,
+                    amounts: amounts_of(&self.amounts, slot),
+                },
+            },
         }
     }
 

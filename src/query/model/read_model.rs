@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::cube::{FundingCube, PastFunding, StoodProjects};
+use super::cube::FundingCube;
 use super::observations::{Chosen, ObservationTable};
+use super::past::{PastFunding, StoodProjects};
 use super::places::PlaceIndex;
 use super::project_index::ProjectIndex;
 use super::projects::ProjectTable;
@@ -86,6 +87,17 @@ impl ReadModel {
 
     /// Applies a commit the store has made durable.
     pub fn apply(&mut self, committed: &Committed) {
+        let journal = &mut self.funding.journal;
+        journal.begin(self.revision, committed.revision);
+        // Only projects have rows to count back; a summary at a revision before any other
+        // change reads the record as it stood.
+        if committed
+            .writes
+            .iter()
+            .any(|write| write.name().collection() != Collection::Projects)
+        {
+            journal.forget_through(committed.revision);
+        }
         for write in &committed.writes {
             match write {
                 Write::Put(resource) => self.put(resource.as_ref().clone()),
@@ -201,6 +213,12 @@ impl ReadModel {
         self.funding.past(revision, self.revision, stood, |name| {
             self.projects.number(name)
         })
+    }
+
+    /// Whether a summary at `revision` can count the projects changed since back without
+    /// reading them from the log.
+    pub fn journal_reaches(&self, revision: i64) -> bool {
+        self.funding.journal_reaches(revision, self.revision)
     }
 
     /// How many resources the model holds.
