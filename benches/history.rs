@@ -196,7 +196,7 @@ async fn past_summaries(reader: &Client, revision: i64) -> (Decimal, f64, (f64, 
     (total, first, figures)
 }
 
-/// p50 and p99 of 200 summaries at `revision` while another client commits every
+/// p50 and p99 of 1,000 summaries at `revision` while another client commits every
 /// `WRITE_EVERY`, and how many commits landed meanwhile.
 async fn past_summaries_under_writes(
     reader: &Client,
@@ -206,12 +206,45 @@ async fn past_summaries_under_writes(
 ) -> ((f64, f64), usize) {
     let (stop, stopped) = watch::channel(false);
     let writing = tokio::spawn(keep_writing(writer.clone(), projects, stopped));
-    let figures = time(200, || async {
+    let figures = time(1000, || async {
         summary(reader, at(revision)).await;
     })
     .await;
     stop.send_replace(true);
     (figures, writing.await.unwrap())
+}
+
+/// A row of the table: the question, its p50 and p99, and its target.
+type Row = (String, (f64, f64), String);
+
+/// The past summary at each of `distances` commits back from `head` (none where the bench
+/// made fewer commits), alone, the first call apart, and under writes: rows for the table,
+/// labelled with `when`, and the summary's total at each revision.
+async fn past_summary_rows(
+    reader: &Client,
+    writer: &Client,
+    head: i64,
+    distances: &[(Option<i64>, u32)],
+    projects: usize,
+    when: &str,
+    rows: &mut Vec<Row>,
+) -> Vec<(i64, Decimal)> {
+    let mut totals = Vec::new();
+    for (distance, target) in distances {
+        let Some(distance) = distance else {
+            continue;
+        };
+        let (total, first, figures) = past_summaries(reader, head - distance).await;
+        totals.push((head - distance, total));
+        let label = format!("SummarizeFunding, {distance} commits back{when}");
+        rows.push((label.clone(), figures, format!("p50 at most {target}")));
+        println!("{label}: the first call at that revision {first:.1} ms");
+        let (figures, made) =
+            past_summaries_under_writes(reader, writer, head - distance, projects).await;
+        let label = format!("{label}, under writes ({made} commits meanwhile)");
+        rows.push((label, figures, format!("p50 at most {target}")));
+    }
+    totals
 }
 
 fn snake<T: serde::Serialize>(value: &T) -> String {
@@ -342,7 +375,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut rows: Vec<(String, (f64, f64), String)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let back = |n: usize| (n <= commits).then_some(n as i64);
     let (head, written, totals) = runtime.block_on(async {
         let writer = server.client(Some(WRITE_TOKEN)).await;
@@ -408,25 +441,9 @@ fn main() {
         );
         let figures = time(200, || summary(&reader, None).map(drop)).await;
         rows.push(("SummarizeFunding, now".into(), figures, String::new()));
-        let mut totals = Vec::new();
-        for (distance, target) in [(1_000, 10), (10_000, 100)] {
-            let Some(distance) = back(distance) else {
-                continue;
-            };
-            let (total, first, figures) = past_summaries(&reader, head - distance).await;
-            totals.push((head - distance, total));
-            let label = format!("SummarizeFunding, {distance} commits back");
-            rows.push((label.clone(), figures, format!("p50 at most {target}")));
-            println!("{label}: the first call at that revision {first:.1} ms");
-        }
-        if let Some(distance) = back(1_000) {
-            let (figures, made) =
-                past_summaries_under_writes(&reader, &writer, head - distance, projects).await;
-            let label = format!(
-                "SummarizeFunding, {distance} commits back, under writes ({made} commits meanwhile)"
-            );
-            rows.push((label, figures, "p50 at most 10".into()));
-        }
+        let distances = [(1_000, 10), (10_000, 100)].map(|(n, target)| (back(n), target));
+        let totals =
+            past_summary_rows(&reader, &writer, head, &distances, projects, "", &mut rows).await;
         // A listing at a past revision reads the whole record as it stood, built from the log:
         // measured where it fits beside today's in this machine's memory.
         if projects <= 200_000
@@ -488,30 +505,17 @@ fn main() {
         "restarted, serving after {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    if let Some(distance) = back(1_000) {
-        runtime.block_on(async {
-            let (reader, writer) = (
-                server.client(None).await,
-                server.client(Some(WRITE_TOKEN)).await,
-            );
-            let (total, first, figures) = past_summaries(&reader, head - distance).await;
-            assert_eq!(
-                Some(&(head - distance, total)),
-                totals.first(),
-                "the same after a restart"
-            );
-            let label = format!("SummarizeFunding, {distance} commits back, after a restart");
-            println!("{label}: the first call at that revision {first:.1} ms (reads the log)");
-            rows.push((label, figures, "p50 at most 10".into()));
-            let (figures, made) =
-                past_summaries_under_writes(&reader, &writer, head - distance, projects).await;
-            let label = format!(
-                "SummarizeFunding, {distance} commits back, after a restart, under writes \
-                 ({made} commits meanwhile)"
-            );
-            rows.push((label, figures, "p50 at most 10".into()));
-        });
-    }
+    runtime.block_on(async {
+        let reader = server.client(None).await;
+        let writer = server.client(Some(WRITE_TOKEN)).await;
+        let distances = [(back(1_000), 10), (back(10_000), 100)];
+        let when = ", after a restart";
+        let again = past_summary_rows(
+            &reader, &writer, head, &distances, projects, when, &mut rows,
+        )
+        .await;
+        assert!(totals.starts_with(&again), "the same after a restart");
+    });
     let versions = dir.path().join("versions.csv");
     write_versions(&versions, projects, &written);
     let revisions: Vec<i64> = totals.iter().map(|(revision, _)| *revision).collect();
