@@ -60,6 +60,8 @@ pub struct Metrics {
     pub model_image_write_duration: Histogram,
     /// Settings files (tokens, TLS) reread after a change, by file and outcome.
     pub config_reloads: IntCounterVec,
+    /// Summaries at a past revision, by where the funding as it stood came from.
+    pub past_summaries: IntCounterVec,
 }
 
 impl Metrics {
@@ -194,6 +196,11 @@ impl Metrics {
             "settings files (tokens, tls) reread after they changed, by outcome: reloaded, or rejected (the previous settings stay in force)",
             &["file", "outcome"],
         );
+        let past_summaries = counter(
+            "pairing_aid_past_summaries_total",
+            "funding summaries at a past revision, by where the projects as they stood came from: journal (the funding cube's journal of recent commits), log (the projects changed since, read from the log once and kept), record (the whole record as it stood, built from the log)",
+            &["source"],
+        );
         for collector in [
             Box::new(rpc_started.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_handled.clone()),
@@ -214,6 +221,7 @@ impl Metrics {
             Box::new(model_image_revision.clone()),
             Box::new(model_image_write_duration.clone()),
             Box::new(config_reloads.clone()),
+            Box::new(past_summaries.clone()),
             Box::new(prometheus::process_collector::ProcessCollector::for_self()),
         ] {
             registry
@@ -241,6 +249,7 @@ impl Metrics {
             model_image_revision,
             model_image_write_duration,
             config_reloads,
+            past_summaries,
         }
     }
 

@@ -563,3 +563,99 @@ async fn an_export_at_a_revision_is_the_record_as_exported_then() {
         (Code::InvalidArgument, "revision")
     );
 }
+
+/// SummarizeFunding of commitments (the test projects' lines), party x field, as the record
+/// stands or at `revision`.
+async fn funding_summary(
+    client: &pairing_aid_client::Client,
+    revision: Option<i64>,
+) -> SummarizeFundingResponse {
+    let request = SummarizeFundingRequest {
+        group_by: vec![
+            FundingDimension::Party.into(),
+            FundingDimension::Field.into(),
+        ],
+        funding_types: vec![FundingType::Commitment.into()],
+        read_at: revision.map(|revision| ReadAt {
+            point: Some(read_at::Point::Revision(revision)),
+        }),
+        ..Default::default()
+    };
+    let response = client.analytics().summarize_funding(request).await;
+    response.unwrap().into_inner()
+}
+
+/// Creates a project or adds `yuan` to the first line of the one of that id: its commit.
+async fn fund(client: &pairing_aid_client::Client, id: &str, yuan: i64) -> i64 {
+    let Ok(mut project) = get_project(client, &format!("projects/{id}")).await else {
+        let mut projects = client.projects();
+        let created = projects.create_project(create_request(id, "")).await;
+        return created.unwrap().into_inner().revision;
+    };
+    let amount = project.funding_lines[0].amount.as_mut().unwrap();
+    amount.units += yuan;
+    let request = UpdateProjectRequest {
+        project: Some(project),
+        ..Default::default()
+    };
+    let updated = client.projects().update_project(request).await.unwrap();
+    updated.into_inner().revision
+}
+
+/// Asks each summary of `answered` again at its revision: the same answer, byte for byte.
+async fn asked(client: &pairing_aid_client::Client, answered: &[(i64, SummarizeFundingResponse)]) {
+    for (revision, answer) in answered {
+        let at = funding_summary(client, Some(*revision)).await;
+        assert_eq!(&at, answer, "at revision {revision}");
+    }
+}
+
+fn past_summaries(server: &TestServer, source: &str) -> f64 {
+    server.metric(&format!(
+        "pairing_aid_past_summaries_total{{source=\"{source}\"}}"
+    ))
+}
+
+#[tokio::test]
+async fn summaries_at_revisions_before_a_restart_read_the_log_once_and_stay_right_under_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = common::token_args();
+    let server = TestServer::start_on(common::database_in(&dir), &args);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    // Each revision's summary as it was answered when that revision was the newest.
+    let mut answered = Vec::new();
+    for (round, id) in ["funded-a", "funded-b", "funded-a", "funded-c", "funded-b"]
+        .into_iter()
+        .enumerate()
+    {
+        let revision = fund(&client, id, 1_000 * (round as i64 + 1)).await;
+        answered.push((revision, funding_summary(&client, None).await));
+    }
+    let (earliest, _) = answered[0];
+    asked(&client, &answered[..answered.len() - 1]).await;
+    assert_eq!(
+        past_summaries(&server, "journal"),
+        4.0,
+        "the journal reached back"
+    );
+    assert!(server.stop().success());
+
+    // The restarted server saw none of those commits applied: the projects changed since come
+    // from the log, once, then the journal carries them on as more commits land.
+    let server = TestServer::start_on(common::database_in(&dir), &args);
+    let client = server.client(Some(WRITE_TOKEN)).await;
+    asked(&client, &answered[..1]).await;
+    assert_eq!(past_summaries(&server, "log"), 1.0);
+    for (round, id) in ["funded-c", "funded-d", "funded-a"].into_iter().enumerate() {
+        fund(&client, id, 7 * (round as i64 + 1)).await;
+        let at = funding_summary(&client, Some(earliest)).await;
+        assert_eq!(at, answered[0].1, "after {} more commits", round + 1);
+    }
+    asked(&client, &answered).await;
+    assert_eq!(
+        past_summaries(&server, "record"),
+        0.0,
+        "never the whole record"
+    );
+    assert!(past_summaries(&server, "log") >= 4.0);
+}

@@ -14,6 +14,7 @@ use crate::domain::{ReadPoint, ResourceName};
 use crate::query::analytics::{self, AnalyticsError, FundingQuery, SeriesChoice};
 use crate::query::interrupt::Interrupt;
 use crate::query::model::ReadModel;
+use crate::telemetry;
 
 impl From<AnalyticsError> for ApiError {
     fn from(error: AnalyticsError) -> Self {
@@ -59,8 +60,12 @@ impl Api {
         let counted = match self.ledger.past_funding(revision).await? {
             PastCount::Journal => None,
             PastCount::Read(counted) => Some(counted),
-            PastCount::Whole => return Ok(None),
+            PastCount::Whole => {
+                count_past_summary("record");
+                return Ok(None);
+            }
         };
+        let source = if counted.is_some() { "log" } else { "journal" };
         let live = self.ledger.model().clone();
         let cost = Cost::Rows(analytics::summary_rows(&live.read(), query)?);
         let (query, limit) = (query.clone(), self.limits.max_answer_bytes);
@@ -76,10 +81,21 @@ impl Api {
             answer.revision = revision;
             within(limit, answer).map(Some)
         };
-        self.admission
+        let answer = self
+            .admission
             .run(|| caller_key(request), "SummarizeFunding", cost, answer)
-            .await
+            .await?;
+        count_past_summary(if answer.is_some() { source } else { "record" });
+        Ok(answer)
     }
+}
+
+/// Counts a summary at a past revision by where the projects as they stood came from.
+fn count_past_summary(source: &str) {
+    telemetry::metrics()
+        .past_summaries
+        .with_label_values(&[source])
+        .inc();
 }
 
 #[tonic::async_trait]
