@@ -8,6 +8,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/peer_csv.rs"]
+mod peer_csv;
 #[path = "support/timing.rs"]
 mod timing;
 
@@ -25,6 +27,7 @@ use pairing_aid_client::v1::analytics_service_client::AnalyticsServiceClient;
 use pairing_aid_client::v1::observation_service_client::ObservationServiceClient;
 use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 use pairing_aid_client::v1::*;
+use peer_csv::{cents, snake};
 use rust_decimal::Decimal;
 use timing::time;
 
@@ -41,14 +44,6 @@ fn resident_mib(pid: u32) -> f64 {
 
 fn quoted(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
-}
-
-fn snake<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// Writes the record the server will load (demo data and the scaled record) as CSV files for
@@ -74,10 +69,7 @@ fn write_csv(directory: &Path, projects: usize, observations: usize) {
             )
             .unwrap();
             for line in &p.funding_lines {
-                let amount = line.amount.amount.round_dp_with_strategy(
-                    2,
-                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
-                );
+                let amount = cents(line.amount.amount);
                 writeln!(
                     line_file,
                     "{},{},{},{amount}",

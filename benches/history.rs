@@ -24,6 +24,8 @@
 mod common;
 #[path = "support/outside.rs"]
 mod outside;
+#[path = "support/peer_csv.rs"]
+mod peer_csv;
 #[path = "support/timing.rs"]
 mod timing;
 
@@ -38,6 +40,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 use pairing_aid::domain::Resource;
 use pairing_aid_client::Client;
 use pairing_aid_client::v1::*;
+use peer_csv::{cents, snake};
 use rust_decimal::Decimal;
 use timing::time;
 use tokio::sync::watch;
@@ -247,14 +250,6 @@ async fn past_summary_rows(
     totals
 }
 
-fn snake<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// Every version of every project's funding lines with the revisions it stood at, as CSV for
 /// DuckDB: the record the server started with (from revision 0) and what `written` rewrote.
 fn write_versions(path: &Path, projects: usize, written: &Written) {
@@ -292,10 +287,7 @@ fn write_versions(path: &Path, projects: usize, written: &Written) {
         };
         let until = |i: usize| versions.get(i).map_or(i64::MAX, |v| v.0);
         for line in &p.funding_lines {
-            let amount = line
-                .amount
-                .amount
-                .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            let amount = cents(line.amount.amount);
             row(&snake(&line.funding_type), line.year, amount, 0, until(0));
         }
         for (i, (from, version)) in versions.iter().enumerate() {
@@ -304,7 +296,7 @@ fn write_versions(path: &Path, projects: usize, written: &Written) {
                 let funding_type = funding_type
                     .as_str_name()
                     .trim_start_matches("FUNDING_TYPE_");
-                let amount = amount(line.amount.as_ref().unwrap()).round_dp(2);
+                let amount = cents(amount(line.amount.as_ref().unwrap()));
                 row(
                     &funding_type.to_lowercase(),
                     line.year,
