@@ -144,8 +144,9 @@ async fn imports_report_progress_and_rejected_rows_by_position() {
 async fn a_streamed_import_survives_a_server_crash_and_applies_every_record_once() {
     let dir = tempfile::tempdir().unwrap();
     let database = common::database_in(&dir);
-    let mut server = Some(TestServer::start_on(&database, &common::token_args()));
-    let address = server.as_ref().unwrap().address.clone();
+    let address = common::address_for_restarts();
+    let start = || TestServer::start_with(&database, &address, &common::token_args(), &[]);
+    let mut server = Some(start());
     let client = patient_writer(server.as_ref().unwrap()).await;
     // Records arrive over a channel, as from another service; none is held before it is sent.
     let (sender, receiver) = tokio::sync::mpsc::channel(10);
@@ -170,10 +171,7 @@ async fn a_streamed_import_survives_a_server_crash_and_applies_every_record_once
                 // Crash the server mid-import and bring it back on the same address.
                 let mut crashed = server.take().unwrap();
                 crashed.kill_hard();
-                server = Some(TestServer::start_on(
-                    &database,
-                    &[common::token_args().as_slice(), &["--listen", &address]].concat(),
-                ));
+                server = Some(start());
             }
         })
         .await
@@ -201,8 +199,9 @@ async fn a_streamed_import_survives_a_server_crash_and_applies_every_record_once
 async fn watch_resumes_after_the_server_restarts_without_losing_or_repeating_changes() {
     let dir = tempfile::tempdir().unwrap();
     let database = common::database_in(&dir);
-    let mut server = TestServer::start_on(&database, &common::token_args());
-    let address = server.address.clone();
+    let address = common::address_for_restarts();
+    let start = || TestServer::start_with(&database, &address, &common::token_args(), &[]);
+    let mut server = start();
     let client = patient_writer(&server).await;
     // The client gives each write a request id, so retrying it across the restart is safe.
     let create = |id: String| {
@@ -232,10 +231,7 @@ async fn watch_resumes_after_the_server_restarts_without_losing_or_repeating_cha
 
     server.terminate();
     assert!(server.wait_exit(Duration::from_secs(15)).success());
-    let server = TestServer::start_on(
-        &database,
-        &[common::token_args().as_slice(), &["--listen", &address]].concat(),
-    );
+    let server = start();
     revisions.push(create("watched-b".into()).await);
     revisions.push(create("watched-c".into()).await);
     let mut seen = vec![revisions[0]];

@@ -265,6 +265,24 @@ fn listening_addresses(line: &str) -> Option<(String, String)> {
     Some((field("address")?, field("metrics_address")?))
 }
 
+/// A loopback address, free now, for a server that is restarted on the same address: its
+/// port is below the kernel's ephemeral range (32768 and up by default), so while the server
+/// is down, neither another test's server (listening on port 0) nor a client's connection
+/// (whose local port is ephemeral) can take it, as they can take an ephemeral one.
+pub fn address_for_restarts() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    // Spread over the range by process, so test binaries running at once rarely try the same.
+    let start = std::process::id() % 8_000;
+    loop {
+        let offset = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = 20_000 + (start + offset * 7) % 12_000;
+        let address = format!("127.0.0.1:{port}");
+        if std::net::TcpListener::bind(&address).is_ok() {
+            return address;
+        }
+    }
+}
+
 /// A temporary directory and a database path in it that outlive one server.
 pub fn database_in(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("pairing-aid.db")
