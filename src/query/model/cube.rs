@@ -317,7 +317,7 @@ pub struct FundingCube {
     /// Rows as they were before each recent commit, for summaries at a past revision; a
     /// model loaded from an image starts a new one.
     #[serde(skip)]
-    pub journal: FundingJournal,
+    pub(super) journal: FundingJournal,
 }
 
 impl Default for FundingCube {

@@ -102,9 +102,10 @@ impl FundingJournal {
         self.floor.unwrap_or(model_revision) <= revision
     }
 
-    /// Keeps row `number` as it was before the commit being applied, unless the commit
-    /// already changed it; `currencies` are those of its lines. Nothing before the first
-    /// commit: loading is not a change.
+    /// Keeps row `number` as it was, changed by the commit being applied; `currencies` are
+    /// those of its lines. Questions read only a row's first change after their revision, so
+    /// a change right after one to the same row in the same commit (a replace's addition after
+    /// its removal) is not kept. Nothing before the first commit: loading is not a change.
     pub fn record<'c>(
         &mut self,
         number: u32,
