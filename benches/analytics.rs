@@ -27,7 +27,7 @@ use pairing_aid_client::v1::analytics_service_client::AnalyticsServiceClient;
 use pairing_aid_client::v1::observation_service_client::ObservationServiceClient;
 use pairing_aid_client::v1::project_service_client::ProjectServiceClient;
 use pairing_aid_client::v1::*;
-use peer_csv::{cents, snake};
+use peer_csv::{cents, snake, yuan};
 use rust_decimal::Decimal;
 use timing::time;
 
@@ -136,8 +136,7 @@ fn baselines(directory: &Path) -> HashMap<(String, String), Baseline> {
 }
 
 fn amount(group: &FundingGroup) -> Decimal {
-    let money = group.amount.as_ref().unwrap();
-    (Decimal::from(money.units) + Decimal::new(money.nanos.into(), 9)).normalize()
+    yuan(group.amount.as_ref().unwrap())
 }
 
 fn main() {

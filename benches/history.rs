@@ -40,7 +40,7 @@ use futures_util::{FutureExt as _, StreamExt as _};
 use pairing_aid::domain::Resource;
 use pairing_aid_client::Client;
 use pairing_aid_client::v1::*;
-use peer_csv::{cents, snake};
+use peer_csv::{cents, snake, yuan};
 use rust_decimal::Decimal;
 use timing::time;
 use tokio::sync::watch;
@@ -73,17 +73,7 @@ fn at(revision: i64) -> Option<ReadAt> {
 }
 
 async fn get(client: &Client, name: String) -> Project {
-    client
-        .projects()
-        .get_project(GetProjectRequest {
-            name,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .project
-        .unwrap()
+    common::get_project(client, &name).await.unwrap()
 }
 
 /// `project` with a new description and, so a summary at a past revision has it to count
@@ -165,10 +155,6 @@ async fn keep_writing(writer: Client, projects: usize, mut stop: watch::Receiver
     }
 }
 
-fn amount(money: &pairing_aid_client::pb::google::r#type::Money) -> Decimal {
-    (Decimal::from(money.units) + Decimal::new(money.nanos.into(), 9)).normalize()
-}
-
 /// SummarizeFunding, party x field, 2015-2020, at `read_at`: its total.
 async fn summary(reader: &Client, read_at: Option<ReadAt>) -> Decimal {
     let request = SummarizeFundingRequest {
@@ -183,7 +169,7 @@ async fn summary(reader: &Client, read_at: Option<ReadAt>) -> Decimal {
     };
     let answer = reader.analytics().summarize_funding(request).await.unwrap();
     let total = answer.into_inner().total.unwrap();
-    amount(total.amount.as_ref().unwrap())
+    yuan(total.amount.as_ref().unwrap())
 }
 
 /// The past summary at `revision`: its total and the first call's time (ms), then p50 and
@@ -296,7 +282,7 @@ fn write_versions(path: &Path, projects: usize, written: &Written) {
                 let funding_type = funding_type
                     .as_str_name()
                     .trim_start_matches("FUNDING_TYPE_");
-                let amount = cents(amount(line.amount.as_ref().unwrap()));
+                let amount = cents(yuan(line.amount.as_ref().unwrap()));
                 row(
                     &funding_type.to_lowercase(),
                     line.year,
