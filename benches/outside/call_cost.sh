@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Server CPU per call, by what the call crosses: the trivial tonic echo (32-byte payload, and
+# 600 bytes, a project's size, each way), a health check (our layers, no handler), GetParty
+# (layers, authentication and a small answer) and GetProject (the same with a 600-byte
+# answer). `perf stat` counts the server's task-clock, context switches and system calls while
+# h2load sends a fixed number of calls, so the figures do not depend on the load generator's
+# share of the two cores the way throughput does. Needs h2load (Debian nghttp2-client), perf
+# and a release build.
+# Usage: benches/outside/call_cost.sh [CALLS] [ROUNDS] [CONNECTIONS] [STREAMS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+calls=${1:-100000}
+rounds=${2:-3}
+connections=${3:-2}
+streams=${4:-4}
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
+target/release/pairing-aid --database "$dir/cost.db" --listen 127.0.0.1:50075 \
+  --metrics-listen 127.0.0.1:0 2>"$dir/log" &
+server=$!
+target/release/pairing-load echo-server --listen 127.0.0.1:50076 >"$dir/echo" &
+echo_server=$!
+until grep -q "listening on" "$dir/log" && grep -q "listening on" "$dir/echo"; do sleep 1; done
+python3 - "$dir" <<'PY'
+import struct, sys
+def framed(message):
+    return b"\x00" + struct.pack(">I", len(message)) + message
+def string_field(value):  # field 1, length-delimited, lengths under 16,384
+    length = bytes([len(value)]) if len(value) < 128 else bytes([0x80 | (len(value) & 0x7F), len(value) >> 7])
+    return b"\x0a" + length + value
+for name, message in {
+    "project": string_field(b"projects/shanghai-kashgar-2013-01"),
+    "party": string_field(b"parties/shanghai"),
+    "health": b"",
+    "echo32": string_field(b"x" * 32),
+    "echo600": string_field(b"x" * 600),
+}.items():
+    open(f"{sys.argv[1]}/{name}.bin", "wb").write(framed(message))
+PY
+measure() {  # label pid body url
+  perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$2" -o "$dir/perf" -- \
+    h2load -c "$connections" -m "$streams" -n "$calls" -d "$dir/$3.bin" \
+    -H 'content-type: application/grpc' -H 'te: trailers' "$4" >"$dir/h2load"
+  python3 - "$1" "$calls" "$dir" <<'PY'
+import csv, re, sys
+label, calls, dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+counts = {row[2]: float(row[0]) for row in csv.reader(open(f"{dir}/perf"))
+          if len(row) > 2 and row[0][:1].isdigit()}
+rate = re.search(r"finished in [^,]+, ([\d.]+) req/s", open(f"{dir}/h2load").read()).group(1)
+print(f"  {label:<10} {float(rate):>9,.0f} calls/s  server CPU {counts['task-clock'] * 1000 / calls:5.1f} us/call"
+      f"  context switches {counts['context-switches'] / calls:.2f}"
+      f"  system calls {counts['raw_syscalls:sys_enter'] / calls:.2f}")
+PY
+}
+ours=http://127.0.0.1:50075
+for round in $(seq "$rounds"); do
+  echo "round $round (${connections} x ${streams}, $calls calls each):"
+  measure echo32 "$echo_server" echo32 http://127.0.0.1:50076/loadtest.echo.v1.EchoService/Echo
+  measure echo600 "$echo_server" echo600 http://127.0.0.1:50076/loadtest.echo.v1.EchoService/Echo
+  measure health "$server" health "$ours/grpc.health.v1.Health/Check"
+  measure GetParty "$server" party "$ours/pairing.v1.PartyService/GetParty"
+  measure GetProject "$server" project "$ours/pairing.v1.ProjectService/GetProject"
+done
