@@ -15,12 +15,8 @@ connections=${3:-2}
 streams=${4:-4}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
-target/release/pairing-aid --database "$dir/cost.db" --listen 127.0.0.1:50075 \
-  --metrics-listen 127.0.0.1:0 2>"$dir/log" &
-server=$!
-target/release/pairing-load echo-server --listen 127.0.0.1:50076 >"$dir/echo" &
-echo_server=$!
-until grep -q "listening on" "$dir/log" && grep -q "listening on" "$dir/echo"; do sleep 1; done
+source benches/outside/beside_echo.sh
+start_beside_echo "$dir" 50075 50076
 python3 - "$dir" <<'PY'
 import struct, sys
 def framed(message):
@@ -55,9 +51,9 @@ PY
 ours=http://127.0.0.1:50075
 for round in $(seq "$rounds"); do
   echo "round $round (${connections} x ${streams}, $calls calls each):"
-  measure echo32 "$echo_server" echo32 http://127.0.0.1:50076/loadtest.echo.v1.EchoService/Echo
-  measure echo600 "$echo_server" echo600 http://127.0.0.1:50076/loadtest.echo.v1.EchoService/Echo
-  measure health "$server" health "$ours/grpc.health.v1.Health/Check"
-  measure GetParty "$server" party "$ours/pairing.v1.PartyService/GetParty"
-  measure GetProject "$server" project "$ours/pairing.v1.ProjectService/GetProject"
+  measure echo32 "$echo_pid" echo32 http://127.0.0.1:50076/loadtest.echo.v1.EchoService/Echo
+  measure echo600 "$echo_pid" echo600 http://127.0.0.1:50076/loadtest.echo.v1.EchoService/Echo
+  measure health "$server_pid" health "$ours/grpc.health.v1.Health/Check"
+  measure GetParty "$server_pid" party "$ours/pairing.v1.PartyService/GetParty"
+  measure GetProject "$server_pid" project "$ours/pairing.v1.ProjectService/GetProject"
 done

@@ -9,10 +9,8 @@ seconds=${1:-3}
 rounds=${2:-5}
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
-target/release/pairing-aid --database "$dir/shapes.db" --listen 127.0.0.1:50073 \
-  --metrics-listen 127.0.0.1:0 2>"$dir/log" &
-target/release/pairing-load echo-server --listen 127.0.0.1:50074 >"$dir/echo" &
-until grep -q "listening on" "$dir/log" && grep -q "listening on" "$dir/echo"; do sleep 1; done
+source benches/outside/beside_echo.sh
+start_beside_echo "$dir" 50073 50074
 python3 - "$dir" <<'PY'
 import struct, sys
 def framed(message):
