@@ -1,11 +1,30 @@
-# Sourced by the h2load scripts: starts the release server on the demo data (kept in DIR) and
-# the trivial tonic echo beside it, and returns once both serve; `server_pid` and `echo_pid`
-# name them. The caller's EXIT trap stops them.
-start_beside_echo() {  # DIR PORT ECHO_PORT
-  target/release/pairing-aid --database "$1/demo.db" --listen "127.0.0.1:$2" \
-    --metrics-listen 127.0.0.1:0 2>"$1/log" &
+# Sourced by the h2load scripts: in a temporary directory (`dir`, removed on exit with the
+# servers), starts the release server on the demo data and the trivial tonic echo beside it,
+# writes the gRPC-framed request bodies h2load sends (`$dir/NAME.bin`: project, party, health,
+# echo32, echo600), and returns once both serve; `server_pid` and `echo_pid` name them.
+start_beside_echo() {  # PORT ECHO_PORT
+  dir=$(mktemp -d)
+  trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
+  target/release/pairing-aid --database "$dir/demo.db" --listen "127.0.0.1:$1" \
+    --metrics-listen 127.0.0.1:0 2>"$dir/log" &
   server_pid=$!
-  target/release/pairing-load echo-server --listen "127.0.0.1:$3" >"$1/echo" &
+  target/release/pairing-load echo-server --listen "127.0.0.1:$2" >"$dir/echo" &
   echo_pid=$!
-  until grep -q "listening on" "$1/log" && grep -q "listening on" "$1/echo"; do sleep 1; done
+  python3 - "$dir" <<'PY'
+import struct, sys
+def framed(message):
+    return b"\x00" + struct.pack(">I", len(message)) + message
+def string_field(value):  # field 1, length-delimited, lengths under 16,384
+    length = bytes([len(value)]) if len(value) < 128 else bytes([0x80 | (len(value) & 0x7F), len(value) >> 7])
+    return b"\x0a" + length + value
+for name, message in {
+    "project": string_field(b"projects/shanghai-kashgar-2013-01"),
+    "party": string_field(b"parties/shanghai"),
+    "health": b"",
+    "echo32": string_field(b"x" * 32),
+    "echo600": string_field(b"x" * 600),
+}.items():
+    open(f"{sys.argv[1]}/{name}.bin", "wb").write(framed(message))
+PY
+  until grep -q "listening on" "$dir/log" && grep -q "listening on" "$dir/echo"; do sleep 1; done
 }

@@ -13,26 +13,8 @@ calls=${1:-100000}
 rounds=${2:-3}
 connections=${3:-2}
 streams=${4:-4}
-dir=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
 source benches/outside/beside_echo.sh
-start_beside_echo "$dir" 50075 50076
-python3 - "$dir" <<'PY'
-import struct, sys
-def framed(message):
-    return b"\x00" + struct.pack(">I", len(message)) + message
-def string_field(value):  # field 1, length-delimited, lengths under 16,384
-    length = bytes([len(value)]) if len(value) < 128 else bytes([0x80 | (len(value) & 0x7F), len(value) >> 7])
-    return b"\x0a" + length + value
-for name, message in {
-    "project": string_field(b"projects/shanghai-kashgar-2013-01"),
-    "party": string_field(b"parties/shanghai"),
-    "health": b"",
-    "echo32": string_field(b"x" * 32),
-    "echo600": string_field(b"x" * 600),
-}.items():
-    open(f"{sys.argv[1]}/{name}.bin", "wb").write(framed(message))
-PY
+start_beside_echo 50075 50076
 measure() {  # label pid body url
   perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter -p "$2" -o "$dir/perf" -- \
     h2load -c "$connections" -m "$streams" -n "$calls" -d "$dir/$3.bin" \

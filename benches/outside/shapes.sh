@@ -7,18 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-3}
 rounds=${2:-5}
-dir=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
 source benches/outside/beside_echo.sh
-start_beside_echo "$dir" 50073 50074
-python3 - "$dir" <<'PY'
-import struct, sys
-def framed(message):
-    return b"\x00" + struct.pack(">I", len(message)) + message
-name = b"projects/shanghai-kashgar-2013-01"
-open(sys.argv[1] + "/get.bin", "wb").write(framed(b"\x0a" + bytes([len(name)]) + name))
-open(sys.argv[1] + "/echo.bin", "wb").write(framed(b"\x0a\x20" + b"x" * 32))
-PY
+start_beside_echo 50073 50074
 run() {  # connections streams body url -> "requests/s mean-latency"
   h2load -c "$1" -m "$2" -D "$seconds" -d "$3" -H 'content-type: application/grpc' \
     -H 'te: trailers' "$4" | awk '
@@ -30,8 +20,8 @@ for shape in "4 32" "2 4" "4 1" "1 1"; do
   set -- $shape
   ratios=()
   for round in $(seq "$rounds"); do
-    get=$(run "$1" "$2" "$dir/get.bin" http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
-    echo=$(run "$1" "$2" "$dir/echo.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
+    get=$(run "$1" "$2" "$dir/project.bin" http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
+    echo=$(run "$1" "$2" "$dir/echo32.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
     ratios+=("$(python3 -c "print(f'{float(\"${get%% *}\")/float(\"${echo%% *}\"):.2f}')")")
     echo "  $1x$2 round $round: GetProject ${get% *} req/s (mean ${get#* }), echo ${echo% *} req/s (mean ${echo#* })"
   done
