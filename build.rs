@@ -23,10 +23,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(false)
         .codec_path("::pairing_aid_client::codec::SliceCodec")
-        // Export chunks are encoded on the heavy-work pool, not by the runtime's stream.
+        // Export chunks are encoded on the heavy-work pool, not by the runtime's stream; a
+        // project's Get answer straight from the project found (src/api/encoded.rs).
         .extern_path(
             ".pairing.v1.ExportRecordsResponse",
             "crate::api::encoded::EncodedExport",
+        )
+        .extern_path(
+            ".pairing.v1.GetProjectResponse",
+            "crate::api::encoded::EncodedProject",
         )
         .extern_path(".pairing.v1", "::pairing_aid_client::pb::pairing::v1")
         .extern_path(".google.type", "::pairing_aid_client::pb::google::r#type")

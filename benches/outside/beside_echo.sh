@@ -1,14 +1,18 @@
-# Sourced by the h2load scripts: in a temporary directory (`dir`, removed on exit with the
-# servers), starts the release server on the demo data and the trivial tonic echo beside it,
-# writes the gRPC-framed request bodies h2load sends (`$dir/NAME.bin`: project, party, health,
-# echo32, echo600), and returns once both serve; `server_pid` and `echo_pid` name them.
-start_beside_echo() {  # PORT ECHO_PORT
-  dir=$(mktemp -d)
-  trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
-  target/release/pairing-aid --database "$dir/demo.db" --listen "127.0.0.1:$1" \
+# Sourced by the h2load scripts: in a temporary directory (`dir`, made unless the caller made
+# it; removed on exit with the servers), starts the release server on the demo data and the
+# trivial tonic echo beside it, each under the command given after the ports if any (a
+# profiler), writes the gRPC-framed request bodies h2load sends (`$dir/NAME.bin`: project,
+# party, health, echo32, echo600), and returns once both serve; `server_pid` and `echo_pid`
+# name them.
+start_beside_echo() {  # PORT ECHO_PORT [WRAPPER...]
+  local port=$1 echo_port=$2
+  shift 2
+  dir=${dir:-$(mktemp -d)}
+  trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$dir"' EXIT
+  "$@" target/release/pairing-aid --database "$dir/demo.db" --listen "127.0.0.1:$port" \
     --metrics-listen 127.0.0.1:0 2>"$dir/log" &
   server_pid=$!
-  target/release/pairing-load echo-server --listen "127.0.0.1:$2" >"$dir/echo" &
+  "$@" target/release/pairing-load echo-server --listen "127.0.0.1:$echo_port" >"$dir/echo" 2>&1 &
   echo_pid=$!
   python3 - "$dir" <<'PY'
 import struct, sys

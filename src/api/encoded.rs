@@ -1,23 +1,42 @@
-//! Export chunks encoded where they are made, on the heavy-work pool: the runtime, which also
-//! serves the light calls, only copies their bytes into the stream. The server stubs use this
-//! type for `ExportRecordsResponse` (see `build.rs`); clients decode the ordinary message.
+//! Answers encoded before tonic sees them. Export chunks are encoded where they are made, on
+//! the heavy-work pool: the runtime, which also serves the light calls, only copies their
+//! bytes into the stream. A GetProject answer is written straight from the project found
+//! (`convert::wire`), without the protobuf structs prost would build, measure three times and
+//! free. The server stubs use these types for the messages named in `build.rs`; clients
+//! decode the ordinary messages.
+
+use std::marker::PhantomData;
 
 use prost::bytes::{Buf, BufMut, Bytes};
 use prost::encoding::{DecodeContext, WireType, skip_field};
 
 use pairing_aid_client::v1 as pb;
 
-/// An `ExportRecordsResponse`, already encoded.
+/// A message of type `M`, already encoded.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct EncodedExport(Bytes);
+pub struct Encoded<M>(Bytes, PhantomData<fn() -> M>);
 
-impl From<&pb::ExportRecordsResponse> for EncodedExport {
-    fn from(response: &pb::ExportRecordsResponse) -> Self {
-        EncodedExport(prost::Message::encode_to_vec(response).into())
+/// An `ExportRecordsResponse`, already encoded.
+pub type EncodedExport = Encoded<pb::ExportRecordsResponse>;
+
+/// A `GetProjectResponse`, already encoded.
+pub type EncodedProject = Encoded<pb::GetProjectResponse>;
+
+impl<M> Encoded<M> {
+    /// Bytes that encode an `M`: the caller vouches for them (`convert::wire`'s tests hold its
+    /// bytes to prost's).
+    pub(super) fn from_bytes(bytes: Vec<u8>) -> Self {
+        Encoded(bytes.into(), PhantomData)
     }
 }
 
-impl prost::Message for EncodedExport {
+impl<M: prost::Message> From<&M> for Encoded<M> {
+    fn from(message: &M) -> Self {
+        Encoded::from_bytes(message.encode_to_vec())
+    }
+}
+
+impl<M: std::fmt::Debug> prost::Message for Encoded<M> {
     fn encode_raw(&self, buf: &mut impl BufMut) {
         buf.put_slice(&self.0);
     }

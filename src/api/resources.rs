@@ -10,12 +10,12 @@ use pairing_aid_client::v1 as pb;
 use super::admission::Cost;
 use super::auth::{Role, require};
 use super::convert::decode::{self, request_name, request_name_at};
-use super::convert::encode;
+use super::convert::encode::{self, GetAnswer};
 use super::pb as server;
 use super::{Api, ApiError, commit_note, expected_revision};
 use crate::changes::{Before, Committed, Version, Write};
 use crate::changes::{Edit, WriteOp};
-use crate::domain::{Collection, ReadPoint, Resource, ResourceName};
+use crate::domain::{self, Collection, ReadPoint, Resource, ResourceName};
 use crate::query::listing::{Budget, ListQuery, list};
 use crate::query::model::{ReadModel, Table};
 
@@ -243,7 +243,7 @@ macro_rules! resource_service {
     (
         $service:ident in $module:ident, $collection:ident, $variant:ident, role $role:ident,
         $singular:ident / $plural:ident, id field $id_field:ident,
-        get $get:ident($get_request:ident) -> $get_response:ident,
+        get $get:ident($get_request:ident),
         list $list:ident($list_request:ident) -> $list_response:ident,
         create $create:ident($create_request:ident) -> $create_response:ident,
         update $update:ident($update_request:ident) -> $update_response:ident,
@@ -267,7 +267,7 @@ macro_rules! resource_service {
             async fn $get(
                 &self,
                 request: Request<pb::$get_request>,
-            ) -> Result<Response<pb::$get_response>, Status> {
+            ) -> Result<Response<<domain::$variant as GetAnswer>::Answer>, Status> {
                 let r = request.get_ref();
                 let (name, at) = request_name_at(Collection::$collection, &r.name, "name")?;
                 let point = decode::read_point(r.read_at.as_ref(), at)?;
@@ -278,12 +278,12 @@ macro_rules! resource_service {
                         // Named as asked: `name@revision` if so, as a read of now would be otherwise.
                         return Err(ApiError::NotFound { name: r.name.clone() }.into());
                     };
-                    return Ok(Response::new(pb::$get_response { $singular: Some(encode::$singular(&item)) }));
+                    return Ok(Response::new(item.get_answer()));
                 }
                 let cost = |_: &ReadModel| Ok(Cost::Rows(1));
                 self.read_at(&request, r.min_revision, ReadPoint::Now, method_name(stringify!($get_request)), cost, move |model, _| {
                     let item = find(&model.$plural, &name)?;
-                    Ok(pb::$get_response { $singular: Some(encode::$singular(&item)) })
+                    Ok(item.get_answer())
                 }).await
             }
 
@@ -406,7 +406,7 @@ macro_rules! resource_service {
 
 resource_service!(PartyService in party_service_server, Parties, Party, role Admin,
     party / parties, id field party_id,
-    get get_party(GetPartyRequest) -> GetPartyResponse,
+    get get_party(GetPartyRequest),
     list list_parties(ListPartiesRequest) -> ListPartiesResponse,
     create create_party(CreatePartyRequest) -> CreatePartyResponse,
     update update_party(UpdatePartyRequest) -> UpdatePartyResponse,
@@ -415,7 +415,7 @@ resource_service!(PartyService in party_service_server, Parties, Party, role Adm
 
 resource_service!(AreaService in area_service_server, Areas, Area, role Admin,
 area / areas, id field area_id,
-get get_area(GetAreaRequest) -> GetAreaResponse,
+get get_area(GetAreaRequest),
 list list_areas(ListAreasRequest) -> ListAreasResponse,
 create create_area(CreateAreaRequest) -> CreateAreaResponse,
 update update_area(UpdateAreaRequest) -> UpdateAreaResponse,
@@ -441,7 +441,7 @@ more {
 
 resource_service!(PairingService in pairing_service_server, Pairings, Pairing, role Write,
     pairing / pairings, id field pairing_id,
-    get get_pairing(GetPairingRequest) -> GetPairingResponse,
+    get get_pairing(GetPairingRequest),
     list list_pairings(ListPairingsRequest) -> ListPairingsResponse,
     create create_pairing(CreatePairingRequest) -> CreatePairingResponse,
     update update_pairing(UpdatePairingRequest) -> UpdatePairingResponse,
@@ -450,7 +450,7 @@ resource_service!(PairingService in pairing_service_server, Pairings, Pairing, r
 
 resource_service!(ProjectService in project_service_server, Projects, Project, role Write,
     project / projects, id field project_id,
-    get get_project(GetProjectRequest) -> GetProjectResponse,
+    get get_project(GetProjectRequest),
     list list_projects(ListProjectsRequest) -> ListProjectsResponse,
     create create_project(CreateProjectRequest) -> CreateProjectResponse,
     update update_project(UpdateProjectRequest) -> UpdateProjectResponse,
@@ -461,7 +461,7 @@ resource_service!(ProjectService in project_service_server, Projects, Project, r
 
 resource_service!(IndicatorService in indicator_service_server, Indicators, Indicator, role Admin,
     indicator / indicators, id field indicator_id,
-    get get_indicator(GetIndicatorRequest) -> GetIndicatorResponse,
+    get get_indicator(GetIndicatorRequest),
     list list_indicators(ListIndicatorsRequest) -> ListIndicatorsResponse,
     create create_indicator(CreateIndicatorRequest) -> CreateIndicatorResponse,
     update update_indicator(UpdateIndicatorRequest) -> UpdateIndicatorResponse,
@@ -472,7 +472,7 @@ resource_service!(IndicatorService in indicator_service_server, Indicators, Indi
 
 resource_service!(ObservationService in observation_service_server, Observations, Observation, role Write,
     observation / observations, id field observation_id,
-    get get_observation(GetObservationRequest) -> GetObservationResponse,
+    get get_observation(GetObservationRequest),
     list list_observations(ListObservationsRequest) -> ListObservationsResponse,
     create create_observation(CreateObservationRequest) -> CreateObservationResponse,
     update update_observation(UpdateObservationRequest) -> UpdateObservationResponse,

@@ -33,13 +33,22 @@ pub fn timestamp(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp>
 
 /// The wire form of an exact amount.
 pub fn money(value: &domain::Money) -> Money {
-    let units = value.amount.trunc();
-    let nanos = ((value.amount - units) * Decimal::from(1_000_000_000)).trunc();
+    let (units, nanos) = units_and_nanos(value.amount);
     Money {
         currency_code: value.currency.clone(),
-        units: units.to_i64().unwrap_or(i64::MAX),
-        nanos: nanos.to_i32().unwrap_or_default(),
+        units,
+        nanos,
     }
+}
+
+/// An amount as `google.type.Money` splits it: whole units, and billionths of a unit.
+pub(super) fn units_and_nanos(amount: Decimal) -> (i64, i32) {
+    let units = amount.trunc();
+    let nanos = ((amount - units) * Decimal::from(1_000_000_000)).trunc();
+    (
+        units.to_i64().unwrap_or(i64::MAX),
+        nanos.to_i32().unwrap_or_default(),
+    )
 }
 
 fn place_codes(codes: &[domain::PlaceCode]) -> Vec<pb::PlaceCode> {
@@ -83,6 +92,34 @@ macro_rules! with_bookkeeping {
         }
     }};
 }
+
+/// What a Get answers for a resource of this type: the message the server sends.
+pub trait GetAnswer {
+    type Answer: prost::Message + 'static;
+
+    fn get_answer(&self) -> Self::Answer;
+}
+
+/// Get answers that wrap the resource's message; a project's is written by `wire`.
+macro_rules! get_answers {
+    ($($variant:ident => $response:ident { $field:ident }),+ $(,)?) => {$(
+        impl GetAnswer for domain::$variant {
+            type Answer = pb::$response;
+
+            fn get_answer(&self) -> pb::$response {
+                pb::$response { $field: Some($field(self)) }
+            }
+        }
+    )+};
+}
+
+get_answers!(
+    Party => GetPartyResponse { party },
+    Area => GetAreaResponse { area },
+    Pairing => GetPairingResponse { pairing },
+    Indicator => GetIndicatorResponse { indicator },
+    Observation => GetObservationResponse { observation },
+);
 
 /// The wire form of a party.
 pub fn party(value: &domain::Party) -> pb::Party {

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod encode;
 #[cfg(test)]
 mod fuzz;
+mod wire;
 
 use crate::domain::Labelled;
 
