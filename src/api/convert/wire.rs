@@ -1,15 +1,15 @@
 //! A GetProject answer written straight from the domain project to protobuf bytes: one pass,
 //! the project's texts copied once, nothing allocated but the answer. Through `encode::project`
 //! and prost, the same answer allocated every text a second time, measured every nested
-//! message once per level above it and freed it all again: about a sixth of a GetProject's
-//! server time. The bytes are prost's for `encode::project`, field for field (the property
-//! test below holds them equal, so a field added there fails here until it is written).
+//! message once per level above it and freed it all again: a tenth of the instructions a
+//! GetProject cost the server (docs/BENCHMARKS.md, issue 21). The bytes are prost's for
+//! `encode::project`, field for field (the property test below holds them equal, so a field
+//! added there fails here until it is written).
 
 use std::fmt::Display;
 use std::io::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use prost::encoding::{WireType, encode_key, encode_varint};
 
 use super::encode::{GetAnswer, date, enum_value, timestamp, units_and_nanos};
 use crate::api::encoded::EncodedProject;
@@ -97,6 +97,10 @@ fn provenance(w: &mut Wire, value: &domain::Provenance) {
     w.text(6, &value.note);
 }
 
+/// The wire types of the protobuf encoding this writer uses.
+const VARINT: u32 = 0;
+const LENGTH_DELIMITED: u32 = 2;
+
 /// Protobuf bytes being written. Fields at their default value are left out and messages
 /// that are set are written even when empty, as prost does for proto3.
 struct Wire(Vec<u8>);
@@ -104,15 +108,15 @@ struct Wire(Vec<u8>);
 impl Wire {
     fn text(&mut self, field: u32, value: &str) {
         if !value.is_empty() {
-            encode_key(field, WireType::LengthDelimited, &mut self.0);
-            encode_varint(value.len() as u64, &mut self.0);
+            self.key(field, LENGTH_DELIMITED);
+            self.varint(value.len() as u64);
             self.0.extend_from_slice(value.as_bytes());
         }
     }
 
     /// A string field holding `value` as displayed (never empty), without a `String` for it.
     fn shown(&mut self, field: u32, value: impl Display) {
-        self.length_delimited(field, |w| {
+        self.message(field, |w| {
             write!(w.0, "{value}").expect("writing to a Vec cannot fail");
         });
     }
@@ -120,8 +124,8 @@ impl Wire {
     /// An int32 or int64 field: negative values take ten bytes, as they do in prost.
     fn integer(&mut self, field: u32, value: i64) {
         if value != 0 {
-            encode_key(field, WireType::Varint, &mut self.0);
-            encode_varint(value as u64, &mut self.0);
+            self.key(field, VARINT);
+            self.varint(value as u64);
         }
     }
 
@@ -154,14 +158,10 @@ impl Wire {
         }
     }
 
+    /// A message field, or any field of bytes `write` appends, its length written before them
+    /// once known: one byte is kept for it, and the rare longer length moves what follows.
     fn message(&mut self, field: u32, write: impl FnOnce(&mut Wire)) {
-        self.length_delimited(field, write);
-    }
-
-    /// A field of bytes `write` appends, its length written before them once known: one byte
-    /// is kept for it, and the rare longer length moves what follows.
-    fn length_delimited(&mut self, field: u32, write: impl FnOnce(&mut Wire)) {
-        encode_key(field, WireType::LengthDelimited, &mut self.0);
+        self.key(field, LENGTH_DELIMITED);
         let at = self.0.len();
         self.0.push(0);
         write(self);
@@ -169,10 +169,24 @@ impl Wire {
         if len < 0x80 {
             self.0[at] = len as u8;
         } else {
-            let mut prefix = Vec::with_capacity(4);
-            encode_varint(len as u64, &mut prefix);
-            self.0.splice(at..=at, prefix);
+            let mut prefix = Wire(Vec::with_capacity(4));
+            prefix.varint(len as u64);
+            self.0.splice(at..=at, prefix.0);
         }
+    }
+
+    fn key(&mut self, field: u32, wire_type: u32) {
+        self.varint(u64::from(field << 3 | wire_type));
+    }
+
+    /// Seven bits a byte, least significant first; inlined here, where prost's writes through
+    /// `BufMut` a byte at a time.
+    fn varint(&mut self, mut value: u64) {
+        while value >= 0x80 {
+            self.0.push(value as u8 | 0x80);
+            value >>= 7;
+        }
+        self.0.push(value as u8);
     }
 }
 
