@@ -218,14 +218,14 @@ impl Drop for TestServer {
     }
 }
 
-/// The server binary: this package's, or beside `pairctl` when the tests are pairctl's.
-/// How long a server may take to load its record and listen: a minute, or
+/// How long a server may take to load its record and listen: three minutes (two debug builds
+/// loading 200,000 synthetic projects at once on two slow cores took over one), or
 /// `PAIRING_AID_START_TIMEOUT_SECONDS` for benchmarks that load millions of records.
 fn start_timeout() -> Duration {
     let seconds = std::env::var("PAIRING_AID_START_TIMEOUT_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(180);
     Duration::from_secs(seconds)
 }
 
@@ -234,6 +234,7 @@ pub fn pairctl_binary() -> PathBuf {
     server_binary().with_file_name("pairctl")
 }
 
+/// The server binary: this package's, or beside `pairctl` when the tests are pairctl's.
 pub fn server_binary() -> PathBuf {
     if let Some(path) = option_env!("CARGO_BIN_EXE_pairing-aid") {
         return path.into();
