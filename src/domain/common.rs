@@ -20,9 +20,19 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// The entity tag clients send back to detect conflicting updates.
-    pub fn etag(&self) -> String {
-        format!("\"r{}\"", self.revision)
+    /// The entity tag clients send back to detect conflicting updates, as displayed: a writer
+    /// of the answer shows it without a `String` of its own.
+    pub fn etag(&self) -> impl std::fmt::Display + use<> {
+        Etag(self.revision)
+    }
+}
+
+/// The entity tag of a revision: `"r7"`, quotes included.
+struct Etag(i64);
+
+impl std::fmt::Display for Etag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"r{}\"", self.0)
     }
 }
 

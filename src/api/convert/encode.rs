@@ -85,7 +85,7 @@ macro_rules! with_bookkeeping {
         let meta: &Meta = $meta;
         $message {
             $($field $(: $value)?,)*
-            etag: meta.etag(),
+            etag: meta.etag().to_string(),
             revision: meta.revision,
             create_time: timestamp(meta.create_time),
             update_time: timestamp(meta.update_time),

@@ -68,7 +68,7 @@ fn project(w: &mut Wire, value: &domain::Project) {
     }
     w.enumeration(16, value.data_status);
     w.message(17, |w| provenance(w, &value.provenance));
-    w.shown(18, format_args!("\"r{}\"", value.meta.revision));
+    w.shown(18, value.meta.etag());
     w.integer(19, value.meta.revision);
     w.time(20, value.meta.create_time);
     w.time(21, value.meta.update_time);
