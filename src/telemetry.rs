@@ -297,10 +297,13 @@ pub async fn serve_metrics(listener: TcpListener) {
     }
 }
 
+/// Looked up by this constant, not by its name as text, which is parsed on every lookup.
+static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-status");
+
 /// The `grpc-status` of headers or trailers, if they carry one.
 fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
     headers
-        .get("grpc-status")
+        .get(&GRPC_STATUS)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i32>().ok())
         .map(tonic::Code::from)

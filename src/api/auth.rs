@@ -12,6 +12,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tonic::codegen::http::{self, header::AUTHORIZATION};
 use tonic::{Request, Status};
 
 use super::ApiError;
@@ -226,19 +227,16 @@ impl tonic::service::Interceptor for Authenticator {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         // Two headers could say two things, and which one a proxy or a server reads differs:
         // a call sends one or none.
-        if request
-            .metadata()
-            .get_all("authorization")
-            .iter()
-            .nth(1)
-            .is_some()
-        {
+        // By the header's constant, not its name: a name given as text is parsed on every
+        // lookup.
+        let headers: &http::HeaderMap = request.metadata().as_ref();
+        if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
             return Err(ApiError::Unauthenticated(
                 "send one authorization header, not several".into(),
             )
             .into());
         }
-        let Some(header) = request.metadata().get("authorization") else {
+        let Some(header) = headers.get(AUTHORIZATION) else {
             if let Some(caller) = self.certificate_caller(&request) {
                 request.extensions_mut().insert(caller);
                 return Ok(request);

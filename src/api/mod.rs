@@ -21,6 +21,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tonic::Request;
+use tonic::codegen::http;
 
 pub use error::ApiError;
 
@@ -313,9 +314,13 @@ fn commit_note(request_id: &str, reason: &str) -> Result<CommitNote, ApiError> {
     })
 }
 
+/// Looked up by this constant, not by its name as text, which is parsed on every lookup.
+static GRPC_TIMEOUT: http::HeaderName = http::HeaderName::from_static("grpc-timeout");
+
 /// The deadline the client set with `grpc-timeout`, if any.
 fn deadline<T>(request: &Request<T>) -> Option<Duration> {
-    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let headers: &http::HeaderMap = request.metadata().as_ref();
+    let value = headers.get(&GRPC_TIMEOUT)?.to_str().ok()?;
     let (amount, unit) = value.split_at(value.len().checked_sub(1)?);
     let amount: u64 = amount.parse().ok()?;
     Some(match unit {

@@ -42,10 +42,13 @@ const MALFORMED: &[&str] = &[
     "Error decompressing",
 ];
 
+/// Looked up by this constant, not by its name as text, which is parsed on every lookup.
+static STATUS_DETAILS: http::HeaderName = http::HeaderName::from_static("grpc-status-details-bin");
+
 /// The response, with a status tonic made for a bad request replaced by ours.
 fn restated(response: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
     let headers = response.headers();
-    if headers.contains_key("grpc-status-details-bin") {
+    if headers.contains_key(&STATUS_DETAILS) {
         return response;
     }
     let Some(status) = tonic::Status::from_header_map(headers) else {

@@ -9,7 +9,6 @@
 //! about a tenth of a GetProject's server time.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +16,7 @@ use std::time::{Duration, Instant};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use foldhash::HashMap;
 use http_body::{Frame, SizeHint};
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry_http::HeaderExtractor;
@@ -222,6 +222,9 @@ impl Call {
 
 /// A call's W3C trace id (the caller's, from `traceparent`, or a new one) and its own span id,
 /// kept as numbers: they are formatted only when a line is written.
+/// The W3C trace context header; a name given as text would be parsed on every lookup.
+static TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
 #[derive(Clone, Copy)]
 struct CallIds {
     trace: u128,
@@ -231,7 +234,7 @@ struct CallIds {
 impl CallIds {
     fn of(headers: &http::HeaderMap) -> Self {
         let from_caller = headers
-            .get("traceparent")
+            .get(&TRACEPARENT)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split('-').nth(1))
             .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -288,7 +291,7 @@ struct MethodMetrics {
 }
 
 thread_local! {
-    static KNOWN: RefCell<HashMap<*const Method, MethodMetrics>> = RefCell::new(HashMap::new());
+    static KNOWN: RefCell<HashMap<*const Method, MethodMetrics>> = RefCell::new(HashMap::default());
 }
 
 /// Runs `use_metrics` with `method`'s metrics. The methods are the served ones and

@@ -4,9 +4,9 @@
 //! The table is read from the descriptor sets of every service the server registers, so a
 //! new method, or one that becomes a stream, is labelled right without an edit here.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use foldhash::HashMap;
 use prost::Message as _;
 
 /// How a method's messages flow, as the `grpc_type` label spells it.
@@ -66,7 +66,7 @@ fn served_methods() -> HashMap<Box<str>, Method> {
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ];
-    let mut methods = HashMap::new();
+    let mut methods = HashMap::default();
     for set in sets {
         let set = prost_types::FileDescriptorSet::decode(set).expect("a built-in descriptor set");
         for file in &set.file {

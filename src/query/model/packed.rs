@@ -92,13 +92,28 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// An unsigned value written from at most 64 bits: `unsigned`'s reading in 64-bit
+    /// arithmetic, a fraction of the cost in the counts, indexes and dates a read is made of.
+    fn unsigned_64(&mut self) -> u64 {
+        let mut value = 0u64;
+        let mut shift = 0;
+        loop {
+            let byte = self.byte();
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return value;
+            }
+            shift += 7;
+        }
+    }
+
     /// A count or an index, which was written from a usize or a u32.
     pub fn index(&mut self) -> usize {
-        self.unsigned() as usize
+        self.unsigned_64() as usize
     }
 
     pub fn signed(&mut self) -> i64 {
-        let value = self.unsigned() as u64;
+        let value = self.unsigned_64();
         (value >> 1) as i64 ^ -((value & 1) as i64)
     }
 
@@ -116,21 +131,29 @@ impl<'a> Reader<'a> {
 
     pub fn decimal(&mut self) -> Decimal {
         let head = self.byte();
-        let mut value =
-            Decimal::from_i128_with_scale(self.unsigned() as i128, u32::from(head & 0x7f));
+        // From its parts: the mantissa was written from 96 bits and the scale from 0-28. The
+        // sign is set after, as `from_parts` would drop a zero's.
+        let mantissa = self.unsigned();
+        let mut value = Decimal::from_parts(
+            mantissa as u32,
+            (mantissa >> 32) as u32,
+            (mantissa >> 64) as u32,
+            false,
+            u32::from(head & 0x7f),
+        );
         value.set_sign_negative(head & 0x80 != 0);
         value
     }
 
     pub fn date(&mut self) -> Option<NaiveDate> {
-        let value = self.unsigned() as u32;
+        let value = self.unsigned_64() as u32;
         let days = value.checked_sub(1)?;
         NaiveDate::from_num_days_from_ce_opt((days >> 1) as i32 ^ -((days & 1) as i32))
     }
 
     /// Steps over a date without making it.
     pub fn skip_date(&mut self) {
-        self.unsigned();
+        self.unsigned_64();
     }
 
     pub fn time(&mut self) -> Option<DateTime<Utc>> {
@@ -138,7 +161,7 @@ impl<'a> Reader<'a> {
             return None;
         }
         let seconds = self.signed();
-        DateTime::from_timestamp(seconds, self.unsigned() as u32)
+        DateTime::from_timestamp(seconds, self.unsigned_64() as u32)
     }
 }
 

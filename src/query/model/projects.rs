@@ -135,9 +135,15 @@ impl ProjectTable {
         self.len() == 0
     }
 
-    /// The project of that name.
+    /// The project of that name, named by `name` itself: a name made again from the row
+    /// would cost two allocations on every GetProject.
     pub fn get(&self, name: &ResourceName) -> Option<Project> {
-        self.rows.find(name).map(|number| self.project(number))
+        let span = *self.rows.row(self.rows.find(name)?);
+        Some(unpack(
+            name.clone(),
+            &self.bytes[span.range()],
+            &self.shared,
+        ))
     }
 
     /// The number of the project of that name.
