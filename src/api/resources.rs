@@ -10,7 +10,7 @@ use pairing_aid_client::v1 as pb;
 use super::admission::Cost;
 use super::auth::{Role, require};
 use super::convert::decode::{self, request_name, request_name_at};
-use super::convert::encode::{self, GetAnswer};
+use super::convert::encode::{self, Answers, GetAnswer};
 use super::pb as server;
 use super::{Api, ApiError, commit_note, expected_revision};
 use crate::changes::{Before, Committed, Version, Write};
@@ -292,8 +292,8 @@ macro_rules! resource_service {
                 }
                 let cost = |_: &ReadModel| Ok(Cost::Rows(1));
                 self.read_at(&request, r.min_revision, ReadPoint::Now, const { method_name(stringify!($get_request)) }, cost, move |model, _| {
-                    let item = find(&model.$plural, &name)?;
-                    Ok(item.get_answer())
+                    Answers::<domain::$variant>::answer(&model.$plural, &name)
+                        .ok_or_else(|| ApiError::NotFound { name: name.to_string() })
                 }).await
             }
 

@@ -1,14 +1,16 @@
 //! Domain resources to `pairing.v1` messages.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use pairing_aid_client::pb::google::r#type::{Date, Money};
 use pairing_aid_client::v1 as pb;
 use rust_decimal::Decimal;
 
 use crate::changes::{Committed, Write};
-use crate::domain::{self, ChangeScope, Labelled, Meta, PriceBasis};
-use crate::query::model::ReadModel;
+use crate::domain::{self, ChangeScope, Labelled, Meta, PriceBasis, ResourceName};
 use crate::query::model::places::{MatchedBy, PlaceKey, place_key};
+use crate::query::model::{ObservationTable, ReadModel};
 
 /// The proto value of the domain variant with this ordinal.
 pub fn enum_value<E: Labelled>(variant: E) -> i32 {
@@ -105,6 +107,25 @@ pub trait GetAnswer {
     type Answer: prost::Message + 'static;
 
     fn get_answer(&self) -> Self::Answer;
+}
+
+/// How a Get answers from the read model's table of its resources: by the resource found,
+/// or, for projects, straight from the table's packed row (`wire`).
+pub trait Answers<T: GetAnswer> {
+    /// The Get answer for the resource of that name, if there is one.
+    fn answer(&self, name: &ResourceName) -> Option<T::Answer>;
+}
+
+impl<T: GetAnswer> Answers<T> for BTreeMap<ResourceName, T> {
+    fn answer(&self, name: &ResourceName) -> Option<T::Answer> {
+        self.get(name).map(T::get_answer)
+    }
+}
+
+impl Answers<domain::Observation> for ObservationTable {
+    fn answer(&self, name: &ResourceName) -> Option<pb::GetObservationResponse> {
+        self.get(name).as_ref().map(GetAnswer::get_answer)
+    }
 }
 
 /// Get answers that wrap the resource's message; a project's is written by `wire`.

@@ -31,7 +31,7 @@ pub use observations::{Chosen, ObservationIndex, ObservationTable};
 pub use past::{PastFunding, Rollback, StoodProjects};
 pub use postings::Postings;
 pub use project_index::ProjectIndex;
-pub use projects::{FundingView, ProjectTable};
+pub use projects::{FundingView, Line, ProjectRow, ProjectTable, with_project_row};
 pub use read_model::{ModelLoader, ReadModel};
 pub use shared::SharedModel;
 pub use table::{Numbered, Table};

@@ -64,6 +64,7 @@ fn zigzag(value: i32) -> u32 {
 }
 
 /// Reads values back in the order they were written.
+#[derive(Clone)]
 pub struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -118,9 +119,14 @@ impl<'a> Reader<'a> {
     }
 
     pub fn text(&mut self) -> &'a str {
+        std::str::from_utf8(self.text_bytes()).expect("written from a str")
+    }
+
+    /// A text's bytes, not checked to be UTF-8: for a reader that only copies them.
+    pub fn text_bytes(&mut self) -> &'a [u8] {
         let len = self.index();
         self.at += len;
-        std::str::from_utf8(&self.bytes[self.at - len..self.at]).expect("written from a str")
+        &self.bytes[self.at - len..self.at]
     }
 
     /// Steps over a text without checking it.
@@ -130,25 +136,22 @@ impl<'a> Reader<'a> {
     }
 
     pub fn decimal(&mut self) -> Decimal {
-        let head = self.byte();
-        // From its parts: the mantissa was written from 96 bits and the scale from 0-28. The
-        // sign is set after, as `from_parts` would drop a zero's.
-        let mantissa = self.unsigned();
-        let mut value = Decimal::from_parts(
-            mantissa as u32,
-            (mantissa >> 32) as u32,
-            (mantissa >> 64) as u32,
-            false,
-            u32::from(head & 0x7f),
-        );
-        value.set_sign_negative(head & 0x80 != 0);
-        value
+        self.packed_decimal().get()
+    }
+
+    pub fn packed_decimal(&mut self) -> PackedDecimal {
+        PackedDecimal {
+            head: self.byte(),
+            mantissa: self.unsigned(),
+        }
     }
 
     pub fn date(&mut self) -> Option<NaiveDate> {
-        let value = self.unsigned_64() as u32;
-        let days = value.checked_sub(1)?;
-        NaiveDate::from_num_days_from_ce_opt((days >> 1) as i32 ^ -((days & 1) as i32))
+        self.packed_date().get()
+    }
+
+    pub fn packed_date(&mut self) -> PackedDate {
+        PackedDate(self.unsigned_64() as u32)
     }
 
     /// Steps over a date without making it.
@@ -162,6 +165,43 @@ impl<'a> Reader<'a> {
         }
         let seconds = self.signed();
         DateTime::from_timestamp(seconds, self.unsigned_64() as u32)
+    }
+}
+
+/// A decimal as packed, made a `Decimal` when asked: for a reader that may step over it.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedDecimal {
+    /// The sign (high bit) and the scale.
+    head: u8,
+    mantissa: u128,
+}
+
+impl PackedDecimal {
+    pub fn get(self) -> Decimal {
+        // From its parts: the mantissa was written from 96 bits and the scale from 0-28. The
+        // sign is set after, as `from_parts` would drop a zero's.
+        let mantissa = self.mantissa;
+        let mut value = Decimal::from_parts(
+            mantissa as u32,
+            (mantissa >> 32) as u32,
+            (mantissa >> 64) as u32,
+            false,
+            u32::from(self.head & 0x7f),
+        );
+        value.set_sign_negative(self.head & 0x80 != 0);
+        value
+    }
+}
+
+/// A date as packed (0 for none, else one more than its zigzagged day from the common era),
+/// made a date when asked: for a reader that may step over it.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedDate(u32);
+
+impl PackedDate {
+    pub fn get(self) -> Option<NaiveDate> {
+        let days = self.0.checked_sub(1)?;
+        NaiveDate::from_num_days_from_ce_opt((days >> 1) as i32 ^ -((days & 1) as i32))
     }
 }
 

@@ -6,13 +6,14 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::interned::Interned;
 use super::named_rows::NamedRows;
-use super::packed::{Reader, Writer};
+use super::packed::{PackedDate, PackedDecimal, Reader, Writer};
 use crate::domain::{
     Collection, DataStatus, FundingLine, FundingType, Labelled, Meta, Money, Project,
     ProjectOutput, ProjectStatus, Provenance, RecipientArea, ResourceName, SupportField,
@@ -133,6 +134,12 @@ impl ProjectTable {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The packed row of the project of that name.
+    pub fn row(&self, name: &ResourceName) -> Option<ProjectRow<'_>> {
+        let span = *self.rows.row(self.rows.find(name)?);
+        Some(row(&self.bytes[span.range()], &self.shared))
     }
 
     /// The project of that name, named by `name` itself: a name made again from the row
@@ -317,73 +324,196 @@ fn pack(project: &Project, out: &mut Vec<u8>, shared: &mut Shared) {
     w.time(project.meta.update_time);
 }
 
-fn unpack(name: ResourceName, bytes: &[u8], shared: &Shared) -> Project {
+/// A project as its packed row holds it, borrowed from the table: what a Get writes to the
+/// wire without unpacking the project (its texts and lists allocated, checked and freed
+/// again). Texts are the bytes of the strings the table was given, names and provenance the
+/// table's own, and lists are read as they are iterated. In `pack`'s order, which is also
+/// the order of `pairing.v1.Project`'s fields.
+pub struct ProjectRow<'a> {
+    pub title: &'a [u8],
+    pub description: &'a [u8],
+    pub pairing: Option<&'a ResourceName>,
+    pub party: &'a ResourceName,
+    pub recipients: Items<'a, Recipient<'a>>,
+    pub field: SupportField,
+    pub livelihood: bool,
+    pub status: ProjectStatus,
+    pub planned_start_date: Option<NaiveDate>,
+    pub planned_end_date: Option<NaiveDate>,
+    pub actual_start_date: Option<NaiveDate>,
+    pub actual_end_date: Option<NaiveDate>,
+    pub outputs: Items<'a, Output<'a>>,
+    pub funding_lines: Items<'a, Line<'a>>,
+    pub data_status: DataStatus,
+    pub provenance: &'a Arc<Provenance>,
+    pub meta: Meta,
+}
+
+// A list is read twice, stepped over when the row is read and then iterated, so its items
+// keep their decimals and dates as packed, made values only where they are used.
+
+/// A recipient area in a packed row.
+pub struct Recipient<'a> {
+    pub area: &'a ResourceName,
+    pub share_percent: PackedDecimal,
+}
+
+/// An output in a packed row.
+pub struct Output<'a> {
+    pub indicator: &'a ResourceName,
+    pub value: PackedDecimal,
+}
+
+/// A funding line in a packed row; its currency code's bytes as the table holds them.
+pub struct Line<'a> {
+    pub funding_type: FundingType,
+    pub year: i32,
+    pub date: PackedDate,
+    pub currency: &'a [u8],
+    pub amount: PackedDecimal,
+    pub value_date: PackedDate,
+}
+
+/// A list in a packed row, read item by item as it is iterated.
+pub struct Items<'a, T> {
+    reader: Reader<'a>,
+    left: usize,
+    shared: &'a Shared,
+    item: fn(&mut Reader<'a>, &'a Shared) -> T,
+}
+
+impl<'a, T> Items<'a, T> {
+    /// The list at `r`'s position, which `r` steps over.
+    fn read(
+        r: &mut Reader<'a>,
+        shared: &'a Shared,
+        item: fn(&mut Reader<'a>, &'a Shared) -> T,
+    ) -> Self {
+        let items = Items {
+            left: r.index(),
+            reader: r.clone(),
+            shared,
+            item,
+        };
+        for _ in 0..items.left {
+            item(r, shared);
+        }
+        items
+    }
+}
+
+impl<T> Iterator for Items<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.left = self.left.checked_sub(1)?;
+        Some((self.item)(&mut self.reader, self.shared))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+/// The packed project in `bytes`.
+fn row<'a>(bytes: &'a [u8], shared: &'a Shared) -> ProjectRow<'a> {
     let mut r = Reader::new(bytes);
-    let name_at = |r: &mut Reader| shared.names.get(r.index() as u32).clone();
-    let title = r.text().to_owned();
-    let description = r.text().to_owned();
-    let pairing = r
-        .index()
-        .checked_sub(1)
-        .map(|id| shared.names.get(id as u32).clone());
-    let party = name_at(&mut r);
-    let recipients = (0..r.index())
-        .map(|_| RecipientArea {
-            area: name_at(&mut r),
-            share_percent: r.decimal(),
-        })
-        .collect();
-    let field = SupportField::ALL[usize::from(r.byte())];
-    let livelihood = r.byte() != 0;
-    let status = ProjectStatus::ALL[usize::from(r.byte())];
-    let planned_start_date = r.date();
-    let planned_end_date = r.date();
-    let actual_start_date = r.date();
-    let actual_end_date = r.date();
-    let outputs = (0..r.index())
-        .map(|_| ProjectOutput {
-            indicator: name_at(&mut r),
-            value: r.decimal(),
-        })
-        .collect();
-    let funding_lines = (0..r.index())
-        .map(|_| FundingLine {
+    let name_at = |r: &mut Reader| shared.names.get(r.index() as u32);
+    ProjectRow {
+        title: r.text_bytes(),
+        description: r.text_bytes(),
+        pairing: r
+            .index()
+            .checked_sub(1)
+            .map(|id| shared.names.get(id as u32)),
+        party: name_at(&mut r),
+        recipients: Items::read(&mut r, shared, |r, shared| Recipient {
+            area: shared.names.get(r.index() as u32),
+            share_percent: r.packed_decimal(),
+        }),
+        field: SupportField::ALL[usize::from(r.byte())],
+        livelihood: r.byte() != 0,
+        status: ProjectStatus::ALL[usize::from(r.byte())],
+        planned_start_date: r.date(),
+        planned_end_date: r.date(),
+        actual_start_date: r.date(),
+        actual_end_date: r.date(),
+        outputs: Items::read(&mut r, shared, |r, shared| Output {
+            indicator: shared.names.get(r.index() as u32),
+            value: r.packed_decimal(),
+        }),
+        funding_lines: Items::read(&mut r, shared, |r, _| Line {
             funding_type: FundingType::ALL[usize::from(r.byte())],
             year: r.signed() as i32,
-            date: r.date(),
-            amount: Money {
-                currency: r.text().to_owned(),
-                amount: r.decimal(),
-            },
-            value_date: r.date(),
-        })
-        .collect();
-    let data_status = DataStatus::ALL[usize::from(r.byte())];
-    let provenance = shared.provenances.get(r.index() as u32).clone();
-    let meta = Meta {
-        revision: r.signed(),
-        create_time: r.time(),
-        update_time: r.time(),
-    };
+            date: r.packed_date(),
+            currency: r.text_bytes(),
+            amount: r.packed_decimal(),
+            value_date: r.packed_date(),
+        }),
+        data_status: DataStatus::ALL[usize::from(r.byte())],
+        provenance: shared.provenances.get(r.index() as u32),
+        meta: Meta {
+            revision: r.signed(),
+            create_time: r.time(),
+            update_time: r.time(),
+        },
+    }
+}
+
+/// `project` packed alone and read back as a row: how a project that is in no table (one
+/// read from the change log) is written as the tables' projects are.
+pub fn with_project_row<R>(project: &Project, read: impl FnOnce(ProjectRow<'_>) -> R) -> R {
+    let (mut bytes, mut shared) = (Vec::new(), Shared::default());
+    pack(project, &mut bytes, &mut shared);
+    read(row(&bytes, &shared))
+}
+
+fn unpack(name: ResourceName, bytes: &[u8], shared: &Shared) -> Project {
+    let text = |bytes: &[u8]| String::from(std::str::from_utf8(bytes).expect("written from a str"));
+    let row = row(bytes, shared);
     Project {
         name,
-        title,
-        description,
-        pairing,
-        party,
-        recipients,
-        field,
-        livelihood,
-        status,
-        planned_start_date,
-        planned_end_date,
-        actual_start_date,
-        actual_end_date,
-        outputs,
-        funding_lines,
-        data_status,
-        provenance,
-        meta,
+        title: text(row.title),
+        description: text(row.description),
+        pairing: row.pairing.cloned(),
+        party: row.party.clone(),
+        recipients: row
+            .recipients
+            .map(|r| RecipientArea {
+                area: r.area.clone(),
+                share_percent: r.share_percent.get(),
+            })
+            .collect(),
+        field: row.field,
+        livelihood: row.livelihood,
+        status: row.status,
+        planned_start_date: row.planned_start_date,
+        planned_end_date: row.planned_end_date,
+        actual_start_date: row.actual_start_date,
+        actual_end_date: row.actual_end_date,
+        outputs: row
+            .outputs
+            .map(|o| ProjectOutput {
+                indicator: o.indicator.clone(),
+                value: o.value.get(),
+            })
+            .collect(),
+        funding_lines: row
+            .funding_lines
+            .map(|line| FundingLine {
+                funding_type: line.funding_type,
+                year: line.year,
+                date: line.date.get(),
+                amount: Money {
+                    currency: text(line.currency),
+                    amount: line.amount.get(),
+                },
+                value_date: line.value_date.get(),
+            })
+            .collect(),
+        data_status: row.data_status,
+        provenance: row.provenance.clone(),
+        meta: row.meta,
     }
 }
 
