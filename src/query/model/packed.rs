@@ -81,26 +81,24 @@ impl<'a> Reader<'a> {
     }
 
     pub fn unsigned(&mut self) -> u128 {
-        let mut value = 0u128;
-        let mut shift = 0;
-        loop {
-            let byte = self.byte();
-            value |= u128::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return value;
-            }
-            shift += 7;
-        }
+        self.varint()
     }
 
-    /// An unsigned value written from at most 64 bits: `unsigned`'s reading in 64-bit
-    /// arithmetic, a fraction of the cost in the counts, indexes and dates a read is made of.
+    /// An unsigned value written from at most 64 bits: read in 64-bit arithmetic, a
+    /// fraction of the cost in the counts, indexes and dates a read is made of.
     fn unsigned_64(&mut self) -> u64 {
-        let mut value = 0u64;
+        self.varint()
+    }
+
+    fn varint<T>(&mut self) -> T
+    where
+        T: From<u8> + std::ops::Shl<u32, Output = T> + std::ops::BitOrAssign,
+    {
+        let mut value = T::from(0);
         let mut shift = 0;
         loop {
             let byte = self.byte();
-            value |= u64::from(byte & 0x7f) << shift;
+            value |= T::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return value;
             }
