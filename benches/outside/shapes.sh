@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # GetProject against the trivial tonic echo (a 32-byte payload) with h2load, at the shapes
 # issue #21 names (connections x streams: 4x32, 2x4, 4x1, and 1x1 for latency), in alternating
-# rounds in one run. Needs h2load (Debian nghttp2-client) and a release build.
-# Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS]
+# rounds in one run. Needs h2load (Debian nghttp2-client) and a release build. With `echo600`
+# as the third argument the echo carries 600 bytes each way, as many as GetProject answers:
+# what is left of the gap then is not the answer's size.
+# Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS] [echo32|echo600]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-3}
 rounds=${2:-5}
+echo_body=${3:-echo32}
 source benches/outside/beside_echo.sh
 start_beside_echo 50073 50074
 run() {  # connections streams body url -> "requests/s mean-latency"
@@ -21,9 +24,9 @@ for shape in "4 32" "2 4" "4 1" "1 1"; do
   ratios=()
   for round in $(seq "$rounds"); do
     get=$(run "$1" "$2" "$dir/project.bin" http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
-    echo=$(run "$1" "$2" "$dir/echo32.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
+    echo=$(run "$1" "$2" "$dir/$echo_body.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
     ratios+=("$(python3 -c "print(f'{float(\"${get%% *}\")/float(\"${echo%% *}\"):.2f}')")")
     echo "  $1x$2 round $round: GetProject ${get% *} req/s (mean ${get#* }), echo ${echo% *} req/s (mean ${echo#* })"
   done
-  echo "$1x$2: GetProject/echo by round: ${ratios[*]}"
+  echo "$1x$2: GetProject/$echo_body by round: ${ratios[*]}"
 done
