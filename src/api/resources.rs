@@ -44,9 +44,14 @@ fn find<'t, T: Clone>(
     table: &'t dyn Table<T>,
     name: &ResourceName,
 ) -> Result<Cow<'t, T>, ApiError> {
-    table.find(name).ok_or_else(|| ApiError::NotFound {
+    table.find(name).ok_or_else(|| not_found(name))
+}
+
+/// What a read of a resource there is none of answers.
+fn not_found(name: &ResourceName) -> ApiError {
+    ApiError::NotFound {
         name: name.to_string(),
-    })
+    }
 }
 
 /// A listing request's page size checked, with its other fields.
@@ -293,7 +298,7 @@ macro_rules! resource_service {
                 let cost = |_: &ReadModel| Ok(Cost::Rows(1));
                 self.read_at(&request, r.min_revision, ReadPoint::Now, const { method_name(stringify!($get_request)) }, cost, move |model, _| {
                     Answers::<domain::$variant>::answer(&model.$plural, &name)
-                        .ok_or_else(|| ApiError::NotFound { name: name.to_string() })
+                        .ok_or_else(|| not_found(&name))
                 }).await
             }
 

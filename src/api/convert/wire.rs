@@ -147,9 +147,11 @@ impl Wire {
         let digits = digits.format(value.mantissa().unsigned_abs()).as_bytes();
         let scale = value.scale() as usize;
         let zeros = digits.iter().rev().take(scale).take_while(|&&d| d == b'0');
-        let (digits, scale) = match zeros.count() {
-            _ if value.is_zero() => (&b"0"[..], 0),
-            zeros => (&digits[..digits.len() - zeros], scale - zeros),
+        let (digits, scale) = if value.is_zero() {
+            (&b"0"[..], 0)
+        } else {
+            let zeros = zeros.count();
+            (&digits[..digits.len() - zeros], scale - zeros)
         };
         self.message(field, |w| {
             if value.is_sign_negative() && !value.is_zero() {

@@ -63,6 +63,11 @@ fn zigzag(value: i32) -> u32 {
     ((value << 1) ^ (value >> 31)) as u32
 }
 
+/// A text's bytes as `Reader::text_bytes` read them, as the text.
+pub fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("written from a str")
+}
+
 /// Reads values back in the order they were written.
 #[derive(Clone)]
 pub struct Reader<'a> {
@@ -80,7 +85,7 @@ impl<'a> Reader<'a> {
         self.bytes[self.at - 1]
     }
 
-    pub fn unsigned(&mut self) -> u128 {
+    fn unsigned(&mut self) -> u128 {
         self.varint()
     }
 
@@ -117,7 +122,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn text(&mut self) -> &'a str {
-        std::str::from_utf8(self.text_bytes()).expect("written from a str")
+        text(self.text_bytes())
     }
 
     /// A text's bytes, not checked to be UTF-8: for a reader that only copies them.

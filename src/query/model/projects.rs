@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::interned::Interned;
 use super::named_rows::NamedRows;
-use super::packed::{PackedDate, PackedDecimal, Reader, Writer};
+use super::packed::{PackedDate, PackedDecimal, Reader, Writer, text};
 use crate::domain::{
     Collection, DataStatus, FundingLine, FundingType, Labelled, Meta, Money, Project,
     ProjectOutput, ProjectStatus, Provenance, RecipientArea, ResourceName, SupportField,
@@ -256,6 +256,11 @@ impl Shared {
         u128::from(self.names.acquire(name.clone()))
     }
 
+    /// The name whose number `r` reads next.
+    fn name_in(&self, r: &mut Reader) -> &ResourceName {
+        self.names.get(r.index() as u32)
+    }
+
     /// Counts a project's uses of shared values out.
     fn release(&mut self, project: &Project) {
         let references = project
@@ -413,7 +418,6 @@ impl<T> Iterator for Items<'_, T> {
 /// The packed project in `bytes`.
 fn row<'a>(bytes: &'a [u8], shared: &'a Shared) -> ProjectRow<'a> {
     let mut r = Reader::new(bytes);
-    let name_at = |r: &mut Reader| shared.names.get(r.index() as u32);
     ProjectRow {
         title: r.text_bytes(),
         description: r.text_bytes(),
@@ -421,9 +425,9 @@ fn row<'a>(bytes: &'a [u8], shared: &'a Shared) -> ProjectRow<'a> {
             .index()
             .checked_sub(1)
             .map(|id| shared.names.get(id as u32)),
-        party: name_at(&mut r),
+        party: shared.name_in(&mut r),
         recipients: Items::read(&mut r, shared, |r, shared| Recipient {
-            area: shared.names.get(r.index() as u32),
+            area: shared.name_in(r),
             share_percent: r.packed_decimal(),
         }),
         field: SupportField::ALL[usize::from(r.byte())],
@@ -434,7 +438,7 @@ fn row<'a>(bytes: &'a [u8], shared: &'a Shared) -> ProjectRow<'a> {
         actual_start_date: r.date(),
         actual_end_date: r.date(),
         outputs: Items::read(&mut r, shared, |r, shared| Output {
-            indicator: shared.names.get(r.index() as u32),
+            indicator: shared.name_in(r),
             value: r.packed_decimal(),
         }),
         funding_lines: Items::read(&mut r, shared, |r, _| Line {
@@ -465,11 +469,10 @@ pub fn with_project_row<R>(project: &Project, read: impl FnOnce(ProjectRow<'_>) 
 
 /// The project `name` whose packed row is `row`, its own values made of the row's.
 fn unpack(name: ResourceName, row: ProjectRow) -> Project {
-    let text = |bytes: &[u8]| String::from(std::str::from_utf8(bytes).expect("written from a str"));
     Project {
         name,
-        title: text(row.title),
-        description: text(row.description),
+        title: text(row.title).to_owned(),
+        description: text(row.description).to_owned(),
         pairing: row.pairing.cloned(),
         party: row.party.clone(),
         recipients: row
@@ -500,7 +503,7 @@ fn unpack(name: ResourceName, row: ProjectRow) -> Project {
                 year: line.year,
                 date: line.date.get(),
                 amount: Money {
-                    currency: text(line.currency),
+                    currency: text(line.currency).to_owned(),
                     amount: line.amount.get(),
                 },
                 value_date: line.value_date.get(),
@@ -522,7 +525,7 @@ fn unpack_funding<'a>(bytes: &'a [u8], shared: &Shared) -> FundingView<'a> {
     r.index(); // party
     let recipients = (0..r.index())
         .map(|_| RecipientArea {
-            area: shared.names.get(r.index() as u32).clone(),
+            area: shared.name_in(&mut r).clone(),
             share_percent: r.decimal(),
         })
         .collect();
@@ -534,7 +537,7 @@ fn unpack_funding<'a>(bytes: &'a [u8], shared: &Shared) -> FundingView<'a> {
     }
     let outputs = (0..r.index())
         .map(|_| ProjectOutput {
-            indicator: shared.names.get(r.index() as u32).clone(),
+            indicator: shared.name_in(&mut r).clone(),
             value: r.decimal(),
         })
         .collect();
