@@ -1,6 +1,6 @@
-//! What the load tool reads beside its calls: the server's resident memory, the CPU time the
-//! server and the load tool spend per call, and the time the hypervisor took from this
-//! machine.
+//! What the load tool reads beside its calls: the server's resident memory and the pages it
+//! had to read back from disk, the CPU time the server and the load tool spend per call, and
+//! the time the hypervisor took from this machine.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -8,9 +8,9 @@ use std::time::Duration;
 use crate::driver::Measured;
 
 /// What each interval line carries beside the calls' figures: the server's mean resident
-/// memory, when its pid is known, and the steal time.
+/// memory and major page faults, when its pid is known, and the steal time.
 pub struct IntervalLines {
-    resident: Option<ResidentSampler>,
+    server: Option<(ResidentSampler, MajorFaults)>,
     stolen: StolenTime,
 }
 
@@ -18,21 +18,26 @@ impl IntervalLines {
     /// Samples memory of `pid`, if given, from `warmup` on.
     pub fn start(pid: Option<u32>, warmup: Duration) -> Self {
         IntervalLines {
-            resident: pid.map(|pid| ResidentSampler::start(pid, warmup)),
+            server: pid.map(|pid| (ResidentSampler::start(pid, warmup), MajorFaults::start(pid))),
             stolen: StolenTime::start(),
         }
     }
 
     /// Prints `interval`'s line and returns its mean resident memory.
     pub fn print(&mut self, interval: &Measured) -> Option<u64> {
-        let rss = self.resident.as_ref().and_then(ResidentSampler::take_mean);
+        let (rss, server) = match &mut self.server {
+            Some((resident, faults)) => {
+                let rss = resident.take_mean();
+                (
+                    rss,
+                    format!("rss={} {} ", mebibytes(rss), faults.since_last()),
+                )
+            }
+            None => (None, String::new()),
+        };
         println!(
-            "interval: {} rss={} {}",
+            "interval: {} {server}{}",
             interval.summary(),
-            self.resident
-                .as_ref()
-                .map(|_| mebibytes(rss))
-                .unwrap_or_default(),
             self.stolen.since_last()
         );
         rss
@@ -52,15 +57,33 @@ pub fn resident_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// CPU time, user and system, process `pid` has used so far, from /proc.
-fn cpu_time(pid: u32) -> Option<Duration> {
+/// The fields of /proc/PID/stat after the command name, from the process state on (numbered
+/// from 0 here, where proc(5) numbers them from 3).
+fn stat_fields(pid: u32) -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces and parentheses; the fields after its last ')' do not.
-    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
-    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-    let user: u64 = fields.next()?.parse().ok()?;
-    let system: u64 = fields.next()?.parse().ok()?;
-    Some(clock_ticks(user + system))
+    // The state is a letter: counted, not parsed.
+    let after_name = stat.rsplit_once(')')?.1;
+    Some(
+        after_name
+            .split_whitespace()
+            .map(|field| field.parse().unwrap_or(0))
+            .collect(),
+    )
+}
+
+/// CPU time, user and system, process `pid` has used so far, from /proc.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    // utime and stime are proc(5)'s fields 14 and 15.
+    let fields = stat_fields(pid)?;
+    Some(clock_ticks(fields.get(11)? + fields.get(12)?))
+}
+
+/// Major page faults of process `pid` so far (proc(5)'s field 12, majflt): pages read back
+/// from disk, such as parts of its binary the kernel had dropped while they were cold. A server
+/// whose database lives in memory stalls on the disk only through these.
+fn major_faults(pid: u32) -> Option<u64> {
+    stat_fields(pid)?.get(9).copied()
 }
 
 /// A count of the clock ticks /proc reports times in: USER_HZ, which Linux fixes at 100 a
@@ -186,6 +209,33 @@ impl Drop for ResidentSampler {
 
 fn lock(samples: &Mutex<Vec<u64>>) -> std::sync::MutexGuard<'_, Vec<u64>> {
     samples.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A process's major page faults counted between interval lines.
+struct MajorFaults {
+    pid: u32,
+    last: Option<u64>,
+}
+
+impl MajorFaults {
+    fn start(pid: u32) -> Self {
+        MajorFaults {
+            pid,
+            last: major_faults(pid),
+        }
+    }
+
+    /// `majflt=<n>` since the previous call (the first: since `start`, warm-up included), or
+    /// `majflt=?` where /proc does not tell.
+    fn since_last(&mut self) -> String {
+        let now = major_faults(self.pid);
+        let text = match (self.last, now) {
+            (Some(before), Some(now)) => format!("majflt={}", now.saturating_sub(before)),
+            _ => "majflt=?".into(),
+        };
+        self.last = now;
+        text
+    }
 }
 
 /// CPU time the hypervisor gave elsewhere while this machine's CPUs had work (the `steal`

@@ -58,7 +58,7 @@ fn compare_measures_get_project_against_echo() {
 }
 
 #[test]
-fn soak_reports_errors_memory_and_p99() {
+fn soak_reports_errors_memory_page_faults_and_p99() {
     let (code, text) = run(&[
         "soak",
         "--measure",
@@ -76,6 +76,9 @@ fn soak_reports_errors_memory_and_p99() {
     assert!(text.contains("verdict: errors 0 (want 0)"), "{text}");
     assert_eq!(text.matches("interval:").count(), 3, "{text}");
     assert_eq!(text.matches("stolen=").count(), 3, "{text}");
+    // The server's page faults, counted from /proc: a number on every line, never `?`.
+    assert_eq!(text.matches("majflt=").count(), 3, "{text}");
+    assert!(!text.contains("majflt=?"), "{text}");
 }
 
 struct KillOnDrop(std::process::Child);
