@@ -10,16 +10,21 @@ use crate::driver::Measured;
 /// What each interval line carries beside the calls' figures: the server's mean resident
 /// memory and major page faults, when its pid is known, and the steal time.
 pub struct IntervalLines {
-    server: Option<(ResidentSampler, MajorFaults)>,
-    stolen: StolenTime,
+    server: Option<(ResidentSampler, Increase)>,
+    stolen: Increase,
 }
 
 impl IntervalLines {
     /// Samples memory of `pid`, if given, from `warmup` on.
     pub fn start(pid: Option<u32>, warmup: Duration) -> Self {
         IntervalLines {
-            server: pid.map(|pid| (ResidentSampler::start(pid, warmup), MajorFaults::start(pid))),
-            stolen: StolenTime::start(),
+            server: pid.map(|pid| {
+                (
+                    ResidentSampler::start(pid, warmup),
+                    Increase::major_faults(pid),
+                )
+            }),
+            stolen: Increase::stolen_time(),
         }
     }
 
@@ -211,53 +216,51 @@ fn lock(samples: &Mutex<Vec<u64>>) -> std::sync::MutexGuard<'_, Vec<u64>> {
     samples.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A process's major page faults counted between interval lines.
-struct MajorFaults {
-    pid: u32,
+/// A running total from /proc, shown on each interval line as its increase since the
+/// previous line (the first: since `start`, warm-up included), or as `?` where /proc does not
+/// tell.
+struct Increase {
+    label: &'static str,
+    unit: &'static str,
+    read: Box<dyn Fn() -> Option<u64> + Send>,
     last: Option<u64>,
 }
 
-impl MajorFaults {
-    fn start(pid: u32) -> Self {
-        MajorFaults {
-            pid,
-            last: major_faults(pid),
+impl Increase {
+    fn start(
+        label: &'static str,
+        unit: &'static str,
+        read: impl Fn() -> Option<u64> + Send + 'static,
+    ) -> Self {
+        Increase {
+            label,
+            unit,
+            last: read(),
+            read: Box::new(read),
         }
     }
 
-    /// `majflt=<n>` since the previous call (the first: since `start`, warm-up included), or
-    /// `majflt=?` where /proc does not tell.
-    fn since_last(&mut self) -> String {
-        let now = major_faults(self.pid);
-        let text = match (self.last, now) {
-            (Some(before), Some(now)) => format!("majflt={}", now.saturating_sub(before)),
-            _ => "majflt=?".into(),
-        };
-        self.last = now;
-        text
-    }
-}
-
-/// CPU time the hypervisor gave elsewhere while this machine's CPUs had work (the `steal`
-/// column of /proc/stat, summed over CPUs), counted between interval lines: a pause of the
-/// whole virtual machine stalls the server and the load tool alike, and shows only here.
-struct StolenTime {
-    last: Option<Duration>,
-}
-
-impl StolenTime {
-    fn start() -> Self {
-        StolenTime { last: stolen() }
+    /// Major page faults of process `pid`: `majflt=<n>`.
+    fn major_faults(pid: u32) -> Self {
+        Increase::start("majflt", "", move || major_faults(pid))
     }
 
-    /// `stolen=<ms>` since the previous call, or `stolen=?` where /proc/stat does not tell.
+    /// CPU time the hypervisor gave elsewhere while this machine's CPUs had work (the `steal`
+    /// column of /proc/stat, summed over CPUs): `stolen=<ms>ms`. A pause of the whole virtual
+    /// machine stalls the server and the load tool alike, and shows only here.
+    fn stolen_time() -> Self {
+        Increase::start("stolen", "ms", || {
+            stolen().map(|time| time.as_millis() as u64)
+        })
+    }
+
     fn since_last(&mut self) -> String {
-        let now = stolen();
+        let now = (self.read)();
         let text = match (self.last, now) {
             (Some(before), Some(now)) => {
-                format!("stolen={}ms", now.saturating_sub(before).as_millis())
+                format!("{}={}{}", self.label, now.saturating_sub(before), self.unit)
             }
-            _ => "stolen=?".into(),
+            _ => format!("{}=?", self.label),
         };
         self.last = now;
         text
