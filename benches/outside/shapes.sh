@@ -3,7 +3,9 @@
 # issue #21 names (connections x streams: 4x32, 2x4, 4x1, and 1x1 for latency), in alternating
 # rounds in one run. Needs h2load (Debian nghttp2-client) and a release build. With `echo600`
 # as the third argument the echo carries 600 bytes each way, as many as GetProject answers:
-# what is left of the gap then is not the answer's size.
+# what is left of the gap then is not the answer's size. Each shape's summary gives the ratio
+# round by round, of the run (all GetProject calls over all echo calls: the rounds are of one
+# length) and the median round's.
 # Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS] [echo32|echo600]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,12 +23,17 @@ run() {  # connections streams body url -> "requests/s mean-latency"
 }
 for shape in "4 32" "2 4" "4 1" "1 1"; do
   set -- $shape
-  ratios=()
+  ratios=() gets=() echoes=()
   for round in $(seq "$rounds"); do
     get=$(run "$1" "$2" "$dir/project.bin" http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
     echo=$(run "$1" "$2" "$dir/$echo_body.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
+    gets+=("${get%% *}") echoes+=("${echo%% *}")
     ratios+=("$(python3 -c "print(f'{float(\"${get%% *}\")/float(\"${echo%% *}\"):.2f}')")")
     echo "  $1x$2 round $round: GetProject ${get% *} req/s (mean ${get#* }), echo ${echo% *} req/s (mean ${echo#* })"
   done
-  echo "$1x$2: GetProject/$echo_body by round: ${ratios[*]}"
+  echo "$1x$2: GetProject/$echo_body by round: ${ratios[*]}; $(python3 -c '
+import statistics, sys
+gets, echoes = (list(map(float, a.split())) for a in sys.argv[1:])
+print(f"of the run {sum(gets) / sum(echoes):.2f}, median round"
+      f" {statistics.median(g / e for g, e in zip(gets, echoes)):.2f}")' "${gets[*]}" "${echoes[*]}")"
 done
