@@ -236,11 +236,12 @@ async fn soak(
     // From the end of the warm-up: the maximum's closed loop just before holds more calls in
     // flight than the soak, so memory read then would flatter the growth.
     let mut lines = IntervalLines::start(Some(server.pid()), run.warmup);
-    let mut p99s = Vec::new();
+    let (mut p90s, mut p99s) = (Vec::new(), Vec::new());
     let (mut first_rss, mut last_rss) = (None, None);
     let total = drive(target, &run, |interval| {
         last_rss = lines.print(interval);
         first_rss = first_rss.or(last_rss);
+        p90s.push(interval.quantile_ms(0.90));
         p99s.push(interval.quantile_ms(0.99));
     })
     .await;
@@ -249,17 +250,25 @@ async fn soak(
         (Some(first), Some(last)) => (last as f64 - first as f64) / first as f64 * 100.0,
         _ => f64::NAN,
     };
-    let typical_p99 = median(p99s.clone());
-    let worst_p99 = p99s.iter().copied().fold(0.0, f64::max);
+    // Steadiness is judged at p90: this VM stalls now and then for 50-500 ms with no steal
+    // time and no page faults (docs/RELIABILITY.md), which moves an interval's p99 whatever
+    // the server does, and a stall long enough to move p90 (seconds) misses the calls'
+    // deadlines and counts as errors. A server slowing as the run goes on moves p90 too.
+    let (typical_p90, worst_p90) = (median(p90s.clone()), largest(&p90s));
+    let (typical_p99, worst_p99) = (median(p99s.clone()), largest(&p99s));
     println!(
-        "verdict: errors {} (want 0); rss, mean of the first and the last interval, {} -> {} = {growth:+.1}% (want < {max_rss_growth_percent}%); interval p99 median {typical_p99:.3}ms, worst {worst_p99:.3}ms (want worst <= 2x median)",
+        "verdict: errors {} (want 0); rss, mean of the first and the last interval, {} -> {} = {growth:+.1}% (want < {max_rss_growth_percent}%); interval p90 median {typical_p90:.3}ms, worst {worst_p90:.3}ms (want worst <= 2x median); interval p99 median {typical_p99:.3}ms, worst {worst_p99:.3}ms (shown, not judged)",
         total.error_count(),
         mebibytes(first_rss),
         mebibytes(last_rss),
     );
     Ok(total.error_count() == 0
         && growth < max_rss_growth_percent
-        && worst_p99 <= 2.0 * typical_p99)
+        && worst_p90 <= 2.0 * typical_p90)
+}
+
+fn largest(values: &[f64]) -> f64 {
+    values.iter().copied().fold(0.0, f64::max)
 }
 
 async fn run(cli: Cli) -> Result<bool, String> {
