@@ -23,17 +23,20 @@ run() {  # connections streams body url -> "requests/s mean-latency"
 }
 for shape in "4 32" "2 4" "4 1" "1 1"; do
   set -- $shape
-  ratios=() gets=() echoes=()
+  gets=() echoes=()
   for round in $(seq "$rounds"); do
     get=$(run "$1" "$2" "$dir/project.bin" http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
     echo=$(run "$1" "$2" "$dir/$echo_body.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
     gets+=("${get%% *}") echoes+=("${echo%% *}")
-    ratios+=("$(python3 -c "print(f'{float(\"${get%% *}\")/float(\"${echo%% *}\"):.2f}')")")
     echo "  $1x$2 round $round: GetProject ${get% *} req/s (mean ${get#* }), echo ${echo% *} req/s (mean ${echo#* })"
   done
-  echo "$1x$2: GetProject/$echo_body by round: ${ratios[*]}; $(python3 -c '
+  python3 -c '
 import statistics, sys
-gets, echoes = (list(map(float, a.split())) for a in sys.argv[1:])
-print(f"of the run {sum(gets) / sum(echoes):.2f}, median round"
-      f" {statistics.median(g / e for g, e in zip(gets, echoes)):.2f}")' "${gets[*]}" "${echoes[*]}")"
+shape, body = sys.argv[1:3]
+gets, echoes = (list(map(float, a.split())) for a in sys.argv[3:])
+ratios = [g / e for g, e in zip(gets, echoes)]
+rounds = " ".join(f"{r:.2f}" for r in ratios)
+print(f"{shape}: GetProject/{body} by round: {rounds}; "
+      f"of the run {sum(gets) / sum(echoes):.2f}, median round {statistics.median(ratios):.2f}")' \
+    "$1x$2" "$echo_body" "${gets[*]}" "${echoes[*]}"
 done
