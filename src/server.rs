@@ -26,7 +26,6 @@ use crate::query::model::SharedModel;
 use crate::seed;
 use crate::store::{PostgresStore, Retention, SqliteStore, Store};
 use crate::telemetry;
-use tonic::service::interceptor::InterceptedService;
 
 mod connection;
 mod cors;
@@ -255,13 +254,12 @@ pub async fn run(config: Config, release_freed_memory: fn()) -> anyhow::Result<(
     let max_message = config.max_message_bytes;
     macro_rules! guarded {
         ($server:ident) => {
-            InterceptedService::new(
+            authenticator.guard(
                 $server::new(api.clone())
                     .max_decoding_message_size(max_message)
                     .max_encoding_message_size(max_message)
                     .accept_compressed(CompressionEncoding::Gzip)
                     .send_compressed(CompressionEncoding::Gzip),
-                authenticator.clone(),
             )
         };
     }

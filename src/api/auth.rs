@@ -7,9 +7,12 @@
 //! Under mutual TLS a call without a token may be identified by its client certificate
 //! instead, through `--tls-client-roles` (reloaded the same way).
 
+use std::future::{Ready, ready};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use arc_swap::ArcSwap;
+use futures_util::future::Either;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tonic::codegen::http::{self, header::AUTHORIZATION};
@@ -210,44 +213,34 @@ impl Authenticator {
         }
     }
 
-    /// The service a mapped client certificate identifies; a certificate with no mapping is
-    /// anonymous.
-    fn certificate_caller<T>(&self, request: &Request<T>) -> Option<Caller> {
-        let peer = request.extensions().get::<super::peer::Peer>()?;
-        if peer.certificate_names.is_empty() {
-            return None;
-        }
-        self.certificate_roles
-            .load()
-            .identify(&peer.certificate_names)
-    }
-}
-
-impl tonic::service::Interceptor for Authenticator {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+    /// The caller of a call with these headers and extensions (its peer), if it is
+    /// identified; an error if it presents a token that is wrong, or none where one is needed.
+    fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Option<Caller>, ApiError> {
         // Two headers could say two things, and which one a proxy or a server reads differs:
         // a call sends one or none.
         // By the header's constant, not its name: a name given as text is parsed on every
         // lookup.
-        let headers: &http::HeaderMap = request.metadata().as_ref();
-        if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        let mut headers = headers.get_all(AUTHORIZATION).iter();
+        let header = headers.next();
+        if headers.next().is_some() {
             return Err(ApiError::Unauthenticated(
                 "send one authorization header, not several".into(),
-            )
-            .into());
+            ));
         }
-        let Some(header) = headers.get(AUTHORIZATION) else {
-            if let Some(caller) = self.certificate_caller(&request) {
-                request.extensions_mut().insert(caller);
-                return Ok(request);
+        let Some(header) = header else {
+            if let Some(caller) = self.certificate_caller(extensions) {
+                return Ok(Some(caller));
             }
             if self.reads_need_token {
                 return Err(ApiError::Unauthenticated(
                     "this server needs a bearer token for every call".into(),
-                )
-                .into());
+                ));
             }
-            return Ok(request);
+            return Ok(None);
         };
         let token = header
             .to_str()
@@ -261,8 +254,68 @@ impl tonic::service::Interceptor for Authenticator {
             .load()
             .identify(token.trim())
             .ok_or_else(|| ApiError::Unauthenticated("the bearer token is not valid".into()))?;
-        request.extensions_mut().insert(caller);
-        Ok(request)
+        Ok(Some(caller))
+    }
+
+    /// The service a mapped client certificate identifies; a certificate with no mapping is
+    /// anonymous.
+    fn certificate_caller(&self, extensions: &http::Extensions) -> Option<Caller> {
+        let roles = self.certificate_roles.load();
+        if roles.roles.is_empty() {
+            return None;
+        }
+        let peer = extensions.get::<super::peer::Peer>()?;
+        roles.identify(&peer.certificate_names)
+    }
+
+    /// `service`, its calls authenticated before it sees them.
+    pub fn guard<S>(&self, service: S) -> Authenticated<S> {
+        Authenticated {
+            inner: service,
+            authenticator: self.clone(),
+        }
+    }
+}
+
+/// A gRPC service whose calls carry their [`Caller`] in their extensions, and which refuses
+/// the calls [`Authenticator`] refuses. On the HTTP request, not through tonic's interceptor,
+/// which makes a `tonic::Request` of every call and an HTTP request of it again: about 1,000
+/// instructions of a GetProject's 70,000.
+#[derive(Clone, Debug)]
+pub struct Authenticated<S> {
+    inner: S,
+    authenticator: Authenticator,
+}
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Authenticated<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<S::Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        match self
+            .authenticator
+            .authenticate(request.headers(), request.extensions())
+        {
+            Ok(caller) => {
+                if let Some(caller) = caller {
+                    request.extensions_mut().insert(caller);
+                }
+                Either::Right(self.inner.call(request))
+            }
+            Err(refused) => Either::Left(ready(Ok(Status::from(refused).into_http()))),
+        }
     }
 }
 

@@ -28,6 +28,13 @@ impl<M> Encoded<M> {
     pub(super) fn from_bytes(bytes: Vec<u8>) -> Self {
         Encoded(bytes.into(), PhantomData)
     }
+
+    /// The bytes of `bytes` from `start` on, which encode an `M` (as `from_bytes`).
+    pub(super) fn from_bytes_after(bytes: Vec<u8>, start: usize) -> Self {
+        let mut bytes = Bytes::from(bytes);
+        bytes.advance(start);
+        Encoded(bytes, PhantomData)
+    }
 }
 
 impl<M: prost::Message> From<&M> for Encoded<M> {

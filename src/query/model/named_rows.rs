@@ -99,10 +99,15 @@ impl<R: Copy> NamedRows<R> {
 
     /// The number of the row named `name`.
     pub fn find(&self, name: &ResourceName) -> Option<u32> {
-        if name.collection() != self.collection {
-            return None;
-        }
-        self.order.locate(name.id(), |number| self.id(number)).1
+        let id = self.own_id(name)?;
+        self.order.locate(id, |number| self.id(number)).1
+    }
+
+    /// The id of `name` if it names a row of this collection: by its prefix, where the name's
+    /// collection and id would each split it again.
+    fn own_id<'n>(&self, name: &'n ResourceName) -> Option<&'n str> {
+        let rest = name.as_str().strip_prefix(self.collection.segment())?;
+        rest.strip_prefix('/')
     }
 
     pub fn row(&self, number: u32) -> &R {
@@ -132,11 +137,9 @@ impl<R: Copy> NamedRows<R> {
 
     /// Deletes the row named `name`: its number, given to the next new row, and the row.
     pub fn remove(&mut self, name: &ResourceName) -> Option<(u32, R)> {
-        if name.collection() != self.collection {
-            return None;
-        }
+        let id = self.own_id(name)?;
         let id_of = |number: u32| id_of(&self.rows, &self.ids, number);
-        let (position, Some(number)) = self.order.locate(name.id(), id_of) else {
+        let (position, Some(number)) = self.order.locate(id, id_of) else {
             return None;
         };
         self.order.remove(position);

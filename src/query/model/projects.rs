@@ -402,6 +402,8 @@ impl<'a, T> Items<'a, T> {
     }
 }
 
+impl<T> ExactSizeIterator for Items<'_, T> {}
+
 impl<T> Iterator for Items<'_, T> {
     type Item = T;
 
