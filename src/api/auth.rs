@@ -279,8 +279,8 @@ impl Authenticator {
 
 /// A gRPC service whose calls carry their [`Caller`] in their extensions, and which refuses
 /// the calls [`Authenticator`] refuses. On the HTTP request, not through tonic's interceptor,
-/// which makes a `tonic::Request` of every call and an HTTP request of it again: about 1,000
-/// instructions of a GetProject's 70,000.
+/// which makes a `tonic::Request` of every call and an HTTP request of it again: about 550
+/// instructions of a GetProject's 69,000 (docs/BENCHMARKS.md, issue 21).
 #[derive(Clone, Debug)]
 pub struct Authenticated<S> {
     inner: S,
