@@ -1,6 +1,7 @@
-//! The one shape of the server's tower middleware: a layer whose service hands each call, with
-//! the service it wraps, to a `Wrap`, which answers with a boxed future. Each middleware then
-//! says only what it does to a call.
+//! The one shape of the server's router-wide tower middleware: a layer whose service hands
+//! each call, with the service it wraps, to a `Wrap`, which answers with a boxed future. Each
+//! middleware then says only what it does to a call. (Authentication wraps each guarded
+//! service instead: `api::auth::Authenticated`.)
 
 use std::future::Future;
 use std::pin::Pin;

@@ -172,9 +172,10 @@ async fn measure(
     Ok(drive(target, run, |_| {}).await)
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+/// The median and the largest of `values`, sorted once.
+fn median_and_largest(mut values: Vec<f64>) -> (f64, f64) {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    (values[values.len() / 2], values[values.len() - 1])
 }
 
 async fn soak(
@@ -259,8 +260,8 @@ async fn soak(
     // Steadiness, when asked, is judged at p90: this VM stalls now and then for 50-500 ms
     // (docs/RELIABILITY.md), which moves an interval's p99 whatever the server does; in a
     // three-minute run even p90 followed the host's steal time once, so CI only shows it.
-    let (typical_p90, worst_p90) = (median(p90s.clone()), largest(&p90s));
-    let (typical_p99, worst_p99) = (median(p99s.clone()), largest(&p99s));
+    let (typical_p90, worst_p90) = median_and_largest(p90s);
+    let (typical_p99, worst_p99) = median_and_largest(p99s);
     let steady = require_steady_p90.is_none_or(|factor| worst_p90 <= factor * typical_p90);
     let judged = require_steady_p90.map_or("shown, not judged".to_string(), |factor| {
         format!("want worst <= {factor}x median")
@@ -272,10 +273,6 @@ async fn soak(
         mebibytes(last_rss),
     );
     Ok(total.error_count() == 0 && growth < max_rss_growth_percent && steady)
-}
-
-fn largest(values: &[f64]) -> f64 {
-    values.iter().copied().fold(0.0, f64::max)
 }
 
 async fn run(cli: Cli) -> Result<bool, String> {

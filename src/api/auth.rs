@@ -280,7 +280,9 @@ impl Authenticator {
 /// A gRPC service whose calls carry their [`Caller`] in their extensions, and which refuses
 /// the calls [`Authenticator`] refuses. On the HTTP request, not through tonic's interceptor,
 /// which makes a `tonic::Request` of every call and an HTTP request of it again: about 550
-/// instructions of a GetProject's 69,000 (docs/BENCHMARKS.md, issue 21).
+/// instructions of a GetProject's 69,000 (docs/BENCHMARKS.md, issue 21). Not a
+/// `middleware::Wrap`: those wrap the whole router, health checks and reflection included,
+/// and box every answer; this wraps one named service and passes its future through.
 #[derive(Clone, Debug)]
 pub struct Authenticated<S> {
     inner: S,

@@ -106,8 +106,7 @@ impl<R: Copy> NamedRows<R> {
     /// The id of `name` if it names a row of this collection: by its prefix, where the name's
     /// collection and id would each split it again.
     fn own_id<'n>(&self, name: &'n ResourceName) -> Option<&'n str> {
-        let rest = name.as_str().strip_prefix(self.collection.segment())?;
-        rest.strip_prefix('/')
+        name.as_str().strip_prefix(prefix_of(self.collection))
     }
 
     pub fn row(&self, number: u32) -> &R {
