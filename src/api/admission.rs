@@ -224,7 +224,7 @@ impl Admission {
         cost: Cost,
         job: impl FnOnce(&Interrupt) -> Result<R, ApiError> + Send + 'static,
     ) -> Result<R, ApiError> {
-        // Light calls, GetProject among them, pay for nothing here: no metric, no caller key.
+        // Light calls pay for nothing here: no metric, no caller key.
         if !cost.is_heavy() {
             return job(&Interrupt::default());
         }

@@ -122,6 +122,20 @@ impl Api {
         Ok(revision)
     }
 
+    /// Answers a read of one resource from the record as it stands, once `revision_to_read`
+    /// has found that is what was asked. One row is light work by admission's measure
+    /// (`Cost::Rows(1)`), so it is read here and now: `read_at` would find the read point a
+    /// second time and take its way to the pool and back to a past record, which a read of
+    /// now never needs (about 500 instructions of a GetProject, docs/BENCHMARKS.md, issue 21).
+    fn read_one<R: prost::Message>(
+        &self,
+        answer: impl FnOnce(&ReadModel) -> Result<R, ApiError>,
+    ) -> Result<tonic::Response<R>, tonic::Status> {
+        let answer = answer(&self.ledger.model().read())?;
+        let limit = self.limits.max_answer_bytes;
+        Ok(tonic::Response::new(within(limit, answer)?))
+    }
+
     /// Answers a read of `class` from the record at `point` (as it stands, or as it stood at a
     /// past revision or time), once the read model has `min_revision`: at once if what `cost`
     /// reads off the model is light, on the heavy-work pool otherwise.

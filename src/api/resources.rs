@@ -15,7 +15,7 @@ use super::pb as server;
 use super::{Api, ApiError, commit_note, expected_revision};
 use crate::changes::{Before, Committed, Version, Write};
 use crate::changes::{Edit, WriteOp};
-use crate::domain::{self, Collection, ReadPoint, Resource, ResourceName};
+use crate::domain::{self, Collection, Resource, ResourceName};
 use crate::query::listing::{Budget, ListQuery, list};
 use crate::query::model::{ReadModel, Table};
 
@@ -295,11 +295,10 @@ macro_rules! resource_service {
                     };
                     return Ok(Response::new(item.get_answer()));
                 }
-                let cost = |_: &ReadModel| Ok(Cost::Rows(1));
-                self.read_at(&request, r.min_revision, ReadPoint::Now, const { method_name(stringify!($get_request)) }, cost, move |model, _| {
+                self.read_one(|model| {
                     Answers::<domain::$variant>::answer(&model.$plural, &name)
                         .ok_or_else(|| not_found(&name))
-                }).await
+                })
             }
 
             async fn $list(
