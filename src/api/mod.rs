@@ -126,7 +126,8 @@ impl Api {
     /// has found that is what was asked. One row is light work by admission's measure
     /// (`Cost::Rows(1)`), so it is read here and now: `read_at` would find the read point a
     /// second time and take its way to the pool and back to a past record, which a read of
-    /// now never needs (about 500 instructions of a GetProject, docs/BENCHMARKS.md, issue 21).
+    /// now never needs (about 500 of our own instructions a GetProject, though the call's
+    /// total moved by less than its spread: docs/BENCHMARKS.md, issue 21).
     fn read_one<R: prost::Message>(
         &self,
         answer: impl FnOnce(&ReadModel) -> Result<R, ApiError>,
