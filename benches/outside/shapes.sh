@@ -5,7 +5,7 @@
 # as the third argument the echo carries 600 bytes each way, as many as GetProject answers:
 # what is left of the gap then is not the answer's size. Each shape's summary gives the ratio
 # round by round, of the run (all GetProject calls over all echo calls: the rounds are of one
-# length) and the median round's.
+# length) with the range a bootstrap over the rounds puts it in, and the median round's.
 # Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS] [echo32|echo600]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,12 +31,21 @@ for shape in "4 32" "2 4" "4 1" "1 1"; do
     echo "  $1x$2 round $round: GetProject ${get% *} req/s (mean ${get#* }), echo ${echo% *} req/s (mean ${echo#* })"
   done
   python3 -c '
-import statistics, sys
+import random, statistics, sys
 shape, body = sys.argv[1:3]
 gets, echoes = (list(map(float, a.split())) for a in sys.argv[3:])
 ratios = [g / e for g, e in zip(gets, echoes)]
 rounds = " ".join(f"{r:.2f}" for r in ratios)
+# How far the run ratio moves with which rounds the run happened to get: the speed of the machine
+# drifts between rounds (an echo alone varies by a third here), so a ratio of 7 rounds is
+# known to a few hundredths. Rounds drawn again with replacement, 2,000 times.
+draws = random.Random(0)
+resampled = sorted(
+    sum(gets[i] for i in pick) / sum(echoes[i] for i in pick)
+    for pick in ([draws.randrange(len(gets)) for _ in gets] for _ in range(2000)))
+low, high = resampled[50], resampled[1949]
 print(f"{shape}: GetProject/{body} by round: {rounds}; "
-      f"of the run {sum(gets) / sum(echoes):.2f}, median round {statistics.median(ratios):.2f}")' \
+      f"of the run {sum(gets) / sum(echoes):.2f} (95 % of resampled runs {low:.2f}-{high:.2f}), "
+      f"median round {statistics.median(ratios):.2f}")' \
     "$1x$2" "$echo_body" "${gets[*]}" "${echoes[*]}"
 done
