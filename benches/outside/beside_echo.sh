@@ -3,7 +3,7 @@
 # trivial tonic echo beside it, each under the command given after the ports if any (a
 # profiler), writes the gRPC-framed request bodies h2load sends (`$dir/NAME.bin`: project,
 # party, health, echo32, echo600), and returns once both serve; `server_pid` and `echo_pid`
-# name them.
+# name them. `h2load_rate` sends one of those bodies for a timed slice.
 start_beside_echo() {  # PORT ECHO_PORT [WRAPPER...]
   local port=$1 echo_port=$2
   shift 2
@@ -31,4 +31,14 @@ for name, message in {
     open(f"{sys.argv[1]}/{name}.bin", "wb").write(framed(message))
 PY
   until grep -q "listening on" "$dir/log" && grep -q "listening on" "$dir/echo"; do sleep 1; done
+}
+
+# What h2load measures sending `$dir/BODY.bin` to URL as gRPC for SECONDS at CONNECTIONS x
+# STREAMS: "requests/s mean-latency".
+h2load_rate() {  # SECONDS CONNECTIONS STREAMS BODY URL
+  h2load -c "$2" -m "$3" -D "$1" -d "$dir/$4.bin" -H 'content-type: application/grpc' \
+    -H 'te: trailers' "$5" | awk '
+      /^finished in/ { gsub(",", ""); rate = $4 }
+      /^time for request:/ { mean = $6 }
+      END { print rate, mean }'
 }

@@ -26,9 +26,9 @@ if [[ -n $second ]]; then
   calls+=(second)
 fi
 rate() {  # body url -> requests/s
-  h2load -c "$connections" -m "$streams" -D "$seconds" -d "$dir/$1.bin" \
-    -H 'content-type: application/grpc' -H 'te: trailers' "$2" |
-    awk '/^finished in/ { gsub(",", ""); print $4 }'
+  local measured
+  measured=$(h2load_rate "$seconds" "$connections" "$streams" "$1" "$2")
+  echo "${measured%% *}"
 }
 declare -A total
 for round in $(seq "$rounds"); do

@@ -14,19 +14,12 @@ rounds=${2:-5}
 echo_body=${3:-echo32}
 source benches/outside/beside_echo.sh
 start_beside_echo 50073 50074
-run() {  # connections streams body url -> "requests/s mean-latency"
-  h2load -c "$1" -m "$2" -D "$seconds" -d "$3" -H 'content-type: application/grpc' \
-    -H 'te: trailers' "$4" | awk '
-      /^finished in/ { gsub(",", ""); rate = $4 }
-      /^time for request:/ { mean = $6 }
-      END { print rate, mean }'
-}
 for shape in "4 32" "2 4" "4 1" "1 1"; do
   set -- $shape
   gets=() echoes=()
   for round in $(seq "$rounds"); do
-    get=$(run "$1" "$2" "$dir/project.bin" http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
-    echo=$(run "$1" "$2" "$dir/$echo_body.bin" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
+    get=$(h2load_rate "$seconds" "$1" "$2" project http://127.0.0.1:50073/pairing.v1.ProjectService/GetProject)
+    echo=$(h2load_rate "$seconds" "$1" "$2" "$echo_body" http://127.0.0.1:50074/loadtest.echo.v1.EchoService/Echo)
     gets+=("${get%% *}") echoes+=("${echo%% *}")
     echo "  $1x$2 round $round: GetProject ${get% *} req/s (mean ${get#* }), echo ${echo% *} req/s (mean ${echo#* })"
   done
