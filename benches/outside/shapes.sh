@@ -6,14 +6,25 @@
 # what is left of the gap then is not the answer's size. Each shape's summary gives the ratio
 # round by round, of the run (all GetProject calls over all echo calls: the rounds are of one
 # length) with the range a bootstrap over the rounds puts it in, and the median round's.
-# Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS] [echo32|echo600]
+# With `pinned` as the fourth argument both servers run on the first CPU and h2load on the
+# second: on a 2-CPU machine h2load otherwise shares a CPU with the server it measures as the
+# scheduler places them, which the issue's own runs did (`shared`, the default).
+# Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS] [echo32|echo600] [shared|pinned]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-3}
 rounds=${2:-5}
 echo_body=${3:-echo32}
+placement=${4:-shared}
 source benches/outside/beside_echo.sh
-start_beside_echo 50073 50074
+case $placement in
+  shared) start_beside_echo 50073 50074 ;;
+  pinned)
+    start_beside_echo 50073 50074 taskset -c 0
+    h2load() { taskset -c 1 "$(type -P h2load)" "$@"; }
+    ;;
+  *) echo "placement is shared or pinned, not $placement" >&2; exit 2 ;;
+esac
 for shape in "4 32" "2 4" "4 1" "1 1"; do
   set -- $shape
   gets=() echoes=()
@@ -25,8 +36,8 @@ for shape in "4 32" "2 4" "4 1" "1 1"; do
   done
   python3 -c '
 import random, statistics, sys
-shape, body = sys.argv[1:3]
-gets, echoes = (list(map(float, a.split())) for a in sys.argv[3:])
+shape, body, placement = sys.argv[1:4]
+gets, echoes = (list(map(float, a.split())) for a in sys.argv[4:])
 ratios = [g / e for g, e in zip(gets, echoes)]
 rounds = " ".join(f"{r:.2f}" for r in ratios)
 # How far the run ratio moves with which rounds the run happened to get: the speed of the machine
@@ -37,8 +48,8 @@ resampled = sorted(
     sum(gets[i] for i in pick) / sum(echoes[i] for i in pick)
     for pick in ([draws.randrange(len(gets)) for _ in gets] for _ in range(2000)))
 low, high = resampled[50], resampled[1949]
-print(f"{shape}: GetProject/{body} by round: {rounds}; "
+print(f"{shape} ({placement}): GetProject/{body} by round: {rounds}; "
       f"of the run {sum(gets) / sum(echoes):.2f} (95 % of resampled runs {low:.2f}-{high:.2f}), "
       f"median round {statistics.median(ratios):.2f}")' \
-    "$1x$2" "$echo_body" "${gets[*]}" "${echoes[*]}"
+    "$1x$2" "$echo_body" "$placement" "${gets[*]}" "${echoes[*]}"
 done
