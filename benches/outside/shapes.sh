@@ -8,7 +8,8 @@
 # length) with the range a bootstrap over the rounds puts it in, and the median round's.
 # With `pinned` as the fourth argument both servers run on the first CPU and h2load on the
 # second: on a 2-CPU machine h2load otherwise shares a CPU with the server it measures as the
-# scheduler places them, which the issue's own runs did (`shared`, the default).
+# scheduler places them, which the issue's own runs did (`shared`, the default). `pinned`
+# needs taskset (util-linux).
 # Usage: benches/outside/shapes.sh [SECONDS PER SLICE] [ROUNDS] [echo32|echo600] [shared|pinned]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +22,7 @@ case $placement in
   shared) start_beside_echo 50073 50074 ;;
   pinned)
     start_beside_echo 50073 50074 taskset -c 0
+    # `h2load_rate` calls h2load by name: this function puts every slice on the second CPU.
     h2load() { taskset -c 1 "$(type -P h2load)" "$@"; }
     ;;
   *) echo "placement is shared or pinned, not $placement" >&2; exit 2 ;;
