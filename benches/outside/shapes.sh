@@ -44,7 +44,8 @@ ratios = [g / e for g, e in zip(gets, echoes)]
 rounds = " ".join(f"{r:.2f}" for r in ratios)
 # How far the run ratio moves with which rounds the run happened to get: the speed of the machine
 # drifts between rounds (an echo alone varies by a third here), so a ratio of 7 rounds is
-# known to a few hundredths. Rounds drawn again with replacement, 2,000 times.
+# known to a few hundredths, at 4 x 1 on some machines only to a tenth (docs/BENCHMARKS.md,
+# issue 21, tenth session). Rounds drawn again with replacement, 2,000 times.
 draws = random.Random(0)
 resampled = sorted(
     sum(gets[i] for i in pick) / sum(echoes[i] for i in pick)
