@@ -240,6 +240,9 @@ fn prefetch_ends<T>(values: &[T]) {
     }
 }
 
+/// Bytes the CPU loads at a time (on every x86-64 made so far).
+const CACHE_LINE: usize = 64;
+
 /// Asks the CPU to start loading the cache lines holding `value` (its first and its last
 /// byte: a slot of 40 bytes spans two lines as often as one) without waiting for them.
 fn prefetch<T>(value: &T) {
@@ -251,7 +254,7 @@ fn prefetch<T>(value: &T) {
         // SAFETY: a prefetch is a hint: it reads nothing the program sees and cannot fault.
         unsafe {
             _mm_prefetch::<_MM_HINT_T0>(first);
-            if last as usize / 64 != first as usize / 64 {
+            if last as usize / CACHE_LINE != first as usize / CACHE_LINE {
                 _mm_prefetch::<_MM_HINT_T0>(last);
             }
         }
@@ -268,4 +271,70 @@ fn title_of<'a>(titles: &'a str, slot: &Slot) -> &'a str {
 fn amounts_of<'a>(amounts: &'a [i64], slot: &Slot) -> &'a [i64] {
     let start = slot.amounts_start as usize;
     &amounts[start..start + slot.amount_count as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(number: u32) -> (String, Contribution) {
+        let contribution = Contribution {
+            shapes: Vec::new(),
+            amounts: (0..=i128::from(number % 5))
+                .map(|i| i128::from(number) * 10 + i)
+                .collect(),
+        };
+        (format!("title {number}"), contribution)
+    }
+
+    /// Every row of 5,000, some removed, some replaced; picks across several chunks.
+    fn members() -> Members {
+        let mut members = Members::default();
+        for number in 0..5_000 {
+            let (title, contribution) = row(number);
+            members.add(number, &title, [number as usize, 0], &contribution);
+        }
+        for number in (0..5_000).filter(|n| n % 7 == 3) {
+            members.remove(number);
+        }
+        for number in (0..5_000).filter(|n| n % 11 == 4 && n % 7 != 3) {
+            members.remove(number);
+            let (title, contribution) = row(number);
+            members.add(number, &title, [number as usize, 1], &contribution);
+        }
+        members
+    }
+
+    #[test]
+    fn each_visits_the_live_picked_rows_in_order_across_chunks() {
+        let members = members();
+        // Picks beyond the last row and removed rows are skipped.
+        let picks: RoaringBitmap = (0..6_000).filter(|n| n % 3 != 1).collect();
+        let expected: Vec<u32> = picks.iter().filter(|n| *n < 5_000 && n % 7 != 3).collect();
+        for reading in [Reading::Titles, Reading::Amounts] {
+            let mut seen = Vec::new();
+            members.each(&picks, reading, |number, member| {
+                let (title, contribution) = row(number);
+                assert_eq!(member.title(), title);
+                let amounts: Vec<i128> = member.amounts.iter().map(|a| i128::from(*a)).collect();
+                assert_eq!(amounts, contribution.amounts);
+                assert_eq!(member.classes[0], number as usize);
+                seen.push(number);
+                true
+            });
+            assert_eq!(seen, expected);
+        }
+    }
+
+    #[test]
+    fn each_stops_when_visit_says_so() {
+        let members = members();
+        let picks: RoaringBitmap = (0..5_000).collect();
+        let mut seen = 0;
+        members.each(&picks, Reading::Amounts, |_, _| {
+            seen += 1;
+            seen < 2_500
+        });
+        assert_eq!(seen, 2_500);
+    }
 }
