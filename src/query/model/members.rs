@@ -210,17 +210,18 @@ impl Members {
                 return;
             }
             let slot = |at: usize| self.slots.get(*chunk.get(at)? as usize);
+            let live = |at: usize| slot(at).filter(|s| s.state == State::Live);
             for (at, number) in chunk.iter().enumerate() {
                 if let Some(ahead) = slot(at + 2 * AHEAD) {
                     prefetch(ahead);
                 }
-                if let Some(ahead) = slot(at + AHEAD).filter(|s| s.state == State::Live) {
+                if let Some(ahead) = live(at + AHEAD) {
                     match reading {
                         Reading::Titles => prefetch_ends(title_of(&self.titles, ahead).as_bytes()),
                         Reading::Amounts => prefetch_ends(amounts_of(&self.amounts, ahead)),
                     }
                 }
-                let Some(row) = slot(at).filter(|s| s.state == State::Live) else {
+                let Some(row) = live(at) else {
                     continue;
                 };
                 if !visit(*number, self.member(row)) {
