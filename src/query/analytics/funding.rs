@@ -492,7 +492,7 @@ fn picked(
     cube.members.each(&picks, Reading::Amounts, |_, member| {
         let [lumped, by_recipient] = member.classes;
         let class = if in_lumped { lumped } else { by_recipient };
-        sums.add(class, &table.classes[class], 1, member.amounts);
+        sums.add_split(class, &table.classes[class], 1, member.cents, member.parts);
         !interrupt.is_raised()
     });
     interrupt.check()?;

@@ -106,8 +106,20 @@ impl Sums {
         sign: i128,
         amounts: &[Cents],
     ) {
-        self.projects[index] = self.projects[index].saturating_add_signed(sign as i64);
         let (cents, parts) = amounts.split_at(class.line_count);
+        self.add_split(index, class, sign, cents, parts);
+    }
+
+    /// As `add`, with the lines' amounts and their parts apart.
+    pub fn add_split<Cents: Copy + Into<i128>>(
+        &mut self,
+        index: usize,
+        class: &Class,
+        sign: i128,
+        cents: &[Cents],
+        parts: &[Cents],
+    ) {
+        self.projects[index] = self.projects[index].saturating_add_signed(sign as i64);
         let lines = &mut self.cents[class.first_line..class.first_line + class.line_count];
         for (sum, amount) in lines.iter_mut().zip(cents) {
             *sum += sign * (*amount).into();

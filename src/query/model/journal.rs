@@ -23,10 +23,12 @@ static LINEAGES: AtomicU64 = AtomicU64::new(1);
 pub enum Before<'a> {
     /// No project had the number.
     Empty,
-    /// In the lumped table and in the table keeping recipients apart, with its amounts.
+    /// In the lumped table and in the table keeping recipients apart, with its lines'
+    /// amounts and their parts.
     Live {
         classes: [u32; 2],
-        amounts: &'a [i64],
+        cents: &'a [i64],
+        parts: &'a [i64],
     },
     /// A project whose amounts do not fit in 64-bit cents, kept by no row.
     Oversized,
@@ -123,8 +125,13 @@ impl FundingJournal {
         let amounts_start = self.amounts.len();
         let classes = match before {
             Before::Empty => None,
-            Before::Live { classes, amounts } => {
-                self.amounts.extend_from_slice(amounts);
+            Before::Live {
+                classes,
+                cents,
+                parts,
+            } => {
+                self.amounts.extend_from_slice(cents);
+                self.amounts.extend_from_slice(parts);
                 Some(classes)
             }
             // Its amounts cannot be counted back: the journal reaches no further back.
@@ -203,7 +210,8 @@ mod tests {
     fn live(amounts: &[i64]) -> Before<'_> {
         Before::Live {
             classes: [1, 2],
-            amounts,
+            cents: amounts,
+            parts: &[],
         }
     }
 

@@ -193,7 +193,7 @@ impl FundingCube {
         self.members
             .each(&rollback.now, Reading::Amounts, |_, member| {
                 let class = member.classes[slot];
-                sums.add(class, &table.classes[class], -1, member.amounts);
+                sums.add_split(class, &table.classes[class], -1, member.cents, member.parts);
                 true
             });
         for (classes, amounts) in &rollback.then {
