@@ -20,19 +20,45 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// The entity tag clients send back to detect conflicting updates, as displayed: a writer
-    /// of the answer shows it without a `String` of its own.
-    pub fn etag(&self) -> impl std::fmt::Display + use<> {
-        Etag(self.revision)
+    /// The entity tag clients send back to detect conflicting updates.
+    pub fn etag(&self) -> Etag {
+        Etag::of(self.revision)
     }
 }
 
-/// The entity tag of a revision: `"r7"`, quotes included.
-struct Etag(i64);
+/// The entity tag of a revision: `"r7"`, quotes included. Its text is kept on the stack: a
+/// writer of the answer copies it without a `String` or the formatting machinery (which cost
+/// some 600 of a GetProject's 60,000 instructions).
+pub struct Etag {
+    text: [u8; Etag::MAX_LEN],
+    len: usize,
+}
+
+impl Etag {
+    /// Two quotes, the `r` and the twenty characters of the longest i64.
+    const MAX_LEN: usize = 23;
+
+    pub fn of(revision: i64) -> Self {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(revision).as_bytes();
+        let mut text = [0; Etag::MAX_LEN];
+        text[..2].copy_from_slice(b"\"r");
+        text[2..2 + digits.len()].copy_from_slice(digits);
+        text[2 + digits.len()] = b'"';
+        Etag {
+            text,
+            len: digits.len() + 3,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text[..self.len]).expect("quotes, r and digits are ASCII")
+    }
+}
 
 impl std::fmt::Display for Etag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "\"r{}\"", self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -338,6 +364,23 @@ impl Pairing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_etag_is_the_revision_after_an_r_in_quotes() {
+        for (revision, etag) in [
+            (7, r#""r7""#),
+            (0, r#""r0""#),
+            (i64::MAX, r#""r9223372036854775807""#),
+            (i64::MIN, r#""r-9223372036854775808""#),
+        ] {
+            let meta = Meta {
+                revision,
+                ..Meta::default()
+            };
+            assert_eq!(meta.etag().as_str(), etag);
+            assert_eq!(meta.etag().to_string(), etag);
+        }
+    }
 
     #[test]
     fn provenances_are_equal_exactly_when_every_field_is() {

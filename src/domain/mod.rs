@@ -22,7 +22,7 @@ pub use change::{
 };
 pub use choice::{Candidate, ChoiceRule, FigureChoice};
 pub use common::{
-    Area, AreaLevel, DataStatus, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
+    Area, AreaLevel, DataStatus, Etag, Meta, Pairing, Party, PartyKind, Provenance, Qualifier,
     SupportField,
 };
 pub use indicator::{

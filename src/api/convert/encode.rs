@@ -17,7 +17,7 @@ pub fn enum_value<E: Labelled>(variant: E) -> i32 {
     variant.ordinal() as i32 + 1
 }
 
-pub(super) fn date(value: Option<NaiveDate>) -> Option<Date> {
+fn date(value: Option<NaiveDate>) -> Option<Date> {
     value.map(|d| Date {
         year: d.year(),
         month: d.month() as i32,

@@ -7,15 +7,12 @@
 //! field: the property test below packs random projects, writes them from their rows and holds
 //! the bytes equal, so a field added to the proto fails here until it is packed and written.
 
-use std::fmt::Display;
-use std::io::Write as _;
-
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Datelike as _;
 use rust_decimal::Decimal;
 
-use super::encode::{Answers, GetAnswer, date, enum_value, timestamp, units_and_nanos};
+use super::encode::{Answers, GetAnswer, enum_value, units_and_nanos};
 use crate::api::encoded::EncodedProject;
-use crate::domain::{self, Labelled, ResourceName};
+use crate::domain::{self, Etag, Labelled, ResourceName};
 use crate::query::model::{Line, ProjectRow, ProjectTable, with_project_row};
 
 impl GetAnswer for domain::Project {
@@ -92,10 +89,10 @@ fn project(w: &mut Wire, name: &ResourceName, row: ProjectRow) {
     w.enumeration(7, row.field);
     w.boolean(8, row.livelihood);
     w.enumeration(9, row.status);
-    w.date(10, row.planned_start_date);
-    w.date(11, row.planned_end_date);
-    w.date(12, row.actual_start_date);
-    w.date(13, row.actual_end_date);
+    w.date(10, row.planned_start_date.parts());
+    w.date(11, row.planned_end_date.parts());
+    w.date(12, row.actual_start_date.parts());
+    w.date(13, row.actual_end_date.parts());
     for output in row.outputs {
         w.message(14, |w| {
             w.text(1, output.indicator.as_str().as_bytes());
@@ -107,16 +104,16 @@ fn project(w: &mut Wire, name: &ResourceName, row: ProjectRow) {
     }
     w.enumeration(16, row.data_status);
     w.message(17, |w| provenance(w, row.provenance));
-    w.shown(18, row.meta.etag());
-    w.integer(19, row.meta.revision);
-    w.time(20, row.meta.create_time);
-    w.time(21, row.meta.update_time);
+    w.text(18, Etag::of(row.revision).as_str().as_bytes());
+    w.integer(19, row.revision);
+    w.time(20, row.create_time.parts());
+    w.time(21, row.update_time.parts());
 }
 
 fn funding_line(w: &mut Wire, line: &Line) {
     w.enumeration(1, line.funding_type);
     w.integer(2, i64::from(line.year));
-    w.date(3, line.date.get());
+    w.date(3, line.date.parts());
     // google.type.Money
     w.message(4, |w| {
         let (units, nanos) = units_and_nanos(line.amount.get());
@@ -124,13 +121,16 @@ fn funding_line(w: &mut Wire, line: &Line) {
         w.integer(2, units);
         w.integer(3, i64::from(nanos));
     });
-    w.date(5, line.value_date.get());
+    w.date(5, line.value_date.parts());
 }
 
 fn provenance(w: &mut Wire, value: &domain::Provenance) {
     w.text(1, value.source_title.as_bytes());
     w.text(2, value.publisher.as_bytes());
-    w.date(3, value.publish_date);
+    w.date(
+        3,
+        value.publish_date.map(|d| (d.year(), d.month(), d.day())),
+    );
     w.text(4, value.source_uri.as_bytes());
     w.text(5, value.quoted_passage.as_bytes());
     w.text(6, value.note.as_bytes());
@@ -152,13 +152,6 @@ impl Wire {
             self.varint(value.len() as u64);
             self.0.extend_from_slice(value);
         }
-    }
-
-    /// A string field holding `value` as displayed (never empty), without a `String` for it.
-    fn shown(&mut self, field: u32, value: impl Display) {
-        self.message(field, |w| {
-            write!(w.0, "{value}").expect("writing to a Vec cannot fail");
-        });
     }
 
     /// A string field holding `value` as `value.normalize().to_string()` shows it (as
@@ -211,23 +204,23 @@ impl Wire {
         self.integer(field, i64::from(value));
     }
 
-    /// A `google.type.Date`, if set.
-    fn date(&mut self, field: u32, value: Option<NaiveDate>) {
-        if let Some(value) = date(value) {
+    /// A `google.type.Date` of this year, month and day, if set.
+    fn date(&mut self, field: u32, value: Option<(i32, u32, u32)>) {
+        if let Some((year, month, day)) = value {
             self.message(field, |w| {
-                w.integer(1, i64::from(value.year));
-                w.integer(2, i64::from(value.month));
-                w.integer(3, i64::from(value.day));
+                w.integer(1, i64::from(year));
+                w.integer(2, i64::from(month));
+                w.integer(3, i64::from(day));
             });
         }
     }
 
-    /// A `google.protobuf.Timestamp`, if set.
-    fn time(&mut self, field: u32, value: Option<DateTime<Utc>>) {
-        if let Some(value) = timestamp(value) {
+    /// A `google.protobuf.Timestamp` of these seconds and nanoseconds, if set.
+    fn time(&mut self, field: u32, value: Option<(i64, u32)>) {
+        if let Some((seconds, nanos)) = value {
             self.message(field, |w| {
-                w.integer(1, value.seconds);
-                w.integer(2, i64::from(value.nanos));
+                w.integer(1, seconds);
+                w.integer(2, i64::from(nanos as i32));
             });
         }
     }
@@ -282,7 +275,7 @@ fn varint(mut value: u64, mut push: impl FnMut(u8)) {
 mod tests {
     use std::sync::Arc;
 
-    use chrono::TimeZone;
+    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
     use pairing_aid_client::v1 as pb;
     use proptest::prelude::*;
     use rust_decimal::Decimal;

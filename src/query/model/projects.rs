@@ -5,16 +5,16 @@
 //! distinct values. A project is unpacked each time it is read, a few hundred nanoseconds,
 //! or read as its row where only its bytes are wanted (a GetProject's answer).
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use roaring::RoaringBitmap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::interned::Interned;
 use super::named_rows::NamedRows;
-use super::packed::{PackedDate, PackedDecimal, Reader, Writer, text};
+use super::packed::{PackedDate, PackedDecimal, PackedTime, Reader, Writer, text};
 use crate::domain::{
     Collection, DataStatus, FundingLine, FundingType, Labelled, Meta, Money, Project,
     ProjectOutput, ProjectStatus, Provenance, RecipientArea, ResourceName, SupportField,
@@ -338,15 +338,17 @@ pub struct ProjectRow<'a> {
     pub field: SupportField,
     pub livelihood: bool,
     pub status: ProjectStatus,
-    pub planned_start_date: Option<NaiveDate>,
-    pub planned_end_date: Option<NaiveDate>,
-    pub actual_start_date: Option<NaiveDate>,
-    pub actual_end_date: Option<NaiveDate>,
+    pub planned_start_date: PackedDate,
+    pub planned_end_date: PackedDate,
+    pub actual_start_date: PackedDate,
+    pub actual_end_date: PackedDate,
     pub outputs: Items<'a, Output<'a>>,
     pub funding_lines: Items<'a, Line<'a>>,
     pub data_status: DataStatus,
     pub provenance: &'a Arc<Provenance>,
-    pub meta: Meta,
+    pub revision: i64,
+    pub create_time: PackedTime,
+    pub update_time: PackedTime,
 }
 
 // A list is read twice, stepped over when the row is read and then iterated, so its items
@@ -374,42 +376,74 @@ pub struct Line<'a> {
     pub value_date: PackedDate,
 }
 
-/// A list in a packed row, read item by item as it is iterated.
+/// An item of a list in a packed row.
+trait Item<'a> {
+    fn read(r: &mut Reader<'a>, shared: &'a Shared) -> Self;
+}
+
+impl<'a> Item<'a> for Recipient<'a> {
+    fn read(r: &mut Reader<'a>, shared: &'a Shared) -> Self {
+        Recipient {
+            area: shared.name_in(r),
+            share_percent: r.packed_decimal(),
+        }
+    }
+}
+
+impl<'a> Item<'a> for Output<'a> {
+    fn read(r: &mut Reader<'a>, shared: &'a Shared) -> Self {
+        Output {
+            indicator: shared.name_in(r),
+            value: r.packed_decimal(),
+        }
+    }
+}
+
+impl<'a> Item<'a> for Line<'a> {
+    fn read(r: &mut Reader<'a>, _: &'a Shared) -> Self {
+        Line {
+            funding_type: FundingType::ALL[usize::from(r.byte())],
+            year: r.signed() as i32,
+            date: r.packed_date(),
+            currency: r.text_bytes(),
+            amount: r.packed_decimal(),
+            value_date: r.packed_date(),
+        }
+    }
+}
+
+/// A list in a packed row, read item by item as it is iterated. Items are read by their type's
+/// `Item::read`, not through a function pointer: inlined, the pass that steps over a list
+/// makes nothing it does not keep.
 pub struct Items<'a, T> {
     reader: Reader<'a>,
     left: usize,
     shared: &'a Shared,
-    item: fn(&mut Reader<'a>, &'a Shared) -> T,
+    item: PhantomData<T>,
 }
 
-impl<'a, T> Items<'a, T> {
-    /// The list at `r`'s position, which `r` steps over.
-    fn read(
-        r: &mut Reader<'a>,
-        shared: &'a Shared,
-        item: fn(&mut Reader<'a>, &'a Shared) -> T,
-    ) -> Self {
-        let items = Items {
-            left: r.index(),
-            reader: r.clone(),
-            shared,
-            item,
-        };
-        for _ in 0..items.left {
-            item(r, shared);
-        }
-        items
+/// The list at `r`'s position, which `r` steps over.
+fn items<'a, T: Item<'a>>(r: &mut Reader<'a>, shared: &'a Shared) -> Items<'a, T> {
+    let items = Items {
+        left: r.index(),
+        reader: r.clone(),
+        shared,
+        item: PhantomData,
+    };
+    for _ in 0..items.left {
+        T::read(r, shared);
     }
+    items
 }
 
-impl<T> ExactSizeIterator for Items<'_, T> {}
+impl<'a, T: Item<'a>> ExactSizeIterator for Items<'a, T> {}
 
-impl<T> Iterator for Items<'_, T> {
+impl<'a, T: Item<'a>> Iterator for Items<'a, T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
         self.left = self.left.checked_sub(1)?;
-        Some((self.item)(&mut self.reader, self.shared))
+        Some(T::read(&mut self.reader, self.shared))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -428,36 +462,21 @@ fn row<'a>(bytes: &'a [u8], shared: &'a Shared) -> ProjectRow<'a> {
             .checked_sub(1)
             .map(|id| shared.names.get(id as u32)),
         party: shared.name_in(&mut r),
-        recipients: Items::read(&mut r, shared, |r, shared| Recipient {
-            area: shared.name_in(r),
-            share_percent: r.packed_decimal(),
-        }),
+        recipients: items(&mut r, shared),
         field: SupportField::ALL[usize::from(r.byte())],
         livelihood: r.byte() != 0,
         status: ProjectStatus::ALL[usize::from(r.byte())],
-        planned_start_date: r.date(),
-        planned_end_date: r.date(),
-        actual_start_date: r.date(),
-        actual_end_date: r.date(),
-        outputs: Items::read(&mut r, shared, |r, shared| Output {
-            indicator: shared.name_in(r),
-            value: r.packed_decimal(),
-        }),
-        funding_lines: Items::read(&mut r, shared, |r, _| Line {
-            funding_type: FundingType::ALL[usize::from(r.byte())],
-            year: r.signed() as i32,
-            date: r.packed_date(),
-            currency: r.text_bytes(),
-            amount: r.packed_decimal(),
-            value_date: r.packed_date(),
-        }),
+        planned_start_date: r.packed_date(),
+        planned_end_date: r.packed_date(),
+        actual_start_date: r.packed_date(),
+        actual_end_date: r.packed_date(),
+        outputs: items(&mut r, shared),
+        funding_lines: items(&mut r, shared),
         data_status: DataStatus::ALL[usize::from(r.byte())],
         provenance: shared.provenances.get(r.index() as u32),
-        meta: Meta {
-            revision: r.signed(),
-            create_time: r.time(),
-            update_time: r.time(),
-        },
+        revision: r.signed(),
+        create_time: r.packed_time(),
+        update_time: r.packed_time(),
     }
 }
 
@@ -487,10 +506,10 @@ fn unpack(name: ResourceName, row: ProjectRow) -> Project {
         field: row.field,
         livelihood: row.livelihood,
         status: row.status,
-        planned_start_date: row.planned_start_date,
-        planned_end_date: row.planned_end_date,
-        actual_start_date: row.actual_start_date,
-        actual_end_date: row.actual_end_date,
+        planned_start_date: row.planned_start_date.get(),
+        planned_end_date: row.planned_end_date.get(),
+        actual_start_date: row.actual_start_date.get(),
+        actual_end_date: row.actual_end_date.get(),
         outputs: row
             .outputs
             .map(|o| ProjectOutput {
@@ -513,7 +532,11 @@ fn unpack(name: ResourceName, row: ProjectRow) -> Project {
             .collect(),
         data_status: row.data_status,
         provenance: row.provenance.clone(),
-        meta: row.meta,
+        meta: Meta {
+            revision: row.revision,
+            create_time: row.create_time.get(),
+            update_time: row.update_time.get(),
+        },
     }
 }
 
