@@ -1,6 +1,6 @@
 //! A compact byte form for the read model's variable-sized records: integers as LEB128
-//! varints, decimals as scale, sign and mantissa, dates as year, month and day. Only the model reads what it
-//! wrote, so the form needs no version and no validation beyond UTF-8.
+//! varints, decimals as scale, sign and mantissa, dates as year, month and day. Only the model
+//! reads what it wrote, so the form needs no version and no validation beyond UTF-8.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -213,7 +213,7 @@ impl PackedDecimal {
 /// zigzagged (as many bytes as a day number for years up to 2047). Made a date when asked, for
 /// a reader that may step over it. Its parts are those of a `google.type.Date`: a GetProject
 /// writes its nine dates from them, where a day number took chrono's calendar arithmetic
-/// (about 1,000 of a GetProject's 60,000 instructions; docs/BENCHMARKS.md, issue 21).
+/// (about 700 of a GetProject's 60,000 instructions; docs/BENCHMARKS.md, issue 21).
 #[derive(Clone, Copy, Debug)]
 pub struct PackedDate(u32);
 
