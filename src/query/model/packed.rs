@@ -81,22 +81,37 @@ impl<'a> Reader<'a> {
         self.bytes[self.at - 1]
     }
 
+    /// A value written from up to 128 bits (a decimal's mantissa). Its first nine bytes, all a
+    /// mantissa under 2^63 takes, are read in 64-bit arithmetic: 128-bit shifts cost several
+    /// instructions each.
     fn unsigned(&mut self) -> u128 {
-        self.varint()
+        let mut low = 0;
+        for shift in (0..63).step_by(7) {
+            let byte = self.byte();
+            low |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return u128::from(low);
+            }
+        }
+        self.varint_from(u128::from(low), 63)
+    }
+
+    /// Steps over a varint without reading its value.
+    fn skip_varint(&mut self) {
+        while self.byte() & 0x80 != 0 {}
     }
 
     /// An unsigned value written from at most 64 bits: read in 64-bit arithmetic, a
     /// fraction of the cost in the counts, indexes and dates a read is made of.
     fn unsigned_64(&mut self) -> u64 {
-        self.varint()
+        self.varint_from(0, 0)
     }
 
-    fn varint<T>(&mut self) -> T
+    /// The rest of a varint whose bits below `shift` are `value`.
+    fn varint_from<T>(&mut self, mut value: T, mut shift: u32) -> T
     where
         T: From<u8> + std::ops::Shl<u32, Output = T> + std::ops::BitOrAssign,
     {
-        let mut value = T::from(0);
-        let mut shift = 0;
         loop {
             let byte = self.byte();
             value |= T::from(byte & 0x7f) << shift;
@@ -155,7 +170,18 @@ impl<'a> Reader<'a> {
 
     /// Steps over a date without making it.
     pub fn skip_date(&mut self) {
-        self.unsigned_64();
+        self.skip_varint();
+    }
+
+    /// Steps over a count, an index or a signed value without reading it.
+    pub fn skip_index(&mut self) {
+        self.skip_varint();
+    }
+
+    /// Steps over a decimal without reading it.
+    pub fn skip_decimal(&mut self) {
+        self.byte();
+        self.skip_varint();
     }
 
     pub fn packed_time(&mut self) -> PackedTime {

@@ -105,7 +105,7 @@ pub struct ProjectTable {
 impl Default for ProjectTable {
     fn default() -> Self {
         ProjectTable {
-            rows: NamedRows::new(COLLECTION),
+            rows: NamedRows::hashed(COLLECTION),
             bytes: Vec::new(),
             dead_bytes: 0,
             shared: Shared::default(),
@@ -379,6 +379,15 @@ pub struct Line<'a> {
 /// An item of a list in a packed row.
 trait Item<'a> {
     fn read(r: &mut Reader<'a>, shared: &'a Shared) -> Self;
+
+    /// Steps over an item: its bytes' ends found, none of its values read.
+    fn skip(r: &mut Reader<'a>);
+}
+
+/// A recipient or an output: a shared name and a decimal.
+fn skip_name_and_decimal(r: &mut Reader) {
+    r.skip_index();
+    r.skip_decimal();
 }
 
 impl<'a> Item<'a> for Recipient<'a> {
@@ -388,6 +397,10 @@ impl<'a> Item<'a> for Recipient<'a> {
             share_percent: r.packed_decimal(),
         }
     }
+
+    fn skip(r: &mut Reader<'a>) {
+        skip_name_and_decimal(r);
+    }
 }
 
 impl<'a> Item<'a> for Output<'a> {
@@ -396,6 +409,10 @@ impl<'a> Item<'a> for Output<'a> {
             indicator: shared.name_in(r),
             value: r.packed_decimal(),
         }
+    }
+
+    fn skip(r: &mut Reader<'a>) {
+        skip_name_and_decimal(r);
     }
 }
 
@@ -409,6 +426,15 @@ impl<'a> Item<'a> for Line<'a> {
             amount: r.packed_decimal(),
             value_date: r.packed_date(),
         }
+    }
+
+    fn skip(r: &mut Reader<'a>) {
+        r.byte();
+        r.skip_index();
+        r.skip_date();
+        r.skip_text();
+        r.skip_decimal();
+        r.skip_date();
     }
 }
 
@@ -431,7 +457,7 @@ fn items<'a, T: Item<'a>>(r: &mut Reader<'a>, shared: &'a Shared) -> Items<'a, T
         item: PhantomData,
     };
     for _ in 0..items.left {
-        T::read(r, shared);
+        T::skip(r);
     }
     items
 }
