@@ -54,24 +54,27 @@ pub(super) fn units_and_nanos(amount: Decimal) -> (i64, i32) {
     if scale <= 18
         && let Ok(mantissa) = i64::try_from(mantissa)
     {
-        let one = 10i64.pow(scale);
-        let fraction = mantissa % one;
-        let nanos = if scale <= 9 {
-            fraction * 10i64.pow(9 - scale)
-        } else {
-            fraction / 10i64.pow(scale - 9)
-        };
-        return (mantissa / one, nanos as i32);
+        let (units, nanos) = whole_and_billionths(mantissa, scale, |e| 10i64.pow(e));
+        return (units, nanos as i32);
     }
-    let one = 10i128.pow(scale);
+    let (units, nanos) = whole_and_billionths(mantissa, scale, |e| 10i128.pow(e));
+    (i64::try_from(units).unwrap_or(i64::MAX), nanos as i32)
+}
+
+/// The whole part of `mantissa` at `scale` and its fraction in billionths, each with the
+/// mantissa's sign, in the arithmetic of `T`; `ten_to` raises ten to a power.
+fn whole_and_billionths<T>(mantissa: T, scale: u32, ten_to: impl Fn(u32) -> T) -> (T, T)
+where
+    T: Copy + std::ops::Rem<Output = T> + std::ops::Mul<Output = T> + std::ops::Div<Output = T>,
+{
+    let one = ten_to(scale);
     let fraction = mantissa % one;
-    let nanos = if scale <= 9 {
-        fraction * 10i128.pow(9 - scale)
+    let billionths = if scale <= 9 {
+        fraction * ten_to(9 - scale)
     } else {
-        fraction / 10i128.pow(scale - 9)
+        fraction / ten_to(scale - 9)
     };
-    let units = i64::try_from(mantissa / one).unwrap_or(i64::MAX);
-    (units, nanos as i32)
+    (mantissa / one, billionths)
 }
 
 fn place_codes(codes: &[domain::PlaceCode]) -> Vec<pb::PlaceCode> {
