@@ -351,8 +351,8 @@ pub struct ProjectRow<'a> {
     pub update_time: PackedTime,
 }
 
-// A list is read twice, stepped over when the row is read and then iterated, so its items
-// keep their decimals and dates as packed, made values only where they are used.
+// A list is stepped over when the row is read (`Item::skip`) and read as it is iterated; its
+// items keep their decimals and dates as packed, made values only where they are used.
 
 /// A recipient area in a packed row.
 pub struct Recipient<'a> {
@@ -384,35 +384,35 @@ trait Item<'a> {
     fn skip(r: &mut Reader<'a>);
 }
 
-/// A recipient or an output: a shared name and a decimal.
-fn skip_name_and_decimal(r: &mut Reader) {
-    r.skip_index();
-    r.skip_decimal();
+/// A list item made of a shared name and a decimal: a recipient or an output.
+trait NameAndDecimal<'a> {
+    fn of(name: &'a ResourceName, decimal: PackedDecimal) -> Self;
 }
 
-impl<'a> Item<'a> for Recipient<'a> {
+impl<'a, T: NameAndDecimal<'a>> Item<'a> for T {
     fn read(r: &mut Reader<'a>, shared: &'a Shared) -> Self {
+        let name = shared.name_in(r);
+        T::of(name, r.packed_decimal())
+    }
+
+    fn skip(r: &mut Reader<'a>) {
+        r.skip_index();
+        r.skip_decimal();
+    }
+}
+
+impl<'a> NameAndDecimal<'a> for Recipient<'a> {
+    fn of(area: &'a ResourceName, share_percent: PackedDecimal) -> Self {
         Recipient {
-            area: shared.name_in(r),
-            share_percent: r.packed_decimal(),
+            area,
+            share_percent,
         }
-    }
-
-    fn skip(r: &mut Reader<'a>) {
-        skip_name_and_decimal(r);
     }
 }
 
-impl<'a> Item<'a> for Output<'a> {
-    fn read(r: &mut Reader<'a>, shared: &'a Shared) -> Self {
-        Output {
-            indicator: shared.name_in(r),
-            value: r.packed_decimal(),
-        }
-    }
-
-    fn skip(r: &mut Reader<'a>) {
-        skip_name_and_decimal(r);
+impl<'a> NameAndDecimal<'a> for Output<'a> {
+    fn of(indicator: &'a ResourceName, value: PackedDecimal) -> Self {
+        Output { indicator, value }
     }
 }
 
@@ -439,8 +439,8 @@ impl<'a> Item<'a> for Line<'a> {
 }
 
 /// A list in a packed row, read item by item as it is iterated. Items are read by their type's
-/// `Item::read`, not through a function pointer: inlined, the pass that steps over a list
-/// makes nothing it does not keep.
+/// `Item::read` and stepped over by its `Item::skip`, not through a function pointer: inlined,
+/// and the pass that steps over a list reads no value.
 pub struct Items<'a, T> {
     reader: Reader<'a>,
     left: usize,
